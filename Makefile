@@ -1,0 +1,32 @@
+# Two commands set up everything on a fresh machine with nothing but Python:
+#   make demo   -> self-supervised SR of a built-in brain volume, figure + metrics table in demo_out/
+#   make test   -> the test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench table1 clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch that lies on this disk, before anything that depends on torch
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/medsr demo --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+table1: $(STAMP)
+	$(BIN)/python benchmarks/table1.py
+
+clean:
+	rm -rf $(VENV) demo_out build *.egg-info

@@ -1,0 +1,3 @@
+from medsr.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""`medsr upscale` (filled in by its owner module)."""
+
+from medsr.cli.app import app  # noqa: F401

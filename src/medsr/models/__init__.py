@@ -1,0 +1,39 @@
+"""The networks of the review, behind one registry.
+
+>>> from medsr.models import create_model, list_models
+>>> net = create_model("srcnn", scale=2, dims=2, in_channels=1, preset="paper")
+
+Folders follow the review: ``natural/`` holds the networks of section 3.4 (SRCNN ... ESRGAN),
+``medical/`` those of section 4, ``blocks/`` the shared pieces (2D/3D convolutions, up-samplers),
+``discriminators.py`` the adversarial critics, ``ensemble.py`` the test-time self-ensemble.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn as nn
+
+from medsr.models.registry import MODELS, ModelInfo, register_model
+
+# Explicit imports register the families (no import-time scanning).
+from medsr.models import natural as _natural  # noqa: E402,F401
+from medsr.models import medical as _medical  # noqa: E402,F401
+from medsr.models import discriminators as _discriminators  # noqa: E402,F401
+
+
+def create_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build a registered network, e.g. ``create_model("edsr", scale=4, preset="baseline")``."""
+    return MODELS.create(name, **kwargs)
+
+
+def list_models(kind: str | None = "generator") -> list[str]:
+    """Registered names (generators by default; ``kind="discriminator"`` or None for all)."""
+    return MODELS.names(kind)
+
+
+def model_info(name: str) -> ModelInfo:
+    return MODELS.info(name)
+
+
+__all__ = ["create_model", "list_models", "model_info", "register_model", "ModelInfo"]

@@ -1,0 +1,1 @@
+"""Discriminators (filled in by the model-zoo work)."""

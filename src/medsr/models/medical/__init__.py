@@ -1,0 +1,1 @@
+"""Networks of the review section 4 (medical images)."""

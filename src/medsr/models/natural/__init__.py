@@ -1,0 +1,1 @@
+"""Networks of the review section 3.4 (natural images)."""
