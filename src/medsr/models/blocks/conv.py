@@ -75,3 +75,47 @@ def integer_factors(scale: int | float | Sequence[int | float], dims: int) -> tu
             )
         out.append(int(round(f)))
     return tuple(out)
+
+
+def activation(name: str | None, channels: int = 1, *, negative_slope: float = 0.2) -> nn.Module:
+    """An activation layer by name: "relu", "lrelu" (LeakyReLU, slope 0.2 as ESRGAN), "prelu"
+    (one learned slope per layer as in SRGAN, or ``channels`` slopes when ``channels > 1``),
+    "sigmoid", "tanh", or None / "none" for identity."""
+    if name is None or name == "none":
+        return nn.Identity()
+    if name == "relu":
+        return nn.ReLU(inplace=False)
+    if name == "lrelu":
+        return nn.LeakyReLU(negative_slope, inplace=False)
+    if name == "prelu":
+        return nn.PReLU(num_parameters=channels)
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    if name == "tanh":
+        return nn.Tanh()
+    raise MedsrError(f"unknown activation {name!r}; use relu, lrelu, prelu, sigmoid, tanh or none")
+
+
+def conv_act(dims: int, in_ch: int, out_ch: int, kernel: int | Sequence[int] = 3, *,
+             act: str | None = "relu", bn: bool = False, dilation: int = 1,
+             bias: bool = True) -> nn.Sequential:
+    """``conv -> [BN] -> act``, 'same' padding: the plain layer most SR networks stack."""
+    layers: list[nn.Module] = [conv(dims, in_ch, out_ch, kernel, dilation=dilation, bias=bias)]
+    if bn:
+        layers.append(batch_norm(dims, out_ch))
+    if act is not None and act != "none":
+        layers.append(activation(act, 1))
+    return nn.Sequential(*layers)
+
+
+def count_parameters(module: nn.Module, *, weights_only: bool = False) -> int:
+    """Number of learnable parameters; ``weights_only`` leaves out biases (and 1-D params such as
+    BN/PReLU), the way some papers (e.g. FSRCNN) count."""
+    total = 0
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        if weights_only and (name.endswith("bias") or p.dim() <= 1):
+            continue
+        total += p.numel()
+    return total
