@@ -1,3 +1,174 @@
-"""`medsr info` (filled in by its owner module)."""
+"""``medsr info FILE``: what a scan or picture holds (grid, dtype, intensities, DICOM series).
 
-from medsr.cli.app import app  # noqa: F401
+A DICOM folder with several series is listed (one row per series) instead of read; pick one with
+``--series UID``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from medsr.cli.app import app, console
+from medsr.volume import Volume
+
+__all__ = ["info", "summarize"]
+
+_FORMAT_NAMES = {
+    "nifti": "NIfTI",
+    "dicom": "DICOM",
+    "itk": "ITK (NRRD/MetaImage)",
+    "image2d": "picture",
+}
+
+
+def _number(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def summarize(volume: Volume, path: Path | None = None) -> dict[str, Any]:
+    """A JSON-ready description of a volume: grid, dtype, intensity statistics, NaN count."""
+    data = volume.data
+    finite = np.isfinite(data)
+    n_nan = int(np.isnan(data).sum())
+    n_inf = int(np.isinf(data).sum())
+    values = data[finite] if (n_nan or n_inf) else data
+    stats = (
+        {
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "mean": float(values.mean(dtype=np.float64)),
+        }
+        if values.size
+        else {"min": None, "max": None, "mean": None}
+    )
+    extra = volume.meta.extra
+    series = None
+    if extra.get("format") == "dicom":
+        series = {
+            "uid": extra.get("series_uid"),
+            "description": extra.get("series_description"),
+            "slices": extra.get("slices"),
+            "files": extra.get("files"),
+        }
+    return {
+        "path": str(path if path is not None else volume.meta.source),
+        "format": extra.get("format"),
+        "shape": list(volume.shape),
+        "channels": volume.channels,
+        "spacing_mm": [round(float(s), 6) for s in volume.spacing],
+        "field_of_view_mm": [round(float(s * n), 3) for s, n in zip(volume.spacing, volume.shape)],
+        "orientation": volume.orientation(),
+        "affine": [[round(float(v), 6) for v in row] for row in volume.affine],
+        "is_2d": bool(volume.meta.is_2d),
+        "dtype": volume.meta.dtype,
+        "slope": _number(volume.meta.slope),
+        "intercept": _number(volume.meta.intercept),
+        "modality": volume.meta.modality,
+        **stats,
+        "nan_count": n_nan,
+        "inf_count": n_inf,
+        "series": series,
+        "notes": list(extra.get("notes", [])),
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan")
+    table.add_column()
+    fmt = _FORMAT_NAMES.get(s["format"], s["format"] or "?")
+    table.add_row("file", s["path"])
+    table.add_row("format", fmt + (" (2-D)" if s["is_2d"] else ""))
+    table.add_row(
+        "shape",
+        " x ".join(str(n) for n in s["shape"])
+        + f"  (X x Y x Z), {s['channels']} channel"
+        + ("s" if s["channels"] != 1 else ""),
+    )
+    table.add_row("spacing", " x ".join(f"{v:.4g}" for v in s["spacing_mm"]) + " mm")
+    table.add_row("field of view", " x ".join(f"{v:.4g}" for v in s["field_of_view_mm"]) + " mm")
+    table.add_row("orientation", f"{s['orientation']}  (RAS+ affine)")
+    scaling = ""
+    if (s["slope"], s["intercept"]) != (1.0, 0.0):
+        scaling = f"  (stored x {s['slope']:g} + {s['intercept']:g})"
+    table.add_row("dtype", f"{s['dtype']}{scaling}")
+    table.add_row("modality", s["modality"] or "unknown")
+    table.add_row(
+        "intensity", f"min {_fmt(s['min'])}, max {_fmt(s['max'])}, mean {_fmt(s['mean'])}"
+    )
+    bad = s["nan_count"] + s["inf_count"]
+    table.add_row(
+        "NaN / Inf",
+        f"{s['nan_count']} / {s['inf_count']}"
+        + ("  [yellow](replace before super-resolution)[/]" if bad else ""),
+    )
+    if s["series"]:
+        ser = s["series"]
+        table.add_row(
+            "series", f"{ser['uid']}  '{ser['description'] or ''}'  {ser['slices']} slices"
+        )
+    for note in s["notes"]:
+        table.add_row("note", note)
+    console.print(table, highlight=False)
+
+
+def _list_series(folder: Path, as_json: bool) -> bool:
+    """Print the series of a DICOM folder holding more than one; False when it holds one or none."""
+    from medsr.io.dicom import list_series
+
+    found = list_series(folder)
+    if len(found) < 2:
+        return False
+    if as_json:
+        rows = [
+            {
+                "uid": s.uid,
+                "description": s.description,
+                "modality": s.modality,
+                "files": len(s.files),
+            }
+            for s in found
+        ]
+        typer.echo(json.dumps({"path": str(folder), "format": "dicom", "series": rows}, indent=2))
+        return True
+    table = Table(title=f"{folder}: {len(found)} DICOM series (read one with --series UID)")
+    for col in ("SeriesInstanceUID", "description", "modality", "files"):
+        table.add_column(col)
+    for s in found:
+        table.add_row(s.uid, s.description, s.modality, str(len(s.files)))
+    console.print(table, highlight=False)
+    return True
+
+
+@app.command()
+def info(
+    file: Path = typer.Argument(
+        ..., help="A scan or picture (.nii.gz, .nrrd, .mha, .png, ...) or a DICOM folder."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    series: str | None = typer.Option(
+        None, "--series", help="SeriesInstanceUID to read from a DICOM folder holding several."
+    ),
+) -> None:
+    """Show shape, spacing, orientation, dtype, intensity range and NaN count of a file."""
+    from medsr.io import read
+
+    if file.is_dir() and series is None and _list_series(file, as_json):
+        return
+    volume = read(file, series=series)
+    summary = summarize(volume, file)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)

@@ -1,3 +1,101 @@
-"""`medsr models` (filled in by its owner module)."""
+"""``medsr models``: the networks medsr knows, with paper, year, where they up-sample, the review
+section, the dimensionalities and the parameter count of their paper preset.
 
-from medsr.cli.app import app  # noqa: F401
+Counts are taken on PyTorch's ``meta`` device (no memory, no initialisation), for the preset
+"paper" with the paper's number of input channels (1 = luminance Y, 3 = RGB), at x2 and x4
+(generators; "-" where a network does not take that factor).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medsr.cli.app import app, console
+
+__all__ = ["catalogue", "models"]
+
+
+def _count(name: str, kind: str, preset: str, in_channels: int, scale: int | None) -> int | None:
+    from medsr.errors import MedsrError
+    from medsr.models import create_model
+
+    kwargs: dict[str, Any] = {"dims": 2, "in_channels": in_channels, "preset": preset}
+    if kind == "generator":
+        kwargs["scale"] = scale
+    try:
+        with torch.device("meta"):
+            net = create_model(name, **kwargs)
+    except (MedsrError, TypeError, ValueError, NotImplementedError, RuntimeError):
+        return None
+    return int(sum(p.numel() for p in net.parameters()))
+
+
+def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
+    """One JSON-ready row per registered network (``kind``: "generator", "discriminator" or all)."""
+    from medsr.models import list_models, model_info
+
+    rows = []
+    for name in list_models(kind):
+        info = model_info(name)
+        preset = "paper" if "paper" in info.presets else info.presets[0]
+        row = info.as_dict()
+        row["dims"] = list(info.dims)
+        row["presets"] = list(info.presets)
+        row["count_preset"] = preset
+        if info.kind == "generator":
+            row["params_x2"] = _count(name, info.kind, preset, info.paper_in_channels, 2)
+            row["params_x4"] = _count(name, info.kind, preset, info.paper_in_channels, 4)
+        else:
+            row["params_x2"] = row["params_x4"] = _count(name, info.kind, preset, info.paper_in_channels, None)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["kind"] != "generator", r["review_section"], r["year"], r["name"]))
+    return rows
+
+
+def _fmt_count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n:,}"
+
+
+@app.command()
+def models(
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    kind: str | None = typer.Option(None, "--kind", help="Only 'generator' or 'discriminator' networks."),
+) -> None:
+    """List the networks (review sections 3.4 and 4) with their paper preset's parameter count."""
+    from medsr.errors import MedsrError
+
+    if kind not in (None, "generator", "discriminator"):
+        raise MedsrError(f"--kind must be 'generator' or 'discriminator', got {kind!r}")
+    rows = catalogue(kind)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for group in ("generator", "discriminator"):
+        selected = [r for r in rows if r["kind"] == group]
+        if not selected:
+            continue
+        gen = group == "generator"
+        table = Table(title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)")
+        cols = ["name", "paper", "year", "up", "section", "dims", "ch"] + (
+            ["params x2", "params x4"] if gen else ["params"])
+        for col in cols:
+            table.add_column(col, overflow="fold", no_wrap=col in ("name", "params x2", "params x4", "params"))
+        for r in selected:
+            cells = [r["name"], r["paper"], str(r["year"]), r["upsampling"], r["review_section"],
+                     "/".join(f"{d}D" for d in r["dims"]), str(r["paper_in_channels"]), _fmt_count(r["params_x2"])]
+            if gen:
+                cells.append(_fmt_count(r["params_x4"]))
+            table.add_row(*cells)
+        console.print(table, highlight=False)
+    console.print("[bold]notes[/] (presets; what the paper preset follows):", highlight=False)
+    for r in rows:
+        presets = escape(f"[{', '.join(r['presets'])}]")
+        console.print(f"  [cyan]{r['name']}[/] {presets}: {escape(r['preset_note'])}", highlight=False)

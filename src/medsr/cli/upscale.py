@@ -1,3 +1,204 @@
-"""`medsr upscale` (filled in by its owner module)."""
+"""``medsr upscale``: the main job. Thin: parse options, call :mod:`medsr.infer`, print."""
 
-from medsr.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from medsr.cli.app import app, console, err_console
+from medsr.errors import MedsrError
+
+_AXES = {"x": 0, "y": 1, "z": 2, "0": 0, "1": 1, "2": 2}
+
+
+def _axis(value: Optional[str]) -> Optional[int]:
+    if value is None:
+        return None
+    if value.lower() not in _AXES:
+        raise MedsrError(f"--axis must be 0, 1, 2 (or x, y, z), got {value!r}")
+    return _AXES[value.lower()]
+
+
+def _planes(value: Optional[str]) -> Any:
+    if value is None:
+        return None
+    if value.lower() in ("all", "auto"):
+        return "all"
+    return [_axis(v.strip()) for v in value.split(",") if v.strip()]
+
+
+def _ints(value: Optional[str], name: str) -> Any:
+    if value is None:
+        return None
+    try:
+        items = [int(v) for v in value.replace("x", ",").split(",") if v.strip()]
+    except ValueError:
+        raise MedsrError(f"{name} takes whole numbers like 64 or 64,64,32; got {value!r}") from None
+    return items[0] if len(items) == 1 else items
+
+
+def _options(items: List[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise MedsrError(f"--option takes key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+class _Bar:
+    """Adapts a rich progress bar to :class:`medsr.infer.pipeline.ProgressSink` (one task per stage)."""
+
+    def __init__(self, progress: Progress, prefix: str = "") -> None:
+        self.progress = progress
+        self.prefix = prefix
+        self.task: Any = None
+
+    def stage(self, description: str, total: float | None) -> None:
+        label = f"{self.prefix}{description}"
+        if self.task is None:
+            self.task = self.progress.add_task(label, total=total)
+        else:
+            self.progress.reset(self.task, total=total, description=label)
+
+    def advance(self, amount: float = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, amount)
+
+    def done(self) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _summary(sidecar: dict[str, Any]) -> str:
+    c = sidecar["consistency"]
+    psnr = c.get("psnr_db_stored", c.get("psnr_db"))
+    psnr_text = f"{psnr:.1f} dB" if isinstance(psnr, float) else str(psnr)
+    shape = "x".join(map(str, sidecar["geometry"]["output"]["shape"]))
+    spacing = ",".join(f"{v:.4g}" for v in sidecar["geometry"]["output"]["spacing"])
+    clipped = f", {sidecar['clipped_voxels']} voxels clipped" if sidecar["clipped_voxels"] else ""
+    return f"{shape} at {spacing} mm, consistency {psnr_text}{clipped}"
+
+
+@app.command()
+def upscale(
+    inputs: List[str] = typer.Argument(
+        ..., metavar="IN...", help="Scan file, DICOM folder, folder of scans, or glob (quote it)."
+    ),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file (one input) or existing folder."),
+    spacing: Optional[str] = typer.Option(None, "--spacing", help="Target voxel size in mm: 1 or 1,1,1."),
+    factors: Optional[str] = typer.Option(None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."),
+    method: Optional[str] = typer.Option(
+        None, "--method",
+        help="nearest|linear|cubic|bspline|lanczos|self|dip (default: self if available, else bspline).",
+    ),
+    model: Optional[str] = typer.Option(None, "--model", help="Architecture name (checked against model.json)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="model.safetensors (model.json beside it)."),
+    onnx: Optional[Path] = typer.Option(None, "--onnx", help="ONNX file from `medsr export` (onnxruntime)."),
+    tile: Optional[str] = typer.Option(None, "--tile", help="Window in input voxels: 64 or 64,64,32."),
+    overlap: int = typer.Option(8, "--overlap", help="Window overlap in input voxels."),
+    blend: str = typer.Option("hann", "--blend", help="Window blending: hann or gaussian."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows/slices per forward pass."),
+    axis: Optional[str] = typer.Option(None, "--axis", help="2D networks: slicing axis 0|1|2 (x|y|z)."),
+    planes: Optional[str] = typer.Option(
+        None, "--planes", help="2D networks: average several slicing axes, e.g. 0,1 or all."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    ensemble: bool = typer.Option(False, "--ensemble", help="Self-ensemble (flips/transposes averaged)."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="Output dtype (default: the input's)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    series: Optional[str] = typer.Option(None, "--series", help="SeriesInstanceUID in a DICOM folder."),
+    max_memory: str = typer.Option("4GB", "--max-memory", help="Larger outputs go to a memory-mapped file."),
+    enforce_consistency: bool = typer.Option(
+        False, "--enforce-consistency", help="Iterative back-projection onto the acquired data."
+    ),
+    ibp_iterations: int = typer.Option(3, "--ibp-iterations", help="Back-projection iterations."),
+    consistency_profile: str = typer.Option(
+        "gaussian", "--consistency-profile", help="Slice profile of the check: gaussian (FWHM 1 voxel) or box."
+    ),
+    finish: str = typer.Option("cubic", "--finish", help="Interpolation for non-integer factor remainders."),
+    option: List[str] = typer.Option([], "--option", help="Method option key=value (repeatable)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for self/dip (default: theirs)."),
+) -> None:
+    """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report."""
+    from medsr.infer.buffers import parse_bytes
+    from medsr.infer.files import Job, collect_inputs, run_many, upscale_file
+    from medsr.infer.methods import MethodOptions, default_method, get_method
+    from medsr.infer.pipeline import UpscaleConfig
+
+    if blend not in ("hann", "gaussian"):
+        raise MedsrError(f"--blend must be hann or gaussian, got {blend!r}")
+    if consistency_profile not in ("gaussian", "box"):
+        raise MedsrError(f"--consistency-profile must be gaussian or box, got {consistency_profile!r}")
+    if (spacing is None) == (factors is None):
+        raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+    if method is not None:
+        get_method(method)  # unknown method: fail before reading anything
+    config = UpscaleConfig(
+        tile=_ints(tile, "--tile"), overlap=overlap, blend=blend,  # type: ignore[arg-type]
+        batch_size=batch_size, axis=_axis(axis), planes=_planes(planes), finish=finish,
+        max_memory=parse_bytes(max_memory), enforce_consistency=enforce_consistency,
+        ibp_iterations=ibp_iterations, consistency_profile=consistency_profile,  # type: ignore[arg-type]
+        method_options=MethodOptions(device=device, seed=seed, budget=budget, extra=_options(option)),
+    )
+    job = Job(factors=factors, spacing=spacing, method=method, model=model, weights=weights, onnx=onnx,
+              device=device, ensemble=ensemble, dtype=dtype, overwrite=overwrite, series=series,
+              config=config)
+    paths, batch = collect_inputs(inputs)
+    if not (weights or onnx or method):
+        err_console.print(f"method: {default_method()} (default)", highlight=False)
+    if not batch:
+        with _progress() as bar:
+            sidecar = upscale_file(paths[0], _single_output(paths[0], output), job, progress=_Bar(bar))
+        console.print(f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}", highlight=False)
+        return
+
+    failed = 0
+    with _progress() as bar:
+        overall = bar.add_task("scans", total=len(paths))
+        stage = _Bar(bar, prefix="  ")
+
+        def on_scan(outcome: Any) -> None:
+            nonlocal failed
+            stage.done()
+            bar.advance(overall)
+            if outcome.status == "done":
+                bar.console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
+                                  f"{_summary(outcome.sidecar)}", highlight=False)
+            elif outcome.status == "skipped":
+                bar.console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False)
+            else:
+                failed += 1
+                bar.console.print(f"[bold red]failed[/] {outcome.input}: {outcome.message}", highlight=False)
+
+        run_many(paths, output, job, progress=stage, on_scan=on_scan)
+    if failed:
+        err_console.print(f"{failed} of {len(paths)} scans failed", highlight=False)
+        # SystemExit, not typer.Exit: medsr.cli.main runs click with standalone_mode=False, which
+        # turns typer.Exit into a return value and would lose the exit code.
+        raise SystemExit(1)
+
+
+def _single_output(input: Path, output: Path) -> Path:
+    if output.is_dir():
+        from medsr.infer.files import output_path_for
+
+        return output_path_for(input, output)
+    return output

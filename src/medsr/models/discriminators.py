@@ -1,1 +1,296 @@
-"""Discriminators (filled in by the model-zoo work)."""
+"""Discriminators (critics) of the adversarial SR methods (review sections 3.4 and 4).
+
+All take ``(N, C, *spatial)`` in 2D or 3D and return one logit per image ``(N, 1)`` (VGG-style
+critics) or a map of patch logits ``(N, 1, *patch_grid)`` (PatchGAN-style). None ends with a
+sigmoid: the GAN variant (vanilla, least squares, WGAN-GP, relativistic) is a loss concern.
+
+* ``srgan_d`` -- Ledig et al., "Photo-realistic single image SR using a GAN", CVPR 2017, Fig. 4:
+  eight 3x3 convs (64, 64, 128, 128, 256, 256, 512, 512 filters, strides 1, 2, ...), BN from the
+  second, LeakyReLU 0.2, dense 1024, LeakyReLU, dense 1.
+* ``esrgan_d`` -- Wang et al., "ESRGAN", ECCV-W 2018: the VGG-128 discriminator of their code (ten
+  convs alternating 3x3 stride 1 and 4x4 stride 2, 64 -> 512 filters, BN, LeakyReLU 0.2; dense 100,
+  dense 1). Relativistic averaging is a loss concern.
+* ``patchgan_d`` -- Isola et al., "Image-to-image translation with conditional adversarial networks",
+  CVPR 2017: the 70x70 PatchGAN C64-C128-C256-C512 (4x4 convs, BN but not on the first, LeakyReLU
+  0.2) and a final 4x4 conv to one channel.
+* ``gan_circle_d`` -- You et al., GAN-CIRCLE (IEEE TMI 2020), the discriminator of the authors'
+  released code: 4x4 convs 64 (s2) - 128 (s2) - 256 (s2) - 512 (s1) with instance normalisation from
+  the second and LeakyReLU 0.2, then a 4x4 conv to one channel (a patch critic, for the
+  least-squares/Wasserstein losses of the paper).
+* ``mdcsrn_d`` -- Chen et al., mDCSRN (MICCAI 2018), Fig. 1: "identical to SRGAN except BatchNorm is
+  replaced by LayerNorm, suggested by WGAN-GP" (Gulrajani et al. 2017). LayerNorm over (C, *spatial)
+  is written as ``GroupNorm(1, C)`` so that it works for any patch size.
+* ``srfeat_fd`` -- Park et al., "SRFeat: single image SR with feature discrimination", ECCV 2018:
+  the feature discriminator judges VGG-19 feature maps instead of pixels; same layout as the SRGAN
+  critic with ``in_channels`` = the number of feature channels (512 for VGG-19 conv5).
+
+Any input size works: where the papers end in dense layers sized for a fixed patch (96 for SRGAN,
+128 for ESRGAN, 64^3 for mDCSRN), an adaptive average pooling to that grid (``pool``; 6, 4 and 4
+per axis) comes first, so paper-sized inputs see exactly the paper's layers and other sizes are
+pooled to them. ``spectral_norm=True`` wraps every conv and linear layer with
+:func:`torch.nn.utils.parametrizations.spectral_norm` (Miyato et al., ICLR 2018).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+from medsr.errors import MedsrError
+from medsr.models.blocks.conv import batch_norm, check_dims, conv, instance_norm
+from medsr.models.natural._common import resolve_config
+from medsr.models.registry import ModelInfo, register_model
+
+__all__ = ["VGGStyleDiscriminator", "PatchDiscriminator", "apply_spectral_norm", "receptive_field"]
+
+PRESETS = ("paper", "tiny")
+
+# (out_channels, kernel, stride, normalised) per conv
+_SRGAN = [(64, 3, 1, False), (64, 3, 2, True), (128, 3, 1, True), (128, 3, 2, True),
+          (256, 3, 1, True), (256, 3, 2, True), (512, 3, 1, True), (512, 3, 2, True)]
+_SRGAN_TINY = [(8, 3, 1, False), (8, 3, 2, True), (16, 3, 1, True), (16, 3, 2, True)]
+_ESRGAN = [(64, 3, 1, False), (64, 4, 2, True), (128, 3, 1, True), (128, 4, 2, True), (256, 3, 1, True),
+           (256, 4, 2, True), (512, 3, 1, True), (512, 4, 2, True), (512, 3, 1, True), (512, 4, 2, True)]
+_ESRGAN_TINY = [(8, 3, 1, False), (8, 4, 2, True), (16, 3, 1, True), (16, 4, 2, True)]
+_PATCH = [(64, 4, 2, False), (128, 4, 2, True), (256, 4, 2, True), (512, 4, 1, True)]
+_PATCH_TINY = [(8, 4, 2, False), (16, 4, 2, True)]
+
+
+def _norm(kind: str, dims: int, channels: int) -> nn.Module:
+    if kind == "batch":
+        return batch_norm(dims, channels)
+    if kind == "instance":
+        return instance_norm(dims, channels, affine=True)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "none":
+        return nn.Identity()
+    raise MedsrError(f"unknown norm {kind!r}; use batch, instance, layer or none")
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al. 2018) on every conv / transposed conv / linear layer of
+    ``module`` (in place; returns it). PyTorch's parametrization runs one power iteration per
+    training-mode forward and normalises the weight reshaped to ``(out, -1)``."""
+    targets = [m for m in module.modules()
+               if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear))]
+    for m in targets:
+        _spectral_norm(m)
+    return module
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
+    """Receptive field of a chain of (kernel, stride) convolutions: ``r = 1 + sum (k_l - 1) prod s_<l``."""
+    r, jump = 1, 1
+    for k, s in layers:
+        r += (k - 1) * jump
+        jump *= s
+    return r
+
+
+class VGGStyleDiscriminator(nn.Module):
+    """Conv-[norm]-LeakyReLU stack, adaptive average pooling to ``pool`` per axis, dense ``hidden``,
+    LeakyReLU, dense 1. Output ``(N, 1)`` logits."""
+
+    def __init__(self, dims: int, in_channels: int, convs: Sequence[tuple[int, int, int, bool]], *, norm: str,
+                 pool: int, hidden: int, slope: float = 0.2, spectral_norm: bool = False) -> None:
+        super().__init__()
+        self.dims = check_dims(dims)
+        self.in_channels = in_channels
+        layers: list[nn.Module] = []
+        cin = in_channels
+        for cout, k, s, normalised in convs:
+            use_norm = normalised and norm != "none"
+            layers.append(conv(dims, cin, cout, k, stride=s, bias=not (use_norm and norm == "batch")))
+            if use_norm:
+                layers.append(_norm(norm, dims, cout))
+            layers.append(nn.LeakyReLU(slope))
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(pool) if dims == 2 else nn.AdaptiveAvgPool3d(pool)
+        self.classifier = nn.Sequential(nn.Linear(cin * pool**dims, hidden), nn.LeakyReLU(slope), nn.Linear(hidden, 1))
+        if spectral_norm:
+            apply_spectral_norm(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.dims + 2:
+            raise MedsrError(f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D")
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class PatchDiscriminator(nn.Module):
+    """Fully convolutional patch critic (PatchGAN): one logit per receptive-field patch,
+    ``(N, 1, *grid)``. ``min_size`` is the smallest input edge that gives a non-empty grid."""
+
+    def __init__(self, dims: int, in_channels: int, convs: Sequence[tuple[int, int, int, bool]], *, norm: str,
+                 slope: float = 0.2, spectral_norm: bool = False) -> None:
+        super().__init__()
+        self.dims = check_dims(dims)
+        self.in_channels = in_channels
+        layers: list[nn.Module] = []
+        cin = in_channels
+        geometry = []
+        for cout, k, s, normalised in convs:
+            use_norm = normalised and norm != "none"
+            layers.append(conv(dims, cin, cout, k, stride=s, padding=1, bias=not (use_norm and norm == "batch")))
+            if use_norm:
+                layers.append(_norm(norm, dims, cout))
+            layers.append(nn.LeakyReLU(slope))
+            geometry.append((k, s))
+            cin = cout
+        layers.append(conv(dims, cin, 1, 4, stride=1, padding=1))
+        geometry.append((4, 1))
+        self.body = nn.Sequential(*layers)
+        self.geometry = geometry
+        self.receptive_field = receptive_field(geometry)
+        self.min_size = self._min_size()
+        if spectral_norm:
+            apply_spectral_norm(self)
+
+    def _out_size(self, n: int) -> int:
+        for k, s in self.geometry:
+            n = (n + 2 - k) // s + 1
+        return n
+
+    def _min_size(self) -> int:
+        n = 1
+        while self._out_size(n) < 1:
+            n += 1
+        return n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.dims + 2:
+            raise MedsrError(f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D")
+        if min(int(s) for s in x.shape[2:]) < self.min_size:
+            raise MedsrError(f"this patch discriminator needs inputs of at least {self.min_size} voxels per axis, "
+                             f"got {tuple(x.shape[2:])}; use larger patches")
+        return self.body(x)
+
+
+# --------------------------------------------------------------------------- presets and builders
+_VGG_TABLES: dict[str, dict[str, dict[str, Any]]] = {
+    "srgan_d": {
+        "paper": {"convs": _SRGAN, "norm": "batch", "pool": None, "hidden": 1024, "slope": 0.2},
+        "tiny": {"convs": _SRGAN_TINY, "norm": "batch", "pool": 1, "hidden": 8, "slope": 0.2},
+    },
+    "esrgan_d": {
+        "paper": {"convs": _ESRGAN, "norm": "batch", "pool": 4, "hidden": 100, "slope": 0.2},
+        "tiny": {"convs": _ESRGAN_TINY, "norm": "batch", "pool": 1, "hidden": 8, "slope": 0.2},
+    },
+    "mdcsrn_d": {
+        "paper": {"convs": _SRGAN, "norm": "layer", "pool": 4, "hidden": 1024, "slope": 0.2},
+        "tiny": {"convs": _SRGAN_TINY, "norm": "layer", "pool": 1, "hidden": 8, "slope": 0.2},
+    },
+    "srfeat_fd": {
+        "paper": {"convs": _SRGAN, "norm": "batch", "pool": 2, "hidden": 1024, "slope": 0.2},
+        "tiny": {"convs": _SRGAN_TINY, "norm": "batch", "pool": 1, "hidden": 8, "slope": 0.2},
+    },
+}
+_PATCH_TABLES: dict[str, dict[str, dict[str, Any]]] = {
+    "patchgan_d": {
+        "paper": {"convs": _PATCH, "norm": "batch", "slope": 0.2},
+        "tiny": {"convs": _PATCH_TINY, "norm": "batch", "slope": 0.2},
+    },
+    "gan_circle_d": {
+        "paper": {"convs": _PATCH, "norm": "instance", "slope": 0.2},
+        "tiny": {"convs": _PATCH_TINY, "norm": "instance", "slope": 0.2},
+    },
+}
+
+
+def _vgg(name: str, dims: int, in_channels: int, preset: str, spectral_norm: bool,
+         overrides: dict[str, Any]) -> VGGStyleDiscriminator:
+    overrides.pop("scale", None)  # discriminators ignore the SR factor; accepted for uniform calls
+    cfg = resolve_config(name, _VGG_TABLES[name], preset, overrides)
+    pool = cfg["pool"]
+    if pool is None:  # SRGAN: 96x96 patches -> 6x6 after four stride-2 convs; 64^3 patches -> 4^3 in 3D
+        pool = 6 if dims == 2 else 4
+    return VGGStyleDiscriminator(dims, in_channels, cfg["convs"], norm=cfg["norm"], pool=int(pool),
+                                 hidden=int(cfg["hidden"]), slope=float(cfg["slope"]), spectral_norm=spectral_norm)
+
+
+def _patch(name: str, dims: int, in_channels: int, preset: str, spectral_norm: bool,
+           overrides: dict[str, Any]) -> PatchDiscriminator:
+    overrides.pop("scale", None)
+    cfg = resolve_config(name, _PATCH_TABLES[name], preset, overrides)
+    return PatchDiscriminator(dims, in_channels, cfg["convs"], norm=cfg["norm"], slope=float(cfg["slope"]),
+                              spectral_norm=spectral_norm)
+
+
+def _info(name: str, paper: str, year: int, section: str, note: str, paper_in_channels: int,
+          dims: tuple[int, ...] = (2, 3)) -> ModelInfo:
+    return ModelInfo(name=name, paper=paper, year=year, upsampling="none", review_section=section, dims=dims,
+                     preset_note=note, kind="discriminator", presets=PRESETS, paper_in_channels=paper_in_channels)
+
+
+@register_model(_info(
+    "srgan_d", "Ledig et al., Photo-realistic single image super-resolution using a generative adversarial "
+    "network, CVPR 2017", 2017, "3.4",
+    "paper: Fig. 4 -- 8 3x3 convs 64-512 (strides 1,2,...), BN from the 2nd, LeakyReLU 0.2, dense 1024, dense 1 "
+    "(no sigmoid). Adaptive pooling to 6x6 (96-pixel patches, as the paper) / 4^3 in 3D before the dense layers. "
+    "tiny: 4 convs 8-16, pool 1.", 3))
+def build_srgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
+                  **overrides: Any) -> VGGStyleDiscriminator:
+    """SRGAN discriminator; options: convs, norm, pool, hidden, slope."""
+    return _vgg("srgan_d", dims, in_channels, preset, spectral_norm, overrides)
+
+
+@register_model(_info(
+    "esrgan_d", "Wang et al., ESRGAN: enhanced super-resolution generative adversarial networks, ECCV Workshops "
+    "2018", 2018, "3.4",
+    "paper: VGG-128 critic of the authors' code -- 10 convs (3x3 s1 / 4x4 s2 pairs, 64-512), BN from the 2nd, "
+    "LeakyReLU 0.2, dense 100, dense 1; adaptive pooling to 4x4 (128-pixel patches). Relativistic use is a loss "
+    "concern. tiny: 4 convs 8-16, pool 1.", 3))
+def build_esrgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
+                   **overrides: Any) -> VGGStyleDiscriminator:
+    """ESRGAN VGG-128 discriminator; options: convs, norm, pool, hidden, slope."""
+    return _vgg("esrgan_d", dims, in_channels, preset, spectral_norm, overrides)
+
+
+@register_model(_info(
+    "patchgan_d", "Isola et al., Image-to-image translation with conditional adversarial networks, CVPR 2017",
+    2017, "3.4",
+    "paper: 70x70 PatchGAN C64-C128-C256-C512 (4x4 convs, strides 2,2,2,1, BN except the first, LeakyReLU 0.2) + "
+    "4x4 conv to 1 channel; one logit per 70x70 patch. tiny: C8-C16.", 3))
+def build_patchgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
+                     **overrides: Any) -> PatchDiscriminator:
+    """PatchGAN discriminator; options: convs, norm, slope."""
+    return _patch("patchgan_d", dims, in_channels, preset, spectral_norm, overrides)
+
+
+@register_model(_info(
+    "gan_circle_d", "You et al., CT super-resolution GAN constrained by the identical, residual, and cycle "
+    "learning ensemble (GAN-CIRCLE), IEEE TMI 39(1):188-203", 2020, "4",
+    "paper: the authors' released discriminator (charlesyou999648/GAN-CIRCLE) -- 4x4 convs 64 s2, 128 s2, 256 s2, "
+    "512 s1 with instance norm from the 2nd, LeakyReLU 0.2, 4x4 conv to 1: a patch critic. tiny: 8-16.", 1))
+def build_gan_circle_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
+                       **overrides: Any) -> PatchDiscriminator:
+    """GAN-CIRCLE discriminator; options: convs, norm, slope."""
+    return _patch("gan_circle_d", dims, in_channels, preset, spectral_norm, overrides)
+
+
+@register_model(_info(
+    "mdcsrn_d", "Chen et al., Efficient and accurate MRI super-resolution using a generative adversarial network "
+    "and 3D multi-level densely connected network, MICCAI 2018", 2018, "4",
+    "paper: SRGAN critic with LayerNorm instead of BN (WGAN-GP), here GroupNorm(1, C) = LayerNorm over (C, "
+    "*spatial) with per-channel affine; dense 1024, dense 1, no sigmoid (Wasserstein critic); adaptive pooling "
+    "to 4^3 (64^3 patches). tiny: 4 convs 8-16.", 1, dims=(3, 2)))
+def build_mdcsrn_d(*, dims: int = 3, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
+                   **overrides: Any) -> VGGStyleDiscriminator:
+    """mDCSRN WGAN-GP critic; options: convs, norm, pool, hidden, slope."""
+    return _vgg("mdcsrn_d", dims, in_channels, preset, spectral_norm, overrides)
+
+
+@register_model(_info(
+    "srfeat_fd", "Park et al., SRFeat: single image super-resolution with feature discrimination, ECCV 2018",
+    2018, "3.4",
+    "paper: feature discriminator on VGG-19 feature maps (in_channels = feature channels, default 512 for conv5): "
+    "SRGAN-style convs 64-512 with BN and LeakyReLU 0.2, dense 1024, dense 1; adaptive pooling to 2x2 (the "
+    "paper's 296-pixel patches give ~18x18 conv5 maps, ~2x2 after four stride-2 convs). tiny: 4 convs 8-16.", 512))
+def build_srfeat_fd(*, dims: int = 2, in_channels: int = 512, preset: str = "paper", spectral_norm: bool = False,
+                    **overrides: Any) -> VGGStyleDiscriminator:
+    """SRFeat feature discriminator; options: convs, norm, pool, hidden, slope."""
+    return _vgg("srfeat_fd", dims, in_channels, preset, spectral_norm, overrides)

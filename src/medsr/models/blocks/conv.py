@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 
@@ -53,7 +53,7 @@ def max_pool(dims: int, kernel: int, stride: int | None = None) -> nn.Module:
     return nn.MaxPool2d(kernel, stride) if check_dims(dims) == 2 else nn.MaxPool3d(kernel, stride)
 
 
-def as_factors(scale: int | float | Sequence[int | float], dims: int) -> tuple:
+def as_factors(scale: float | Sequence[int | float], dims: int) -> tuple:
     """A per-axis factor tuple of length ``dims`` from a number or a sequence."""
     if isinstance(scale, (int, float)):
         return (scale,) * dims
@@ -63,7 +63,7 @@ def as_factors(scale: int | float | Sequence[int | float], dims: int) -> tuple:
     return scale
 
 
-def integer_factors(scale: int | float | Sequence[int | float], dims: int) -> tuple[int, ...]:
+def integer_factors(scale: float | Sequence[int | float], dims: int) -> tuple[int, ...]:
     """Per-axis integer factors (post-upsampling networks need integers)."""
     factors = as_factors(scale, dims)
     out = []

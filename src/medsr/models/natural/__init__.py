@@ -1,1 +1,21 @@
-"""Networks of the review section 3.4 (natural images)."""
+"""Networks of the review section 3.4 (natural images), one module per paper family.
+
+Each module registers its builder with :func:`medsr.models.registry.register_model`; importing
+them here (explicitly, no scanning) fills the registry.
+"""
+
+from medsr.models.natural import (  # noqa: F401
+    dilated,
+    drcn,
+    drrn,
+    edsr,
+    espcn,
+    fsrcnn,
+    lapsrn,
+    rdn,
+    rrdb,
+    srcnn,
+    srdensenet,
+    srresnet,
+    vdsr,
+)

@@ -1,0 +1,175 @@
+"""Noise models: the ``+ n`` of the forward model ``g = A f + n`` (review eq. 3).
+
+* :class:`GaussianNoise`: additive white Gaussian noise.
+* :class:`RicianNoise`: the noise of MR magnitude images. The complex MR signal carries independent
+  Gaussian noise of the same ``sigma`` on its real and imaginary parts; the magnitude
+  ``|f + n_1 + i n_2|`` follows a Rice distribution (Gudbjartsson & Patz, "The Rician distribution
+  of noisy MRI data", MRM 34, 1995). At zero signal its mean is ``sigma sqrt(pi / 2)``, not 0.
+* :class:`PoissonNoise`: photon counting. ``model="scaled"`` (generic images, e.g. nuclear
+  medicine or microscopy): the image is scaled so that its maximum is ``counts`` photons, Poisson
+  counts are drawn and scaled back. ``model="ct"`` (low-dose CT, image domain): a voxel of
+  ``HU`` has attenuation ``mu = mu_water (1 + HU / 1000)``; a ray of ``path_mm`` through that
+  material transmits ``N ~ Poisson(I0 exp(-mu L))`` of ``I0 = counts`` photons; the measured
+  ``mu = -ln(N / I0) / L`` is converted back to HU. This is a crude image-domain stand-in for a
+  projection-domain (sinogram) simulation: the noise level follows the dose (``~ 1 / sqrt(I0)``)
+  and grows with attenuation, but it is white, not the streaky texture of filtered
+  back-projection. ``N = 0`` is replaced by 1/2 photon (a common log guard).
+
+``sigma`` is relative by default: a fraction of the intensity range (max - min) of the array it is
+applied to (``relative=False``: intensity units). With patch-wise degradation the range is the
+patch's; give absolute values for a fixed level. Noise is drawn from the ``rng`` given at call
+time (seeded => reproducible).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medsr.degrade.base import Degradation, RngLike, as_generator, check_array, float_dtype
+from medsr.errors import MedsrError
+
+__all__ = ["GaussianNoise", "RicianNoise", "PoissonNoise", "MU_WATER_PER_MM"]
+
+#: linear attenuation of water at ~70 keV (NIST XCOM, 0.193 cm^2/g), per mm.
+MU_WATER_PER_MM = 0.0193
+
+
+def _check_level(value: float, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise MedsrError(f"{name} must be a number >= 0, got {value}")
+    return value
+
+
+def _noise_sd(x: np.ndarray, sigma: float, relative: bool) -> float:
+    if not relative:
+        return sigma
+    span = float(np.max(x) - np.min(x)) if x.size else 0.0
+    return sigma * span
+
+
+class GaussianNoise(Degradation):
+    """Additive white Gaussian noise of standard deviation ``sigma``.
+
+    Args:
+        sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
+            units (``relative=False``).
+        relative: see ``sigma``.
+    """
+
+    stochastic = True
+
+    def __init__(self, sigma: float, *, relative: bool = True) -> None:
+        self.sigma = _check_level(sigma, "the noise sigma")
+        self.relative = bool(relative)
+
+    def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
+        x = check_array(x)
+        dtype = float_dtype(x)
+        sd = _noise_sd(x, self.sigma, self.relative)
+        gen = as_generator(rng)
+        out = gen.standard_normal(size=x.shape, dtype=dtype)
+        out *= dtype.type(sd)
+        out += x
+        return out
+
+    def _params(self) -> dict[str, object]:
+        return {"sigma": self.sigma, "relative": self.relative}
+
+
+class RicianNoise(Degradation):
+    """Rician noise: the magnitude of the signal plus complex Gaussian noise (Gudbjartsson & Patz
+    1995). ``sigma`` is the standard deviation of each of the real and imaginary parts.
+
+    Args:
+        sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
+            units (``relative=False``).
+        relative: see ``sigma``.
+    """
+
+    stochastic = True
+
+    def __init__(self, sigma: float, *, relative: bool = True) -> None:
+        self.sigma = _check_level(sigma, "the noise sigma")
+        self.relative = bool(relative)
+
+    def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
+        x = check_array(x)
+        dtype = float_dtype(x)
+        sd = dtype.type(_noise_sd(x, self.sigma, self.relative))
+        gen = as_generator(rng)
+        real = gen.standard_normal(size=x.shape, dtype=dtype)
+        real *= sd
+        real += x
+        imag = gen.standard_normal(size=x.shape, dtype=dtype)
+        imag *= sd
+        return np.hypot(real, imag, out=real)
+
+    def _params(self) -> dict[str, object]:
+        return {"sigma": self.sigma, "relative": self.relative}
+
+
+class PoissonNoise(Degradation):
+    """Photon-counting (Poisson) noise; see the module docstring for both models.
+
+    Args:
+        counts: expected photons: at the image maximum (``model="scaled"``) or the unattenuated
+            beam ``I0`` per ray (``model="ct"``; 1e4 to 1e6, lower = lower dose).
+        model: "scaled" (generic non-negative images) or "ct" (data in Hounsfield units).
+        reference: ``scaled`` only: the intensity that gets ``counts`` photons (default: the
+            array's maximum).
+        path_mm: ``ct`` only: the effective ray length L in mm (default 200, a head/abdomen).
+        mu_water: ``ct`` only: attenuation of water per mm.
+    """
+
+    stochastic = True
+
+    def __init__(
+        self,
+        counts: float,
+        *,
+        model: str = "scaled",
+        reference: float | None = None,
+        path_mm: float = 200.0,
+        mu_water: float = MU_WATER_PER_MM,
+    ) -> None:
+        counts = float(counts)
+        if not np.isfinite(counts) or counts <= 0:
+            raise MedsrError(f"the photon count must be a positive number, got {counts}")
+        if model not in ("scaled", "ct"):
+            raise MedsrError(f"unknown Poisson noise model {model!r}; choose scaled or ct")
+        if not (np.isfinite(path_mm) and path_mm > 0 and np.isfinite(mu_water) and mu_water > 0):
+            raise MedsrError("path_mm and mu_water must be positive numbers")
+        if reference is not None and not (np.isfinite(reference) and reference > 0):
+            raise MedsrError(f"the reference intensity must be positive, got {reference}")
+        self.counts = counts
+        self.model = model
+        self.reference = reference
+        self.path_mm = float(path_mm)
+        self.mu_water = float(mu_water)
+
+    def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
+        x = check_array(x)
+        dtype = float_dtype(x)
+        gen = as_generator(rng)
+        xf = x.astype(np.float64)
+        if self.model == "scaled":
+            ref = float(self.reference) if self.reference is not None else float(np.max(xf, initial=0.0))
+            if ref <= 0:
+                return x.astype(dtype, copy=True)  # an all-zero (or negative) image has no photons
+            lam = np.clip(xf, 0.0, None) * (self.counts / ref)
+            return (gen.poisson(lam) * (ref / self.counts)).astype(dtype)
+        mu = np.clip(self.mu_water * (1.0 + xf / 1000.0), 0.0, None)
+        expected = self.counts * np.exp(-mu * self.path_mm)
+        n = gen.poisson(expected).astype(np.float64)
+        n = np.where(n > 0, n, 0.5)
+        mu_hat = -np.log(n / self.counts) / self.path_mm
+        return (1000.0 * (mu_hat / self.mu_water - 1.0)).astype(dtype)
+
+    def _params(self) -> dict[str, object]:
+        params: dict[str, object] = {"counts": self.counts, "model": self.model}
+        if self.model == "scaled" and self.reference is not None:
+            params["reference"] = self.reference
+        if self.model == "ct":
+            params.update(path_mm=self.path_mm, mu_water=self.mu_water)
+        return params

@@ -1,0 +1,223 @@
+"""The registry of up-scaling methods that ``medsr upscale --method NAME`` can run.
+
+A *method* turns one :class:`~medsr.volume.Volume` into another on a given target grid. The
+interpolation baselines (nearest ... lanczos), self-supervised SR (``self``, SMORE-like) and
+Deep Image Prior (``dip``) are all methods; a trained network given with ``--model/--weights`` is
+run by :mod:`medsr.infer.pipeline` directly (it needs tiling), not through this registry.
+
+Contract (also in ``docs/CONTRACTS.md``, section "medsr.infer methods")::
+
+    def my_method(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict]
+
+* ``target.shape``/``target.affine`` come from :func:`medsr.volume.zoom_grid` (never computed
+  elsewhere); the returned volume must have exactly that spatial shape and affine (the pipeline
+  checks it) and the same number of channels and intensity units as the input (float32 data; the
+  writer casts to the output dtype).
+* ``info`` is a JSON-serialisable dict (e.g. iterations, losses, seconds) stored in the output's
+  sidecar under ``"method_info"``.
+* the input volume must not be modified.
+
+Providers register with :func:`register_method` when their module is imported. Nothing is scanned:
+this module knows which module provides which lazily-loaded name (:data:`_PROVIDERS`) and imports
+it the first time the name is asked for, so ``medsr.selfsr`` does
+``register_method("self", self_sr_method, ...)`` at import and ``get_method("self")`` finds it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol, Sequence
+
+import numpy as np
+
+from medsr.errors import MedsrError
+from medsr.volume import Volume, grid_for_spacing, parse_triple, zoom_grid
+
+__all__ = [
+    "TargetGrid",
+    "MethodOptions",
+    "UpscaleMethod",
+    "MethodEntry",
+    "register_method",
+    "get_method",
+    "available_methods",
+    "default_method",
+    "INTERPOLATION_METHODS",
+]
+
+MethodKind = Literal["interpolation", "self-supervised", "network"]
+
+#: The interpolation baselines of :mod:`medsr.interpolate` (review section 2.1).
+INTERPOLATION_METHODS: tuple[str, ...] = ("nearest", "linear", "cubic", "bspline", "lanczos")
+
+#: Lazily imported providers: method name -> module that registers it on import.
+_PROVIDERS: dict[str, str] = {"self": "medsr.selfsr", "dip": "medsr.selfsr"}
+
+
+@dataclass(frozen=True)
+class TargetGrid:
+    """The output grid of an up-scaling: shape, affine and the per-axis factors that made it.
+
+    Build it with :meth:`from_factors` or :meth:`from_spacing`; both go through
+    :func:`medsr.volume.zoom_grid`, the one grid rule of medsr.
+    """
+
+    shape: tuple[int, int, int]
+    affine: np.ndarray
+    factors: tuple[float, float, float]
+
+    @classmethod
+    def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> "TargetGrid":
+        f = parse_triple(factors, 3, "factors")
+        shape, affine = zoom_grid(volume.shape, volume.affine, f)
+        return cls(tuple(shape), affine, f)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_spacing(cls, volume: Volume, spacing: float | Sequence[float] | str) -> "TargetGrid":
+        s = parse_triple(spacing, 3, "spacing")
+        shape, affine, f = grid_for_spacing(volume.shape, volume.affine, s)
+        return cls(tuple(shape), affine, tuple(float(v) for v in f))  # type: ignore[arg-type]
+
+    @property
+    def spacing(self) -> np.ndarray:
+        from medsr.volume import spacing_of
+
+        return spacing_of(self.affine)
+
+
+@dataclass
+class MethodOptions:
+    """Options every method receives; method-specific ones go in ``extra``.
+
+    Attributes:
+        device: "cpu" or "cuda" (for methods that run networks).
+        seed: random seed (self-SR and DIP are stochastic); None for non-deterministic.
+        budget: rough compute budget in seconds for iterative methods (None: the method's default).
+        progress: optional callback ``progress(fraction_done, message)`` for the progress bar.
+        extra: method-specific options (``--option key=value`` on the command line), as strings or
+            already-typed values; a method documents the keys it reads and ignores none silently
+            (unknown keys should raise :class:`MedsrError`).
+    """
+
+    device: str = "cpu"
+    seed: int | None = 0
+    budget: float | None = None
+    progress: Callable[[float, str], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class UpscaleMethod(Protocol):
+    """``method(volume, target, options) -> (volume_on_target_grid, info_dict)``."""
+
+    def __call__(
+        self, volume: Volume, target: TargetGrid, options: MethodOptions
+    ) -> tuple[Volume, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered method with a one-line description for ``--help`` and the sidecar."""
+
+    name: str
+    fn: UpscaleMethod
+    description: str
+    kind: MethodKind
+
+
+@dataclass
+class MethodRegistry:
+    """name -> :class:`MethodEntry`. The package keeps one instance, filled at import time."""
+
+    entries: dict[str, MethodEntry] = field(default_factory=dict)
+
+    def register(
+        self, name: str, fn: UpscaleMethod, *, description: str = "", kind: MethodKind = "interpolation"
+    ) -> UpscaleMethod:
+        if name in self.entries and self.entries[name].fn is not fn:
+            raise ValueError(f"upscale method {name!r} registered twice")
+        self.entries[name] = MethodEntry(name, fn, description, kind)
+        return fn
+
+    def _load_provider(self, name: str) -> None:
+        module = _PROVIDERS.get(name)
+        if module is None or name in self.entries:
+            return
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return
+
+    def get(self, name: str) -> MethodEntry:
+        self._load_provider(name)
+        entry = self.entries.get(name)
+        if entry is None:
+            if name in _PROVIDERS:
+                raise MedsrError(
+                    f"method {name!r} is not available in this installation ({_PROVIDERS[name]} "
+                    "did not register it); choose another --method"
+                )
+            known = ", ".join(self.names())
+            raise MedsrError(f"unknown method {name!r}; choose one of: {known} (or --model/--weights)")
+        return entry
+
+    def names(self) -> list[str]:
+        for name in _PROVIDERS:
+            self._load_provider(name)
+        return list(self.entries)
+
+
+_REGISTRY = MethodRegistry()
+
+
+def register_method(
+    name: str, fn: UpscaleMethod, *, description: str = "", kind: MethodKind = "interpolation"
+) -> UpscaleMethod:
+    """Make ``fn`` available as ``medsr upscale --method name`` (idempotent for the same fn)."""
+    return _REGISTRY.register(name, fn, description=description, kind=kind)
+
+
+def get_method(name: str) -> MethodEntry:
+    """The registered method ``name`` (importing its provider if needed); MedsrError if unknown."""
+    return _REGISTRY.get(name)
+
+
+def available_methods() -> list[str]:
+    """Names of every method that can run here (interpolations first)."""
+    return _REGISTRY.names()
+
+
+def default_method() -> str:
+    """``self`` when self-supervised SR is registered, else ``bspline``."""
+    return "self" if "self" in available_methods() else "bspline"
+
+
+# ---------------------------------------------------------------------- interpolation methods
+def _interpolation(method: str) -> UpscaleMethod:
+    def run(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+        from medsr.interpolate import zoom_array
+
+        if options.extra:
+            raise MedsrError(
+                f"--method {method} takes no options, got {', '.join(map(str, options.extra))}"
+            )
+        data = zoom_array(np.asarray(volume.data, dtype=np.float32), target.factors, method)
+        if tuple(data.shape[1:]) != tuple(target.shape):  # the grid rule is shared; guard anyway
+            raise RuntimeError(f"{method} produced {data.shape[1:]}, expected {target.shape}")
+        return volume.with_data(data.astype(np.float32, copy=False), target.affine.copy()), {}
+
+    run.__name__ = f"interpolate_{method}"
+    run.__doc__ = f"{method} interpolation onto the target grid (medsr.interpolate.zoom_array)."
+    return run
+
+
+_DESCRIPTIONS = {
+    "nearest": "nearest-neighbour interpolation",
+    "linear": "(tri)linear interpolation",
+    "cubic": "MATLAB bicubic (Keys a=-0.5) interpolation",
+    "bspline": "cubic B-spline interpolation",
+    "lanczos": "Lanczos-3 interpolation",
+}
+for _name in INTERPOLATION_METHODS:
+    register_method(_name, _interpolation(_name), description=_DESCRIPTIONS[_name], kind="interpolation")
+del _name

@@ -1,0 +1,368 @@
+"""Up-scale one volume: a method or a network onto the grid of ``zoom_grid``, then check it.
+
+Flow of :func:`upscale` (the body of ``medsr upscale`` without the files):
+
+1. the target grid comes from :func:`medsr.volume.zoom_grid` (:class:`TargetGrid`), nowhere else;
+2. either a registered method (interpolation, ``self``, ``dip``; :mod:`medsr.infer.methods`) fills
+   it, or a network does:
+
+   * networks run at integer factors. For a requested factor ``f`` along an axis the network must
+     up-sample by ``S = ceil(f)`` there (else: "model scale mismatch"); when ``f`` is not an integer
+     the network's output on the exact grid ``zoom_grid(shape, affine, S)`` is resampled by
+     ``f / S`` with ``finish`` interpolation (default cubic) using the same grid rule, which lands
+     exactly on ``zoom_grid(shape, affine, f)``. (Pre-upsampling networks are treated the same
+     way: simple, and it keeps one code path.)
+   * 3D networks: sliding windows with blended overlaps (:mod:`medsr.infer.sliding`);
+   * 2D networks: slice by slice along ``axis``, or averaged over ``planes``
+     (:mod:`medsr.infer.slicewise`);
+3. optional iterative back-projection onto the acquired data, and always a data-consistency
+   report (:mod:`medsr.infer.consistency`).
+
+The output array is allocated once (:func:`medsr.infer.buffers.allocate`), memory-mapped when
+larger than ``max_memory``. Intensities stay in the input's physical units: a network's
+normalisation is inverted exactly (:mod:`medsr.infer.normalise`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from medsr.errors import MedsrError
+from medsr.infer.buffers import DEFAULT_MAX_MEMORY, allocate
+from medsr.infer.consistency import AcquisitionModel, Profile, consistency_report, enforce_consistency
+from medsr.infer.methods import MethodOptions, TargetGrid, get_method
+from medsr.infer.predictor import Predictor
+from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
+from medsr.infer.slicewise import check_axis, matching_axes, slicewise_predict, windows_per_plane
+from medsr.volume import Volume, factors_for_spacing, parse_triple, spacing_of, zoom_grid
+
+__all__ = [
+    "UpscaleConfig",
+    "UpscaleResult",
+    "ProgressSink",
+    "resolve_target",
+    "network_plan",
+    "upscale",
+    "upscale_volume",
+    "DEFAULT_TILE_3D",
+]
+
+#: Default 3D window (input voxels per axis).
+DEFAULT_TILE_3D = 64
+_SNAP = 1e-6  # factors this close to an integer are that integer (float noise from spacings)
+
+
+class ProgressSink(Protocol):
+    """What :func:`upscale` reports progress to (the CLI passes a rich progress bar)."""
+
+    def stage(self, description: str, total: float | None) -> None: ...
+
+    def advance(self, amount: float = 1) -> None: ...
+
+
+@dataclass
+class UpscaleConfig:
+    """How to run: tiling, 2D handling, memory, consistency (CLI options map 1:1 onto these).
+
+    Attributes:
+        tile: window size in input voxels (int or per-axis); default 64 for 3D networks and whole
+            slices for 2D networks.
+        overlap: overlap of neighbouring windows in input voxels.
+        halo: zero-weight margin at window edges (default ``overlap // 4``).
+        blend: "hann" or "gaussian" window profiles.
+        batch_size: windows (3D) or slices (2D) per forward pass; default 1 (3D) / 8 (2D).
+        axis: 2D networks: the slicing axis (default: the first that fits the factors).
+        planes: 2D networks: slicing axes whose results are averaged, or "all" (every axis that fits).
+        finish: interpolation for the non-integer remainder of a factor.
+        max_memory: bytes above which the output is memory-mapped.
+        scratch: folder for that file.
+        enforce_consistency: iterative back-projection after the network/method.
+        ibp_iterations: its iterations.
+        consistency_profile, consistency_fwhm: the operator of the report (and of the projection).
+        method_options: passed to registered methods (seed, budget, device, extra options).
+    """
+
+    tile: int | Sequence[int] | None = None
+    overlap: int = 8
+    halo: int | None = None
+    blend: Blend = "hann"
+    batch_size: int | None = None
+    axis: int | None = None
+    planes: Sequence[int] | str | None = None
+    finish: str = "cubic"
+    max_memory: int = DEFAULT_MAX_MEMORY
+    scratch: str | Path | None = None
+    enforce_consistency: bool = False
+    ibp_iterations: int = 3
+    consistency_profile: Profile = "gaussian"
+    consistency_fwhm: float = 1.0
+    method_options: MethodOptions = field(default_factory=MethodOptions)
+
+
+@dataclass
+class UpscaleResult:
+    """The up-scaled volume (on the target grid) and what the sidecar records about the run."""
+
+    volume: Volume
+    info: dict[str, Any]
+
+
+class _Quiet:
+    def stage(self, description: str, total: float | None) -> None:
+        pass
+
+    def advance(self, amount: float = 1) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------- target grid
+def _snap(values: Sequence[float]) -> tuple[float, float, float]:
+    return tuple(float(round(v)) if abs(v - round(v)) < _SNAP * max(1.0, abs(v)) else float(v) for v in values)  # type: ignore[return-value]
+
+
+def resolve_target(
+    volume: Volume,
+    *,
+    factors: float | Sequence[float] | str | None = None,
+    spacing: float | Sequence[float] | str | None = None,
+) -> TargetGrid:
+    """The output grid for ``--factors`` or ``--spacing`` (exactly one of them).
+
+    Factors within 1e-6 of an integer are snapped to it (spacings like 0.8125 vs 0.81249 differ by
+    float noise only). A factor below 1 is refused: down-sampling is not super-resolution.
+    """
+    if (factors is None) == (spacing is None):
+        raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+    if spacing is not None:
+        wanted = parse_triple(spacing, 3, "--spacing")
+        f = _snap(factors_for_spacing(spacing_of(volume.affine), wanted))
+        what = f"--spacing {','.join(f'{s:g}' for s in wanted)}"
+    else:
+        f = _snap(parse_triple(factors, 3, "--factors"))  # type: ignore[arg-type]
+        what = "--factors"
+    if volume.meta.is_2d and f[2] != 1.0:
+        f = (f[0], f[1], 1.0)  # a 2D image has no third axis to zoom
+    low = [a for a in range(3) if f[a] < 1.0]
+    if low:
+        a = low[0]
+        raise MedsrError(
+            f"{what} gives factor {f[a]:.4g} < 1 along axis {a} (spacing "
+            f"{spacing_of(volume.affine)[a]:.4g} mm): down-sampling is not super-resolution; keep "
+            "that axis's spacing or use `medsr degrade`"
+        )
+    if all(v == 1.0 for v in f):
+        raise MedsrError(f"{what} leaves the grid unchanged (factors 1,1,1); ask for a finer spacing")
+    return TargetGrid.from_factors(volume, f)
+
+
+# ---------------------------------------------------------------------- networks
+def network_plan(
+    predictor: Predictor, factors: Sequence[float], config: UpscaleConfig
+) -> tuple[tuple[int, int, int], list[int] | None]:
+    """The network's 3D integer factors ``S`` and, for 2D networks, the slicing axes to run.
+
+    Raises:
+        MedsrError: when the network's scale cannot realise ``ceil(factors)``.
+    """
+    need = tuple(int(math.ceil(f - _SNAP)) for f in factors)
+    if predictor.dims == 3:
+        if config.axis is not None or config.planes is not None:
+            raise MedsrError("--axis/--planes apply to 2D networks; this network is 3D: drop them")
+        if tuple(predictor.scale) != need:
+            raise MedsrError(
+                f"model scale mismatch: the network up-samples by {tuple(predictor.scale)} but "
+                f"factors {tuple(round(f, 4) for f in factors)} need {need} (the next integers); "
+                "use a model trained for these factors or change --factors/--spacing"
+            )
+        return need, None  # type: ignore[return-value]
+    if config.planes is not None and config.axis is not None:
+        raise MedsrError("give --axis (one orientation) or --planes (several, averaged), not both")
+    fitting = matching_axes(predictor.scale, need)
+    if config.planes is not None:
+        if isinstance(config.planes, str):
+            if config.planes.lower() not in ("all", "auto"):
+                raise MedsrError(f"--planes takes 'all' or axes like 0,1; got {config.planes!r}")
+            axes = fitting
+        else:
+            axes = sorted(set(int(a) for a in config.planes))
+        if not axes:
+            raise MedsrError(
+                f"model scale mismatch: no slicing orientation lets the 2D network "
+                f"(x{tuple(predictor.scale)}) produce factors {need}"
+            )
+    elif config.axis is not None:
+        axes = [int(config.axis)]
+    else:
+        if not fitting:
+            raise MedsrError(
+                f"model scale mismatch: no slicing orientation lets the 2D network "
+                f"(x{tuple(predictor.scale)}) produce factors {need}; use a model trained for them"
+            )
+        axes = fitting[:1]
+    for a in axes:
+        check_axis(a, predictor.scale, need)
+    return need, axes  # type: ignore[return-value]
+
+
+def _run_network(
+    volume: Volume, target: TargetGrid, predictor: Predictor, config: UpscaleConfig, progress: ProgressSink
+) -> tuple[np.ndarray, dict[str, Any]]:
+    net_factors, axes = network_plan(predictor, target.factors, config)
+    net_shape, _ = zoom_grid(volume.shape, volume.affine, net_factors)
+    data = volume.data
+    norm = predictor.normalisation.fit(data)
+    predict = predictor.batch_fn(norm, volume.channels)
+    buffer = allocate((volume.channels,) + tuple(net_shape), max_memory=config.max_memory, scratch=config.scratch)
+    info: dict[str, Any] = {
+        "network_factors": list(net_factors),
+        "normalisation": {**predictor.normalisation.as_dict(), "fitted": norm.as_dict()},
+        "output_buffer": "memmap" if isinstance(buffer, np.memmap) else "memory",
+    }
+    if predictor.dims == 3:
+        tile = config.tile if config.tile is not None else DEFAULT_TILE_3D
+        plan = plan_tiles(volume.shape, net_factors, tile, config.overlap, halo=config.halo, blend=config.blend)
+        progress.stage("network (3D windows)", len(plan))
+        tiled_predict([(data, buffer)], predict, plan, batch_size=config.batch_size or 1,
+                      progress=progress.advance)
+        info["tiling"] = {"tile": list(plan.tile), "overlap": [a.overlap for a in plan.axes],
+                          "halo": [a.halo for a in plan.axes], "blend": config.blend,
+                          "windows": len(plan), "batch_size": config.batch_size or 1}
+    else:
+        assert axes is not None
+        total = sum(windows_per_plane(volume.shape, a, predictor.scale, net_factors, config.tile,
+                                      config.overlap, config.blend) for a in axes)
+        progress.stage(f"network (2D slices along axis {','.join(map(str, axes))})", total)
+        for a in axes:
+            slicewise_predict(data, buffer, predict, predictor.scale, net_factors, a, tile=config.tile,
+                              overlap=config.overlap, blend=config.blend, batch_size=config.batch_size or 8,
+                              weight=1.0 / len(axes), progress=progress.advance)
+        info["slicing"] = {"axes": axes, "fused": len(axes) > 1, "tile": config.tile,
+                           "overlap": config.overlap, "batch_size": config.batch_size or 8}
+    if tuple(net_shape) != tuple(target.shape) or any(abs(s - f) > 1e-12 for s, f in zip(net_factors, target.factors)):
+        from medsr.interpolate import zoom_array
+
+        progress.stage(f"resample x{net_factors} -> x{tuple(round(f, 4) for f in target.factors)}", None)
+        ratio = tuple(f / s for f, s in zip(target.factors, net_factors))
+        finished = np.asarray(zoom_array(buffer, ratio, config.finish), dtype=np.float32)
+        del buffer
+        if tuple(finished.shape[1:]) != tuple(target.shape):
+            raise RuntimeError(f"finishing resample gave {finished.shape[1:]}, expected {target.shape}")
+        buffer = finished
+        info["finish_resample"] = {"method": config.finish, "factors": list(ratio)}
+    return buffer, info
+
+
+# ---------------------------------------------------------------------- entry points
+def upscale(
+    volume: Volume,
+    target: TargetGrid,
+    *,
+    predictor: Predictor | None = None,
+    method: str | None = None,
+    config: UpscaleConfig | None = None,
+    progress: ProgressSink | None = None,
+    dtype: str | None = None,
+) -> UpscaleResult:
+    """Up-scale ``volume`` onto ``target`` with a network (``predictor``) or a registered ``method``.
+
+    Args:
+        dtype: the storage dtype the result will be written in; the consistency report then also
+            scores the rounded/clipped values (keys ``*_stored``).
+
+    Returns:
+        :class:`UpscaleResult`; ``info`` holds the method, timings, geometry and the
+        data-consistency report.
+    """
+    config = config or UpscaleConfig()
+    progress = progress or _Quiet()
+    if (predictor is None) == (method is None):
+        raise MedsrError("give either a method (--method) or a network (--model/--weights or --onnx)")
+    volume.check_finite()
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {"factors": list(target.factors)}
+    if predictor is not None:
+        data, net_info = _run_network(volume, target, predictor, config, progress)
+        info.update({"method": "network", "method_kind": "network", "model": predictor.info, **net_info})
+    else:
+        entry = get_method(str(method))
+        options = config.method_options
+        if options.progress is None:
+            progress.stage(f"{entry.name}", 1.0)
+            last = [0.0]
+
+            def report(fraction: float, message: str = "") -> None:
+                step = max(0.0, min(1.0, float(fraction)) - last[0])
+                last[0] += step
+                progress.advance(step)
+
+            options = MethodOptions(options.device, options.seed, options.budget, report, dict(options.extra))
+        result, method_info = entry.fn(volume, target, options)
+        if tuple(result.shape) != tuple(target.shape) or not np.allclose(result.affine, target.affine, atol=1e-6):
+            raise RuntimeError(
+                f"method {entry.name} returned grid {result.shape} that is not the target {target.shape}"
+            )
+        if result.channels != volume.channels:
+            raise RuntimeError(f"method {entry.name} changed the channel count")
+        data = np.asarray(result.data, dtype=np.float32)
+        if not data.flags.writeable:
+            data = data.copy()
+        info.update({"method": entry.name, "method_kind": entry.kind, "description": entry.description,
+                     "model": None, "method_info": method_info})
+    info["upscale_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    acq = AcquisitionModel.for_grids(volume.shape, target.shape, target.factors,
+                                     profile=config.consistency_profile, fwhm=config.consistency_fwhm)
+    if config.enforce_consistency:
+        progress.stage("back-projection", config.ibp_iterations)
+        history = enforce_consistency(volume.data, data, acq, iterations=config.ibp_iterations,
+                                      progress=progress.advance)
+        info["enforce_consistency"] = {"iterations": config.ibp_iterations, "psnr_db_history": history,
+                                       "method": "iterative back-projection (Irani & Peleg 1991), "
+                                                 "kernel A^T (A A^T)^-1"}
+    integer = dtype is not None and np.dtype(dtype).kind in "iu"
+    info["consistency"] = consistency_report(
+        volume.data, data, acq, dtype=dtype,
+        slope=volume.meta.slope if integer else 1.0, intercept=volume.meta.intercept if integer else 0.0,
+    )
+    info["consistency_s"] = time.perf_counter() - t1
+    out = volume.with_data(data, target.affine.copy())
+    return UpscaleResult(out, info)
+
+
+def upscale_volume(
+    volume: Volume,
+    predictor: Any,
+    factors: float | Sequence[float] | str | None = None,
+    *,
+    spacing: float | Sequence[float] | str | None = None,
+    tile: int | Sequence[int] | None = None,
+    overlap: int = 8,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    planes: Sequence[int] | str | None = None,
+    axis: int | None = None,
+    ensemble: bool = False,
+    **config: Any,
+) -> Volume:
+    """Up-scale ``volume`` by ``factors`` (or to ``spacing``); the result is on ``zoom_grid``.
+
+    Args:
+        predictor: a :class:`Predictor`, a ``torch.nn.Module`` with ``dims``/``scale`` attributes
+            (see :mod:`medsr.models`), or a registered method name ("bspline", "self", ...).
+        config: further :class:`UpscaleConfig` fields (blend, finish, max_memory, ...).
+    """
+    target = resolve_target(volume, factors=factors, spacing=spacing)
+    cfg = UpscaleConfig(tile=tile, overlap=overlap, batch_size=batch_size, planes=planes, axis=axis, **config)
+    if isinstance(predictor, str):
+        cfg.method_options.device = device
+        return upscale(volume, target, method=predictor, config=cfg).volume
+    if not isinstance(predictor, Predictor):
+        predictor = Predictor.from_module(predictor, device=device, ensemble=ensemble)
+    return upscale(volume, target, predictor=predictor, config=cfg).volume

@@ -1,0 +1,196 @@
+"""Reading and writing scans and pictures: :func:`read` and :func:`write`.
+
+The format follows the name: ``.nii``/``.nii.gz`` (NIfTI, nibabel), a folder or ``.dcm`` (DICOM,
+pydicom; read only), ``.nrrd``/``.nhdr``/``.mha``/``.mhd`` (SimpleITK), ``.png``/``.jpg``/
+``.jpeg``/``.tif``/``.tiff``/``.bmp`` (Pillow, tifffile). Every reader returns a
+:class:`~medsr.volume.Volume` with physical intensities and a RAS+ affine; every writer is atomic
+(:mod:`medsr.io.atomic`), refuses to replace an existing file unless asked, and never touches the
+input.
+
+Output dtype: by default the source's storage dtype (``meta.dtype``); formats without
+slope/intercept get a dtype that holds the physical values (e.g. int16 for a CT stored as uint16
+with intercept -1024). Integer outputs are rounded to nearest and clipped; the number of clipped
+voxels is reported in :class:`WriteReport`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from medsr.errors import MedsrError
+from medsr.io.atomic import atomic_files, atomic_path, full_suffix
+from medsr.io.storage import DTYPES, WriteReport, check_dtype, physical_dtype
+from medsr.volume import Volume
+
+__all__ = [
+    "DTYPES",
+    "READ_SUFFIXES",
+    "WRITE_SUFFIXES",
+    "WriteReport",
+    "default_dtype",
+    "format_of",
+    "read",
+    "write",
+]
+
+_FORMATS = {
+    ".nii": "nifti",
+    ".nii.gz": "nifti",
+    ".dcm": "dicom",
+    ".ima": "dicom",
+    ".nrrd": "itk",
+    ".nhdr": "itk",
+    ".mha": "itk",
+    ".mhd": "itk",
+    ".png": "image2d",
+    ".jpg": "image2d",
+    ".jpeg": "image2d",
+    ".tif": "image2d",
+    ".tiff": "image2d",
+    ".bmp": "image2d",
+}
+READ_SUFFIXES: tuple[str, ...] = tuple(_FORMATS)
+WRITE_SUFFIXES: tuple[str, ...] = tuple(s for s, f in _FORMATS.items() if f != "dicom")
+_DETACHED = (".mhd", ".nhdr")
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """``"nifti"``, ``"dicom"``, ``"itk"`` or ``"image2d"`` from the name (a folder is DICOM).
+
+    Raises:
+        MedsrError: for an unknown extension.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "dicom"
+    fmt = _FORMATS.get(full_suffix(path))
+    if fmt is None:
+        from medsr.io.dicom import is_dicom_file
+
+        if path.is_file() and is_dicom_file(path):
+            return "dicom"
+        raise MedsrError(
+            f"unknown file type {path.name!r}; use one of {', '.join(READ_SUFFIXES)} "
+            "or a folder of DICOM files"
+        )
+    return fmt
+
+
+def read(path: str | os.PathLike[str], *, series: str | None = None) -> Volume:
+    """Read a scan or picture into a :class:`Volume`.
+
+    Args:
+        path: a file, or a folder holding a DICOM series.
+        series: for a DICOM folder with several series, the SeriesInstanceUID to read.
+
+    Raises:
+        MedsrError: missing path, unknown extension, damaged file, ambiguous DICOM folder.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise MedsrError(f"{path} does not exist; check the path")
+    fmt = format_of(path)
+    if series is not None and fmt != "dicom":
+        raise MedsrError(f"--series only applies to DICOM; {path.name} is {fmt}: drop --series")
+    if fmt == "dicom":
+        from medsr.io.dicom import read_dicom
+
+        return read_dicom(path, series)
+    if path.stat().st_size == 0:
+        raise MedsrError(f"{path} is empty (0 bytes); re-export it")
+    if fmt == "nifti":
+        from medsr.io.nifti import read_nifti
+
+        return read_nifti(path)
+    if fmt == "itk":
+        from medsr.io.itk import read_itk
+
+        return read_itk(path)
+    from medsr.io.image2d import read_image2d
+
+    return read_image2d(path)
+
+
+def default_dtype(volume: Volume, path: str | os.PathLike[str]) -> str:
+    """The output dtype :func:`write` uses when none is given (see the module doc)."""
+    source = np.dtype(volume.meta.dtype) if volume.meta.dtype else np.dtype("float32")
+    if source.name not in DTYPES:
+        source = np.dtype("float32") if source.kind in "fc" else np.dtype("int32")
+        if source.kind == "b":
+            source = np.dtype("uint8")
+    if format_of_suffix(path) == "nifti":
+        return source.name
+    return physical_dtype(source.name, volume.meta.slope, volume.meta.intercept, volume.data)
+
+
+def format_of_suffix(path: str | os.PathLike[str]) -> str | None:
+    """The format of a name without looking at the file system (None when unknown)."""
+    return _FORMATS.get(full_suffix(path))
+
+
+def write(
+    volume: Volume,
+    path: str | os.PathLike[str],
+    *,
+    dtype: str | None = None,
+    overwrite: bool = False,
+) -> WriteReport:
+    """Write ``volume`` to ``path`` atomically; the format follows the extension.
+
+    Args:
+        volume: what to write; its data must be finite.
+        path: the output file (its folder must exist).
+        dtype: storage dtype ("uint8", "int16", "float32", ...); default: see
+            :func:`default_dtype`.
+        overwrite: replace an existing file.
+
+    Returns:
+        :class:`WriteReport` (path, dtype, clipped voxel count).
+
+    Raises:
+        MedsrError: unknown extension, existing output, NaN/Inf data, a dtype the format
+            cannot hold.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise MedsrError(f"{path} is a folder; give a file name such as {path / 'out.nii.gz'}")
+    fmt = format_of_suffix(path)
+    if fmt is None:
+        raise MedsrError(
+            f"cannot tell the output format of {path.name!r}; end the name with one of "
+            f"{', '.join(WRITE_SUFFIXES)}"
+        )
+    if fmt == "dicom":
+        raise MedsrError(
+            f"writing DICOM is not supported ({path.name}); write .nii.gz, .nrrd or .mha"
+        )
+    if (
+        volume.meta.source
+        and path.exists()
+        and Path(volume.meta.source).resolve() == path.resolve()
+    ):
+        raise MedsrError(f"refusing to overwrite the input {path}; choose another output name")
+    if path.exists() and not overwrite:
+        raise MedsrError(
+            f"{path} already exists; pass overwrite=True (--overwrite) or choose another name"
+        )
+    volume.check_finite()
+    dtype = check_dtype(dtype) if dtype is not None else default_dtype(volume, path)
+
+    if fmt == "nifti":
+        from medsr.io.nifti import write_nifti as writer
+    elif fmt == "itk":
+        from medsr.io.itk import write_itk as writer
+    else:
+        from medsr.io.image2d import write_image2d as writer
+
+    if full_suffix(path) in _DETACHED:
+        with atomic_files(path, overwrite=overwrite) as tmp:
+            dtype, clipped = writer(volume, tmp, dtype)
+    else:
+        with atomic_path(path) as tmp:
+            dtype, clipped = writer(volume, tmp, dtype)
+    return WriteReport(path=path, dtype=dtype, clipped=clipped)

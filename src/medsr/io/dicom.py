@@ -1,0 +1,461 @@
+"""DICOM reading with pydicom: a series folder, one slice, or one multi-frame file.
+
+Array axes (the dcm2niix / nibabel convention): ``data[c, x, y, z]`` where ``x`` runs along the
+image columns (the first vector of ImageOrientationPatient, the row direction), ``y`` along the
+rows (the second vector), and ``z`` over the slices sorted by their position along the slice
+normal ``n = row_dir x col_dir`` (ascending). The affine maps these indices to RAS+ millimetres:
+DICOM's patient frame is LPS, so the first two rows of the LPS affine are negated.
+
+Intensities: RescaleSlope/RescaleIntercept are applied (CT in Hounsfield units); the stored dtype
+and scaling stay in ``meta`` so a NIfTI written with the source dtype stores the same integers.
+
+Writing DICOM is not supported (write NIfTI instead).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medsr.errors import MedsrError
+from medsr.volume import Volume, VolumeMeta
+
+__all__ = ["LPS_TO_RAS", "SeriesInfo", "is_dicom_file", "list_series", "read_dicom"]
+
+#: Flips DICOM/ITK LPS world coordinates to RAS (negate x and y).
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+_DICOMDIR_UID = "1.2.840.10008.1.3.10"
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One series found in a folder: its UID, description, modality and file count."""
+
+    uid: str
+    description: str
+    modality: str
+    files: tuple[Path, ...]
+
+    def summary(self) -> str:
+        desc = self.description or "no description"
+        return f"{self.uid} ('{desc}', {self.modality or '?'}, {len(self.files)} files)"
+
+
+def is_dicom_file(path: Path) -> bool:
+    """True when the file carries the DICOM ``DICM`` marker after its 128-byte preamble."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+# ---------------------------------------------------------------------------------- scanning
+def _dcmread(path: Path, **kw: Any) -> Any:
+    """pydicom.dcmread without its warnings (damaged files raise MedsrError in the callers)."""
+    import pydicom
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(str(path), **kw)
+
+
+def _read_header(path: Path) -> Any | None:
+    """The header of a DICOM image file (no pixels), or None for anything else."""
+    if not is_dicom_file(path):
+        return None
+    try:
+        ds = _dcmread(path, stop_before_pixels=True)
+    except Exception:  # damaged or not an image: ignored while scanning a folder
+        return None
+    media = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
+    if media == _DICOMDIR_UID or "Rows" not in ds:
+        return None
+    return ds
+
+
+def list_series(folder: Path) -> list[SeriesInfo]:
+    """All image series under ``folder`` (searched recursively; non-DICOM files are ignored)."""
+    groups: dict[str, list[tuple[Path, Any]]] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        ds = _read_header(path)
+        if ds is None:
+            continue
+        groups.setdefault(str(ds.get("SeriesInstanceUID", "unknown")), []).append((path, ds))
+    series = []
+    for uid, items in groups.items():
+        first = items[0][1]
+        series.append(
+            SeriesInfo(
+                uid=uid,
+                description=str(first.get("SeriesDescription", "")).strip(),
+                modality=str(first.get("Modality", "")).strip(),
+                files=tuple(p for p, _ in items),
+            )
+        )
+    return sorted(series, key=lambda s: (s.description, s.uid))
+
+
+def _choose_series(folder: Path, series: str | None) -> SeriesInfo:
+    found = list_series(folder)
+    if not found:
+        raise MedsrError(
+            f"no DICOM image files in {folder}; point to a folder holding one DICOM series "
+            "(files with the DICM marker) or to a .nii.gz/.nrrd/.mha file"
+        )
+    if series is None:
+        if len(found) == 1:
+            return found[0]
+        listing = "; ".join(s.summary() for s in found)
+        raise MedsrError(
+            f"{folder} holds {len(found)} DICOM series: {listing}; choose one with --series UID "
+            "(series=UID in Python)"
+        )
+    matches = [s for s in found if s.uid == series] or [
+        s for s in found if s.uid.startswith(series)
+    ]
+    if len(matches) != 1:
+        listing = "; ".join(s.summary() for s in found)
+        what = "matches no" if not matches else "matches more than one"
+        raise MedsrError(f"--series {series} {what} series in {folder}: {listing}; pass a full UID")
+    return matches[0]
+
+
+# ---------------------------------------------------------------------------------- geometry
+def _floats(value: Any, n: int, what: str, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MedsrError(
+            f"{where}: {what} is not numeric ({value!r}); the header is damaged"
+        ) from None
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+        raise MedsrError(
+            f"{where}: {what} should hold {n} numbers, got {value!r}; the header is damaged"
+        )
+    return arr
+
+
+def _slice_step_fallback(ds: Any) -> float:
+    """Slice distance without positions: SpacingBetweenSlices, else SliceThickness, else 1."""
+    for key in ("SpacingBetweenSlices", "SliceThickness"):
+        value = ds.get(key) if ds is not None else None
+        try:
+            if value is not None and float(value) > 0:
+                return abs(float(value))
+        except (TypeError, ValueError):
+            continue
+    return 1.0
+
+
+def stack_geometry(
+    orientation: np.ndarray,
+    positions: np.ndarray,
+    pixel_spacing: Sequence[float],
+    labels: Sequence[str],
+    fallback_step: float,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sort slices along the normal, check even spacing, build the RAS affine.
+
+    Args:
+        orientation: ImageOrientationPatient (6 numbers: row direction, column direction).
+        positions: ``(n, 3)`` ImagePositionPatient of each slice (LPS mm).
+        pixel_spacing: PixelSpacing ``(between rows, between columns)``.
+        labels: a name per slice (file name or frame number) for error messages.
+        fallback_step: slice distance for a single slice.
+        where: the file or folder, for error messages.
+
+    Returns:
+        ``(order, affine)``: the slice order (indices into ``positions``) and the 4x4 RAS affine
+        of ``data[x=column, y=row, z=sorted slice]``.
+    """
+    row_dir = orientation[:3] / np.linalg.norm(orientation[:3])
+    col_dir = orientation[3:] / np.linalg.norm(orientation[3:])
+    normal = np.cross(row_dir, col_dir)
+    depth = positions @ normal
+    order = np.argsort(depth, kind="stable")
+    depth = depth[order]
+    n = len(order)
+    if n > 1:
+        gaps = np.diff(depth)
+        first_dup = np.flatnonzero(gaps < 1e-3)
+        if first_dup.size:
+            i = int(first_dup[0])
+            raise MedsrError(
+                f"{where}: {labels[order[i]]} and {labels[order[i + 1]]} lie at the same position "
+                f"({depth[i]:.3f} mm along the slice normal): the series holds several volumes "
+                "(echoes, time points, or a localizer); split it first (e.g. with dcm2niix)"
+            )
+        step = float(np.median(gaps))
+        bad = np.flatnonzero(np.abs(gaps - step) > max(0.01, 0.01 * step))
+        if bad.size:
+            i = int(bad[0])
+            raise MedsrError(
+                f"{where}: uneven slice spacing, a gap of {gaps[i]:.4g} mm between "
+                f"{labels[order[i]]} and {labels[order[i + 1]]} (at {depth[i]:.2f} mm along the "
+                f"slice normal) where {step:.4g} mm is expected; a slice is missing or extra, "
+                "re-export the complete series"
+            )
+        # The actual step vector (not normal * step): keeps gantry tilt as a shear.
+        slice_vec = (positions[order[-1]] - positions[order[0]]) / (n - 1)
+    else:
+        slice_vec = normal * fallback_step
+    lps = np.eye(4)
+    lps[:3, 0] = row_dir * float(pixel_spacing[1])
+    lps[:3, 1] = col_dir * float(pixel_spacing[0])
+    lps[:3, 2] = slice_vec
+    lps[:3, 3] = positions[order[0]]
+    return order, LPS_TO_RAS @ lps
+
+
+# ---------------------------------------------------------------------------------- pixels
+def _pixels(ds: Any, where: Path) -> np.ndarray:
+    try:
+        return np.asarray(ds.pixel_array)
+    except Exception as exc:
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        name = getattr(syntax, "name", str(syntax))
+        raise MedsrError(
+            f"cannot decode the pixels of {where} (transfer syntax {name}: {exc}); install a "
+            "decoder (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or convert the "
+            "series with dcm2niix"
+        ) from None
+
+
+def _to_xy(frame: np.ndarray, samples: int) -> np.ndarray:
+    """One frame ``(rows, cols[, samples])`` -> ``(C, x=cols, y=rows)``."""
+    if samples > 1:
+        return np.transpose(frame, (2, 1, 0))
+    return frame.T[None]
+
+
+def _rescale(ds_or_item: Any, fallback: Any = None) -> tuple[float, float]:
+    def get(key: str, default: float) -> float:
+        for src in (ds_or_item, fallback):
+            if src is not None and src.get(key) is not None:
+                return float(src.get(key))
+        return default
+
+    return get("RescaleSlope", 1.0), get("RescaleIntercept", 0.0)
+
+
+def _assemble(
+    frames: list[np.ndarray], scalings: list[tuple[float, float]], samples: int
+) -> tuple[np.ndarray, str, float, float]:
+    """Stack frames along z, apply the rescale; returns data, storage dtype, slope, intercept."""
+    storage = np.dtype(frames[0].dtype)
+    data = np.stack([_to_xy(f, samples) for f in frames], axis=-1).astype(np.float32)
+    if len(set(scalings)) == 1:
+        slope, inter = scalings[0]
+        if slope != 1.0 or inter != 0.0:
+            data = data * np.float32(slope) + np.float32(inter)
+        return data, storage.name, slope, inter
+    # per-slice scaling (PET, some MR): physical values only make sense as floats
+    for k, (slope, inter) in enumerate(scalings):
+        data[..., k] = data[..., k] * np.float32(slope) + np.float32(inter)
+    return data, "float32", 1.0, 0.0
+
+
+def _meta(
+    ds: Any, path: Path, storage: str, slope: float, inter: float, nz: int, extra: dict
+) -> VolumeMeta:
+    modality = str(ds.get("Modality", "")).strip() or None
+    info = {
+        "format": "dicom",
+        "series_uid": str(ds.get("SeriesInstanceUID", "")),
+        "series_description": str(ds.get("SeriesDescription", "")).strip(),
+        "slices": nz,
+        "photometric": str(ds.get("PhotometricInterpretation", "")),
+    }
+    info.update(extra)
+    return VolumeMeta(
+        modality=modality,
+        dtype=storage,
+        source=str(path),
+        is_2d=nz == 1,
+        slope=slope,
+        intercept=inter,
+        header=None,
+        extra=info,
+    )
+
+
+def _pixel_spacing(ds: Any, where: str) -> tuple[np.ndarray, bool]:
+    for key in ("PixelSpacing", "ImagerPixelSpacing"):
+        if ds is not None and ds.get(key) is not None:
+            return _floats(ds.get(key), 2, key, where), True
+    return np.ones(2), False
+
+
+# ---------------------------------------------------------------------------------- readers
+def _read_slices(files: Sequence[Path], where: Path) -> Volume:
+    """A series of single-frame files: sort, check spacing, stack."""
+    datasets = []
+    for f in files:
+        try:
+            datasets.append(_dcmread(f))
+        except Exception as exc:
+            raise MedsrError(f"cannot read {f} as DICOM ({exc}); remove the damaged file") from None
+    if any(int(ds.get("NumberOfFrames", 1) or 1) > 1 for ds in datasets):
+        raise MedsrError(
+            f"{where}: the series mixes several multi-frame files; read one file at a time"
+        )
+    first = datasets[0]
+    labels = [f.name for f in files]
+    shapes = {(int(ds.Rows), int(ds.Columns)) for ds in datasets}
+    if len(shapes) > 1:
+        raise MedsrError(f"{where}: the slices differ in size {sorted(shapes)}; split the series")
+    missing = [
+        lab
+        for lab, ds in zip(labels, datasets)
+        if ds.get("ImagePositionPatient") is None or ds.get("ImageOrientationPatient") is None
+    ]
+    if missing:
+        raise MedsrError(
+            f"{where}: {missing[0]} has no ImagePositionPatient/ImageOrientationPatient, so the "
+            "slices cannot be placed; read the files one by one or convert with dcm2niix"
+        )
+    iops = np.stack(
+        [
+            _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", lab)
+            for lab, ds in zip(labels, datasets)
+        ]
+    )
+    if np.abs(iops - iops[0]).max() > 1e-4:
+        raise MedsrError(
+            f"{where}: the slices have different orientations (a localizer or several stacks); "
+            "split the series first (e.g. with dcm2niix)"
+        )
+    positions = np.stack(
+        [
+            _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", lab)
+            for lab, ds in zip(labels, datasets)
+        ]
+    )
+    spacing, has_spacing = _pixel_spacing(first, str(where))
+    order, affine = stack_geometry(
+        iops[0], positions, spacing, labels, _slice_step_fallback(first), str(where)
+    )
+    samples = int(first.get("SamplesPerPixel", 1) or 1)
+    frames = [_pixels(datasets[i], files[i]) for i in order]
+    scalings = [_rescale(datasets[i]) for i in order]
+    data, storage, slope, inter = _assemble(frames, scalings, samples)
+    extra: dict[str, Any] = {"files": len(files)}
+    if not has_spacing:
+        extra["notes"] = ["no PixelSpacing in the files: 1 mm assumed"]
+    return Volume(data, affine, _meta(first, where, storage, slope, inter, data.shape[-1], extra))
+
+
+def _group_item(item: Any, shared: Any, sequence: str) -> Any | None:
+    """The first item of a functional-group sequence, per-frame first, then shared."""
+    for src in (item, shared):
+        if src is not None and src.get(sequence):
+            return src.get(sequence)[0]
+    return None
+
+
+def _read_file(path: Path) -> Volume:
+    """One file: a 2-D slice or a multi-frame (enhanced) image."""
+    try:
+        ds = _dcmread(path)
+    except Exception as exc:
+        raise MedsrError(
+            f"cannot read {path} as DICOM ({exc}); the file is damaged or not DICOM"
+        ) from None
+    if "PixelData" not in ds and "FloatPixelData" not in ds:
+        raise MedsrError(f"{path} is a DICOM file without an image (e.g. a report or DICOMDIR)")
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    nframes = int(ds.get("NumberOfFrames", 1) or 1)
+    pixels = _pixels(ds, path)
+    frames = list(pixels) if nframes > 1 else [pixels]
+    where = str(path)
+    labels = [f"frame {k + 1}" for k in range(nframes)]
+
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    shared = shared_seq[0] if shared_seq else None
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    items = list(per_frame) if per_frame and len(per_frame) == nframes else [None] * nframes
+
+    measures = _group_item(items[0], shared, "PixelMeasuresSequence")
+    spacing, has_spacing = _pixel_spacing(measures, where)
+    if not has_spacing:
+        spacing, has_spacing = _pixel_spacing(ds, where)
+    step = _slice_step_fallback(measures if measures is not None else ds)
+
+    positions, orientation = [], None
+    for item in items:
+        plane_pos = _group_item(item, shared, "PlanePositionSequence")
+        plane_ori = _group_item(item, shared, "PlaneOrientationSequence")
+        if plane_pos is not None and plane_pos.get("ImagePositionPatient") is not None:
+            positions.append(
+                _floats(plane_pos.ImagePositionPatient, 3, "ImagePositionPatient", where)
+            )
+        if (
+            orientation is None
+            and plane_ori is not None
+            and plane_ori.get("ImageOrientationPatient")
+        ):
+            orientation = _floats(
+                plane_ori.ImageOrientationPatient, 6, "ImageOrientationPatient", where
+            )
+    notes: list[str] = []
+    if orientation is None and ds.get("ImageOrientationPatient") is not None:
+        orientation = _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", where)
+    if orientation is None:
+        orientation = np.array([1.0, 0, 0, 0, 1.0, 0])
+        notes.append("no ImageOrientationPatient: axial orientation assumed")
+    if len(positions) != nframes:
+        # No per-frame positions: frames in file order, evenly spaced along the normal.
+        origin = (
+            _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", where)
+            if ds.get("ImagePositionPatient") is not None
+            else np.zeros(3)
+        )
+        if ds.get("ImagePositionPatient") is None:
+            notes.append("no ImagePositionPatient: origin at 0")
+        normal = np.cross(orientation[:3], orientation[3:])
+        normal /= np.linalg.norm(normal)
+        positions = [origin + k * step * normal for k in range(nframes)]
+    order, affine = stack_geometry(orientation, np.stack(positions), spacing, labels, step, where)
+
+    scalings = []
+    for k in order:
+        transform = _group_item(items[k], shared, "PixelValueTransformationSequence")
+        scalings.append(_rescale(transform, ds))
+    data, storage, slope, inter = _assemble([frames[k] for k in order], scalings, samples)
+    if not has_spacing:
+        notes.append("no PixelSpacing: 1 mm assumed")
+    extra: dict[str, Any] = {"files": 1, "frames": nframes}
+    if notes:
+        extra["notes"] = notes
+    return Volume(data, affine, _meta(ds, path, storage, slope, inter, data.shape[-1], extra))
+
+
+def read_dicom(path: Path, series: str | None = None) -> Volume:
+    """Read a DICOM series folder, a single slice or a multi-frame file.
+
+    Args:
+        path: a folder (all DICOM files inside, recursively; other files are ignored) or a file.
+        series: SeriesInstanceUID (or a unique prefix) to pick when the folder holds several.
+    """
+    path = Path(path)
+    if path.is_dir():
+        chosen = _choose_series(path, series)
+        if len(chosen.files) == 1:
+            return _read_file(chosen.files[0])
+        return _read_slices(list(chosen.files), path)
+    volume = _read_file(path)
+    if series is not None and not volume.meta.extra.get("series_uid", "").startswith(series):
+        raise MedsrError(
+            f"{path} belongs to series {volume.meta.extra.get('series_uid')}, not {series}; "
+            "drop --series or pass the folder"
+        )
+    return volume

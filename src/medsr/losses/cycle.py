@@ -1,0 +1,63 @@
+"""Cycle-consistency and identity losses for unpaired SR (review section 4: GAN-CIRCLE, You et al.
+2019; built on CycleGAN, Zhu et al. 2017; cycle-in-cycle GAN, Yuan et al. 2018).
+
+With ``G: LR -> HR`` and ``F: HR -> LR``, the cycle loss (CycleGAN eq. 2; GAN-CIRCLE eq. 3)
+``||F(G(x)) - x||_1 + ||G(F(y)) - y||_1`` asks that a round trip returns the input, which keeps the
+generators faithful when LR and HR images are not paired. The identity loss (CycleGAN section 5.2;
+GAN-CIRCLE eq. 4) ``||G(y) - y||_1 + ||F(x) - x||_1`` asks a generator to leave images already in
+its target domain unchanged; it needs generators that keep the grid (LR given on the HR grid, as in
+GAN-CIRCLE where the LR images are interpolated to the HR size first).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from medsr.errors import MedsrError
+
+__all__ = ["CycleConsistencyLoss", "IdentityLoss"]
+
+
+def _dist(criterion: str):
+    if criterion == "l1":
+        return F.l1_loss
+    if criterion in ("l2", "mse"):
+        return F.mse_loss
+    raise MedsrError(f"cycle/identity criterion must be l1 or l2, got {criterion!r}")
+
+
+def _pair(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
+    if a.shape != b.shape:
+        raise MedsrError(f"{what}: shapes differ {tuple(a.shape)} vs {tuple(b.shape)}")
+
+
+class CycleConsistencyLoss(nn.Module):
+    """``d(F(G(x)), x) + d(G(F(y)), y)`` with ``d`` the mean L1 (or L2) distance."""
+
+    def __init__(self, criterion: str = "l1") -> None:
+        super().__init__()
+        self.dist = _dist(criterion)
+
+    def forward(
+        self, lr: torch.Tensor, lr_cycled: torch.Tensor, hr: torch.Tensor, hr_cycled: torch.Tensor
+    ) -> torch.Tensor:
+        _pair(lr, lr_cycled, "cycle loss (LR -> HR -> LR)")
+        _pair(hr, hr_cycled, "cycle loss (HR -> LR -> HR)")
+        return self.dist(lr_cycled, lr) + self.dist(hr_cycled, hr)
+
+
+class IdentityLoss(nn.Module):
+    """``d(G(y), y) + d(F(x), x)``: each generator fed an image of its output domain."""
+
+    def __init__(self, criterion: str = "l1") -> None:
+        super().__init__()
+        self.dist = _dist(criterion)
+
+    def forward(
+        self, g_of_hr: torch.Tensor, hr: torch.Tensor, f_of_lr: torch.Tensor, lr: torch.Tensor
+    ) -> torch.Tensor:
+        _pair(g_of_hr, hr, "identity loss (G on HR)")
+        _pair(f_of_lr, lr, "identity loss (F on LR)")
+        return self.dist(g_of_hr, hr) + self.dist(f_of_lr, lr)

@@ -1,0 +1,478 @@
+"""Feature-space losses: perceptual (Johnson et al. 2016), Gram-matrix texture (Gatys et al. 2016;
+Sajjadi et al. 2017, EnhanceNet) and the auto-encoder shape prior (Oktay et al. 2018, ACNN).
+
+Review section 2.4: a pixel loss rewards the mean of the plausible HR images, hence blur; comparing
+images in the feature space of a fixed network rewards matching structures instead. SRGAN (Ledig
+et al. 2017) uses the VGG19 ``relu5_4`` features ("VGG54"), ESRGAN (Wang et al. 2018) the same
+layer before its activation (``conv5_4``). Review section 4: for medical images a network trained
+on the anatomy itself (an auto-encoder's encoder, the "shape prior" of ACNN) can replace VGG.
+
+VGG19 is defined here in plain torch with the layer indices of torchvision's ``vgg19().features``,
+so a torchvision state dict converts key for key (see :func:`convert_vgg19_checkpoint`). There is no
+download: the weights come from a local safetensors file named in the config. The frozen feature
+network is deliberately *not* registered as a sub-module of the loss: it stays out of training
+checkpoints and out of DDP's parameter lists, and only follows ``.to(device)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from medsr.errors import MedsrError
+
+__all__ = [
+    "VGG19_LAYERS",
+    "VGG19Features",
+    "load_vgg19",
+    "save_vgg19",
+    "convert_vgg19_checkpoint",
+    "gram_matrix",
+    "PerceptualLoss",
+    "GramLoss",
+    "ConvAutoEncoder",
+    "save_autoencoder",
+    "load_autoencoder",
+    "ShapePriorLoss",
+]
+
+# VGG19 configuration "E" (Simonyan & Zisserman 2015): channels per conv, "M" = max-pool.
+_VGG19_CFG: tuple[int | str, ...] = (
+    64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+    512, 512, 512, 512, "M", 512, 512, 512, 512, "M",
+)  # fmt: skip
+
+
+def _vgg19_layer_names() -> tuple[str, ...]:
+    names: list[str] = []
+    block, conv = 1, 1
+    for item in _VGG19_CFG:
+        if item == "M":
+            names.append(f"pool{block}")
+            block, conv = block + 1, 1
+        else:
+            names += [f"conv{block}_{conv}", f"relu{block}_{conv}"]
+            conv += 1
+    return tuple(names)
+
+
+#: Names of the layers of ``VGG19Features.features`` in order ("conv1_1", "relu1_1", ... "pool5").
+VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
+
+# ImageNet statistics the VGG weights were trained with (inputs in [0, 1], RGB).
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class VGG19Features(nn.Module):
+    """The convolutional part of VGG19, truncated after the deepest layer asked for.
+
+    Args:
+        layers: names from :data:`VGG19_LAYERS` whose outputs :meth:`forward` returns.
+        input_range: the range of the images given (mapped to [0, 1] before the ImageNet
+            standardisation the weights expect).
+    """
+
+    def __init__(self, layers: Sequence[str] = ("relu5_4",), input_range: tuple[float, float] = (0.0, 1.0)) -> None:
+        super().__init__()
+        unknown = [n for n in layers if n not in VGG19_LAYERS]
+        if unknown or not layers:
+            raise MedsrError(
+                f"unknown VGG19 layer(s) {unknown or '(none given)'}; choose from e.g. relu2_2, "
+                "relu3_4, relu5_4, conv5_4"
+            )
+        self.layers = tuple(layers)
+        last = max(VGG19_LAYERS.index(n) for n in self.layers)
+        modules: list[nn.Module] = []
+        in_ch = 3
+        for item in _VGG19_CFG:
+            if item == "M":
+                modules.append(nn.MaxPool2d(2, 2))
+            else:
+                modules += [nn.Conv2d(in_ch, int(item), 3, padding=1), nn.ReLU(inplace=False)]
+                in_ch = int(item)
+            if len(modules) > last:
+                break
+        self.features = nn.Sequential(*modules[: last + 1])
+        lo, hi = input_range
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.input_lo, self.input_hi = float(lo), float(hi)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(N, 1 or 3, H, W)`` images -> ``{layer name: features}``."""
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif x.shape[1] != 3:
+            raise MedsrError(f"VGG features need 1 or 3 channels, got {x.shape[1]}")
+        x = (x - self.input_lo) / (self.input_hi - self.input_lo)
+        x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        out: dict[str, torch.Tensor] = {}
+        for name, module in zip(VGG19_LAYERS, self.features):
+            x = module(x)
+            if name in self.layers:
+                out[name] = x
+        return out
+
+
+def _read_safetensors(path: str | os.PathLike[str], what: str, hint: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise MedsrError(f"{what}: weights file {p} not found; {hint}")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            meta = dict(f.metadata() or {})
+    except Exception as exc:  # a corrupt or foreign file
+        raise MedsrError(f"{what}: cannot read {p} as safetensors ({exc}); {hint}") from None
+    return tensors, meta
+
+
+_VGG_HINT = (
+    "medsr never downloads weights: convert torchvision's ImageNet vgg19 checkpoint once with "
+    "`python -m medsr.losses.perceptual vgg19-dcbb9e9d.pth vgg19.safetensors` and set the loss's "
+    "weights path to it"
+)
+
+
+def load_vgg19(
+    path: str | os.PathLike[str],
+    layers: Sequence[str] = ("relu5_4",),
+    input_range: tuple[float, float] = (0.0, 1.0),
+) -> VGG19Features:
+    """A frozen :class:`VGG19Features` with weights from a local safetensors file.
+
+    The file holds torchvision's key names (``features.0.weight`` ...); keys beyond the truncation
+    point are ignored. Raises :class:`MedsrError` when the file is missing or lacks a layer.
+    """
+    net = VGG19Features(layers, input_range)
+    tensors, _ = _read_safetensors(path, "perceptual loss", _VGG_HINT)
+    wanted = net.state_dict()
+    missing = [k for k in wanted if k not in tensors]
+    if missing:
+        raise MedsrError(f"perceptual loss: {path} lacks {missing[0]} (not a VGG19 file?); {_VGG_HINT}")
+    try:
+        net.load_state_dict({k: tensors[k] for k in wanted}, strict=True)
+    except RuntimeError as exc:
+        raise MedsrError(f"perceptual loss: {path} does not fit VGG19 ({str(exc).splitlines()[-1].strip()})") from None
+    net.eval().requires_grad_(False)
+    return net
+
+
+def save_vgg19(net: VGG19Features | None, path: str | os.PathLike[str], *, seed: int | None = None) -> Path:
+    """Write VGG19 weights as safetensors; with ``net=None`` a randomly initialised full VGG19
+    (seeded), handy for tests and for dry runs of perceptual recipes."""
+    from safetensors.torch import save_file
+
+    if net is None:
+        gen = torch.Generator().manual_seed(0 if seed is None else seed)
+        full = VGG19Features(("pool5",))
+        with torch.no_grad():
+            for m in full.features:
+                if isinstance(m, nn.Conv2d):
+                    fan_in = m.in_channels * 9
+                    m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+                    m.bias.zero_()
+        net = full
+    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    save_file(state, str(tmp), metadata={"architecture": "vgg19_features"})
+    os.replace(tmp, out)
+    return out
+
+
+def convert_vgg19_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Convert a torchvision VGG19 ``.pth`` state dict to the safetensors file medsr reads.
+
+    Only the ``features.*`` tensors are kept (the classifier is not used by feature losses).
+    """
+    try:
+        state = torch.load(str(src), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise MedsrError(f"{src} not found; give the path of torchvision's vgg19 .pth file") from None
+    except Exception as exc:
+        raise MedsrError(f"cannot read {src} as a torch state dict ({exc})") from None
+    if isinstance(state, Mapping) and "state_dict" in state:
+        state = state["state_dict"]
+    feats = {k: v for k, v in state.items() if k.startswith("features.")}
+    if not feats:
+        raise MedsrError(f"{src} holds no 'features.*' tensors; is it a VGG19 checkpoint?")
+    net = VGG19Features(("pool5",))
+    try:
+        net.load_state_dict(feats, strict=True)
+    except RuntimeError as exc:
+        raise MedsrError(f"{src} is not a VGG19 features state dict ({str(exc).splitlines()[0]})") from None
+    return save_vgg19(net, dst)
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix ``G = F F^T / (C * M)`` of ``(N, C, *spatial)`` features (Gatys et al. 2016,
+    eq. 3, normalised by the number of entries as in Johnson et al. 2016, eq. 3). Returns
+    ``(N, C, C)``."""
+    n, c = features.shape[:2]
+    flat = features.reshape(n, c, -1)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * flat.shape[-1])
+
+
+def _to_slices(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """``(N, C, X, Y, Z)`` -> 2D slices ``(N * n_axis, C, a, b)`` cut across spatial ``axis``."""
+    perm = [0, 2 + axis, 1] + [2 + a for a in range(3) if a != axis]
+    y = x.permute(*perm)
+    return y.reshape(-1, x.shape[1], *y.shape[3:])
+
+
+def _criterion(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    table = {"l1": F.l1_loss, "l2": F.mse_loss, "mse": F.mse_loss}
+    if name not in table:
+        raise MedsrError(f"feature criterion must be l1 or l2, got {name!r}")
+    return table[name]
+
+
+class _FrozenFeatureLoss(nn.Module):
+    """Holds a frozen feature network outside the module tree (see the module docstring)."""
+
+    def __init__(self, net: nn.Module, slice_axis: int | None) -> None:
+        super().__init__()
+        net.eval().requires_grad_(False)
+        self._frozen = [net]
+        self.slice_axis = slice_axis
+
+    @property
+    def net(self) -> nn.Module:
+        return self._frozen[0]
+
+    def _apply(self, fn: Any, recurse: bool = True) -> "_FrozenFeatureLoss":  # type: ignore[override]
+        self._frozen[0] = self._frozen[0]._apply(fn)
+        return super()._apply(fn)
+
+    def train(self, mode: bool = True) -> "_FrozenFeatureLoss":
+        super().train(mode)
+        self.net.eval()  # the feature network never leaves eval mode
+        return self
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 5 and isinstance(self.net, VGG19Features):
+            return _to_slices(x, 2 if self.slice_axis is None else self.slice_axis)
+        return x
+
+
+class PerceptualLoss(_FrozenFeatureLoss):
+    """Feature-reconstruction loss ``sum_l w_l * crit(phi_l(pred), phi_l(target))``
+    (Johnson et al. 2016, eq. 2; SRGAN's VGG loss, Ledig et al. 2017, eq. 5).
+
+    Args:
+        net: a module returning ``{layer: features}`` (e.g. :func:`load_vgg19`), or the path of a
+            VGG19 safetensors file.
+        layer_weights: ``{layer: weight}``; default all requested layers weight 1.
+        criterion: "l1" (ESRGAN) or "l2" (SRGAN, Johnson).
+        slice_axis: for 3D tensors and a 2D feature network, the spatial axis the volume is cut
+            across (slice-wise perceptual loss); default the last.
+        input_range: intensity range of the images (VGG expects [0, 1]).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module | str | os.PathLike[str],
+        layer_weights: Mapping[str, float] | None = None,
+        criterion: str = "l1",
+        slice_axis: int | None = None,
+        input_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        weights = dict(layer_weights or {"relu5_4": 1.0})
+        if isinstance(net, (str, os.PathLike)):
+            net = load_vgg19(net, tuple(weights), tuple(input_range))  # type: ignore[arg-type]
+        super().__init__(net, slice_axis)
+        self.layer_weights = weights
+        self.crit = _criterion(criterion)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        fp = self.net(self._prepare(pred))
+        with torch.no_grad():
+            ft = self.net(self._prepare(target))
+        total = pred.new_zeros(())
+        for name, w in self.layer_weights.items():
+            if name not in fp:
+                raise MedsrError(f"feature network gives no layer {name!r}; it gives {sorted(fp)}")
+            total = total + w * self.crit(fp[name], ft[name].detach())
+        return total
+
+
+class GramLoss(_FrozenFeatureLoss):
+    """Texture loss on Gram matrices of features (Gatys et al. 2016; EnhanceNet's ``L_T``,
+    Sajjadi et al. 2017, eq. 4, which computes them on ``patch`` x ``patch`` tiles of the feature
+    maps so textures match locally).
+
+    Args:
+        net / layer_weights / slice_axis / input_range: as :class:`PerceptualLoss`.
+        patch: tile size on the feature maps (None: whole maps, as Gatys).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module | str | os.PathLike[str],
+        layer_weights: Mapping[str, float] | None = None,
+        patch: int | None = None,
+        slice_axis: int | None = None,
+        input_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        weights = dict(layer_weights or {"relu2_1": 1.0, "relu3_1": 1.0})
+        if isinstance(net, (str, os.PathLike)):
+            net = load_vgg19(net, tuple(weights), tuple(input_range))  # type: ignore[arg-type]
+        super().__init__(net, slice_axis)
+        self.layer_weights = weights
+        self.patch = patch
+
+    def _grams(self, f: torch.Tensor) -> torch.Tensor:
+        if self.patch is None:
+            return gram_matrix(f)
+        p = int(self.patch)
+        n, c = f.shape[:2]
+        spatial = f.shape[2:]
+        if any(s < p for s in spatial):
+            return gram_matrix(f)
+        crop = f[(slice(None), slice(None)) + tuple(slice(0, s - s % p) for s in spatial)]
+        t = crop
+        for d in range(2, crop.ndim):
+            t = t.unfold(d, p, p)  # -> (N, C, *tiles, *p)
+        k = crop.ndim - 2
+        n_tiles = 1
+        for s in t.shape[2 : 2 + k]:
+            n_tiles *= int(s)
+        tiles = t.reshape(n, c, n_tiles, p**k).permute(0, 2, 1, 3).reshape(-1, c, p**k)
+        return gram_matrix(tiles)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        fp = self.net(self._prepare(pred))
+        with torch.no_grad():
+            ft = self.net(self._prepare(target))
+        total = pred.new_zeros(())
+        for name, w in self.layer_weights.items():
+            total = total + w * F.mse_loss(self._grams(fp[name]), self._grams(ft[name]).detach())
+        return total
+
+
+# ---------------------------------------------------------------- auto-encoder shape prior
+class ConvAutoEncoder(nn.Module):
+    """A small convolutional auto-encoder whose encoder serves as a learned shape prior.
+
+    ACNN (Oktay et al. 2018, "Anatomically constrained neural networks", section II-B) trains an
+    auto-encoder on the target anatomy and penalises the distance between the codes of the
+    prediction and of the ground truth, so that outputs stay on the manifold of plausible anatomy.
+    Each encoder stage halves the grid with a strided convolution; the decoder mirrors it.
+
+    Args:
+        dims: 2 or 3 spatial dimensions.
+        in_channels: image channels.
+        channels: feature channels per encoder stage (its length = number of down-samplings).
+        code_channels: channels of the code (the bottleneck).
+    """
+
+    def __init__(
+        self, dims: int = 2, in_channels: int = 1, channels: Sequence[int] = (16, 32, 64), code_channels: int = 8
+    ) -> None:
+        super().__init__()
+        if dims not in (2, 3):
+            raise MedsrError(f"auto-encoder dims must be 2 or 3, got {dims}")
+        conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        convt = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose3d
+        self.config = {
+            "dims": int(dims),
+            "in_channels": int(in_channels),
+            "channels": [int(c) for c in channels],
+            "code_channels": int(code_channels),
+        }
+        enc: list[nn.Module] = []
+        prev = in_channels
+        for c in channels:
+            enc += [conv(prev, c, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            prev = c
+        enc.append(conv(prev, code_channels, 3, padding=1))
+        self.encoder = nn.Sequential(*enc)
+        dec: list[nn.Module] = [conv(code_channels, prev, 3, padding=1), nn.LeakyReLU(0.2)]
+        for c in list(channels[:-1])[::-1] + [channels[0]]:
+            dec += [convt(prev, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            prev = c
+        dec.append(conv(prev, in_channels, 3, padding=1))
+        self.decoder = nn.Sequential(*dec)
+        self.factor = 2 ** len(channels)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x`` (spatial sizes must be multiples of ``2 ** len(channels)``)."""
+        if any(int(s) % self.factor for s in x.shape[2:]):
+            raise MedsrError(
+                f"auto-encoder input sizes {tuple(x.shape[2:])} must be multiples of {self.factor}"
+            )
+        return self.decoder(self.encoder(x))
+
+
+def save_autoencoder(ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None) -> Path:
+    """Write an auto-encoder as one safetensors file with its architecture in the metadata."""
+    from safetensors.torch import save_file
+
+    out = Path(path)
+    meta = {"architecture": "conv_autoencoder", "config": json.dumps(ae.config)}
+    if extra:
+        meta["extra"] = json.dumps(dict(extra))
+    tmp = out.with_name(out.name + ".tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in ae.state_dict().items()}, str(tmp), metadata=meta)
+    os.replace(tmp, out)
+    return out
+
+
+def load_autoencoder(path: str | os.PathLike[str]) -> ConvAutoEncoder:
+    """Read a file written by :func:`save_autoencoder` (e.g. by the ``autoencoder`` recipe)."""
+    hint = "train one first with `medsr train configs/shape_prior_ae.yaml` and point to its autoencoder.safetensors"
+    tensors, meta = _read_safetensors(path, "shape-prior loss", hint)
+    if meta.get("architecture") != "conv_autoencoder" or "config" not in meta:
+        raise MedsrError(f"shape-prior loss: {path} is not a medsr auto-encoder file; {hint}")
+    ae = ConvAutoEncoder(**json.loads(meta["config"]))
+    ae.load_state_dict(tensors, strict=True)
+    return ae.eval().requires_grad_(False)
+
+
+class _Encoder(nn.Module):
+    def __init__(self, ae: ConvAutoEncoder) -> None:
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"code": self.ae.encode(x)}
+
+
+class ShapePriorLoss(PerceptualLoss):
+    """Auto-encoder shape prior: ``||E(pred) - E(target)||_2^2`` on the codes of a trained
+    :class:`ConvAutoEncoder` encoder (Oktay et al. 2018, eq. 3's shape-regularisation term).
+
+    Args:
+        autoencoder: a trained auto-encoder or the path of its safetensors file.
+        criterion: "l2" (ACNN) or "l1".
+    """
+
+    def __init__(self, autoencoder: ConvAutoEncoder | str | os.PathLike[str], criterion: str = "l2") -> None:
+        ae = load_autoencoder(autoencoder) if isinstance(autoencoder, (str, os.PathLike)) else autoencoder
+        super().__init__(_Encoder(ae), {"code": 1.0}, criterion=criterion)
+
+
+if __name__ == "__main__":  # pragma: no cover - a one-off conversion helper
+    import sys
+
+    if len(sys.argv) != 3:
+        print("usage: python -m medsr.losses.perceptual VGG19.pth OUT.safetensors")
+        raise SystemExit(2)
+    try:
+        print(convert_vgg19_checkpoint(sys.argv[1], sys.argv[2]))
+    except MedsrError as err:
+        print(f"error: {err}")
+        raise SystemExit(2)

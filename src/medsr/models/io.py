@@ -1,0 +1,191 @@
+"""Trained weights on disk: ``model.safetensors`` + ``model.json``.
+
+The tensors go to a safetensors file (no pickle: loading a file never runs code); everything
+needed to rebuild the network -- registry name, preset, builder options, scale, dims, input
+channels -- and to use it -- the intensity normalisation, training data, metrics -- goes to a JSON
+sidecar beside it. :func:`load_weights` rebuilds the network with
+:func:`medsr.models.create_model` and loads the tensors strictly.
+
+Layout: ``save_weights(model, "run/")`` writes ``run/model.safetensors`` and ``run/model.json``;
+``save_weights(model, "net.safetensors")`` writes ``net.safetensors`` and ``net.json``.
+Both files are written atomically (:func:`medsr.io.atomic.atomic_path`), the JSON last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from medsr.errors import MedsrError
+
+__all__ = ["FORMAT", "load_weights", "read_meta", "save_weights", "weights_paths"]
+
+FORMAT = "medsr-weights"
+FORMAT_VERSION = 1
+
+
+def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(tensors file, json file)`` for a folder, a ``.safetensors`` file or a ``.json`` file."""
+    p = Path(path)
+    if p.suffix == ".safetensors":
+        return p, p.with_suffix(".json")
+    if p.suffix == ".json":
+        return p.with_suffix(".safetensors"), p
+    return p / "model.safetensors", p / "model.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise MedsrError(f"cannot store {type(value).__name__} value {value!r} in model.json; pass plain numbers/strings")
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, preset: str = "paper",
+                 kwargs: Mapping[str, Any] | None = None, scale: float | Sequence[int | float] | None = None,
+                 dims: int | None = None, in_channels: int | None = None,
+                 normalisation: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
+                 ) -> tuple[Path, Path]:
+    """Write the model's state dict as safetensors and its description as JSON.
+
+    Args:
+        model: the network (any ``nn.Module`` built by ``create_model(name, ...)``).
+        path: a folder (created if missing) or a ``.safetensors`` file name.
+        name, preset, kwargs: how to rebuild it with ``create_model(name, preset=..., **kwargs)``.
+        scale, dims, in_channels: default to the model's attributes.
+        normalisation: e.g. ``{"kind": "percentile", "params": {...}}`` -- how inputs were scaled.
+        extra: anything else worth keeping (training data, metrics, ...).
+
+    Returns:
+        ``(tensors path, json path)``.
+    """
+    from safetensors.torch import save_file
+
+    from medsr.io.atomic import atomic_path
+
+    tensors_path, json_path = weights_paths(path)
+    if Path(path).suffix not in (".safetensors", ".json"):
+        Path(path).mkdir(parents=True, exist_ok=True)
+    scale = getattr(model, "scale", None) if scale is None else scale
+    dims = getattr(model, "dims", None) if dims is None else dims
+    in_channels = getattr(model, "in_channels", None) if in_channels is None else in_channels
+    if scale is None or dims is None or in_channels is None:
+        raise MedsrError("save_weights needs scale, dims and in_channels (the model has no such attributes)")
+    if isinstance(scale, (int, float)):
+        scale = (scale,) * int(dims)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": name,
+        "preset": preset,
+        "kwargs": _jsonable(dict(kwargs or {})),
+        "scale": _jsonable(list(scale)),
+        "dims": int(dims),
+        "in_channels": int(in_channels),
+        "normalisation": _jsonable(dict(normalisation)) if normalisation is not None else None,
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+        "extra": _jsonable(dict(extra or {})),
+    }
+    try:
+        from medsr import __version__
+
+        meta["medsr_version"] = __version__
+    except ImportError:  # pragma: no cover - the package always has a version
+        pass
+    with atomic_path(tensors_path) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "architecture": name})
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return tensors_path, json_path
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``model.json`` beside a weights file (or in a weights folder), checked."""
+    tensors_path, json_path = weights_paths(path)
+    if not json_path.is_file():
+        if not tensors_path.is_file() and not Path(path).exists():
+            raise MedsrError(f"weights {path} not found; give a folder with model.safetensors + model.json")
+        raise MedsrError(
+            f"{json_path} is missing; medsr needs the model.json written beside the weights by "
+            "save_weights (or `medsr train`) to rebuild the network"
+        )
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MedsrError(f"{json_path} is not valid JSON ({exc}); restore it from the training run") from None
+    missing = [k for k in ("architecture", "scale", "dims", "in_channels") if k not in meta]
+    if not isinstance(meta, dict) or missing:
+        raise MedsrError(f"{json_path} lacks {', '.join(missing) or 'its fields'}; it is not a medsr model.json")
+    return meta
+
+
+def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+                 ) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network described by ``model.json`` and load its safetensors weights.
+
+    Args:
+        path: a folder holding ``model.safetensors`` + ``model.json``, or either file.
+        device: where to put the tensors.
+
+    Returns:
+        ``(model in eval mode, the JSON metadata as a dict)``.
+
+    Raises:
+        MedsrError: missing files, a JSON that is not medsr's, unknown architecture, or tensors
+            whose names/shapes do not match the rebuilt network.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from medsr.models import create_model
+
+    meta = read_meta(path)
+    tensors_path, _ = weights_paths(path)
+    if not tensors_path.is_file():
+        raise MedsrError(f"{tensors_path} is missing; the weights file must sit beside its model.json")
+    scale = meta["scale"]
+    scale = tuple(scale) if isinstance(scale, list) else scale
+    model = create_model(meta["architecture"], scale=scale, dims=int(meta["dims"]),
+                         in_channels=int(meta["in_channels"]), preset=meta.get("preset", "paper"),
+                         **dict(meta.get("kwargs") or {}))
+    try:
+        state = load_file(str(tensors_path), device=str(device))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise MedsrError(f"{tensors_path} is not a readable safetensors file ({exc})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        detail = []
+        if missing:
+            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise MedsrError(
+            f"{tensors_path} does not fit {meta['architecture']} as described in model.json: "
+            f"{'; '.join(detail)} tensors; check that the two files belong together"
+        )
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise MedsrError(
+                f"{tensors_path}: tensor {key} has shape {tuple(tensor.shape)} but "
+                f"{meta['architecture']} expects {tuple(expected[key].shape)}; check the preset/kwargs in model.json"
+            )
+    model.load_state_dict(state, strict=True)
+    model.to(device)
+    model.eval()
+    return model, meta

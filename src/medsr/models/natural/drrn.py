@@ -1,0 +1,76 @@
+"""DRRN (Tai, Yang & Liu, "Image Super-Resolution via Deep Recursive Residual Network", CVPR 2017;
+review section 3.4.3).
+
+B recursive blocks; each starts with a conv and then applies U residual units whose weights are
+shared within the block, every unit adding to the block's first output (multi-path local residual
+learning, eq. 7: ``H^u = H^0 + F(H^{u-1}, W)``). Units use the pre-activation order BN-ReLU-conv
+(Fig. 4). A final BN-ReLU-conv reconstructs the residual of the bicubic input (global residual).
+Paper preset DRRN_B1U25, 128 filters: 297,601 conv parameters on Y (+ 768 BN scale/shift = 298,369
+with ``bn=True``; the BN layers are shared by the recursions like the convolutions).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from medsr.models.blocks import PreUpsample, batch_norm, conv
+from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.registry import ModelInfo, register_model
+
+PRESETS = {
+    "paper": {"blocks": 1, "units": 25, "channels": 128, "bn": True, "kernel": "cubic"},
+    "tiny": {"blocks": 1, "units": 3, "channels": 8, "bn": True, "kernel": "cubic"},
+}
+
+
+def _pre_act_conv(dims: int, cin: int, cout: int, bn: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [batch_norm(dims, cin)] if bn else []
+    return nn.Sequential(*layers, nn.ReLU(), conv(dims, cin, cout, 3))
+
+
+class RecursiveBlock(nn.Module):
+    """Conv, then ``units`` applications of one residual unit (shared weights) added to the conv's
+    output (DRRN, Tai et al. 2017, Fig. 4 / eq. 7)."""
+
+    def __init__(self, dims: int, cin: int, channels: int, units: int, bn: bool, first_plain: bool) -> None:
+        super().__init__()
+        self.units = units
+        self.entry = conv(dims, cin, channels, 3) if first_plain else _pre_act_conv(dims, cin, channels, bn)
+        self.unit = nn.Sequential(_pre_act_conv(dims, channels, channels, bn),
+                                  _pre_act_conv(dims, channels, channels, bn))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = self.entry(x)
+        h = h0
+        for _ in range(self.units):
+            h = h0 + self.unit(h)
+        return h
+
+
+class DRRN(SRNet):
+    def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        c, bn = config["channels"], config["bn"]
+        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
+        self.blocks = nn.Sequential(*[
+            RecursiveBlock(dims, in_channels if b == 0 else c, c, config["units"], bn, first_plain=(b == 0))
+            for b in range(config["blocks"])
+        ])
+        self.exit = _pre_act_conv(dims, c, in_channels, bn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        up = self.upsample(x)
+        return up + self.exit(self.blocks(up))
+
+
+@register_model(ModelInfo(
+    name="drrn", paper="Tai et al., Image Super-Resolution via Deep Recursive Residual Network, CVPR",
+    year=2017, upsampling="pre", review_section="3.4.3",
+    preset_note="DRRN_B1U25, 128 filters, pre-activation units: 297,601 conv params on Y "
+                "(298,369 with the shared BN scale/shift)",
+    presets=tuple(PRESETS), paper_in_channels=1,
+))
+def drrn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> DRRN:
+    return DRRN(scale=scale, dims=dims, in_channels=in_channels,
+                config=resolve_config("drrn", PRESETS, preset, overrides))

@@ -1,0 +1,140 @@
+"""Typed options of self-supervised SR and Deep Image Prior, and the compute budget.
+
+A budget is a number of iterations, a number of seconds, or both (training stops at whichever
+comes first; the learning-rate schedule follows the fraction of the budget spent, so a time budget
+still ends with a small step size). ``"150s"``, ``"2.5m"``, ``"800it"`` and ``"800it,150s"`` are
+accepted on the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from medsr.errors import MedsrError
+from medsr.selfsr.profile import SliceProfile
+
+__all__ = ["Budget", "parse_budget", "SelfSRConfig", "DEFAULT_BUDGET"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop after ``iterations`` steps or ``seconds`` of training, whichever comes first."""
+
+    iterations: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.iterations is None and self.seconds is None:
+            raise MedsrError("a budget needs iterations or seconds, e.g. 150s or 800it")
+        if self.iterations is not None and self.iterations < 1:
+            raise MedsrError(f"the iteration budget must be >= 1, got {self.iterations}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise MedsrError(f"the time budget must be > 0 s, got {self.seconds}")
+
+    def fraction(self, iteration: int, elapsed: float) -> float:
+        """How much of the budget is spent, in [0, 1]."""
+        parts = []
+        if self.iterations is not None:
+            parts.append(iteration / self.iterations)
+        if self.seconds is not None:
+            parts.append(elapsed / self.seconds)
+        return float(min(1.0, max(parts)))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.iterations is not None:
+            parts.append(f"{self.iterations}it")
+        if self.seconds is not None:
+            parts.append(f"{self.seconds:g}s")
+        return ",".join(parts)
+
+
+_PART = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(it|iter|iters|iterations|s|sec|m|min)?\s*$", re.I)
+
+
+def parse_budget(value: "Budget | str | int | float") -> Budget:
+    """``"150s"``, ``"2.5m"``, ``"800it"``, ``"800it,150s"``; a bare int is iterations, a float
+    (from Python) seconds."""
+    if isinstance(value, Budget):
+        return value
+    if isinstance(value, bool):
+        raise MedsrError(f"invalid budget {value!r}; write e.g. 150s or 800it")
+    if isinstance(value, int):
+        return Budget(iterations=value)
+    if isinstance(value, float):
+        return Budget(seconds=value)
+    iterations: int | None = None
+    seconds: float | None = None
+    for part in str(value).split(","):
+        m = _PART.match(part)
+        if not m:
+            raise MedsrError(f"invalid budget {value!r}; write e.g. 150s, 2m, 800it or 800it,150s")
+        number, unit = float(m.group(1)), (m.group(2) or "it").lower()
+        if unit.startswith("it"):
+            if number != int(number):
+                raise MedsrError(f"an iteration budget must be a whole number, got {part!r}")
+            iterations = int(number)
+        elif unit.startswith("m"):
+            seconds = number * 60.0
+        else:
+            seconds = number
+    return Budget(iterations=iterations, seconds=seconds)
+
+
+#: Training budget that keeps chris_t1 x4 (188 x 256 x 188 output) under 5 minutes in all on two
+#: shared CPU cores (see benchmarks/selfsr_chris_t1.py for the measured times).
+DEFAULT_BUDGET = Budget(iterations=4000, seconds=150.0)
+
+
+@dataclass
+class SelfSRConfig:
+    """Options of :func:`medsr.selfsr.smore.self_super_resolve`.
+
+    Attributes:
+        profile: the slice profile (Gaussian with FWHM = thickness by default).
+        arch: network: ``"selfsr"`` (built-in compact residual network) or any 2D registry name.
+        preset: registry preset (e.g. "tiny"); None for the network's default.
+        model_kwargs: extra constructor arguments of the network.
+        budget: training budget (see :class:`Budget`).
+        patch: training patch side (voxels).
+        batch: patches per step.
+        lr: peak Adam learning rate (cosine decay to 1 % over the budget, after a short warm-up).
+        interpolation: how the thick slices are first brought onto the target grid (the network
+            learns to restore this interpolation).
+        orientations: through-plane orientations whose outputs are averaged (1 or 2).
+        anti_alias: run the SAA anti-aliasing stage (Zhao et al. 2018, ref. [84]) before SR:
+            ``"auto"`` does when the slices have a gap (thickness < spacing).
+        seed: random seed (None: not reproducible).
+        device: "cpu" or "cuda".
+        threads: torch CPU threads (None: leave torch's setting).
+        infer_batch: slices per forward pass at inference.
+    """
+
+    profile: SliceProfile = field(default_factory=SliceProfile)
+    arch: str = "selfsr"
+    preset: str | None = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    budget: Budget = DEFAULT_BUDGET
+    patch: int = 48
+    batch: int = 16
+    lr: float = 1e-3
+    interpolation: str = "bspline"
+    orientations: int = 2
+    anti_alias: bool | str = "auto"
+    seed: int | None = 0
+    device: str = "cpu"
+    threads: int | None = None
+    infer_batch: int = 8
+
+    def __post_init__(self) -> None:
+        self.budget = parse_budget(self.budget)
+        if self.orientations not in (1, 2):
+            raise MedsrError(f"orientations must be 1 or 2, got {self.orientations}")
+        if self.patch < 8 or self.batch < 1:
+            raise MedsrError(f"patch must be >= 8 and batch >= 1, got {self.patch}, {self.batch}")
+        if not self.lr > 0:
+            raise MedsrError(f"the learning rate must be > 0, got {self.lr}")
+        if self.anti_alias not in (True, False, "auto"):
+            raise MedsrError(f"anti_alias must be true, false or auto, got {self.anti_alias!r}")

@@ -1,0 +1,174 @@
+"""Training pairs of self-supervised SR, made from the scan's own high-resolution planes.
+
+SMORE (Zhao et al., *IEEE TMI* 2021, ref. [83], section 4.2.2 of the review): the in-plane
+resolution of a thick-slice scan is the through-plane resolution we want. So each in-plane slice
+is degraded *along one of its in-plane axes* exactly as the acquisition degraded the slice axis
+(profile ``h``, spacing ``s``), interpolated back to the fine grid with the same interpolator the
+volume will be interpolated with, and the network learns ``interpolated LR -> HR`` on these pairs.
+Both in-plane axes are used (a 90 degree rotation of the data) and flips augment the set.
+
+Layout: every pair is stored as ``(N, R, W)`` float32 stacks whose *rows* (axis 1) are the degraded
+direction, so the network always sees the blur along the rows, and the through-plane slices are
+later presented the same way (slice axis along the rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medsr.errors import MedsrError
+from medsr.selfsr.profile import SliceProfile, degrade_axis
+
+__all__ = ["TrainingPairs", "compatible_length", "make_training_pairs", "PatchSampler"]
+
+
+def compatible_length(n: int, factor: float) -> int:
+    """The largest ``n' <= n`` whose down- and up-sampled grids tile back onto itself.
+
+    With the grid rule of :func:`medsr.volume.zoom_grid`, ``n`` voxels shrunk by ``factor`` give
+    ``m = round(n / factor)`` and ``m`` enlarged by ``factor`` give ``round(m * factor)``; when that
+    equals ``n`` the up-sampled grid is the original grid (same centre, same spacing), so the pair
+    compares the same voxels. Always true for multiples of an integer factor.
+    """
+    for k in range(n, 0, -1):
+        m = max(1, int(round(k / factor)))
+        if int(round(m * factor)) == k:
+            return k
+    raise MedsrError(f"no grid of at most {n} voxels tiles with factor {factor}")
+
+
+@dataclass
+class TrainingPairs:
+    """Stacks of 2D training planes: ``inputs`` (interpolated LR) and ``targets`` (HR).
+
+    Both are ``(N, R, W)`` float32 with the degraded direction along ``R``. Different in-plane
+    orientations may have different ``(R, W)``, so one instance holds a list of stacks.
+    """
+
+    inputs: list[np.ndarray]
+    targets: list[np.ndarray]
+
+    @property
+    def n_planes(self) -> int:
+        return int(sum(a.shape[0] for a in self.inputs))
+
+
+def _central_crop(x: np.ndarray, axis: int, n: int) -> np.ndarray:
+    start = (x.shape[axis] - n) // 2
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, start + n)
+    return x[tuple(index)]
+
+
+def make_training_pairs(
+    hr: np.ndarray,
+    slice_axis: int,
+    factor: float,
+    profile: SliceProfile,
+    fwhm_voxels: float,
+    *,
+    interpolation: str = "bspline",
+) -> TrainingPairs:
+    """Degrade the in-plane planes of ``hr`` along each in-plane axis and interpolate them back.
+
+    Args:
+        hr: ``(C, X, Y, Z)`` array (normalised intensities) whose planes orthogonal to
+            ``slice_axis`` are at the target resolution.
+        slice_axis: the thick-slice axis (0, 1 or 2).
+        factor: slice spacing in target voxels.
+        profile, fwhm_voxels: the slice profile and its width in target voxels.
+        interpolation: the interpolator the thick-slice volume is up-sampled with (SMORE learns to
+            restore *that* interpolation, so train and test must use the same).
+
+    Returns:
+        :class:`TrainingPairs` with one stack per in-plane axis.
+    """
+    from medsr.interpolate import zoom_array
+
+    inputs: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    in_plane = [a for a in range(3) if a != slice_axis]
+    for a in in_plane:
+        n = compatible_length(hr.shape[a + 1], factor)
+        if n < 2 * factor + 4:
+            raise MedsrError(
+                f"the in-plane size {hr.shape[a + 1]} is too small for a factor of {factor:.3g}; "
+                "self-SR needs in-plane planes several slices wide"
+            )
+        target = np.ascontiguousarray(_central_crop(hr, a + 1, n), dtype=np.float32)
+        low = degrade_axis(target, a, factor, profile, fwhm_voxels)
+        zoom = [1.0, 1.0, 1.0]
+        zoom[a] = float(factor)
+        back = zoom_array(low, tuple(zoom), interpolation)
+        if back.shape != target.shape:  # compatible_length guarantees it; keep the guard explicit
+            raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
+        other = [b for b in in_plane if b != a][0]
+        # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
+        order = [0, slice_axis + 1, a + 1, other + 1]
+        for arr, out in ((back, inputs), (target, targets)):
+            planes = np.transpose(arr, order)
+            out.append(np.ascontiguousarray(planes.reshape(-1, planes.shape[2], planes.shape[3])))
+    return TrainingPairs(inputs, targets)
+
+
+class PatchSampler:
+    """Random ``(B, 1, P, P)`` patches from :class:`TrainingPairs`, biased to the foreground.
+
+    Patch corners are drawn among positions whose target patch holds some signal (a tenth of the
+    robust maximum), so batches are not wasted on air; flips of rows and columns augment (the
+    blur is symmetric, so both flips keep the degradation model valid).
+
+    Args:
+        pairs: the stacks.
+        patch: patch side in voxels (clipped to the plane size).
+        rng: random generator (the only source of randomness).
+        threshold: foreground level in normalised units.
+    """
+
+    def __init__(self, pairs: TrainingPairs, patch: int, rng: np.random.Generator, threshold: float = 0.1):
+        self.pairs = pairs
+        self.rng = rng
+        self.patch = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
+        p = self.patch
+        self._candidates: list[np.ndarray] = []
+        weights = []
+        self._stride = stride = max(1, p // 4)
+        for t in pairs.targets:
+            # mean of each p x p window via a summed-area table, on a stride grid for speed
+            cs = np.pad(np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0)))
+            rows = np.arange(0, t.shape[1] - p + 1, stride)
+            cols = np.arange(0, t.shape[2] - p + 1, stride)
+            r0, c0 = np.meshgrid(rows, cols, indexing="ij")
+            sums = cs[:, r0 + p, c0 + p] - cs[:, r0, c0 + p] - cs[:, r0 + p, c0] + cs[:, r0, c0]
+            good = np.argwhere(sums / (p * p) > threshold)
+            if good.size == 0:  # an empty or faint scan: take every position
+                good = np.argwhere(np.ones_like(sums, dtype=bool))
+            cand = np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1)
+            self._candidates.append(cand)
+            weights.append(len(cand))
+        w = np.asarray(weights, dtype=np.float64)
+        self._stack_prob = w / w.sum()
+
+    def sample(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch ``(inputs, targets)``, each ``(B, 1, P, P)`` float32."""
+        p = self.patch
+        xs = np.empty((batch, 1, p, p), np.float32)
+        ys = np.empty((batch, 1, p, p), np.float32)
+        stacks = self.rng.choice(len(self._candidates), size=batch, p=self._stack_prob)
+        for b, s in enumerate(stacks):
+            cand = self._candidates[s]
+            k, r, c = cand[self.rng.integers(len(cand))]
+            plane = self.pairs.inputs[s]
+            r = min(int(r) + int(self.rng.integers(self._stride)), plane.shape[1] - p)
+            c = min(int(c) + int(self.rng.integers(self._stride)), plane.shape[2] - p)
+            x = self.pairs.inputs[s][k, r : r + p, c : c + p]
+            y = self.pairs.targets[s][k, r : r + p, c : c + p]
+            if self.rng.random() < 0.5:
+                x, y = x[::-1], y[::-1]
+            if self.rng.random() < 0.5:
+                x, y = x[:, ::-1], y[:, ::-1]
+            xs[b, 0] = x
+            ys[b, 0] = y
+        return xs, ys

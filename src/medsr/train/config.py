@@ -1,0 +1,466 @@
+"""The typed schema of a training recipe (``configs/*.yaml``) and its loader.
+
+A recipe is YAML; :func:`load_config` reads it, applies ``key.path=value`` overrides from the
+command line, and validates it with pydantic (unknown keys are errors, so a typo never silently
+falls back to a default). Any problem is one line naming the key, e.g.
+``config: optim.lr: Input should be a valid number, got 'abc'``.
+
+Sections: ``model`` (the generator, from :func:`medsr.models.create_model`), ``discriminator``
+(adversarial / cycle tasks), ``data`` (where images come from, how LR is made, patches,
+augmentation, normalisation), ``loss`` (weighted terms; multi-output supervision), ``optim``
+(optimiser, schedule, gradient clipping), ``adversarial``, ``cycle``, ``train`` (steps, checkpoints,
+validation, EMA, precision, devices, Noise2Noise mode). Relative paths are resolved from the
+current directory (run ``medsr train`` from the repository root for the shipped recipes).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medsr.errors import MedsrError
+
+__all__ = [
+    "Config",
+    "ModelSection",
+    "DiscriminatorSection",
+    "DataSection",
+    "DataSplit",
+    "AugmentSection",
+    "ForegroundSection",
+    "LossSection",
+    "MultiOutputSection",
+    "OptimSection",
+    "ScheduleSection",
+    "ClipSection",
+    "AdversarialSection",
+    "CycleSection",
+    "Noise2NoiseSection",
+    "TrainSection",
+    "load_config",
+    "parse_config",
+    "apply_overrides",
+    "config_to_dict",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+Scale = float | list[float]
+
+
+class ModelSection(_Strict):
+    """The network to train (``create_model(name, scale=, dims=, in_channels=, preset=, **kwargs)``)."""
+
+    name: str
+    preset: str = "paper"
+    scale: Scale = 2
+    dims: Literal[2, 3] = 2
+    in_channels: int = Field(1, ge=1)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    #: start from these weights (a model.safetensors or a run folder), e.g. ESRGAN from its PSNR model.
+    init_weights: str | None = None
+
+    @field_validator("scale")
+    @classmethod
+    def _positive(cls, v: Scale) -> Scale:
+        vals = v if isinstance(v, list) else [v]
+        if not vals or any(not (math.isfinite(s) and s > 0) for s in vals):
+            raise ValueError(f"scale factors must be positive, got {v}")
+        return v
+
+    def scale_tuple(self) -> tuple[float, ...]:
+        """Per spatial axis of the network (length ``dims``)."""
+        if isinstance(self.scale, list):
+            if len(self.scale) == 1:
+                return tuple(float(self.scale[0]) for _ in range(self.dims))
+            if len(self.scale) != self.dims:
+                raise MedsrError(
+                    f"config: model.scale: give 1 or {self.dims} factors for a {self.dims}D model, got {self.scale}"
+                )
+            return tuple(float(s) for s in self.scale)
+        return tuple(float(self.scale) for _ in range(self.dims))
+
+    def scale_arg(self) -> int | float | tuple[int | float, ...]:
+        """The ``scale=`` argument for ``create_model`` (ints where the factors are whole)."""
+        t = tuple(int(s) if float(s).is_integer() else s for s in self.scale_tuple())
+        return t[0] if len(set(t)) == 1 else t
+
+
+class DiscriminatorSection(_Strict):
+    """The critic of adversarial / cycle training (a registry name with ``kind="discriminator"``)."""
+
+    name: str = "srgan_d"
+    preset: str = "paper"
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataSplit(_Strict):
+    """Where the images of one split come from.
+
+    ``hr_dir``: a folder of images/volumes, one file, or a glob. ``lr_dir``: optional folder of LR
+    counterparts matched by file name (explicit pairs; otherwise LR is made on the fly by
+    ``data.degradation``). ``pattern`` filters names (glob), ``limit`` keeps the first N (sorted).
+    """
+
+    hr_dir: str
+    lr_dir: str | None = None
+    pattern: str | None = None
+    limit: int | None = Field(None, ge=1)
+
+
+class AugmentSection(_Strict):
+    """Augmentation (review section 5.1); geometric ones keep anatomy plausible, no colour jitter.
+
+    ``flip``: random flips of each axis; ``rot90``/``transpose``: in planes whose axes share patch
+    size and scale factor; ``noise_std``: Gaussian noise of std U(0, noise_std) added to the input
+    only; ``brightness`` (additive, U(-b, b)), ``contrast`` (factor U(1-c, 1+c) about the mean) and
+    ``gamma`` (exponent exp(U(-g, g))) on normalised intensities, same for input and target.
+    """
+
+    flip: bool = True
+    rot90: bool = True
+    transpose: bool = True
+    noise_std: float = Field(0.0, ge=0)
+    brightness: float = Field(0.0, ge=0)
+    contrast: float = Field(0.0, ge=0, lt=1)
+    gamma: float = Field(0.0, ge=0)
+
+
+class ForegroundSection(_Strict):
+    """Foreground-weighted patch sampling for volumes with much background.
+
+    A patch is centred on a foreground voxel (mask from Otsu's threshold, or intensity above a
+    ``percentile``) with probability ``probability``, uniformly anywhere otherwise.
+    """
+
+    method: Literal["none", "otsu", "percentile"] = "none"
+    percentile: float = Field(50.0, ge=0, le=100)
+    probability: float = Field(1.0, ge=0, le=1)
+
+
+class NormalisationSection(_Strict):
+    """Intensity normalisation (see :mod:`medsr.train.normalise`), stored in model.json."""
+
+    kind: str = "percentile"
+    params: dict[str, float] = Field(default_factory=dict)
+
+
+class DataSection(_Strict):
+    """Data: sources, LR simulation, patches, augmentation, normalisation, loading."""
+
+    train: DataSplit
+    val: DataSplit | None = None
+    #: the operator A making LR from HR (a :func:`medsr.degrade.parse_degradation` spec); "none" = identity.
+    degradation: str = "bicubic"
+    #: colour handling of RGB pictures: "y" (BT.601 luma, the SR literature's channel), "grey", "rgb".
+    color: Literal["y", "grey", "rgb"] = "y"
+    normalisation: NormalisationSection = Field(default_factory=NormalisationSection)
+    #: HR patch size per spatial axis of the model (a number = the same on all axes).
+    patch_size: int | list[int] = 64
+    #: 2D models on 3D volumes: the axis slices are cut across (0, 1 or 2).
+    slice_axis: int | None = Field(None, ge=0, le=2)
+    batch_size: int = Field(16, ge=1)
+    num_workers: int = Field(0, ge=0)
+    augment: AugmentSection = Field(default_factory=AugmentSection)
+    foreground: ForegroundSection = Field(default_factory=ForegroundSection)
+    #: give the network its LR input already interpolated (cubic) onto the HR grid (scale-1 networks).
+    interpolate_lr: bool = False
+    #: validation: HR centre crop per image (None = whole image) and the number of slices per volume.
+    val_crop: int | list[int] | None = None
+    val_slices: int = Field(4, ge=1)
+    val_max_images: int | None = Field(None, ge=1)
+
+
+class MultiOutputSection(_Strict):
+    """DRCN recursive supervision or LapSRN per-level supervision (:class:`~medsr.losses.MultiOutputLoss`)."""
+
+    mode: Literal["drcn", "lapsrn"]
+    alpha: float = Field(1.0, ge=0, le=1)
+    alpha_min: float = Field(0.0, ge=0, le=1)
+    alpha_decay_steps: int = Field(0, ge=0)
+
+
+class LossSection(_Strict):
+    """``terms``: ``{name: {weight: w, ...parameters}}`` (see :data:`medsr.losses.LOSS_TERMS`)."""
+
+    terms: dict[str, dict[str, Any] | None] = Field(default_factory=lambda: {"l1": {"weight": 1.0}})
+    multi_output: MultiOutputSection | None = None
+
+
+class ScheduleSection(_Strict):
+    """Learning-rate schedule, stepped every optimiser step (steps, not epochs)."""
+
+    kind: Literal["none", "step", "multistep", "cosine"] = "none"
+    step_size: int = Field(100000, ge=1)
+    gamma: float = Field(0.5, gt=0)
+    milestones: list[int] = Field(default_factory=list)
+    min_lr: float = Field(0.0, ge=0)
+
+
+class ClipSection(_Strict):
+    """Gradient clipping: "norm" (total L2 norm), "value", or VDSR's adjustable clipping "vdsr"
+    (each gradient clipped to [-value / lr, value / lr], Kim et al. 2016, section 3.2)."""
+
+    kind: Literal["none", "norm", "value", "vdsr"] = "none"
+    value: float = Field(0.0, ge=0)
+
+
+class OptimSection(_Strict):
+    """Optimiser. ``lr_mult`` maps a regular expression on parameter names to an LR multiplier
+    (e.g. SRCNN's 10x smaller rate for its last layer)."""
+
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    lr: float = Field(1e-4, gt=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = Field(0.9, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    eps: float = Field(1e-8, gt=0)
+    lr_mult: dict[str, float] = Field(default_factory=dict)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    clip: ClipSection = Field(default_factory=ClipSection)
+
+
+class AdversarialSection(_Strict):
+    """GAN training (review section 3.3): the objective and how D and G alternate."""
+
+    kind: Literal["vanilla", "lsgan", "wgan", "wgan_gp", "ragan", "hinge"] = "vanilla"
+    weight: float = Field(1e-3, ge=0)
+    d_steps: int = Field(1, ge=1)
+    saturating: bool = False
+    clip_value: float = Field(0.01, gt=0)
+    gp_weight: float = Field(10.0, ge=0)
+    #: generator steps with the content loss only before the adversarial game starts.
+    g_warmup_steps: int = Field(0, ge=0)
+    #: the discriminator's optimiser (default: a copy of ``optim``).
+    d_optim: OptimSection | None = None
+
+
+class DownNetSection(_Strict):
+    """The HR -> LR generator F of cycle training (a small strided CNN, see
+    :class:`medsr.train.nets.DownsamplingNet`)."""
+
+    features: int = Field(64, ge=1)
+    layers: int = Field(4, ge=2)
+
+
+class CycleSection(_Strict):
+    """Cycle training (GAN-CIRCLE / CycleGAN): loss weights and whether LR/HR are unpaired."""
+
+    cycle_weight: float = Field(10.0, ge=0)
+    identity_weight: float = Field(0.0, ge=0)
+    criterion: Literal["l1", "l2"] = "l1"
+    #: draw LR and HR patches independently (unpaired); otherwise loss.terms also supervise G.
+    unpaired: bool = True
+    down: DownNetSection = Field(default_factory=DownNetSection)
+
+
+class Noise2NoiseSection(_Strict):
+    """Noise2Noise (Lehtinen et al. 2018): train on pairs of independent noisy copies.
+
+    With explicit pairs (``data.train.lr_dir``) the two copies are read from disk; otherwise the
+    target is the HR patch plus fresh ``noise`` of std ``sigma`` (normalised units) and, with
+    ``noisy_input``, the input gets an independent draw too.
+    """
+
+    noise: Literal["gaussian", "rician"] = "gaussian"
+    sigma: float = Field(0.05, ge=0)
+    noisy_input: bool = True
+
+
+class TrainSection(_Strict):
+    """Length, checkpoints, validation, EMA, precision, devices, mode."""
+
+    max_steps: int = Field(1000, ge=1)
+    #: checkpoint interval in steps; also the length of a data "epoch" (resume restarts there).
+    checkpoint_every: int = Field(500, ge=1)
+    val_every: int | None = Field(None, ge=1)
+    log_every: int = Field(50, ge=1)
+    ema_decay: float | None = Field(None, gt=0, lt=1)
+    precision: str = "auto"
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: int | str = 1
+    num_nodes: int = Field(1, ge=1)
+    strategy: Literal["auto", "ddp", "ddp_spawn"] = "auto"
+    deterministic: bool = True
+    progress: Literal["tqdm", "rich", "none"] = "tqdm"
+    threads: int | None = Field(None, ge=1)
+    mode: Literal["standard", "noise2noise"] = "standard"
+    noise2noise: Noise2NoiseSection = Field(default_factory=Noise2NoiseSection)
+
+
+class Config(_Strict):
+    """A whole training recipe."""
+
+    name: str
+    task: Literal["supervised", "adversarial", "cycle", "autoencoder"] = "supervised"
+    seed: int = 0
+    description: str | None = None
+    output_dir: str | None = None
+    runs_dir: str = "runs"
+    model: ModelSection
+    discriminator: DiscriminatorSection | None = None
+    data: DataSection
+    loss: LossSection = Field(default_factory=LossSection)
+    optim: OptimSection = Field(default_factory=OptimSection)
+    adversarial: AdversarialSection | None = None
+    cycle: CycleSection | None = None
+    train: TrainSection = Field(default_factory=TrainSection)
+
+    # ----------------------------------------------------------------- derived values
+    def patch_tuple(self) -> tuple[int, ...]:
+        p = self.data.patch_size
+        vals = [p] * self.model.dims if isinstance(p, int) else list(p)
+        if len(vals) == 1:
+            vals = vals * self.model.dims
+        if len(vals) != self.model.dims:
+            raise MedsrError(f"config: data.patch_size: give 1 or {self.model.dims} sizes, got {p}")
+        return tuple(int(v) for v in vals)
+
+    def val_every_steps(self) -> int:
+        return self.train.val_every or self.train.checkpoint_every
+
+
+# ---------------------------------------------------------------------- loading
+def _format_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    kind = first.get("type", "")
+    msg = first.get("msg", "invalid").removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        text = f"config: {loc}: unknown key (check the spelling; see configs/*.yaml for the schema)"
+    elif kind == "missing":
+        text = f"config: {loc}: required key is missing"
+    else:
+        value = first.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        text = f"config: {loc}: {msg}, got {shown}"
+    more = len(err.errors()) - 1
+    return text + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with ``a.b.c=value`` overrides set (values parsed as YAML:
+    ``3`` is a number, ``[1,2]`` a list, ``null`` None, anything else a string)."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise MedsrError(f"override {item!r} is not of the form key.path=value (e.g. optim.lr=1e-4)")
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise MedsrError(f"override {item!r} has an empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node: Any = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part) if isinstance(node, dict) else None
+            if nxt is None:
+                nxt = {}
+                node[part] = nxt
+            elif not isinstance(nxt, dict):
+                raise MedsrError(f"override {item!r}: {'.'.join(parts[: i + 1])} is not a section")
+            node = nxt
+        node[parts[-1]] = value
+    return out
+
+
+def parse_config(data: dict[str, Any], overrides: Sequence[str] = ()) -> Config:
+    """Validate a recipe given as a dict (after applying overrides)."""
+    if not isinstance(data, dict):
+        raise MedsrError("config: the file must hold a mapping (key: value lines) at the top level")
+    data = apply_overrides(data, overrides)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as err:
+        raise MedsrError(_format_error(err)) from None
+    _check(cfg)
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
+    """Read a YAML recipe, apply ``key.path=value`` overrides and validate it.
+
+    Raises:
+        MedsrError: a missing/unreadable file, bad YAML, or a schema violation (one line naming
+            the key).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MedsrError(f"config file {p} not found; give a YAML recipe such as configs/srcnn.yaml")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise MedsrError(f"config {p}:{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise MedsrError(f"cannot read config {p} ({err})") from None
+    return parse_config(data or {}, overrides)
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    """Plain data (JSON/YAML-safe) of a validated config."""
+    return cfg.model_dump(mode="json")
+
+
+def _check(cfg: Config) -> None:
+    """Cross-field rules pydantic cannot express per field."""
+    from medsr.train.normalise import Normaliser
+
+    try:
+        Normaliser(cfg.data.normalisation.kind, dict(cfg.data.normalisation.params))
+    except MedsrError as err:
+        raise MedsrError(f"config: data.normalisation: {err}") from None
+    scale = cfg.model.scale_tuple()
+    patch = cfg.patch_tuple()
+    for i, (p, s) in enumerate(zip(patch, scale)):
+        if p % s if float(s).is_integer() else not float(p / s).is_integer():
+            raise MedsrError(
+                f"config: data.patch_size: HR patch {list(patch)} must be a multiple of the scale "
+                f"{list(scale)} on axis {i}"
+            )
+    if cfg.task in ("adversarial", "cycle") and cfg.discriminator is None:
+        raise MedsrError(f"config: discriminator: task {cfg.task!r} needs a discriminator section (e.g. name: srgan_d)")
+    if cfg.task == "adversarial" and cfg.adversarial is None:
+        raise MedsrError("config: adversarial: task 'adversarial' needs an adversarial section (e.g. kind: vanilla)")
+    if cfg.task == "cycle" and cfg.cycle is None:
+        raise MedsrError("config: cycle: task 'cycle' needs a cycle section (e.g. cycle_weight: 10)")
+    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.identity_weight > 0:
+        if any(s != 1 for s in scale) and not cfg.data.interpolate_lr:
+            raise MedsrError(
+                "config: cycle.identity_weight: the identity loss needs generators that keep the grid; "
+                "set data.interpolate_lr: true with model.scale: 1, or identity_weight: 0"
+            )
+    if cfg.data.interpolate_lr and any(s != 1 for s in scale):
+        raise MedsrError(
+            "config: data.interpolate_lr: an input already on the HR grid needs model.scale: 1 "
+            "(a restoration network); set one or the other"
+        )
+    if cfg.task == "autoencoder" and any(s != 1 for s in scale):
+        raise MedsrError("config: model.scale: the auto-encoder task reconstructs its input; use scale: 1")
+    if cfg.train.mode == "noise2noise" and cfg.task != "supervised":
+        raise MedsrError("config: train.mode: noise2noise works with task: supervised only")
+    if cfg.model.dims == 3 and cfg.data.slice_axis is not None:
+        raise MedsrError("config: data.slice_axis: slices are for 2D models; remove it for a 3D model")
+    if cfg.loss.multi_output is not None and cfg.task != "supervised":
+        raise MedsrError("config: loss.multi_output: multi-output supervision is for task: supervised")
+    from medsr.losses import LOSS_TERMS
+
+    for name, spec in cfg.loss.terms.items():
+        kind = (spec or {}).get("kind", name)
+        if kind not in LOSS_TERMS:
+            raise MedsrError(
+                f"config: loss.terms.{name}: unknown loss term {kind!r}; choose from {', '.join(sorted(LOSS_TERMS))}"
+            )
