@@ -3,10 +3,13 @@
 - ``shared_data``: the real data folder ``../shared/data`` beside the repository (or skip).
 - ``phantom``: a small synthetic 3-D volume on an oblique grid (anisotropic, rotated, shifted).
 - ``tmp_out``: an empty output folder.
+- ``make_phantom`` / ``oblique``: the phantom factory and its affine, for tests that need variants
+  (request them as fixtures; do not import this module, other folders have their own conftest).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,18 @@ def make_phantom(shape: tuple[int, int, int] = (20, 16, 9), seed: int = 0) -> Vo
 def phantom() -> Volume:
     """A fresh small oblique MR-like volume (20 x 16 x 9, float32)."""
     return make_phantom()
+
+
+@pytest.fixture(name="make_phantom")
+def make_phantom_fixture() -> Callable[..., Volume]:
+    """The phantom factory: ``make_phantom(shape=(20, 16, 9), seed=0) -> Volume``."""
+    return make_phantom
+
+
+@pytest.fixture
+def oblique() -> np.ndarray:
+    """The phantom's affine: rotated about two axes, shifted, spacing 0.9 x 1.1 x 2.5 mm."""
+    return oblique_affine()
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from conftest import make_phantom, oblique_affine
 
 from medsr import io
 from medsr.io.itk import affine_to_itk_geometry, itk_geometry_to_affine
@@ -35,12 +35,12 @@ def test_detached_header_writes_data_file_beside_it(phantom: Volume, tmp_out: Pa
     assert f"ElementDataFile = {names[1]}" in header
 
 
-def test_geometry_helpers_are_inverse() -> None:
-    origin, spacing, direction = affine_to_itk_geometry(oblique_affine())
+def test_geometry_helpers_are_inverse(oblique: np.ndarray) -> None:
+    origin, spacing, direction = affine_to_itk_geometry(oblique)
     np.testing.assert_allclose(spacing, (0.9, 1.1, 2.5), atol=1e-12)
     np.testing.assert_allclose(direction @ direction.T, np.eye(3), atol=1e-12)
     np.testing.assert_allclose(
-        itk_geometry_to_affine(origin, spacing, direction), oblique_affine(), atol=1e-12
+        itk_geometry_to_affine(origin, spacing, direction), oblique, atol=1e-12
     )
 
 
@@ -59,7 +59,7 @@ def test_nrrd_agrees_with_nifti_written_by_nibabel(phantom: Volume, tmp_out: Pat
     np.testing.assert_allclose(io.read(tmp_out / "medsr.nrrd").affine, via_medsr.affine, atol=1e-6)
 
 
-def test_nrrd_header_states_lps_directions(tmp_out: Path) -> None:
+def test_nrrd_header_states_lps_directions(tmp_out: Path, make_phantom: Callable) -> None:
     """An axis pointing to the patient's left (RAS -x) is +x in the NRRD's LPS space."""
     vol = make_phantom((4, 3, 2))
     flip = np.diag([-2.0, 3.0, 4.0, 1.0])

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import make_phantom, oblique_affine
 
 from medsr import io
 from medsr.volume import Volume
 
 
-def _scaled_nifti(path: Path) -> np.ndarray:
+def _scaled_nifti(path: Path, affine: np.ndarray) -> np.ndarray:
     """An int16 file with slope 0.5 / intercept -100, sform+qform, intent and descrip."""
     rng = np.random.default_rng(1)
     stored = rng.integers(-2000, 30000, size=(11, 9, 7), dtype=np.int16)
     img = nib.Nifti1Image(stored, None)
-    img.set_sform(oblique_affine(), code=1)
-    img.set_qform(oblique_affine(), code=1)
+    img.set_sform(affine, code=1)
+    img.set_qform(affine, code=1)
     hdr = img.header
     hdr.set_data_dtype(np.int16)
     hdr.set_slope_inter(0.5, -100.0)
@@ -30,9 +30,11 @@ def _scaled_nifti(path: Path) -> np.ndarray:
     return stored
 
 
-def test_scaled_int16_round_trip_keeps_integers_header_and_geometry(tmp_out: Path) -> None:
+def test_scaled_int16_round_trip_keeps_integers_header_and_geometry(
+    tmp_out: Path, oblique: np.ndarray
+) -> None:
     src = tmp_out / "scaled.nii.gz"
-    stored = _scaled_nifti(src)
+    stored = _scaled_nifti(src, oblique)
     vol = io.read(src)
     assert vol.data.dtype == np.float32
     np.testing.assert_allclose(vol.data[0], stored * 0.5 - 100.0)
@@ -55,9 +57,9 @@ def test_scaled_int16_round_trip_keeps_integers_header_and_geometry(tmp_out: Pat
     np.testing.assert_array_equal(again.data, vol.data)
 
 
-def test_float_output_drops_scaling(tmp_out: Path) -> None:
+def test_float_output_drops_scaling(tmp_out: Path, oblique: np.ndarray) -> None:
     src = tmp_out / "scaled.nii"
-    stored = _scaled_nifti(src)
+    stored = _scaled_nifti(src, oblique)
     vol = io.read(src)
     io.write(vol, tmp_out / "f.nii", dtype="float32")
     back = nib.load(str(tmp_out / "f.nii"))
@@ -65,23 +67,23 @@ def test_float_output_drops_scaling(tmp_out: Path) -> None:
     np.testing.assert_allclose(np.asanyarray(back.dataobj.get_unscaled()), stored * 0.5 - 100.0)
 
 
-def test_sform_wins_over_qform_and_codes_are_kept(tmp_out: Path) -> None:
+def test_sform_wins_over_qform_and_codes_are_kept(tmp_out: Path, oblique: np.ndarray) -> None:
     data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
     img = nib.Nifti1Image(data, None)
     q_aff = np.diag([2.0, 2.0, 2.0, 1.0])
     img.set_qform(q_aff, code=1)
-    img.set_sform(oblique_affine(), code=2)
+    img.set_sform(oblique, code=2)
     img.to_filename(str(tmp_out / "both.nii"))
     vol = io.read(tmp_out / "both.nii")
-    np.testing.assert_allclose(vol.affine, oblique_affine(), atol=1e-6)
+    np.testing.assert_allclose(vol.affine, oblique, atol=1e-6)
     assert vol.meta.extra["qform_code"] == 1 and vol.meta.extra["sform_code"] == 2
 
     only_q = nib.Nifti1Image(data, None)
-    only_q.set_qform(oblique_affine(), code=1)
+    only_q.set_qform(oblique, code=1)
     only_q.set_sform(None, code=0)
     only_q.to_filename(str(tmp_out / "q.nii"))
     vol_q = io.read(tmp_out / "q.nii")
-    np.testing.assert_allclose(vol_q.affine, oblique_affine(), atol=1e-5)
+    np.testing.assert_allclose(vol_q.affine, oblique, atol=1e-5)
     io.write(vol_q, tmp_out / "q2.nii")
     h = nib.load(str(tmp_out / "q2.nii")).header
     assert (int(h["qform_code"]), int(h["sform_code"])) == (1, 0)
@@ -100,7 +102,7 @@ def test_phantom_without_header_gets_scanner_codes_and_exact_geometry(
     assert (int(h["qform_code"]), int(h["sform_code"])) == (1, 1)
 
 
-def test_channels_are_the_fourth_dimension(tmp_out: Path) -> None:
+def test_channels_are_the_fourth_dimension(tmp_out: Path, make_phantom: Callable) -> None:
     vol = make_phantom((6, 5, 4))
     multi = Volume(np.concatenate([vol.data, 2 * vol.data, 3 * vol.data]), vol.affine, vol.meta)
     io.write(multi, tmp_out / "c3.nii.gz")
@@ -112,7 +114,7 @@ def test_channels_are_the_fourth_dimension(tmp_out: Path) -> None:
     np.testing.assert_array_equal(back.data, multi.data)
 
 
-def test_integer_output_rounds_and_counts_clipped(tmp_out: Path) -> None:
+def test_integer_output_rounds_and_counts_clipped(tmp_out: Path, make_phantom: Callable) -> None:
     vol = make_phantom((5, 4, 3))
     data = np.linspace(-10.6, 300.4, vol.data.size, dtype=np.float32).reshape(vol.data.shape)
     report = io.write(vol.with_data(data), tmp_out / "u8.nii.gz", dtype="uint8")

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from medsr.errors import MedsrError
@@ -44,7 +45,8 @@ from medsr.models.blocks.conv import batch_norm, check_dims, conv, instance_norm
 from medsr.models.natural._common import resolve_config
 from medsr.models.registry import ModelInfo, register_model
 
-__all__ = ["VGGStyleDiscriminator", "PatchDiscriminator", "apply_spectral_norm", "receptive_field"]
+__all__ = ["VGGStyleDiscriminator", "PatchDiscriminator", "apply_spectral_norm", "bake_spectral_norm",
+           "receptive_field"]
 
 PRESETS = ("paper", "tiny")
 
@@ -79,6 +81,15 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
                if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear))]
     for m in targets:
         _spectral_norm(m)
+    return module
+
+
+def bake_spectral_norm(module: nn.Module) -> nn.Module:
+    """Replace every spectral-norm parametrization by its current normalised weight (in place;
+    returns ``module``): the power iteration (``aten::vdot``) has no ONNX form, so bake before export."""
+    for m in list(module.modules()):
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
     return module
 
 

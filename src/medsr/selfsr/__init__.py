@@ -1,1 +1,51 @@
-"""Self-supervised SR of a single scan (SMORE/SAA) and Deep Image Prior."""
+"""Super-resolution of one scan without external training data (review section 4.2.2 and ref. [91]).
+
+* :func:`self_super_resolve` — SMORE-style self-supervised SR of a thick-slice scan (Zhao et al.,
+  *IEEE TMI* 2021, ref. [83]) with the optional SAA anti-aliasing stage (ref. [84]): a 2D network
+  learns, on the scan's own high-resolution planes, to undo the slice profile, then restores the
+  through-plane planes. medsr's default ``upscale`` method (``--method self``).
+* :func:`deep_image_prior` — Deep Image Prior (Ulyanov et al., CVPR 2018, ref. [91]):
+  ``--method dip``.
+
+Importing this package registers both with :mod:`medsr.infer.methods`.
+"""
+
+from __future__ import annotations
+
+from medsr.selfsr.config import Budget, SelfSRConfig, parse_budget
+from medsr.selfsr.dip import DIPConfig, SkipNet, deep_image_prior
+from medsr.selfsr.plan import SelfSRPlan, default_target_spacing, find_slice_axis, plan_self_sr
+from medsr.selfsr.profile import SliceProfile, load_profile_file
+from medsr.selfsr.smore import self_super_resolve
+
+__all__ = [
+    "Budget",
+    "DIPConfig",
+    "SelfSRConfig",
+    "SelfSRPlan",
+    "SkipNet",
+    "SliceProfile",
+    "deep_image_prior",
+    "default_target_spacing",
+    "find_slice_axis",
+    "load_profile_file",
+    "parse_budget",
+    "plan_self_sr",
+    "self_super_resolve",
+]
+
+
+def _register() -> None:
+    from medsr.infer.methods import register_method
+    from medsr.selfsr.methods import dip_method, self_sr_method
+
+    register_method(
+        "self", self_sr_method,
+        description="self-supervised SR of the thick-slice axis (SMORE; trains on the scan itself)",
+        kind="self-supervised")
+    register_method(
+        "dip", dip_method,
+        description="Deep Image Prior (slow: optimises a network per scan)", kind="self-supervised")
+
+
+_register()
