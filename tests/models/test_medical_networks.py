@@ -23,7 +23,7 @@ def _inputs(net: torch.nn.Module, name: str, shape: tuple[int, ...], seed: int =
     x = torch.rand(*shape, generator=g)
     args = [x]
     if name in TWO_INPUT:
-        out = [int(round(n * f)) for n, f in zip(shape[2:], net.scale)]
+        out = [round(n * f) for n, f in zip(shape[2:], net.scale)]
         args.append(torch.rand(shape[0], 1, *out, generator=g))
     return args
 
@@ -34,7 +34,7 @@ def _check(name: str, dims: int, scale, shape: tuple[int, ...], in_channels: int
     assert len(net.scale) == dims
     args = _inputs(net, name, shape)
     y = net(*args)
-    expected = tuple(int(round(n * f)) for n, f in zip(shape[2:], net.scale))
+    expected = tuple(round(n * f) for n, f in zip(shape[2:], net.scale))
     assert tuple(y.shape) == (shape[0], in_channels, *expected)
     assert torch.isfinite(y).all()
     y.square().mean().backward()

@@ -56,6 +56,6 @@ def test_onnx_matches_pytorch(name: str, dims: int, scale, shape: tuple[int, ...
     x = torch.rand(*shape)
     args: tuple[torch.Tensor, ...] = (x,)
     if name in ("multicontrast_sr", "resmi3d"):
-        out = [int(round(n * f)) for n, f in zip(shape[2:], net.scale)]
+        out = [round(n * f) for n, f in zip(shape[2:], net.scale)]
         args = (x, torch.rand(shape[0], 1, *out))
     assert _export_and_compare(net, args) < 1e-4

@@ -73,7 +73,7 @@ def test_unet_sr_is_the_ronneberger_unet() -> None:
 def test_srgan_style_generators_have_16_residual_blocks() -> None:
     for name in ("sawgan", "progressive_gan"):
         net = create_model(name, scale=4)
-        stages = [net.net] if name == "sawgan" else list(net.stages)
+        stages = [net] if name == "sawgan" else list(net.stages)
         for st in stages:
             blocks = [m for m in st.body if m.__class__.__name__ == "ResidualBlock"]
             assert len(blocks) == 16

@@ -58,6 +58,12 @@ def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def _short_paper(paper: str, year: int) -> str:
+    """'Dong et al., Image Super-Resolution ...' -> 'Dong et al. 2014' (the full title is in --json)."""
+    first = paper.split(",")[0].strip()
+    return f"{first} {year}"
+
+
 def _fmt_count(n: int | None) -> str:
     if n is None:
         return "-"
@@ -84,12 +90,12 @@ def models(
             continue
         gen = group == "generator"
         table = Table(title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)")
-        cols = ["name", "paper", "year", "up", "section", "dims", "ch"] + (
+        cols = ["name", "paper", "up", "section", "dims", "ch"] + (
             ["params x2", "params x4"] if gen else ["params"])
         for col in cols:
-            table.add_column(col, overflow="fold", no_wrap=col in ("name", "params x2", "params x4", "params"))
+            table.add_column(col, overflow="fold", no_wrap=col != "paper")
         for r in selected:
-            cells = [r["name"], r["paper"], str(r["year"]), r["upsampling"], r["review_section"],
+            cells = [r["name"], _short_paper(r["paper"], r["year"]), r["upsampling"], r["review_section"],
                      "/".join(f"{d}D" for d in r["dims"]), str(r["paper_in_channels"]), _fmt_count(r["params_x2"])]
             if gen:
                 cells.append(_fmt_count(r["params_x4"]))

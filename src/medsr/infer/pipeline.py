@@ -55,7 +55,7 @@ __all__ = [
 
 #: Default 3D window (input voxels per axis).
 DEFAULT_TILE_3D = 64
-_SNAP = 1e-6  # factors this close to an integer are that integer (float noise from spacings)
+_SNAP = 1e-4  # factors this close (relatively) to an integer are that integer: header spacings are float32
 
 
 class ProgressSink(Protocol):
@@ -134,8 +134,10 @@ def resolve_target(
 ) -> TargetGrid:
     """The output grid for ``--factors`` or ``--spacing`` (exactly one of them).
 
-    Factors within 1e-6 of an integer are snapped to it (spacings like 0.8125 vs 0.81249 differ by
-    float noise only). A factor below 1 is refused: down-sampling is not super-resolution.
+    Factors within a relative 1e-4 of an integer are snapped to it: headers store spacings as
+    float32 and users type rounded values (2.4 for 2.3999972), which should not turn x2 into
+    x2.000001 (a network would then run at x3). A factor below 1 is refused: down-sampling is not
+    super-resolution.
     """
     if (factors is None) == (spacing is None):
         raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")

@@ -38,7 +38,7 @@ def read_nifti(path: Path) -> Volume:
     import nibabel as nib
 
     try:
-        img = nib.load(str(path))
+        img = nib.load(str(path), mmap=False)  # a copy: later changes to the file cannot leak in
         if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
             raise MedsrError(f"{path} is not a NIfTI image; convert it to .nii.gz")
         hdr = img.header

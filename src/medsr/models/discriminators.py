@@ -28,15 +28,17 @@ Any input size works: where the papers end in dense layers sized for a fixed pat
 128 for ESRGAN, 64^3 for mDCSRN), an adaptive average pooling to that grid (``pool``; 6, 4 and 4
 per axis) comes first, so paper-sized inputs see exactly the paper's layers and other sizes are
 pooled to them. ``spectral_norm=True`` wraps every conv and linear layer with
-:func:`torch.nn.utils.parametrizations.spectral_norm` (Miyato et al., ICLR 2018).
+:func:`torch.nn.utils.parametrizations.spectral_norm` (Miyato et al., ICLR 2018);
+:func:`bake_spectral_norm` fixes the normalised weights before ONNX export.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
@@ -45,8 +47,13 @@ from medsr.models.blocks.conv import batch_norm, check_dims, conv, instance_norm
 from medsr.models.natural._common import resolve_config
 from medsr.models.registry import ModelInfo, register_model
 
-__all__ = ["VGGStyleDiscriminator", "PatchDiscriminator", "apply_spectral_norm", "bake_spectral_norm",
-           "receptive_field"]
+__all__ = [
+    "PatchDiscriminator",
+    "VGGStyleDiscriminator",
+    "apply_spectral_norm",
+    "bake_spectral_norm",
+    "receptive_field",
+]
 
 PRESETS = ("paper", "tiny")
 

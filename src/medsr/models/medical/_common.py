@@ -6,11 +6,11 @@ second (reference) input of the multi-input networks.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.upsample import PreUpsample
@@ -25,13 +25,13 @@ from medsr.models.natural._common import (  # one home for preset handling and t
 __all__ = [
     "SRNet",
     "check_channels",
+    "check_reference",
+    "crop_spatial",
+    "make_interpolator",
+    "pad_to_multiple",
     "post_factors",
     "pre_factors",
     "resolve_config",
-    "make_interpolator",
-    "pad_to_multiple",
-    "crop_spatial",
-    "check_reference",
 ]
 
 PRESETS = ("paper", "tiny")

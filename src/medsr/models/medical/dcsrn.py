@@ -16,14 +16,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import batch_norm, conv
-from medsr.models.medical._common import PRESETS, SRNet, make_interpolator, pre_factors, resolve_config
+from medsr.models.medical._common import (
+    PRESETS,
+    SRNet,
+    make_interpolator,
+    pre_factors,
+    resolve_config,
+)
 from medsr.models.registry import ModelInfo, register_model
 
 DCSRN_PRESETS: dict[str, dict[str, Any]] = {
@@ -132,7 +139,7 @@ class MDCSRN(SRNet):
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_dcsrn(*, scale: int | float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
+def build_dcsrn(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
                 preset: str = "paper", **overrides: Any) -> DCSRN:
     """DCSRN (Chen et al. 2018); options: growth, units, init_features, norm, out_kernel, interp."""
     cfg = resolve_config("dcsrn", DCSRN_PRESETS, preset, overrides)
@@ -154,7 +161,7 @@ def build_dcsrn(*, scale: int | float | Sequence[int | float] = 2, dims: int = 3
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_mdcsrn(*, scale: int | float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
+def build_mdcsrn(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
                  preset: str = "paper", **overrides: Any) -> MDCSRN:
     """mDCSRN generator (Chen et al. 2018); options: blocks, units, growth, init_features, compress, norm, interp."""
     cfg = resolve_config("mdcsrn", MDCSRN_PRESETS, preset, overrides)

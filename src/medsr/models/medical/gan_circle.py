@@ -19,10 +19,11 @@ and joint losses belong to the losses/training code.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.models.blocks.conv import conv
 from medsr.models.blocks.upsample import TransposedUpsample

@@ -13,14 +13,21 @@ same receptive field for far fewer weights (useful in 3D).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
-from medsr.models.medical._common import PRESETS, SRNet, make_interpolator, pre_factors, resolve_config
+from medsr.models.medical._common import (
+    PRESETS,
+    SRNet,
+    make_interpolator,
+    pre_factors,
+    resolve_config,
+)
 from medsr.models.registry import ModelInfo, register_model
 
 PRESET_TABLE: dict[str, dict[str, Any]] = {
@@ -90,7 +97,7 @@ class MSFN(SRNet):
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_msfn(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
+def build_msfn(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
                preset: str = "paper", **overrides: Any) -> MSFN:
     """Multi-scale fusion network (Liu et al. 2018); options: features, units, sub_kernels, dilated, interp."""
     cfg = resolve_config("msfn", PRESET_TABLE, preset, overrides)

@@ -21,10 +21,11 @@ Two-input API::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
@@ -99,7 +100,7 @@ class MultiContrastSR(SRNet):
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_multicontrast_sr(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
+def build_multicontrast_sr(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
                            preset: str = "paper", **overrides: Any) -> MultiContrastSR:
     """Multi-contrast SR (Zeng et al. 2018); options: ssr_layers, msr_layers, features, ref_channels, interp."""
     cfg = resolve_config("multicontrast_sr", PRESET_TABLE, preset, overrides)

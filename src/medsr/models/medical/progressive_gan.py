@@ -3,7 +3,7 @@
 Mahapatra D., Bozorgtabar B., Garnavi R., "Image super-resolution using progressive generative
 adversarial networks for medical image analysis", Computerized Medical Imaging and Graphics
 71:30-39 (2019). The factor is reached in stages: each stage is a generator that up-samples the
-previous stage's image by 2 (an SRGAN-style generator, :class:`SRResNetStage`), every
+previous stage's image by 2 (an SRGAN-style generator, :class:`medsr.models.natural.srresnet.SRResNet`), every
 intermediate image is supervised, a triplet loss ties consecutive stages together, and the content
 loss is weighted by saliency maps (:mod:`medsr.models.medical.saliency`); the losses are the
 training code's business.
@@ -16,19 +16,27 @@ all stage outputs (coarse to fine), as the contract for multi-output networks as
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.models.blocks.upsample import stage_factors
-from medsr.models.medical._common import PRESETS, SRNet, make_interpolator, post_factors, resolve_config
-from medsr.models.medical.sawgan import SRResNetStage
+from medsr.models.medical._common import (
+    PRESETS,
+    SRNet,
+    make_interpolator,
+    post_factors,
+    resolve_config,
+)
+from medsr.models.medical.sawgan import srresnet_config
+from medsr.models.natural.srresnet import SRResNet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"blocks": 16, "features": 64, "head_kernel": 9, "residual": True, "interp": "cubic"},
-    "tiny": {"blocks": 1, "features": 8, "head_kernel": 3, "residual": True, "interp": "cubic"},
+    "paper": {"blocks": 16, "features": 64, "residual": True, "interp": "cubic"},
+    "tiny": {"blocks": 1, "features": 8, "residual": True, "interp": "cubic"},
 }
 
 
@@ -41,11 +49,9 @@ class ProgressiveSRGenerator(SRNet):
         if not steps:  # scale 1: one restoration stage
             steps = [tuple(1 for _ in scale)]
         self.stage_scales = [tuple(s) for s in steps]
-        self.stages = nn.ModuleList(
-            SRResNetStage(dims, in_channels, s, blocks=int(config["blocks"]), features=int(config["features"]),
-                          head_kernel=int(config["head_kernel"]))
-            for s in steps
-        )
+        stage_cfg = srresnet_config(config)
+        self.stages = nn.ModuleList(SRResNet(scale=s, dims=dims, in_channels=in_channels, config=stage_cfg)
+                                    for s in steps)
         self.residual = bool(config["residual"])
         self.interps = nn.ModuleList(make_interpolator(dims, s, config["interp"]) for s in steps) \
             if self.residual else None
@@ -82,6 +88,6 @@ class ProgressiveSRGenerator(SRNet):
 ))
 def build_progressive_gan(*, scale: int | Sequence[int] = 2, dims: int = 2, in_channels: int = 1,
                           preset: str = "paper", **overrides: Any) -> ProgressiveSRGenerator:
-    """Progressive GAN generator; options: blocks, features, head_kernel, residual, interp."""
+    """Progressive GAN generator; options: blocks, features, residual, interp."""
     cfg = resolve_config("progressive_gan", PRESET_TABLE, preset, overrides)
     return ProgressiveSRGenerator(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
@@ -30,7 +30,7 @@ METHODS = ("spectral_residual", "gradient")
 
 
 def _gaussian_1d(sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    radius = max(1, int(math.ceil(3 * sigma)))
+    radius = max(1, math.ceil(3 * sigma))
     t = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
     g = torch.exp(-0.5 * (t / sigma) ** 2)
     return g / g.sum()

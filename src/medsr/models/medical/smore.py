@@ -20,15 +20,13 @@ to remove aliasing (used with ``scale=1``). The training pairs and the slice/axi
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import conv
-from medsr.models.blocks.residual import ResidualBlock
-from medsr.models.blocks.upsample import SubPixelUpsample
 from medsr.models.medical._common import (
     PRESETS,
     SRNet,
@@ -37,6 +35,7 @@ from medsr.models.medical._common import (
     pre_factors,
     resolve_config,
 )
+from medsr.models.natural.edsr import EDSR
 from medsr.models.registry import ModelInfo, register_model
 
 PRESET_TABLE: dict[str, dict[str, Any]] = {
@@ -48,31 +47,27 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
 
 
 class SmoreEDSR(SRNet):
-    """EDSR body (head conv, residual blocks, conv, long skip) with a pre-interpolation or a
-    sub-pixel tail."""
+    """EDSR (:class:`medsr.models.natural.edsr.EDSR`: head conv, residual blocks, conv, long skip)
+    after a fixed interpolation (``upsampling="pre"``, EDSR run at scale 1, i.e. without its
+    sub-pixel tail) or with EDSR's own sub-pixel tail (``upsampling="subpixel"``)."""
 
     def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
         super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f = int(config["features"])
         self.mode = config["upsampling"]
-        self.head = conv(dims, in_channels, f, 3)
-        self.body = nn.Sequential(*[
-            ResidualBlock(dims, f, 3, act="relu", res_scale=float(config["res_scale"]))
-            for _ in range(int(config["blocks"]))
-        ], conv(dims, f, f, 3))
+        edsr_cfg = {"blocks": int(config["blocks"]), "channels": int(config["features"]),
+                    "res_scale": float(config["res_scale"]), "icnr": False}
         if self.mode == "pre":
             self.pre = make_interpolator(dims, scale, config["interp"])
-            self.tail = conv(dims, f, in_channels, 3)
+            self.edsr = EDSR(scale=1, dims=dims, in_channels=in_channels, config=edsr_cfg)
         else:
             self.pre = None
-            self.tail = nn.Sequential(SubPixelUpsample(dims, f, scale), conv(dims, f, in_channels, 3))
+            self.edsr = EDSR(scale=scale, dims=dims, in_channels=in_channels, config=edsr_cfg)
         self.residual = bool(config["residual"])
-        self.skip = make_interpolator(dims, scale, config["interp"]) if self.residual and self.mode != "pre" else None
+        self.skip = make_interpolator(dims, scale, config["interp"]) if self.residual and self.pre is None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inp = self.pre(x) if self.pre is not None else x
-        h = self.head(inp)
-        y = self.tail(h + self.body(h))
+        y = self.edsr(inp)
         if not self.residual:
             return y
         return y + (inp if self.skip is None else self.skip(x))
@@ -107,7 +102,7 @@ _NOTE = ("paper: EDSR (Lim et al. 2017) without BN and without its up-sampling t
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_smore(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
+def build_smore(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
                 preset: str = "paper", **overrides: Any) -> SmoreEDSR:
     """SMORE's self-supervised SR network; options: blocks, features, res_scale, upsampling, residual, interp."""
     return _build("smore", scale, dims, in_channels, preset, overrides)
@@ -124,7 +119,7 @@ def build_smore(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_saa(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
+def build_saa(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
               preset: str = "paper", **overrides: Any) -> SmoreEDSR:
     """SAA anti-aliasing network (same architecture as SMORE's SR network); use scale=1."""
     return _build("saa", scale, dims, in_channels, preset, overrides)

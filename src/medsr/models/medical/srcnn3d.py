@@ -18,10 +18,11 @@ Two-input API of ``resmi3d``: ``net(lr, ref)`` with ``ref`` of shape
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
@@ -118,7 +119,7 @@ class ReCNN3D(SRNet):
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_srcnn3d(*, scale: int | float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
+def build_srcnn3d(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
                   preset: str = "paper", **overrides: Any) -> SRCNN3D:
     """3D SRCNN (Pham et al. 2017); options: kernels, widths, residual, interp."""
     cfg = resolve_config("srcnn3d", SRCNN3D_PRESETS, preset, overrides)
@@ -139,7 +140,7 @@ def build_srcnn3d(*, scale: int | float | Sequence[int | float] = 2, dims: int =
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_resmi3d(*, scale: int | float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
+def build_resmi3d(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
                   preset: str = "paper", **overrides: Any) -> ReCNN3D:
     """Residual multi-input 3D CNN (Pham et al. 2019); options: layers, features, kernel, ref_channels, interp."""
     cfg = resolve_config("resmi3d", RESMI3D_PRESETS, preset, overrides)

@@ -26,16 +26,23 @@ and :meth:`ACNNSR.shape_code` for the global loss.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv, conv_transpose
 from medsr.models.blocks.upsample import TransposedUpsample
-from medsr.models.medical._common import PRESETS, SRNet, make_interpolator, post_factors, resolve_config
+from medsr.models.medical._common import (
+    PRESETS,
+    SRNet,
+    make_interpolator,
+    post_factors,
+    resolve_config,
+)
 from medsr.models.registry import ModelInfo, register_model
 
 PRESET_TABLE: dict[str, dict[str, Any]] = {

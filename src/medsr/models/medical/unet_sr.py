@@ -9,10 +9,11 @@ its interpolation layer, so ``scale=1`` is a restoration network on an already-i
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.models.blocks.conv import batch_norm, conv, conv_transpose, max_pool
 from medsr.models.medical._common import (
@@ -107,7 +108,7 @@ class UNetSR(SRNet):
     presets=PRESETS,
     paper_in_channels=1,
 ))
-def build_unet_sr(*, scale: int | float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
+def build_unet_sr(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
                   preset: str = "paper", **overrides: Any) -> UNetSR:
     """U-Net SR (Park et al. 2018); options: features, depth, bn, residual, interp."""
     cfg = resolve_config("unet_sr", PRESET_TABLE, preset, overrides)

@@ -1,0 +1,488 @@
+"""The training tasks, as PyTorch Lightning modules.
+
+* :class:`SupervisedSR` — one network, one optimiser, a weighted sum of content losses (review
+  section 2.4) or multi-output supervision (DRCN, LapSRN); gradient clipping including VDSR's
+  adjustable clipping; an exponential moving average of the weights; LR schedules. With
+  ``train.mode: noise2noise`` the data module hands it noisy targets (Lehtinen et al. 2018) and
+  nothing else changes: the L2 loss against independent noisy copies has the clean image as its
+  minimiser. The auto-encoder of the shape-prior loss trains with this task too.
+* :class:`AdversarialSR` — generator + discriminator in alternating steps (review section 3.3;
+  SRGAN, ESRGAN, mDCSRN-GAN): content loss + ``weight`` x adversarial loss for G, any
+  :class:`~medsr.losses.AdversarialLoss` for D (weight clipping for WGAN, gradient penalty for
+  WGAN-GP).
+* :class:`CycleSR` — two generators (LR -> HR and HR -> LR) and two discriminators with cycle and
+  identity losses (GAN-CIRCLE, You et al. 2019; CycleGAN, Zhu et al. 2017).
+
+All validate with PSNR/SSIM on normalised intensities (and the interpolation baseline), and keep
+the Python/numpy/torch random states in their checkpoints so a resumed run continues exactly.
+Step counting: Lightning's ``global_step`` equals the number of training batches in every task
+(in the GAN tasks only the generator's optimiser step is counted; the discriminator's optimiser is
+stepped directly, which is why 16-bit mixed precision, needing a gradient scaler, is not offered
+for them — bf16 is).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from typing import Any, Iterable
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from medsr.errors import MedsrError
+from medsr.losses import (
+    AdversarialLoss,
+    CycleConsistencyLoss,
+    IdentityLoss,
+    MultiOutputLoss,
+    WeightedSum,
+    clip_weights,
+    gradient_penalty,
+)
+from medsr.losses.structural import ssim_index
+from medsr.train.config import AdversarialSection, ClipSection, Config, OptimSection, ScheduleSection
+
+__all__ = [
+    "EMA",
+    "build_optimizer",
+    "build_scheduler",
+    "clip_gradients",
+    "SupervisedSR",
+    "AdversarialSR",
+    "CycleSR",
+]
+
+
+# ---------------------------------------------------------------------- optimisation helpers
+def build_optimizer(
+    named_params: Iterable[tuple[str, nn.Parameter]], cfg: OptimSection, *, where: str = "optim"
+) -> torch.optim.Optimizer:
+    """An optimiser over ``named_params`` with ``cfg.lr_mult`` groups (regex on names)."""
+    named = [(n, p) for n, p in named_params if p.requires_grad]
+    if not named:
+        raise MedsrError(f"{where}: the network has no trainable parameters")
+    groups: dict[float, list[nn.Parameter]] = {}
+    used = {pattern: False for pattern in cfg.lr_mult}
+    for name, p in named:
+        mult = 1.0
+        for pattern, m in cfg.lr_mult.items():
+            if re.search(pattern, name):
+                mult, used[pattern] = float(m), True
+                break
+        groups.setdefault(mult, []).append(p)
+    for pattern, hit in used.items():
+        if not hit:
+            raise MedsrError(
+                f"config: {where}.lr_mult: {pattern!r} matches no parameter (names look like {named[-1][0]!r})"
+            )
+    param_groups = [{"params": ps, "lr": cfg.lr * m} for m, ps in groups.items()]
+    if cfg.name == "adam":
+        return torch.optim.Adam(param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+    if cfg.name == "sgd":
+        return torch.optim.SGD(param_groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return torch.optim.RMSprop(param_groups, lr=cfg.lr, momentum=cfg.momentum, eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: ScheduleSection, max_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Step / multistep / cosine schedules, all counted in optimiser steps."""
+    if cfg.kind == "none":
+        return None
+    if cfg.kind == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
+    if cfg.kind == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=sorted(cfg.milestones), gamma=cfg.gamma)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_steps), eta_min=cfg.min_lr)
+
+
+def clip_gradients(params: Iterable[nn.Parameter], optimizer: torch.optim.Optimizer, cfg: ClipSection) -> None:
+    """Clip gradients in place: total norm, per-value, or VDSR's ``[-theta/lr, theta/lr]``
+    (Kim, Lee & Lee 2016, section 3.2: with a high learning rate the bound tightens)."""
+    if cfg.kind == "none" or cfg.value <= 0:
+        return
+    params = [p for p in params if p.grad is not None]
+    if cfg.kind == "norm":
+        torch.nn.utils.clip_grad_norm_(params, cfg.value)
+    elif cfg.kind == "value":
+        torch.nn.utils.clip_grad_value_(params, cfg.value)
+    else:
+        lr = float(optimizer.param_groups[0]["lr"])
+        torch.nn.utils.clip_grad_value_(params, cfg.value / max(lr, 1e-12))
+
+
+class EMA(nn.Module):
+    """Exponential moving average of a network's weights (Polyak averaging; used for evaluation and
+    export, e.g. by later ESRGAN-family training recipes). Buffers (BatchNorm statistics) are
+    copied."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        super().__init__()
+        self.decay = float(decay)
+        self.module = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for e, p in zip(self.module.parameters(), model.parameters()):
+            e.mul_(self.decay).add_(p.detach(), alpha=1.0 - self.decay)
+        for e, b in zip(self.module.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def _interp_like(lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    if lr.shape[2:] == hr.shape[2:]:
+        return lr
+    mode = "bicubic" if lr.ndim == 4 else "trilinear"
+    return F.interpolate(lr, size=hr.shape[2:], mode=mode, align_corners=False)
+
+
+def _psnr(ref: torch.Tensor, test: torch.Tensor, data_range: torch.Tensor) -> torch.Tensor:
+    err = (ref.float() - test.float()).pow(2).flatten(1).mean(dim=1).clamp_min(1e-20)
+    return 10.0 * torch.log10(data_range.float() ** 2 / err)
+
+
+def _ssim(ref: torch.Tensor, test: torch.Tensor, data_range: float) -> torch.Tensor:
+    try:
+        from medsr.metrics.torch_metrics import ssim_torch
+    except ImportError:  # pragma: no cover - the metrics package ships with medsr
+        ssim_torch = None
+    if ssim_torch is not None and min(ref.shape[2:]) >= 11:
+        return ssim_torch(ref.float(), test.float(), data_range=data_range, reduction="mean")
+    return ssim_index(test.float(), ref.float(), data_range=data_range)
+
+
+# ---------------------------------------------------------------------- base task
+class _SRTask(L.LightningModule):
+    """What every task shares: the generator, EMA, validation metrics, RNG state in checkpoints."""
+
+    def __init__(self, cfg: Config, model: nn.Module, *, val_data_range: float | None = 1.0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.model = model
+        self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        self.val_data_range = val_data_range
+        self._clip = cfg.optim.clip
+
+    # ----------------------------------------------------------------- networks
+    @property
+    def export_model(self) -> nn.Module:
+        """The network to validate and save (the EMA copy when enabled)."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _update_ema(self) -> None:
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    def _rng_for_step(self, device: torch.device) -> torch.Generator:
+        """A generator seeded from (seed, step): stochastic loss terms stay reproducible."""
+        gen = torch.Generator(device=device)
+        gen.manual_seed(int(self.cfg.seed) * 1_000_003 + int(self.global_step))
+        return gen
+
+    # ----------------------------------------------------------------- validation
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        lr, hr = batch["lr"], batch["hr"]
+        sr = self.export_model(lr).float()
+        if self.val_data_range is None:
+            rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
+        else:
+            rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+        base = _interp_like(lr, hr).float()
+        r = float(rng.mean())
+        metrics = {
+            "val/psnr": _psnr(hr, sr, rng).mean(),
+            "val/ssim": _ssim(hr, sr, r),
+            "val/psnr_interp": _psnr(hr, base, rng).mean(),
+            "val/l1": (sr - hr.float()).abs().mean(),
+        }
+        self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        }
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        checkpoint["medsr_rng"] = state
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("medsr_rng")
+        if not state:
+            return
+        torch.set_rng_state(state["torch"])
+        np.random.set_state(state["numpy"])
+        random.setstate(state["python"])
+        if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+    def _sched(self, optimizer: torch.optim.Optimizer, cfg: OptimSection) -> list[dict[str, Any]]:
+        sch = build_scheduler(optimizer, cfg.schedule, self.cfg.train.max_steps)
+        return [] if sch is None else [{"scheduler": sch, "interval": "step", "frequency": 1}]
+
+
+# ---------------------------------------------------------------------- supervised
+class SupervisedSR(_SRTask):
+    """Supervised SR: ``min_theta L(f_theta(LR), HR)`` (review eq. 4) with the configured loss.
+
+    Args:
+        cfg: the validated config.
+        model: the network (``create_model``).
+        loss: a :class:`~medsr.losses.WeightedSum` of content terms.
+        multi_output: DRCN / LapSRN supervision over ``model.forward_all`` (replaces ``loss``).
+        val_data_range: intensity range for PSNR/SSIM (None: each image's HR range).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        loss: WeightedSum,
+        *,
+        multi_output: MultiOutputLoss | None = None,
+        val_data_range: float | None = 1.0,
+    ) -> None:
+        super().__init__(cfg, model, val_data_range=val_data_range)
+        self.loss = loss
+        self.multi_output = multi_output
+        if multi_output is not None and not callable(getattr(model, "forward_all", None)):
+            raise MedsrError(
+                f"config: loss.multi_output: {cfg.model.name} has no forward_all(); remove multi_output"
+            )
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        lr, hr = batch["lr"], batch["hr"]
+        if self.multi_output is not None:
+            outputs = self.model.forward_all(lr)
+            loss = self.multi_output(outputs, hr, step=int(self.global_step))
+            parts: dict[str, torch.Tensor] = {"alpha": torch.tensor(self.multi_output.alpha(int(self.global_step)))}
+        else:
+            sr = self.model(lr)
+            loss, parts = self.loss(sr, hr)
+        if not torch.isfinite(loss):
+            raise MedsrError(
+                f"the training loss became {loss.item()} at step {self.global_step}; lower optim.lr or enable "
+                "optim.clip"
+            )
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        for name, value in parts.items():
+            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        return loss
+
+    def configure_gradient_clipping(
+        self, optimizer: torch.optim.Optimizer, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None
+    ) -> None:
+        clip_gradients(self.model.parameters(), optimizer, self._clip)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._update_ema()
+
+    def configure_optimizers(self) -> Any:
+        opt = build_optimizer(self.model.named_parameters(), self.cfg.optim)
+        return {"optimizer": opt, "lr_scheduler": self._sched(opt, self.cfg.optim)[0]} if self._sched(
+            opt, self.cfg.optim
+        ) else opt
+
+
+# ---------------------------------------------------------------------- adversarial
+class AdversarialSR(_SRTask):
+    """GAN training of an SR generator (SRGAN, Ledig et al. 2017; ESRGAN, Wang et al. 2018;
+    mDCSRN-GAN, Chen et al. 2018).
+
+    Each batch: ``d_steps`` discriminator updates on (HR, G(LR)) with the configured objective (plus
+    the gradient penalty for WGAN-GP, weight clipping for WGAN), then one generator update on
+    ``content(G(LR), HR) + weight * adversarial``. The first ``g_warmup_steps`` batches train G
+    with the content loss only (a PSNR-oriented start, as SRGAN/ESRGAN initialise G).
+    Deviation: extra critic iterations (``d_steps > 1``) reuse the batch rather than drawing new
+    ones (WGAN's Algorithm 1 draws fresh batches), which keeps one batch per counted step.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        discriminator: nn.Module,
+        loss: WeightedSum,
+        *,
+        val_data_range: float | None = 1.0,
+    ) -> None:
+        super().__init__(cfg, model, val_data_range=val_data_range)
+        self.automatic_optimization = False
+        self.discriminator = discriminator
+        self.loss = loss
+        acfg = cfg.adversarial or AdversarialSection()
+        self.acfg = acfg
+        self.adv = AdversarialLoss(
+            acfg.kind, saturating=acfg.saturating, clip_value=acfg.clip_value, gp_weight=acfg.gp_weight
+        )
+
+    def configure_optimizers(self) -> Any:
+        d_cfg = self.acfg.d_optim or self.cfg.optim
+        opt_g = build_optimizer(self.model.named_parameters(), self.cfg.optim)
+        opt_d = build_optimizer(self.discriminator.named_parameters(), d_cfg, where="adversarial.d_optim")
+        scheds = self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
+        return [opt_g, opt_d], scheds
+
+    def _schedulers(self) -> list[Any]:
+        s = self.lr_schedulers()
+        if s is None:
+            return []
+        return list(s) if isinstance(s, list) else [s]
+
+    def _d_update(self, opt_d: Any, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module) -> torch.Tensor:
+        d_real = disc(real)
+        d_fake = disc(fake)
+        loss_d = self.adv.discriminator_loss(d_real, d_fake)
+        if self.adv.gp_weight > 0:
+            loss_d = loss_d + self.adv.gp_weight * gradient_penalty(
+                disc, real, fake, generator=self._rng_for_step(real.device)
+            )
+        return loss_d
+
+    def _step_d(self, opt_d: Any, loss_d: torch.Tensor, disc_params: list[nn.Parameter], discs: list[nn.Module]) -> None:
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        clip_gradients(disc_params, opt_d.optimizer, self._clip)
+        opt_d.optimizer.step()  # the raw optimiser: only G's steps count as global steps
+        if self.adv.clip_value is not None:
+            for d in discs:
+                clip_weights(d, self.adv.clip_value)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        lr, hr = batch["lr"], batch["hr"]
+        adversarial_on = int(self.global_step) >= self.acfg.g_warmup_steps
+        logs: dict[str, torch.Tensor] = {}
+        if adversarial_on:
+            with torch.no_grad():
+                fake = self.model(lr).detach()
+            for _ in range(self.acfg.d_steps):
+                loss_d = self._d_update(opt_d, hr, fake, self.discriminator)
+                self._step_d(opt_d, loss_d, list(self.discriminator.parameters()), [self.discriminator])
+            logs["train/loss_d"] = loss_d.detach()
+        sr = self.model(lr)
+        content, parts = self.loss(sr, hr)
+        loss_g = content
+        if adversarial_on:
+            self.discriminator.requires_grad_(False)
+            d_fake = self.discriminator(sr)
+            d_real = self.discriminator(hr).detach() if self.adv.needs_real_for_generator else None
+            adv_g = self.adv.generator_loss(d_fake, d_real)
+            self.discriminator.requires_grad_(True)
+            loss_g = loss_g + self.acfg.weight * adv_g
+            logs["train/adv_g"] = adv_g.detach()
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        clip_gradients(self.model.parameters(), opt_g.optimizer, self._clip)
+        opt_g.step()
+        for sch in self._schedulers():
+            sch.step()
+        self._update_ema()
+        logs["train/loss"] = loss_g.detach()
+        logs.update({f"train/{k}": v for k, v in parts.items()})
+        self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        self.log("loss", loss_g.detach(), prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+
+
+# ---------------------------------------------------------------------- cycle
+class CycleSR(AdversarialSR):
+    """Cycle-consistent SR with two generators and two discriminators (GAN-CIRCLE, You et al. 2019;
+    CycleGAN, Zhu et al. 2017).
+
+    ``G = model`` maps LR -> HR, ``F = down`` maps HR -> LR; ``D_hr`` judges HR-domain images,
+    ``D_lr`` LR-domain ones. Generator loss:
+    ``w_adv (L_adv(D_hr, G(x)) + L_adv(D_lr, F(y))) + w_cyc L_cyc + w_idt L_idt + content``, where
+    ``content`` holds ``loss.terms`` (supervised terms need paired data: ``cycle.unpaired: false``;
+    unpaired runs keep only target-free terms such as ``tv``, GAN-CIRCLE's joint sparsifying term).
+    Then both discriminators are updated.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        down: nn.Module,
+        discriminator_hr: nn.Module,
+        discriminator_lr: nn.Module,
+        loss: WeightedSum,
+        *,
+        val_data_range: float | None = 1.0,
+    ) -> None:
+        super().__init__(cfg, model, discriminator_hr, loss, val_data_range=val_data_range)
+        assert cfg.cycle is not None
+        self.ccfg = cfg.cycle
+        self.down = down
+        self.discriminator_lr = discriminator_lr
+        self.cycle_loss = CycleConsistencyLoss(cfg.cycle.criterion)
+        self.identity_loss = IdentityLoss(cfg.cycle.criterion)
+
+    def configure_optimizers(self) -> Any:
+        d_cfg = self.acfg.d_optim or self.cfg.optim
+        g_params = [(f"G.{n}", p) for n, p in self.model.named_parameters()]
+        g_params += [(f"F.{n}", p) for n, p in self.down.named_parameters()]
+        d_params = [(f"D_hr.{n}", p) for n, p in self.discriminator.named_parameters()]
+        d_params += [(f"D_lr.{n}", p) for n, p in self.discriminator_lr.named_parameters()]
+        opt_g = build_optimizer(g_params, self.cfg.optim)
+        opt_d = build_optimizer(d_params, d_cfg, where="adversarial.d_optim")
+        return [opt_g, opt_d], self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
+
+    def _gen_adv(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        d_real = disc(real).detach() if self.adv.needs_real_for_generator else None
+        return self.adv.generator_loss(disc(fake), d_real)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        lr, hr = batch["lr"], batch["hr"]
+        adversarial_on = int(self.global_step) >= self.acfg.g_warmup_steps
+        # ---- generators
+        sr = self.model(lr)  # G(x)
+        lr_fake = self.down(hr)  # F(y)
+        cyc = self.cycle_loss(lr, self.down(sr), hr, self.model(lr_fake))
+        loss_g = self.ccfg.cycle_weight * cyc
+        logs = {"train/cycle": cyc.detach()}
+        if self.ccfg.identity_weight > 0:
+            idt = self.identity_loss(self.model(hr), hr, self.down(lr), lr)
+            loss_g = loss_g + self.ccfg.identity_weight * idt
+            logs["train/identity"] = idt.detach()
+        content, parts = self.loss(sr, hr)
+        loss_g = loss_g + content
+        if adversarial_on:
+            for d in (self.discriminator, self.discriminator_lr):
+                d.requires_grad_(False)
+            adv_g = self._gen_adv(self.discriminator, sr, hr) + self._gen_adv(self.discriminator_lr, lr_fake, lr)
+            for d in (self.discriminator, self.discriminator_lr):
+                d.requires_grad_(True)
+            loss_g = loss_g + self.acfg.weight * adv_g
+            logs["train/adv_g"] = adv_g.detach()
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        clip_gradients(list(self.model.parameters()) + list(self.down.parameters()), opt_g.optimizer, self._clip)
+        opt_g.step()
+        # ---- discriminators
+        if adversarial_on:
+            fake_hr, fake_lr = sr.detach(), lr_fake.detach()
+            for _ in range(self.acfg.d_steps):
+                loss_d = self._d_update(opt_d, hr, fake_hr, self.discriminator)
+                loss_d = loss_d + self._d_update(opt_d, lr, fake_lr, self.discriminator_lr)
+                params = list(self.discriminator.parameters()) + list(self.discriminator_lr.parameters())
+                self._step_d(opt_d, loss_d, params, [self.discriminator, self.discriminator_lr])
+            logs["train/loss_d"] = loss_d.detach()
+        for sch in self._schedulers():
+            sch.step()
+        self._update_ema()
+        logs["train/loss"] = loss_g.detach()
+        logs.update({f"train/{k}": v for k, v in parts.items()})
+        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        self.log("loss", loss_g.detach(), prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
