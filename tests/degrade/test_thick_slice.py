@@ -74,13 +74,12 @@ def box_average(step_at: float, lo: float, hi: float) -> float:
 def test_rect_profile_of_a_step_gives_the_averages(factor, gap):
     n = int(10 * factor)
     m = 10
-    edge = 2.5 * factor + 0.9  # a step through the middle of an LR slice (voxel face at edge)
-    x = (np.arange(n) + 0.5 > edge).astype(float)  # HR voxel i is 1 when it lies above the edge
+    k = int(2.5 * factor + 0.6)  # HR voxels k, k+1, ... are 1: a step inside LR slice 2
+    x = (np.arange(n) >= k).astype(float)
     y = ThickSlice(2, factor, "rect", gap=gap).apply_array(along(x))[0, 0, 0]
     thickness = factor - gap
     centres = index_coordinates(n, m, 1 / factor)
-    # HR voxels are 0/1 on either side of the face floor(edge)+0.5
-    face = np.floor(edge) + 0.5
+    face = k - 0.5  # the voxel face where the step is
     expected = [box_average(face, c - thickness / 2, c + thickness / 2) for c in centres]
     np.testing.assert_allclose(y, expected, atol=1e-12)
     assert 0 < y[2] < 1  # the slice across the step is a partial-volume mix

@@ -14,8 +14,6 @@ from medsr.errors import MedsrError
 from medsr.models import create_model, list_models, model_info
 from medsr.models.discriminators import bake_spectral_norm, receptive_field
 
-torch.set_num_threads(1)
-
 DISCRIMINATORS = ("srgan_d", "esrgan_d", "patchgan_d", "gan_circle_d", "mdcsrn_d", "srfeat_fd")
 PATCH = {"patchgan_d", "gan_circle_d"}
 

@@ -10,8 +10,6 @@ from medsr.errors import MedsrError
 from medsr.models import create_model, list_models, model_info
 from medsr.models.blocks.upsample import PreUpsample
 
-torch.set_num_threads(1)
-
 GENERATORS = ("unet_sr", "gan_circle", "multicontrast_sr", "csn", "msfn", "tl_net", "srcnn3d", "resmi3d", "dcsrn",
               "mdcsrn", "smore", "saa", "sawgan", "progressive_gan")
 TWO_INPUT = {"multicontrast_sr", "resmi3d"}

@@ -13,8 +13,6 @@ from medsr.models import create_model
 
 ort = pytest.importorskip("onnxruntime")
 
-torch.set_num_threads(1)
-
 # (name, dims, scale, input shape); 3D-native networks are exported in 3D, the others in 2D
 CASES = [
     ("unet_sr", 2, 2, (1, 1, 8, 7)),

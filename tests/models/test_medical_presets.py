@@ -8,8 +8,6 @@ import torch
 from medsr.models import create_model
 from medsr.models.blocks.conv import count_parameters
 
-torch.set_num_threads(1)
-
 
 def _convs(net: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d))]

@@ -9,8 +9,6 @@ import torch
 from medsr.errors import MedsrError
 from medsr.models.medical.saliency import SaliencyMap, saliency_map, saliency_weights
 
-torch.set_num_threads(1)
-
 
 def _blob_image(shape: tuple[int, ...], centre: tuple[int, ...], seed: int = 0) -> torch.Tensor:
     """Smooth low-contrast texture with one small bright blob (the salient object)."""

@@ -69,11 +69,14 @@ def voxel_weights(profile: str | np.ndarray, thickness: float) -> tuple[Callable
         return (lambda d: np.interp(d, grid, p, left=0.0, right=0.0)), float(len(p) + 1)
     if profile == "gaussian":
         scale = thickness * FWHM_TO_SIGMA * np.sqrt(2.0)
+        cut = 4.0 * thickness * FWHM_TO_SIGMA  # the profile is cut at 4 sigma, symmetrically
 
         def gauss(d: np.ndarray) -> np.ndarray:
-            return 0.5 * (erf((d + 0.5) / scale) - erf((d - 0.5) / scale))
+            hi = np.clip(d + 0.5, -cut, cut)
+            lo = np.clip(d - 0.5, -cut, cut)
+            return 0.5 * (erf(hi / scale) - erf(lo / scale))
 
-        return gauss, 2.0 * (4.0 * thickness * FWHM_TO_SIGMA + 0.5)
+        return gauss, 2.0 * (cut + 0.5)
     if profile == "rect":
         half = thickness / 2.0
 

@@ -291,9 +291,8 @@ class SupervisedSR(_SRTask):
 
     def configure_optimizers(self) -> Any:
         opt = build_optimizer(self.model.named_parameters(), self.cfg.optim)
-        return {"optimizer": opt, "lr_scheduler": self._sched(opt, self.cfg.optim)[0]} if self._sched(
-            opt, self.cfg.optim
-        ) else opt
+        sched = self._sched(opt, self.cfg.optim)
+        return {"optimizer": opt, "lr_scheduler": sched[0]} if sched else opt
 
 
 # ---------------------------------------------------------------------- adversarial

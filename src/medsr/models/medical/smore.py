@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.medical._common import (
