@@ -6,6 +6,7 @@ Imported by the test modules of this folder (``from degrade_helpers import ...``
 from __future__ import annotations
 
 import numpy as np
+
 from medsr.volume import Volume, VolumeMeta
 
 
@@ -25,9 +26,13 @@ def world_of(affine: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return idx @ affine[:3, :3].T + affine[:3, 3]
 
 
-def ramp_volume(shape: tuple[int, int, int], gradient=(0.7, -0.3, 0.45), offset: float = 12.0) -> Volume:
+def ramp_volume(
+    shape: tuple[int, int, int], gradient=(0.7, -0.3, 0.45), offset: float = 12.0
+) -> Volume:
     """A float64 volume whose value is a linear function of the world position."""
     affine = tilted_affine()
-    idx = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij"), axis=-1)
+    idx = np.stack(
+        np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij"), axis=-1
+    )
     data = world_of(affine, idx) @ np.asarray(gradient) + offset
     return Volume(data[None], affine, VolumeMeta(modality="MR", dtype="float64"))

@@ -39,7 +39,7 @@ def test_other_matlab_kernels_match_too():
 
 
 def test_non_multiple_length_uses_the_centred_grid():
-    """n / s not an integer: round(n / s) voxels, sampled at index_coordinates (not MATLAB's ceil)."""
+    """n / s not an integer: round(n / s) voxels at index_coordinates (not MATLAB's ceil)."""
     n, s = 23, 2.0
     x = np.zeros((1, n, 1, 1))
     x[0, 11] = 1.0  # the centre voxel

@@ -17,11 +17,13 @@ def gaussian_taps(sigma: float, offsets: np.ndarray) -> np.ndarray:
 
 
 def test_x3_is_rdn_7x7_gaussian_then_every_third_pixel():
-    """RDN/SRMD MATLAB: imfilter(hr, fspecial('gaussian', 7, 1.6), 'replicate'), LR = blurred(2:3:end)."""
+    """RDN/SRMD MATLAB: imfilter(hr, fspecial('gaussian', 7, 1.6), 'replicate'), then (2:3:end)."""
     rng = np.random.default_rng(0)
     img = rng.random((27, 21))
     k = gaussian_taps(1.6, np.arange(-3, 4, dtype=float))
-    blurred = ndimage.correlate1d(ndimage.correlate1d(img, k, axis=0, mode="nearest"), k, axis=1, mode="nearest")
+    blurred = ndimage.correlate1d(
+        ndimage.correlate1d(img, k, axis=0, mode="nearest"), k, axis=1, mode="nearest"
+    )
     ref = blurred[1::3, 1::3]
     ours = BlurDown((3, 3, 1)).apply_array(img[None, :, :, None])[0, :, :, 0]
     np.testing.assert_allclose(ours, ref, atol=1e-12)
@@ -33,7 +35,9 @@ def test_even_factor_uses_the_filter_phase_between_two_pixels():
     x = rng.random(30)
     sigma = 1.2
     offsets = np.arange(-3.5, 4.0, 1.0)  # 8 taps, |d| <= 3.5
-    ours = BlurDown((2, 1, 1), sigma=sigma, truncate=3.5 / sigma).apply_array(x[None, :, None, None])[0, :, 0, 0]
+    ours = BlurDown((2, 1, 1), sigma=sigma, truncate=3.5 / sigma).apply_array(
+        x[None, :, None, None]
+    )[0, :, 0, 0]
     k = gaussian_taps(sigma, offsets)
     padded = np.pad(x, 4, mode="edge")
     ref = np.array([np.dot(k, padded[4 + 2 * j + 1 - 4 : 4 + 2 * j + 1 + 4]) for j in range(15)])

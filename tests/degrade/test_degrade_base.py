@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from degrade_helpers import ramp_volume
-from medsr.degrade import BicubicDown, BlurDown, KSpaceTruncation, RicianNoise, ThickSlice, resolve_factors
+
+from medsr.degrade import (
+    BicubicDown,
+    BlurDown,
+    KSpaceTruncation,
+    RicianNoise,
+    ThickSlice,
+    resolve_factors,
+)
 from medsr.degrade.base import as_generator
 from medsr.errors import MedsrError
 from medsr.volume import Volume, VolumeMeta, zoom_grid
@@ -33,7 +40,9 @@ def test_impossible_factors_are_one_line_errors(factors, shape, message):
 def test_isotropic_factor_acts_in_plane_on_2d_images():
     assert resolve_factors(2, (10, 12, 1)) == (2.0, 2.0, 1.0)
     assert resolve_factors((3, 3, 3), (9, 9, 1)) == (3.0, 3.0, 1.0)
-    img = Volume(np.arange(120, dtype=np.float32).reshape(1, 10, 12, 1), np.eye(4), VolumeMeta(is_2d=True))
+    img = Volume(
+        np.arange(120, dtype=np.float32).reshape(1, 10, 12, 1), np.eye(4), VolumeMeta(is_2d=True)
+    )
     lr = BicubicDown(2)(img)
     assert lr.shape == (5, 6, 1)
     assert lr.meta.is_2d
@@ -54,7 +63,13 @@ def test_output_shape_is_zoom_grid_and_matches_apply(op):
 def test_inputs_are_never_modified():
     vol = ramp_volume((12, 10, 8))
     data0, affine0 = vol.data.copy(), vol.affine.copy()
-    for op in (BicubicDown(2), BlurDown((2, 2, 1)), KSpaceTruncation(2, output="magnitude"), ThickSlice(2, 2), RicianNoise(0.1)):
+    for op in (
+        BicubicDown(2),
+        BlurDown((2, 2, 1)),
+        KSpaceTruncation(2, output="magnitude"),
+        ThickSlice(2, 2),
+        RicianNoise(0.1),
+    ):
         op(vol, 0)
         op.apply_array(vol.data, 0)
     np.testing.assert_array_equal(vol.data, data0)

@@ -9,8 +9,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-
 from degrade_helpers import tilted_affine
+
 from medsr.cli import main
 
 
@@ -26,17 +26,35 @@ def scan(tmp_path: Path) -> Path:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medsr", "degrade", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "medsr", "degrade", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_subprocess_thick_slices_and_bad_factors(scan, tmp_path):
     out = tmp_path / "lr.nii.gz"
-    res = run_cli(str(scan), str(out), "--factors", "1,1,4", "--method", "thick", "--profile", "rect", "--gap", "1")
+    res = run_cli(
+        str(scan),
+        str(out),
+        "--factors",
+        "1,1,4",
+        "--method",
+        "thick",
+        "--profile",
+        "rect",
+        "--gap",
+        "1",
+    )
     assert res.returncode == 0, res.stderr
     hr, lr = nib.load(scan), nib.load(out)
     assert lr.shape == (20, 18, 6)
     assert lr.get_data_dtype() == np.int16
-    np.testing.assert_allclose(lr.header.get_zooms(), np.array(hr.header.get_zooms()) * [1, 1, 4], rtol=1e-5)
+    np.testing.assert_allclose(
+        lr.header.get_zooms(), np.array(hr.header.get_zooms()) * [1, 1, 4], rtol=1e-5
+    )
     centre = lambda img: img.affine @ np.append((np.array(img.shape) - 1) / 2, 1)  # noqa: E731
     np.testing.assert_allclose(centre(lr), centre(hr), atol=1e-4)
     assert "20 x 18 x 6" in res.stdout
@@ -46,7 +64,10 @@ def test_subprocess_thick_slices_and_bad_factors(scan, tmp_path):
     assert res.returncode == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "factors" in res.stderr
     assert "Traceback" not in res.stderr
-    assert not bad.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["hr.nii.gz", "lr.nii.gz"]
+    assert not bad.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "hr.nii.gz",
+        "lr.nii.gz",
+    ]
 
 
 def run_main(*args: str) -> int:
@@ -59,7 +80,16 @@ def run_main(*args: str) -> int:
 
 def test_seeded_noise_is_reproducible_and_overwrite_is_required(scan, tmp_path):
     a, b, c = (tmp_path / f"{n}.nii.gz" for n in "abc")
-    common = ["--factors", "2,2,1", "--method", "kspace:window=hamming", "--noise", "rician:0.02", "--dtype", "float32"]
+    common = [
+        "--factors",
+        "2,2,1",
+        "--method",
+        "kspace:window=hamming",
+        "--noise",
+        "rician:0.02",
+        "--dtype",
+        "float32",
+    ]
     assert run_main(str(scan), str(a), *common, "--seed", "5") == 0
     assert run_main(str(scan), str(b), *common, "--seed", "5") == 0
     assert run_main(str(scan), str(c), *common, "--seed", "6") == 0
@@ -76,7 +106,10 @@ def test_seeded_noise_is_reproducible_and_overwrite_is_required(scan, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--factors", "1,1,4", "--method", "bicubic", "--profile", "rect"], "only apply to --method thick"),
+        (
+            ["--factors", "1,1,4", "--method", "bicubic", "--profile", "rect"],
+            "only apply to --method thick",
+        ),
         (["--factors", "1,1,400", "--method", "thick"], "larger than the axis"),
         (["--factors", "2", "--method", "bd", "--noise", "speckle:0.1"], "unknown degradation"),
     ],

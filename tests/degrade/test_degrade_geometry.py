@@ -11,8 +11,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from degrade_helpers import ramp_volume, world_of
+
 from medsr.degrade import BicubicDown, BlurDown, KSpaceTruncation, ThickSlice
 from medsr.volume import spacing_of
 
@@ -39,17 +39,22 @@ def test_lr_centres_are_hr_block_centres(name, op, factors):
     np.testing.assert_allclose(lr.centre_world, hr.centre_world, atol=1e-9)
     for j in itertools.product(*[(0, 1, m - 1) for m in lr.shape]):
         block = np.stack(
-            np.meshgrid(*[np.arange(jj * f, (jj + 1) * f) for jj, f in zip(j, factors)], indexing="ij"), -1
+            np.meshgrid(
+                *[np.arange(jj * f, (jj + 1) * f) for jj, f in zip(j, factors)], indexing="ij"
+            ),
+            -1,
         ).reshape(-1, 3)
         hr_centre = world_of(hr.affine, block.astype(float)).mean(axis=0)
         np.testing.assert_allclose(world_of(lr.affine, np.asarray(j, float)), hr_centre, atol=1e-9)
 
 
 @pytest.mark.parametrize(
-    "name,op,factors", [o for o in operators() if o[0] != "kspace"], ids=[o[0] for o in operators() if o[0] != "kspace"]
+    "name,op,factors",
+    [o for o in operators() if o[0] != "kspace"],
+    ids=[o[0] for o in operators() if o[0] != "kspace"],
 )
 def test_linear_world_field_is_sampled_at_the_lr_world_positions(name, op, factors):
-    """Symmetric kernels reproduce a linear field at their centre: the data agree with the affine."""
+    """Symmetric kernels reproduce a linear field at their centre: data agree with the affine."""
     gradient, offset = np.array([0.7, -0.3, 0.45]), 12.0
     hr = ramp_volume(SHAPE, gradient, offset)
     lr = op(hr)
@@ -62,7 +67,12 @@ def test_linear_world_field_is_sampled_at_the_lr_world_positions(name, op, facto
 
 def test_non_integer_factor_keeps_world_centre_and_exact_spacing():
     hr = ramp_volume((20, 17, 11))
-    for op in (BicubicDown((2.5, 1.7, 1.3)), BlurDown((2.5, 1.7, 1)), ThickSlice(0, 2.5), KSpaceTruncation((1, 1.7, 2.2))):
+    for op in (
+        BicubicDown((2.5, 1.7, 1.3)),
+        BlurDown((2.5, 1.7, 1)),
+        ThickSlice(0, 2.5),
+        KSpaceTruncation((1, 1.7, 2.2)),
+    ):
         lr = op(hr)
         f = np.asarray(op.factors_for(hr.shape))
         assert lr.shape == tuple(int(round(n / s)) for n, s in zip(hr.shape, f))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from degrade_helpers import ramp_volume
+
 from medsr.degrade import BicubicDown, GaussianNoise, Pipeline, RicianNoise, ThickSlice
 from medsr.errors import MedsrError
 from medsr.volume import spacing_of

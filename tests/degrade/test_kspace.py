@@ -52,7 +52,9 @@ def test_magnitude_output_is_the_scanner_crop(n, s):
     rng = np.random.default_rng(n)
     x = rng.random(n)
     ref = np.abs(centred_crop_reference(x, s))
-    ours = KSpaceTruncation((s, 1, 1), output="magnitude").apply_array(x[None, :, None, None])[0, :, 0, 0]
+    ours = KSpaceTruncation((s, 1, 1), output="magnitude").apply_array(x[None, :, None, None])[
+        0, :, 0, 0
+    ]
     np.testing.assert_allclose(ours, ref, atol=1e-12)
 
 
@@ -68,7 +70,9 @@ def test_real_output_is_the_symmetric_crop(n, s):
         np.testing.assert_allclose(ours, ref.real, atol=1e-12)
         np.testing.assert_allclose(ref.imag, 0, atol=1e-12)
     else:
-        np.testing.assert_allclose(ours, ref.real, atol=1e-12)  # real part of the crop = symmetric split
+        np.testing.assert_allclose(
+            ours, ref.real, atol=1e-12
+        )  # real part of the crop = symmetric split
 
 
 def test_constant_is_kept_and_windows_are_one_at_dc():
@@ -77,7 +81,9 @@ def test_constant_is_kept_and_windows_are_one_at_dc():
         y = KSpaceTruncation((2, 3, 2.5), window=window).apply_array(x)
         np.testing.assert_allclose(y, 7.5, rtol=1e-12)
     assert kspace_window(np.array([0.0, 1.0]), "hamming").tolist() == pytest.approx([1.0, 0.08])
-    assert kspace_window(np.array([0.4, 0.75, 1.0]), "tukey", 0.5).tolist() == pytest.approx([1.0, 0.5, 0.0])
+    assert kspace_window(np.array([0.4, 0.75, 1.0]), "tukey", 0.5).tolist() == pytest.approx(
+        [1.0, 0.5, 0.0]
+    )
 
 
 def test_window_reduces_ringing_at_an_edge():

@@ -17,7 +17,9 @@ def two_level(low: float, high: float, n: int = 40000) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("op", [GaussianNoise(0.05), RicianNoise(0.05), PoissonNoise(50), PoissonNoise(1e4, model="ct")])
+@pytest.mark.parametrize(
+    "op", [GaussianNoise(0.05), RicianNoise(0.05), PoissonNoise(50), PoissonNoise(1e4, model="ct")]
+)
 def test_same_seed_same_noise_other_seed_other_noise(op):
     x = two_level(0.0, 1.0, 2000).astype(np.float32)
     a, b, c = op.apply_array(x, 11), op.apply_array(x, 11), op.apply_array(x, 12)

@@ -23,8 +23,13 @@ def along(x1d: np.ndarray, axis: int = 2) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "op",
-    [ThickSlice(2, 4), ThickSlice(2, 3, "rect"), ThickSlice(0, 2.5, "gaussian", gap=1.0),
-     ThickSlice(1, 3, "rect", fwhm=5.0), ThickSlice(2, 4, np.array([0.1, 0.5, 1.0, 1.0, 0.5, 0.1]))],
+    [
+        ThickSlice(2, 4),
+        ThickSlice(2, 3, "rect"),
+        ThickSlice(0, 2.5, "gaussian", gap=1.0),
+        ThickSlice(1, 3, "rect", fwhm=5.0),
+        ThickSlice(2, 4, np.array([0.1, 0.5, 1.0, 1.0, 0.5, 0.1])),
+    ],
 )
 def test_constant_volume_stays_constant(op):
     x = np.full((1, 12, 11, 13), 3.25)
@@ -66,7 +71,7 @@ def test_impulse_response_fwhm_matches_thickness(factor, gap, thickness):
 
 
 def box_average(step_at: float, lo: float, hi: float) -> float:
-    """Mean over [lo, hi] (HR index coordinates, voxel i covers [i-1/2, i+1/2]) of 1{t > step_at}."""
+    """Mean of 1{t > step_at} over [lo, hi] (HR index coordinates; voxel i is [i-1/2, i+1/2])."""
     return float(np.clip((hi - max(lo, step_at)) / (hi - lo), 0, 1))
 
 
@@ -151,4 +156,8 @@ def test_chris_t1_thick_slices_x4():
     # rect: LR slice j = mean of the 4 HR slices its centre covers (centred grid: 4j-1 .. 4j+2)
     rect = ThickSlice(2, 4, "rect").apply_array(hr.data[:, 90:100, 120:130])
     for j in (5, 20, 40):
-        np.testing.assert_allclose(rect[0, :, :, j], hr.data[0, 90:100, 120:130, 4 * j - 1 : 4 * j + 3].mean(axis=-1), rtol=1e-5)
+        np.testing.assert_allclose(
+            rect[0, :, :, j],
+            hr.data[0, 90:100, 120:130, 4 * j - 1 : 4 * j + 3].mean(axis=-1),
+            rtol=1e-5,
+        )

@@ -41,9 +41,13 @@ def test_profile_file_text_and_npy(tmp_path: Path) -> None:
     assert load_profile_file(npy) == pytest.approx(weights)
     prof = profile_from_options(str(txt), None, None)
     assert prof.kind == "array"
-    out = degrade_axis(_step(), 2, 4.0, prof, 5.0)
+    x = np.zeros((1, 3, 4, 40), np.float32)
+    x[..., 22:] = 100.0
+    out = degrade_axis(x, 2, 4.0, prof, 5.0)
     assert out.shape == (1, 3, 4, 10)
-    assert 0.0 < out[0, 0, 0, 4] < 100.0
+    # slice 5 is centred at 21.5: voxels 20..23 weigh .15 .3 .3 .15 (the samples interpolated)
+    assert out[0, 0, 0, 5] == pytest.approx(50.0, abs=1e-3)
+    assert out[0, 0, 0, 4] == 0.0 and out[0, 0, 0, 6] == pytest.approx(100.0)
 
 
 @pytest.mark.parametrize("content", ["", "a b c", "1 -2 3", "0 0"])

@@ -9,7 +9,6 @@ and the same world centre.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -26,7 +25,9 @@ _METHOD_HELP = (
 )
 
 
-def build_degradation(method: str, factors: str, profile: Optional[str], gap: Optional[float], noise: Optional[str]):  # noqa: ANN201
+def build_degradation(
+    method: str, factors: str, profile: str | None, gap: float | None, noise: str | None
+):  # noqa: ANN201
     """The :class:`~medsr.degrade.Degradation` the options describe (CLI glue, no I/O)."""
     from medsr.degrade import parse_degradation
 
@@ -39,7 +40,9 @@ def build_degradation(method: str, factors: str, profile: Optional[str], gap: Op
         extras.append(f"gap={gap:g}")
     if extras:
         if name not in ("thick", "slice") or "+" in spec:
-            raise MedsrError("--profile and --gap only apply to --method thick; drop them or use thick")
+            raise MedsrError(
+                "--profile and --gap only apply to --method thick; drop them or use thick"
+            )
         spec = spec + (":" if ":" not in spec else ",") + ",".join(extras)
     if noise:
         spec = spec + "+" + noise.strip()
@@ -52,36 +55,60 @@ def _fmt(values: np.ndarray | tuple) -> str:
 
 @app.command()
 def degrade(
-    input: Path = typer.Argument(..., help="High-resolution scan or picture (NIfTI, DICOM folder, NRRD/MHA, PNG/TIFF)."),
-    output: Path = typer.Argument(..., help="Where to write the degraded image (format from the extension)."),
+    input: Path = typer.Argument(
+        ..., help="High-resolution scan or picture (NIfTI, DICOM folder, NRRD/MHA, PNG/TIFF)."
+    ),
+    output: Path = typer.Argument(
+        ..., help="Where to write the degraded image (format from the extension)."
+    ),
     factors: str = typer.Option(
-        ..., "--factors", "-f",
-        help="Down-sampling factor per axis, e.g. 1,1,4 or 2 (LR spacing = HR spacing x factor; any real >= 1).",
+        ...,
+        "--factors",
+        "-f",
+        help=(
+            "Down-sampling factor per axis, e.g. 1,1,4 or 2 (LR spacing = HR spacing x "
+            "factor; any real >= 1)."
+        ),
     ),
     method: str = typer.Option("bicubic", "--method", "-m", help=_METHOD_HELP),
-    profile: Optional[str] = typer.Option(
-        None, "--profile", help="Thick-slice profile: gaussian (FWHM = thickness), rect, or FILE.txt (one weight per HR voxel)."
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help=(
+            "Thick-slice profile: gaussian (FWHM = thickness), rect, or FILE.txt "
+            "(one weight per HR voxel)."
+        ),
     ),
-    gap: Optional[float] = typer.Option(
+    gap: float | None = typer.Option(
         None, "--gap", help="Thick-slice gap in HR voxels (thickness = factor - gap)."
     ),
-    noise: Optional[str] = typer.Option(
-        None, "--noise",
-        help="Noise after the degradation: gaussian:SIGMA, rician:SIGMA (fraction of the intensity range) or poisson:COUNTS[,model=ct].",
+    noise: str | None = typer.Option(
+        None,
+        "--noise",
+        help=(
+            "Noise after the degradation: gaussian:SIGMA, rician:SIGMA (fraction of the "
+            "intensity range) or poisson:COUNTS[,model=ct]."
+        ),
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for the noise (same seed, same output)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="Output storage dtype (default: the input's)."),
-    series: Optional[str] = typer.Option(None, "--series", help="DICOM SeriesInstanceUID when the folder holds several."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Random seed for the noise (same seed, same output)."
+    ),
+    dtype: str | None = typer.Option(
+        None, "--dtype", help="Output storage dtype (default: the input's)."
+    ),
+    series: str | None = typer.Option(
+        None, "--series", help="DICOM SeriesInstanceUID when the folder holds several."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
 ) -> None:
-    """Simulate a low-resolution acquisition (the operator A of g = A f + n) from a high-resolution image.
+    """Simulate a low-resolution acquisition (the operator A of g = A f + n) from an HR image.
 
     Examples: [bold]medsr degrade t1.nii.gz t1_thick.nii.gz --factors 1,1,4 --method thick[/]
     | [bold]medsr degrade hr.png lr.png --factors 3 --method bd[/]
-    | [bold]medsr degrade t1.nii.gz lr.nii.gz -f 2 -m kspace:window=hamming --noise rician:0.02 --seed 1[/]
+    | [bold]medsr degrade t1.nii.gz lr.nii.gz -f 2 -m kspace:window=hamming
+    --noise rician:0.02 --seed 1[/]
     """
-    from medsr.io import write
-    from medsr.io import read
+    from medsr.io import read, write
 
     op = build_degradation(method, factors, profile, gap, noise)  # bad options fail before any I/O
     if output.exists() and not overwrite:
@@ -90,13 +117,15 @@ def degrade(
     volume.check_finite()
     result = op(volume, seed)
     report = write(result, output, dtype=dtype, overwrite=overwrite)
-    console.print(f"{op!r}", highlight=False)
+    console.print(f"{op!r}", highlight=False, soft_wrap=True, markup=False)
     console.print(
         f"{input.name}: {_fmt(volume.shape)} voxels of {_fmt(volume.spacing)} mm -> "
         f"{_fmt(result.shape)} voxels of {_fmt(result.spacing)} mm",
         highlight=False,
+        soft_wrap=True,
+        markup=False,
     )
     line = f"wrote {report.path} ({report.dtype})"
     if report.clipped:
         line += f"; {report.clipped} voxels clipped to the {report.dtype} range"
-    console.print(line, highlight=False)
+    console.print(line, highlight=False, soft_wrap=True, markup=False)

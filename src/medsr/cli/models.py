@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import torch
+
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -22,6 +22,8 @@ __all__ = ["catalogue", "models"]
 
 
 def _count(name: str, kind: str, preset: str, in_channels: int, scale: int | None) -> int | None:
+    import torch
+
     from medsr.errors import MedsrError
     from medsr.models import create_model
 

@@ -1,3 +1,67 @@
-"""`medsr train` (filled in by its owner module)."""
+"""``medsr train CONFIG.yaml [key=value ...] [--resume RUN_DIR]``: train a network from a recipe.
 
-from medsr.cli.app import app  # noqa: F401
+Thin: parses the arguments, calls :func:`medsr.train.run.train`, prints where the results are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from medsr.cli.app import app, console
+from medsr.errors import MedsrError
+
+__all__ = ["train_command"]
+
+_EPILOG = (
+    "Examples:\n\n"
+    "  medsr train configs/srcnn.yaml\n\n"
+    "  medsr train configs/edsr_baseline.yaml train.max_steps=2000 data.batch_size=8\n\n"
+    "  medsr train configs/dcsrn.yaml model.preset=tiny train.devices=2 train.strategy=ddp\n\n"
+    "  medsr train --resume runs/srcnn-20250101-120000 train.max_steps=20000\n\n"
+    "Recipes live in configs/ (one per paper); run from the repository root so that their data paths "
+    "(../shared/data/...) resolve. A run folder holds config.yaml, checkpoints/, logs/ (CSV), "
+    "tensorboard/ and the final model.safetensors + model.json (used by `medsr upscale --weights`)."
+)
+
+
+@app.command("train", epilog=_EPILOG)
+def train_command(
+    config: Optional[str] = typer.Argument(
+        None, help="YAML recipe (e.g. configs/srcnn.yaml). Omit it with --resume.", show_default=False
+    ),
+    overrides: Optional[list[str]] = typer.Argument(
+        None,
+        help="Overrides as key.path=value (YAML values: numbers, true/false, [lists], null).",
+        show_default=False,
+    ),
+    resume: Optional[Path] = typer.Option(
+        None,
+        "--resume",
+        help="Continue the run in this folder from its last checkpoint (same optimiser and data order).",
+        show_default=False,
+    ),
+) -> None:
+    """Train an SR network from a YAML recipe, with key=value overrides; resumable."""
+    from medsr.train.run import train
+
+    extra = list(overrides or [])
+    if config is not None and "=" in config and not Path(config).exists():
+        extra.insert(0, config)  # `medsr train --resume RUN k=v`: the first word is an override
+        config = None
+    if config is None and resume is None:
+        raise MedsrError("give a config file (e.g. configs/srcnn.yaml) or --resume RUN_DIR")
+    if config is not None and resume is not None:
+        raise MedsrError("give either a config file or --resume RUN_DIR, not both (the run keeps its config.yaml)")
+    result = train(config, extra, resume=resume)
+    if result.rank != 0:
+        return
+    console.print(f"run folder: {result.run_dir}")
+    if result.weights is not None:
+        console.print(f"weights:    {result.weights}")
+    shown = {k: v for k, v in result.metrics.items() if k.startswith(("val/", "best/"))}
+    if shown:
+        console.print("validation: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(shown.items())))
+    console.print(f"steps:      {result.global_step}")

@@ -180,13 +180,13 @@ def upscale(
             stage.done()
             bar.advance(overall)
             if outcome.status == "done":
-                bar.console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
+                console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
                                   f"{_summary(outcome.sidecar)}", highlight=False)
             elif outcome.status == "skipped":
-                bar.console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False)
+                console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False)
             else:
                 failed += 1
-                bar.console.print(f"[bold red]failed[/] {outcome.input}: {outcome.message}", highlight=False)
+                err_console.print(f"[bold red]failed[/] {outcome.input}: {outcome.message}", highlight=False)
 
         run_many(paths, output, job, progress=stage, on_scan=on_scan)
     if failed:

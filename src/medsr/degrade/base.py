@@ -20,7 +20,8 @@ applies to every axis longer than one voxel, so ``2`` degrades a 2D image (``Z =
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Sequence, Union
+from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -38,8 +39,8 @@ __all__ = [
     "spatial_shape",
 ]
 
-RngLike = Union[np.random.Generator, int, None]
-FactorsLike = Union[float, Sequence[float]]
+RngLike = np.random.Generator | int | None
+FactorsLike = float | Sequence[float]
 
 
 def as_generator(rng: RngLike) -> np.random.Generator:
@@ -48,7 +49,9 @@ def as_generator(rng: RngLike) -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(None if rng is None else int(rng))
-    raise MedsrError(f"rng must be a numpy Generator, an integer seed or None, got {type(rng).__name__}")
+    raise MedsrError(
+        f"rng must be a numpy Generator, an integer seed or None, got {type(rng).__name__}"
+    )
 
 
 def check_array(x: np.ndarray) -> np.ndarray:
@@ -79,7 +82,9 @@ def spatial_shape(shape: Sequence[int]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def resolve_factors(factors: FactorsLike, shape: Sequence[int], name: str = "factor") -> tuple[float, ...]:
+def resolve_factors(
+    factors: FactorsLike, shape: Sequence[int], name: str = "factor"
+) -> tuple[float, ...]:
     """Per-axis down-sampling factors for a spatial ``shape``, checked.
 
     A scalar (or equal factors on every axis) leaves axes of length one alone, so that ``2`` on
@@ -94,7 +99,9 @@ def resolve_factors(factors: FactorsLike, shape: Sequence[int], name: str = "fac
     else:
         values = [float(f) for f in factors]  # type: ignore[union-attr]
     if len(values) != len(shape):
-        raise MedsrError(f"need one {name} per axis ({len(shape)}), got {len(values)}: {tuple(values)}")
+        raise MedsrError(
+            f"need one {name} per axis ({len(shape)}), got {len(values)}: {tuple(values)}"
+        )
     isotropic = len(set(values)) == 1
     out = []
     for axis, (s, n) in enumerate(zip(values, shape)):
@@ -153,7 +160,9 @@ class Degradation(ABC):
         The input is not modified. ``rng`` (Generator, seed or None) feeds the noise models.
         """
         if not isinstance(volume, Volume):
-            raise MedsrError(f"{type(self).__name__} needs a medsr Volume, got {type(volume).__name__}")
+            raise MedsrError(
+                f"{type(self).__name__} needs a medsr Volume, got {type(volume).__name__}"
+            )
         factors = self.factors_for(volume.shape)
         new_shape, new_affine = zoom_grid(volume.shape, volume.affine, [1.0 / s for s in factors])
         data = self.apply_array(volume.data, rng)

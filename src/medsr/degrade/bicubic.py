@@ -14,7 +14,7 @@ keep MATLAB's kernel and antialiasing but sample at the centred positions of the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from medsr.degrade.base import FactorsLike, resolve_factors
 from medsr.degrade.resize import KERNELS
@@ -25,7 +25,9 @@ from medsr.volume import index_coordinates
 __all__ = ["BicubicDown", "resize_kernel_matrix"]
 
 
-def resize_kernel_matrix(n_in: int, n_out: int, factor: float, kernel: str = "cubic", antialias: bool = True) -> Matrix:
+def resize_kernel_matrix(
+    n_in: int, n_out: int, factor: float, kernel: str = "cubic", antialias: bool = True
+) -> Matrix:
     """One axis of a MATLAB-kernel resampling by ``factor`` (> 1 up-samples) on the medsr grid.
 
     Output voxel ``j`` sits at :func:`medsr.volume.index_coordinates` ``(n_in, n_out, factor)``;
@@ -37,6 +39,7 @@ def resize_kernel_matrix(n_in: int, n_out: int, factor: float, kernel: str = "cu
         raise MedsrError(f"unknown kernel {kernel!r}; choose one of {', '.join(sorted(KERNELS))}")
     func, support, _ = KERNELS[key]
     if factor < 1 and antialias:
+
         def widened(d):  # noqa: ANN001, ANN202 - vectorised kernel
             return factor * func(factor * d)
 
@@ -65,12 +68,16 @@ class BicubicDown(SeparableLinear):
         "is the usual approximate inverse, or solve with adjoint_array"
     )
 
-    def __init__(self, factors: FactorsLike, *, kernel: str = "cubic", antialias: bool = True) -> None:
+    def __init__(
+        self, factors: FactorsLike, *, kernel: str = "cubic", antialias: bool = True
+    ) -> None:
         self.factors = factors
         self.kernel = kernel
         self.antialias = bool(antialias)
         if kernel not in KERNELS and kernel not in ("bicubic", "bilinear", "triangle"):
-            raise MedsrError(f"unknown kernel {kernel!r}; choose one of {', '.join(sorted(KERNELS))}")
+            raise MedsrError(
+                f"unknown kernel {kernel!r}; choose one of {', '.join(sorted(KERNELS))}"
+            )
 
     def factors_for(self, shape: Sequence[int]) -> tuple[float, ...]:
         return resolve_factors(self.factors, shape)

@@ -25,7 +25,7 @@ Defaults (documented choices):
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,7 +47,13 @@ def default_sigma(factor: float) -> float:
 
 
 def gaussian_matrix(
-    n_in: int, n_out: int, factor: float, sigma: float, *, truncate: float = 1.875, boundary: Boundary = "nearest"
+    n_in: int,
+    n_out: int,
+    factor: float,
+    sigma: float,
+    *,
+    truncate: float = 1.875,
+    boundary: Boundary = "nearest",
 ) -> Matrix:
     """One axis of blur + decimation: ``(n_out, n_in)`` with a Gaussian of ``sigma`` HR voxels
     centred at each output position (``factor`` < 1 here: ``1 / s``)."""
@@ -123,4 +129,9 @@ class BlurDown(SeparableLinear):
         }
 
     def _params(self) -> dict[str, object]:
-        return {"factors": self.factors, "sigma": self.sigma, "truncate": self.truncate, "boundary": self.boundary}
+        return {
+            "factors": self.factors,
+            "sigma": self.sigma,
+            "truncate": self.truncate,
+            "boundary": self.boundary,
+        }

@@ -31,11 +31,19 @@ Windows (the apodisation of MR reconstructions, to tame Gibbs ringing): ``None``
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
-from medsr.degrade.base import FactorsLike, RngLike, check_array, float_dtype, resolve_factors, spatial_shape
+from medsr.degrade.base import (
+    FactorsLike,
+    RngLike,
+    check_array,
+    float_dtype,
+    resolve_factors,
+    spatial_shape,
+)
 from medsr.degrade.separable import Matrix, SeparableLinear, apply_along_axis
 from medsr.errors import MedsrError
 from medsr.volume import index_coordinates
@@ -130,7 +138,9 @@ class KSpaceTruncation(SeparableLinear):
     def factors_for(self, shape: Sequence[int]) -> tuple[float, ...]:
         return resolve_factors(self.factors, shape)
 
-    def _matrices(self, shape: Sequence[int], *, symmetric: bool, window: str | None) -> dict[int, Matrix]:
+    def _matrices(
+        self, shape: Sequence[int], *, symmetric: bool, window: str | None
+    ) -> dict[int, Matrix]:
         shape = tuple(int(n) for n in shape)
         factors = self.factors_for(shape)
         out_shape = self.output_shape(shape)
@@ -156,7 +166,9 @@ class KSpaceTruncation(SeparableLinear):
 
     def adjoint_array(self, y: np.ndarray, in_shape: Sequence[int]) -> np.ndarray:
         if self.output != "real":
-            raise NotImplementedError("KSpaceTruncation(output='magnitude') is not linear: no adjoint")
+            raise NotImplementedError(
+                "KSpaceTruncation(output='magnitude') is not linear: no adjoint"
+            )
         return super().adjoint_array(y, in_shape)
 
     def pseudo_inverse_array(self, y: np.ndarray, in_shape: Sequence[int]) -> np.ndarray:
@@ -170,13 +182,22 @@ class KSpaceTruncation(SeparableLinear):
         spatial = spatial_shape(in_shape)
         expected = self.output_shape(spatial)
         if tuple(y.shape[1:]) != tuple(expected):
-            raise MedsrError(f"expected an array of spatial shape {expected}, got {tuple(y.shape[1:])}")
+            raise MedsrError(
+                f"expected an array of spatial shape {expected}, got {tuple(y.shape[1:])}"
+            )
         dtype = float_dtype(y)
         out: np.ndarray = y
         for axis, mat in self._matrices(spatial, symmetric=True, window=None).items():
             m, n = mat.shape
-            out = apply_along_axis(out, np.ascontiguousarray(mat.T) * (n / m), axis + 1, dtype=dtype)
+            out = apply_along_axis(
+                out, np.ascontiguousarray(mat.T) * (n / m), axis + 1, dtype=dtype
+            )
         return out.astype(dtype, copy=True) if out is y else out
 
     def _params(self) -> dict[str, object]:
-        return {"factors": self.factors, "window": self.window, "alpha": self.alpha, "output": self.output}
+        return {
+            "factors": self.factors,
+            "window": self.window,
+            "alpha": self.alpha,
+            "output": self.output,
+        }

@@ -154,7 +154,11 @@ class PoissonNoise(Degradation):
         gen = as_generator(rng)
         xf = x.astype(np.float64)
         if self.model == "scaled":
-            ref = float(self.reference) if self.reference is not None else float(np.max(xf, initial=0.0))
+            ref = (
+                float(self.reference)
+                if self.reference is not None
+                else float(np.max(xf, initial=0.0))
+            )
             if ref <= 0:
                 return x.astype(dtype, copy=True)  # an all-zero (or negative) image has no photons
             lam = np.clip(xf, 0.0, None) * (self.counts / ref)

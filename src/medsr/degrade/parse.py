@@ -32,8 +32,9 @@ axis 2); with equal factors it uses axis 2.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,35 +90,62 @@ def _profile(value: str) -> str | np.ndarray:
     path = Path(value).expanduser()
     if not path.is_file():
         raise MedsrError(
-            f"thick: profile must be gaussian, rect or a text file of weights; {value!r} is not a file"
+            f"thick: profile must be gaussian, rect or a text file of weights; {value!r} is "
+            "not a file"
         )
     try:
         return np.loadtxt(path, ndmin=1, dtype=np.float64).ravel()
     except ValueError as exc:
-        raise MedsrError(f"thick: cannot read the profile {path} ({exc}); give one number per line") from None
+        raise MedsrError(
+            f"thick: cannot read the profile {path} ({exc}); give one number per line"
+        ) from None
 
 
 # stage name -> (canonical name, main parameter, {key: converter})
 _Conv = Callable[[str, str, str], Any]
 STAGES: dict[str, tuple[str, str | None, dict[str, _Conv]]] = {
-    "bicubic": ("bicubic", None, {
-        "kernel": lambda s, k, v: v.lower(), "antialias": _bool}),
+    "bicubic": ("bicubic", None, {"kernel": lambda s, k, v: v.lower(), "antialias": _bool}),
     "bd": ("bd", "sigma", {"sigma": _float, "truncate": _float}),
-    "kspace": ("kspace", "window", {
-        "window": lambda s, k, v: _choice(s, k, v, ("none", "hamming", "tukey")),
-        "alpha": _float,
-        "output": lambda s, k, v: _choice(s, k, v, ("real", "magnitude"))}),
-    "thick": ("thick", "profile", {
-        "profile": lambda s, k, v: _profile(v),
-        "axis": lambda s, k, v: int(_choice(s, k, v, ("0", "1", "2"))),
-        "fwhm": _float, "gap": _float}),
+    "kspace": (
+        "kspace",
+        "window",
+        {
+            "window": lambda s, k, v: _choice(s, k, v, ("none", "hamming", "tukey")),
+            "alpha": _float,
+            "output": lambda s, k, v: _choice(s, k, v, ("real", "magnitude")),
+        },
+    ),
+    "thick": (
+        "thick",
+        "profile",
+        {
+            "profile": lambda s, k, v: _profile(v),
+            "axis": lambda s, k, v: int(_choice(s, k, v, ("0", "1", "2"))),
+            "fwhm": _float,
+            "gap": _float,
+        },
+    ),
     "gaussian": ("gaussian", "sigma", {"sigma": _float, "relative": _bool}),
     "rician": ("rician", "sigma", {"sigma": _float, "relative": _bool}),
-    "poisson": ("poisson", "counts", {
-        "counts": _float, "model": lambda s, k, v: _choice(s, k, v, ("scaled", "ct")),
-        "reference": _float, "path": _float}),
+    "poisson": (
+        "poisson",
+        "counts",
+        {
+            "counts": _float,
+            "model": lambda s, k, v: _choice(s, k, v, ("scaled", "ct")),
+            "reference": _float,
+            "path": _float,
+        },
+    ),
 }
-_ALIASES = {"bi": "bicubic", "blur": "bd", "fft": "kspace", "slice": "thick", "noise": "gaussian", "awgn": "gaussian"}
+_ALIASES = {
+    "bi": "bicubic",
+    "blur": "bd",
+    "fft": "kspace",
+    "slice": "thick",
+    "noise": "gaussian",
+    "awgn": "gaussian",
+}
 _RESOLUTION = {"bicubic", "bd", "kspace", "thick"}
 
 
@@ -127,7 +155,9 @@ def parse_stage(text: str) -> tuple[str, dict[str, Any]]:
     key_name = _ALIASES.get(name.strip().lower(), name.strip().lower())
     if key_name not in STAGES:
         names = ", ".join(sorted(STAGES))
-        raise MedsrError(f"unknown degradation {name.strip()!r}; choose one of {names} (see --help)")
+        raise MedsrError(
+            f"unknown degradation {name.strip()!r}; choose one of {names} (see --help)"
+        )
     canonical, main, convs = STAGES[key_name]
     kwargs: dict[str, Any] = {}
     for arg in (a.strip() for a in rest.split(",")) if rest.strip() else ():
@@ -161,10 +191,15 @@ def _thick(kwargs: dict[str, Any], factors: tuple[float, ...]) -> ThickSlice:
                 "give factors like 1,1,4 or say thick:axis=2"
             )
     elif not isotropic and any(s != 1 for a, s in enumerate(factors) if a != axis):
-        raise MedsrError(f"thick:axis={axis} with factors {factors}: the other axes must have factor 1")
+        raise MedsrError(
+            f"thick:axis={axis} with factors {factors}: the other axes must have factor 1"
+        )
     return ThickSlice(
-        axis, factors[axis], kwargs.pop("profile", "gaussian"),
-        fwhm=kwargs.pop("fwhm", None), gap=kwargs.pop("gap", 0.0),
+        axis,
+        factors[axis],
+        kwargs.pop("profile", "gaussian"),
+        fwhm=kwargs.pop("fwhm", None),
+        gap=kwargs.pop("gap", 0.0),
     )
 
 
@@ -183,7 +218,9 @@ def _build(name: str, kwargs: dict[str, Any], factors: tuple[float, ...]) -> Deg
         cls = GaussianNoise if name == "gaussian" else RicianNoise
         return cls(kwargs["sigma"], relative=kwargs.get("relative", True))
     if "counts" not in kwargs:
-        raise MedsrError("poisson noise needs a photon count, e.g. poisson:1000 or poisson:1e5,model=ct")
+        raise MedsrError(
+            "poisson noise needs a photon count, e.g. poisson:1000 or poisson:1e5,model=ct"
+        )
     extra: dict[str, Any] = {"model": kwargs.get("model", "scaled")}
     if "reference" in kwargs:
         extra["reference"] = kwargs["reference"]
@@ -205,7 +242,9 @@ def parse_degradation(spec: str, factors: FactorsLike | str = 1.0) -> Degradatio
         One operator, or a :class:`Pipeline` when the spec has several stages.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise MedsrError(f"empty degradation spec; e.g. bicubic, bd:sigma=1.6 or thick+rician:0.02 ({SPEC_HELP})")
+        raise MedsrError(
+            f"empty degradation spec; e.g. bicubic, bd:sigma=1.6 or thick+rician:0.02 ({SPEC_HELP})"
+        )
     factors_t = parse_triple(factors, 3, name="factors")  # type: ignore[arg-type]
     parsed = [parse_stage(part) for part in spec.split("+")]
     n_resolution = sum(name in _RESOLUTION for name, _ in parsed)

@@ -9,7 +9,7 @@ not change the noise drawn by the others.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -33,7 +33,9 @@ class Pipeline(Degradation):
             raise MedsrError("a degradation pipeline needs at least one stage")
         for st in self.stages:
             if not isinstance(st, Degradation):
-                raise MedsrError(f"pipeline stages must be Degradation objects, got {type(st).__name__}")
+                raise MedsrError(
+                    f"pipeline stages must be Degradation objects, got {type(st).__name__}"
+                )
 
     @property  # type: ignore[override]
     def linear(self) -> bool:

@@ -20,7 +20,8 @@ a few tens of MB is allocated, whatever the volume size.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Callable, Literal, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 Boundary = Literal["reflect", "mirror", "nearest"]
-Matrix = Union[np.ndarray, sp.csr_matrix]
+Matrix = np.ndarray | sp.csr_matrix
 
 _SLAB_ELEMENTS = 1 << 22  # ~16 MB of float32 per slab
 
@@ -87,7 +88,10 @@ def kernel_matrix(
     The taps follow MATLAB's ``contributions``: ``floor(u - support / 2) + 0 .. ceil(support) + 1``.
     """
     u = np.asarray(positions, dtype=np.float64)[:, None]
-    taps = np.floor(u - support / 2.0) + np.arange(int(np.ceil(support)) + 2, dtype=np.float64)[None, :]
+    taps = (
+        np.floor(u - support / 2.0)
+        + np.arange(int(np.ceil(support)) + 2, dtype=np.float64)[None, :]
+    )
     weights = np.asarray(kernel(u - taps), dtype=np.float64)
     if normalise:
         sums = weights.sum(axis=1, keepdims=True)
@@ -101,7 +105,9 @@ def kernel_matrix(
     return mat
 
 
-def apply_along_axis(x: np.ndarray, mat: Matrix, axis: int, *, dtype: np.dtype | None = None) -> np.ndarray:
+def apply_along_axis(
+    x: np.ndarray, mat: Matrix, axis: int, *, dtype: np.dtype | None = None
+) -> np.ndarray:
     """``W`` applied along ``axis`` of ``x`` (a new array; ``x`` is not modified).
 
     Works slab by slab along the longest other axis, so temporary memory stays bounded.
@@ -151,7 +157,9 @@ class SeparableLinear(Degradation):
         mats = self.axis_matrices(x.shape[1:])
         out = x
         # shrink first (smallest m / n), as MATLAB does: less work and memory for later passes
-        for axis, mat in sorted(mats.items(), key=lambda kv: (kv[1].shape[0] / kv[1].shape[1], kv[0])):
+        for axis, mat in sorted(
+            mats.items(), key=lambda kv: (kv[1].shape[0] / kv[1].shape[1], kv[0])
+        ):
             out = apply_along_axis(out, mat, axis + 1, dtype=dtype)
         return out.astype(dtype, copy=True) if out is x else out
 
@@ -162,13 +170,16 @@ class SeparableLinear(Degradation):
         expected = self.output_shape(spatial)
         if tuple(y.shape[1:]) != tuple(expected):
             raise MedsrError(
-                f"the adjoint needs an array of spatial shape {expected} (the output for {spatial}), "
+                f"the adjoint needs an array of spatial shape {expected} (the output for "
+                f"{spatial}), "
                 f"got {tuple(y.shape[1:])}"
             )
         dtype = float_dtype(y)
         mats = self.axis_matrices(spatial)
         out = y
-        for axis, mat in sorted(mats.items(), key=lambda kv: (kv[1].shape[1] / kv[1].shape[0], kv[0])):
+        for axis, mat in sorted(
+            mats.items(), key=lambda kv: (kv[1].shape[1] / kv[1].shape[0], kv[0])
+        ):
             mat_t = mat.T.tocsr() if sp.issparse(mat) else np.ascontiguousarray(mat.T)
             out = apply_along_axis(out, mat_t, axis + 1, dtype=dtype)
         return out.astype(dtype, copy=True) if out is y else out

@@ -29,7 +29,7 @@ Borders: half-sample symmetric (the object is mirrored at the face of the field 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.special import erf
@@ -59,7 +59,9 @@ def slice_profile(profile: str, thickness: float) -> Callable[[np.ndarray], np.n
     raise MedsrError(f"unknown slice profile {profile!r}; choose gaussian, rect or give an array")
 
 
-def voxel_weights(profile: str | np.ndarray, thickness: float) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
+def voxel_weights(
+    profile: str | np.ndarray, thickness: float
+) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
     """``(w, support)``: the weight ``w(d)`` of an HR voxel at offset ``d`` from the slice centre
     (the profile integrated over the voxel, or the sampled array interpolated) and its support."""
     if isinstance(profile, np.ndarray):
@@ -127,12 +129,16 @@ class ThickSlice(SeparableLinear):
             raise MedsrError(f"the slice spacing factor must be a number >= 1, got {factor}")
         gap = float(gap)
         if not np.isfinite(gap) or gap < 0 or gap >= factor:
-            raise MedsrError(f"the slice gap must be in [0, factor={factor:g}) HR voxels, got {gap:g}")
+            raise MedsrError(
+                f"the slice gap must be in [0, factor={factor:g}) HR voxels, got {gap:g}"
+            )
         if fwhm is not None and gap != 0:
             raise MedsrError("give either the slice thickness (fwhm) or the gap, not both")
         if isinstance(profile, str):
             if profile not in ("gaussian", "rect"):
-                raise MedsrError(f"unknown slice profile {profile!r}; choose gaussian, rect or give an array")
+                raise MedsrError(
+                    f"unknown slice profile {profile!r}; choose gaussian, rect or give an array"
+                )
             thickness = float(fwhm) if fwhm is not None else factor - gap
             if not np.isfinite(thickness) or thickness <= 0:
                 raise MedsrError(f"the slice thickness must be > 0 HR voxels, got {thickness:g}")
@@ -165,4 +171,10 @@ class ThickSlice(SeparableLinear):
 
     def _params(self) -> dict[str, object]:
         profile = self.profile if isinstance(self.profile, str) else f"array[{len(self.profile)}]"
-        return {"axis": self.axis, "factor": self.factor, "profile": profile, "fwhm": self.fwhm, "gap": self.gap}
+        return {
+            "axis": self.axis,
+            "factor": self.factor,
+            "profile": profile,
+            "fwhm": self.fwhm,
+            "gap": self.gap,
+        }

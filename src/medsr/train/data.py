@@ -28,7 +28,7 @@ import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +44,7 @@ __all__ = [
     "read_array",
     "load_sources",
     "make_degradation",
+    "volume_referenced",
     "otsu_threshold",
     "PatchDataset",
     "ValidationDataset",
@@ -227,9 +228,9 @@ def load_sources(
 
 
 # ---------------------------------------------------------------------- degradation
-def make_degradation(spec: str, factors: Sequence[float]) -> Callable[[np.ndarray, np.random.Generator], np.ndarray] | None:
-    """The LR-making function for ``(C, X, Y, Z)`` arrays: ``parse_degradation(spec, factors)``'s
-    ``apply_array``; ``None`` for the spec "none" (identity, needs all factors 1)."""
+def make_degradation(spec: str, factors: Sequence[float]) -> Any:
+    """The operator ``parse_degradation(spec, factors)`` (a :class:`medsr.degrade.base.Degradation`);
+    ``None`` for the spec "none" (identity, which needs all factors 1)."""
     if spec.strip().lower() in ("none", "identity"):
         if any(float(f) != 1.0 for f in factors):
             raise MedsrError(
@@ -239,10 +240,42 @@ def make_degradation(spec: str, factors: Sequence[float]) -> Callable[[np.ndarra
     from medsr.degrade import parse_degradation
 
     try:
-        op = parse_degradation(spec, tuple(float(f) for f in factors))
+        return parse_degradation(spec, tuple(float(f) for f in factors))
     except MedsrError as err:
         raise MedsrError(f"config: data.degradation: {err}") from None
-    return op.apply_array
+
+
+def volume_referenced(op: Any, volume: np.ndarray) -> Any:
+    """A copy of ``op`` whose noise levels refer to the whole ``volume``, not to each patch.
+
+    Noise stages of :mod:`medsr.degrade.noise` take ``sigma`` relative to the intensity range of the
+    array they act on, and Poisson "scaled" noise refers to its maximum. Training degrades small
+    patches, so the noise would vary with each patch's contrast; here relative levels are turned
+    into absolute ones from the volume's range (and maximum), so a patch gets the noise the whole
+    scan would get from ``medsr degrade``.
+    """
+    import copy
+
+    from medsr.degrade.noise import GaussianNoise, PoissonNoise, RicianNoise
+    from medsr.degrade.pipeline import Pipeline
+
+    if op is None:
+        return None
+    if isinstance(op, Pipeline):
+        new = copy.copy(op)
+        new.stages = [volume_referenced(st, volume) for st in op.stages]
+        return new
+    if isinstance(op, (GaussianNoise, RicianNoise)) and op.relative:
+        new = copy.copy(op)
+        new.sigma = float(op.sigma) * float(np.max(volume) - np.min(volume))
+        new.relative = False
+        return new
+    if isinstance(op, PoissonNoise) and op.model == "scaled" and op.reference is None:
+        new = copy.copy(op)
+        peak = float(np.max(volume))
+        new.reference = peak if peak > 0 else None
+        return new
+    return op
 
 
 def _interp_to(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -411,7 +444,7 @@ class PatchDataset(Dataset):
         self.spec = spec
         self.length = int(length)
         self.seed = int(seed)
-        self._degrade: dict[tuple[float, ...], Any] = {}
+        self._degrade: dict[int, Any] = {}
         weights = []
         for src in self.sources:
             patch = spec.patch3(src)
@@ -445,12 +478,15 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def degrade(self, hr: np.ndarray, factors: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
-        """Apply the configured operator (cached per factor triple)."""
-        if factors not in self._degrade:
-            self._degrade[factors] = make_degradation(self.spec.degradation, factors)
-        op = self._degrade[factors]
-        return hr.copy() if op is None else np.asarray(op(hr, rng), dtype=np.float32)
+    def degrade(self, hr: np.ndarray, src: Source, rng: np.random.Generator) -> np.ndarray:
+        """Apply the configured operator to a patch of ``src`` (noise levels referred to the whole
+        volume, see :func:`volume_referenced`; operators cached per source)."""
+        key = id(src)
+        if key not in self._degrade:
+            op = make_degradation(self.spec.degradation, self.spec.factors3(src))
+            self._degrade[key] = volume_referenced(op, src.hr)
+        op = self._degrade[key]
+        return hr.copy() if op is None else np.asarray(op.apply_array(hr, rng), dtype=np.float32)
 
     # -------------------------------------------------------------- cropping
     def _start(self, src: Source, patch: tuple[int, ...], rng: np.random.Generator) -> list[int]:
@@ -483,7 +519,7 @@ class PatchDataset(Dataset):
         hr, lr = self._crop(src, rng)
         arrays = _geometric([hr] if lr is None else [hr, lr], axes, factors, self.spec.augment, rng)
         hr = np.ascontiguousarray(arrays[0])
-        lr = self.degrade(hr, factors, rng) if lr is None else np.ascontiguousarray(arrays[1])
+        lr = self.degrade(hr, src, rng) if lr is None else np.ascontiguousarray(arrays[1])
         return src, src.norm.forward(hr), src.norm.forward(lr)
 
     def item(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
@@ -554,7 +590,7 @@ class ValidationDataset(Dataset):
                     lr_sl = (slice(None),) + tuple(slice(s // k, s // k + p // k) for s, k, p in zip(start, f, patch))
                     lr = np.ascontiguousarray(src.lr[lr_sl])
                 else:
-                    lr = maker.degrade(hr, factors, np.random.default_rng([seed, 1_000_003, i, pos]))
+                    lr = maker.degrade(hr, src, np.random.default_rng([seed, 1_000_003, i, pos]))
                 hr_n, lr_n = src.norm.forward(hr), src.norm.forward(lr)
                 if spec.interpolate_lr:
                     lr_n = _interp_to(lr_n, hr_n.shape[1:])

@@ -209,9 +209,10 @@ class _SRTask(L.LightningModule):
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = {
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        state = {  # plain types and tensors only: checkpoints load with torch.load(weights_only=True)
             "torch": torch.get_rng_state(),
-            "numpy": np.random.get_state(),
+            "numpy": [str(kind), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)],
             "python": random.getstate(),
         }
         if torch.cuda.is_available():
@@ -223,7 +224,8 @@ class _SRTask(L.LightningModule):
         if not state:
             return
         torch.set_rng_state(state["torch"])
-        np.random.set_state(state["numpy"])
+        kind, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
         random.setstate(state["python"])
         if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(state["cuda"])
@@ -286,7 +288,9 @@ class SupervisedSR(_SRTask):
     ) -> None:
         clip_gradients(self.model.parameters(), optimizer, self._clip)
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        # the EMA follows each step here, before callbacks (checkpointing) see the batch's end
+        super().optimizer_step(*args, **kwargs)
         self._update_ema()
 
     def configure_optimizers(self) -> Any:

@@ -9,45 +9,18 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from conftest import crop, thick
-from medsr.cli import main
+from infer_helpers import crop, run, save_network, thick, write
 from medsr.volume import Volume
-
-
-def run(args: list[str]) -> int:
-    """Run the CLI in-process; the exit code (0 on success)."""
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def _write(volume: Volume, path: Path, dtype: str | None = None) -> Path:
-    from medsr.io import write
-
-    write(volume, path, dtype=dtype)
-    return path
 
 
 @pytest.fixture
 def weights3d(tmp_path: Path) -> Path:
-    """A registered 3D network (ESPCN, tiny preset, random weights) saved as safetensors + model.json."""
-    import torch
-
-    from medsr.models import create_model
-    from medsr.models.io import save_weights
-
-    torch.manual_seed(0)
-    model = create_model("espcn", scale=(1, 1, 4), dims=3, in_channels=1, preset="tiny")
-    tensors, _ = save_weights(model, tmp_path / "w3d", name="espcn", preset="tiny",
-                              normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}})
-    return tensors
+    return save_network(tmp_path / "w3d", (1, 1, 4))
 
 
 @pytest.fixture
 def thick_file(t1_crop: Volume, tmp_path: Path) -> Path:
-    return _write(thick(t1_crop, 2, 4), tmp_path / "thick.nii.gz")
+    return write(thick(t1_crop, 2, 4), tmp_path / "thick.nii.gz")
 
 
 def _world(path: Path) -> np.ndarray:
@@ -65,7 +38,7 @@ def test_weights_end_to_end_keeps_grid_header_and_dtype(t1_crop, t1_path, thick_
     out = tmp_path / "sr.nii.gz"
     assert run(["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--weights", weights3d,
                 "--tile", "16", "--overlap", "8", "--batch-size", "2"]) == 0
-    reference = _write(t1_crop, tmp_path / "hr.nii.gz")
+    reference = write(t1_crop, tmp_path / "hr.nii.gz")
     img, ref, src = nib.load(str(out)), nib.load(str(reference)), nib.load(str(thick_file))
     assert img.shape == ref.shape == (32, 32, 32)
     np.testing.assert_allclose(img.header.get_zooms(), ref.header.get_zooms(), atol=1e-5)
@@ -146,7 +119,7 @@ def test_folder_input_skip_overwrite_and_failures(t1_crop, tmp_path, capsys) -> 
     src.mkdir()
     dst.mkdir()
     for i, axis_start in enumerate((0, 8)):
-        _write(thick(crop(t1_crop, (axis_start, 0, 0), (24, 32, 32)), 2, 4), src / f"scan{i}.nii.gz")
+        write(thick(crop(t1_crop, (axis_start, 0, 0), (24, 32, 32)), 2, 4), src / f"scan{i}.nii.gz")
     (src / "broken.nii.gz").write_bytes(b"not a nifti file at all")
     args = ["upscale", src, "-o", dst, "--factors", "1,1,4", "--method", "linear"]
     assert run(args) == 1  # one scan failed, the others went on
@@ -176,8 +149,9 @@ def _sitk_affine(path: Path) -> np.ndarray:
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine  # LPS -> RAS
 
 
+@pytest.mark.parametrize("method", ["linear", "network"])
 @pytest.mark.parametrize("name", ["chris_PD", "CT_pitch"])
-def test_real_thick_slice_scans(shared_data, name, tmp_path, tiny_net) -> None:
+def test_real_thick_slice_scans(shared_data, name, method, tmp_path) -> None:
     """Real anisotropic (and, for CT_pitch, tilted) acquisitions: crop in-plane, x2 through-plane."""
     from medsr.io import read
 
@@ -185,12 +159,13 @@ def test_real_thick_slice_scans(shared_data, name, tmp_path, tiny_net) -> None:
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     vol = read(path)
-    small = _write(crop(vol, (vol.shape[0] // 2 - 20, vol.shape[1] // 2 - 20, 0), (40, 40, vol.shape[2])),
+    small = write(crop(vol, (vol.shape[0] // 2 - 20, vol.shape[1] // 2 - 20, 0), (40, 40, vol.shape[2])),
                    tmp_path / f"{name}.nii.gz")
     spacing = vol.spacing
     out = tmp_path / f"{name}_sr.nii.gz"
+    how = ["--method", "linear"] if method == "linear" else ["--weights", save_network(tmp_path / "w", (1, 1, 2))]
     assert run(["upscale", small, "-o", out, "--spacing",
-                f"{spacing[0]:.7f},{spacing[1]:.7f},{spacing[2] / 2:.4f}", "--method", "linear"]) == 0
+                f"{spacing[0]:.7f},{spacing[1]:.7f},{spacing[2] / 2:.4f}"] + how) == 0
     img = nib.load(str(out))
     assert img.shape == (40, 40, 2 * vol.shape[2])
     np.testing.assert_allclose(_sitk_affine(out), img.affine, atol=1e-4)
@@ -198,7 +173,10 @@ def test_real_thick_slice_scans(shared_data, name, tmp_path, tiny_net) -> None:
     centre_in = nib.load(str(small)).affine @ np.append((np.array([40, 40, vol.shape[2]]) - 1) / 2, 1)
     centre_out = img.affine @ np.append((np.array(img.shape) - 1) / 2, 1)
     np.testing.assert_allclose(centre_out, centre_in, atol=1e-3)  # same field of view
-    assert json.loads(Path(str(out) + ".json").read_text())["consistency"]["psnr_db"] > 25
+    sidecar = json.loads(Path(str(out) + ".json").read_text())
+    assert sidecar["method"] == ("linear" if method == "linear" else "network")
+    if method == "linear":
+        assert sidecar["consistency"]["psnr_db"] > 25
 
 
 def test_dicom_series_to_nifti(shared_data, tmp_path) -> None:
@@ -214,3 +192,14 @@ def test_dicom_series_to_nifti(shared_data, tmp_path) -> None:
     sidecar = json.loads(Path(str(out) + ".json").read_text())
     assert sidecar["geometry"]["input"]["shape"] == [512, 512, 24]
     assert sidecar["dtype"] == str(img.get_data_dtype())
+
+
+def test_default_method_is_reported(thick_file, tmp_path, capsys) -> None:
+    from medsr.infer.methods import default_method
+
+    out = tmp_path / "default.nii.gz"
+    expected = default_method()
+    extra = ["--option", "iterations=2"] if expected == "self" else []
+    assert run(["upscale", thick_file, "-o", out, "--factors", "1,1,4"] + extra) == 0
+    assert f"method: {expected} (default)" in capsys.readouterr().err
+    assert json.loads(Path(str(out) + ".json").read_text())["method"] == expected

@@ -1,0 +1,57 @@
+"""Training pairs from the in-plane planes, and the patch sampler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medsr.interpolate import zoom_array
+from medsr.selfsr.pairs import PatchSampler, compatible_length, make_training_pairs
+from medsr.selfsr.profile import SliceProfile, degrade_axis
+from medsr.volume import zoom_grid
+
+
+@pytest.mark.parametrize("n, factor", [(47, 4.0), (64, 4.0), (50, 2.5), (33, 2.79), (20, 3.0)])
+def test_compatible_length_tiles_back(n: int, factor: float) -> None:
+    k = compatible_length(n, factor)
+    assert n - factor - 1 <= k <= n
+    lr_shape, lr_aff = zoom_grid((k, 1, 1), np.eye(4), (1 / factor, 1, 1))
+    hr_shape, hr_aff = zoom_grid(lr_shape, lr_aff, (factor, 1, 1))
+    assert hr_shape[0] == k
+    assert np.allclose(hr_aff, np.eye(4))  # the up-sampled grid is the original grid
+
+
+def test_pairs_degrade_the_rows_only(brain_crop) -> None:
+    hr = brain_crop.data / 255.0  # (1, 56, 64, 48), thick axis 2
+    pairs = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0)
+    assert len(pairs.inputs) == 2
+    # stack 0: degraded along X (rows), planes indexed by Z, columns Y
+    x0, y0 = pairs.inputs[0], pairs.targets[0]
+    assert x0.shape == y0.shape == (48, 56, 64)
+    np.testing.assert_allclose(y0, np.transpose(hr[0], (2, 0, 1)))
+    expected = zoom_array(degrade_axis(hr, 0, 4.0, SliceProfile(), 4.0), (4.0, 1.0, 1.0), "bspline")
+    np.testing.assert_allclose(x0, np.transpose(expected[0], (2, 0, 1)), atol=1e-5)
+    # stack 1: degraded along Y (rows), columns X
+    assert pairs.inputs[1].shape == (48, 64, 56)
+    # the blur is along the rows: rows lose far more detail than columns
+    row_err = np.abs(np.diff(x0, axis=1)).mean() / np.abs(np.diff(y0, axis=1)).mean()
+    col_err = np.abs(np.diff(x0, axis=2)).mean() / np.abs(np.diff(y0, axis=2)).mean()
+    assert row_err < 0.8 < col_err
+
+
+def test_pairs_crop_to_a_tiling_length(brain_crop) -> None:
+    hr = brain_crop.data[:, :53, :62] / 255.0
+    pairs = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0)
+    assert pairs.inputs[0].shape[1] == 52 and pairs.inputs[1].shape[1] == 60
+
+
+def test_sampler_prefers_the_foreground(brain_crop) -> None:
+    hr = np.zeros((1, 60, 60, 10), np.float32)
+    hr[:, 30:, 30:] = brain_crop.data[:, :30, :30, :10] / 255.0
+    pairs = make_training_pairs(hr, 2, 3.0, SliceProfile(), 3.0)
+    sampler = PatchSampler(pairs, 16, np.random.default_rng(0))
+    x, y = sampler.sample(64)
+    assert x.shape == y.shape == (64, 1, 16, 16) and x.dtype == np.float32
+    assert (y.reshape(64, -1).mean(axis=1) > 0.05).mean() > 0.9
+    again = PatchSampler(pairs, 16, np.random.default_rng(0)).sample(64)
+    np.testing.assert_array_equal(again[0], x)  # seeded: reproducible
