@@ -28,6 +28,22 @@ def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
 
 
+class _StagePeaks:
+    """A progress sink that records the peak RSS when each stage of the job begins."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+
+    def stage(self, description: str, total: float | None) -> None:
+        self.peaks[description] = _peak_gib()
+
+    def advance(self, amount: float = 1) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
 def _phantom(shape: tuple[int, int, int]) -> np.ndarray:
     """A CT-like head phantom in HU (air, soft tissue, bone ring), int16, built slab by slab."""
     x = np.linspace(-1, 1, shape[0], dtype=np.float32)[:, None]
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
                   config=UpscaleConfig(tile=tile[0] if len(tile) == 1 else tile,
                                        max_memory=parse_bytes(args.max_memory)))
         t0 = time.perf_counter()
-        sidecar = upscale_file(folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job)
+        stages = _StagePeaks()
+        sidecar = upscale_file(folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job, progress=stages)
         seconds = time.perf_counter() - t0
     out_shape = sidecar["geometry"]["output"]["shape"]
     out_gib = 4 * np.prod(out_shape) / 2**30
@@ -86,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"output buffer: {sidecar['memory']['output_buffer']}; time {seconds:.1f} s "
           f"(upscale {sidecar['timings_s']['upscale']:.1f} s, consistency "
           f"{sidecar['timings_s']['consistency']:.1f} s, write {sidecar['timings_s']['write']:.1f} s)")
+    print(f"peak RSS before writing (read + inference + consistency): {stages.peaks['writing']:.2f} GiB; "
+          f"the writer (medsr.io.write) adds {peak - stages.peaks['writing']:.2f} GiB")
     print(f"peak RSS: {peak:.2f} GiB (before the job: {baseline:.2f} GiB); target < 2.5 GiB: "
           f"{'OK' if peak < 2.5 else 'ABOVE TARGET'}")
     sys.exit(0 if peak < 2.5 else 1)

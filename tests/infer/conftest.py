@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from infer_helpers import TinyNet, crop
+
 from medsr.volume import Volume
 
 torch.set_num_threads(1)

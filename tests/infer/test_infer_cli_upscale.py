@@ -8,8 +8,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-
 from infer_helpers import crop, run, save_network, thick, write
+
 from medsr.volume import Volume
 
 
@@ -203,3 +203,24 @@ def test_default_method_is_reported(thick_file, tmp_path, capsys) -> None:
     assert run(["upscale", thick_file, "-o", out, "--factors", "1,1,4"] + extra) == 0
     assert f"method: {expected} (default)" in capsys.readouterr().err
     assert json.loads(Path(str(out) + ".json").read_text())["method"] == expected
+
+
+def test_ensemble_model_name_and_series_options(thick_file, weights3d, tmp_path, capsys, shared_data) -> None:
+    base = ["upscale", thick_file, "--factors", "1,1,4", "--dtype", "float32"]
+    assert run(base + ["-o", tmp_path / "a.nii.gz", "--weights", weights3d, "--model", "espcn"]) == 0
+    assert run(base + ["-o", tmp_path / "b.nii.gz", "--weights", weights3d, "--ensemble"]) == 0
+    a = np.asarray(nib.load(str(tmp_path / "a.nii.gz")).dataobj)
+    b = np.asarray(nib.load(str(tmp_path / "b.nii.gz")).dataobj)
+    assert a.shape == b.shape and not np.allclose(a, b)  # 16 flipped/transposed views averaged
+    assert json.loads((tmp_path / "b.nii.gz.json").read_text())["model"]["ensemble"] is True
+    capsys.readouterr()
+    assert run(base + ["-o", tmp_path / "c.nii.gz", "--weights", weights3d, "--model", "edsr"]) == 2
+    assert "does not match" in capsys.readouterr().err
+    assert run(base + ["-o", tmp_path / "c.nii.gz", "--method", "linear", "--ensemble"]) == 2
+    assert run(base + ["-o", tmp_path / "c.nii.gz", "--method", "linear", "--weights", weights3d]) == 2
+    assert "only one of" in capsys.readouterr().err
+    folder = shared_data / "medical" / "mr_t1_series_dicom"
+    if folder.is_dir():
+        assert run(["upscale", folder, "-o", tmp_path / "d.nii.gz", "--factors", "1,1,2", "--method", "linear",
+                    "--series", "1.2.3.4.does.not.exist"]) == 2
+        assert not (tmp_path / "d.nii.gz").exists()

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from medsr.degrade import ThickSlice
-from medsr.infer.consistency import AcquisitionModel, consistency_report, enforce_consistency, quantiser
+from medsr.infer.consistency import (
+    AcquisitionModel,
+    consistency_report,
+    enforce_consistency,
+    quantiser,
+)
 from medsr.volume import zoom_grid
 
 
@@ -56,7 +61,7 @@ def test_back_projection_makes_the_output_consistent(profile, factors) -> None:
 def test_report_scores_the_stored_values() -> None:
     plane = np.random.default_rng(3).random((1, 8, 8, 1)).astype(np.float32) * 200
     y = np.repeat(plane, 4, axis=-1)  # constant along the thick axis: A repeat(y) = y exactly
-    model, out_shape = _model((8, 8, 4), (1, 1, 4))
+    model, _ = _model((8, 8, 4), (1, 1, 4))
     x = np.repeat(y, 4, axis=-1) + 0.3  # 0.3 off everywhere, rounding changes that
     report = consistency_report(y, x, model, dtype="uint8")
     assert report["rmse"] == pytest.approx(0.3, rel=0.05)

@@ -80,7 +80,7 @@ def test_interpolation_lands_on_target_grid(name: str) -> None:
     pytest.importorskip("medsr.interpolate", reason="medsr.interpolate not written yet")
     vol = _volume()
     target = TargetGrid.from_factors(vol, (1, 1, 2.5))
-    out, info = get_method(name).fn(vol, target, MethodOptions())
+    out, _ = get_method(name).fn(vol, target, MethodOptions())
     assert out.shape == target.shape == (6, 5, 10)
     np.testing.assert_array_equal(out.affine, target.affine)
     assert out.data.dtype == np.float32 and np.isfinite(out.data).all()

@@ -7,7 +7,6 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-
 from infer_helpers import run, save_network, thick, write
 
 

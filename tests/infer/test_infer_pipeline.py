@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from infer_helpers import thick
+
 from medsr.errors import MedsrError
 from medsr.infer.methods import INTERPOLATION_METHODS, MethodOptions, available_methods
 from medsr.infer.pipeline import UpscaleConfig, resolve_target, upscale, upscale_volume

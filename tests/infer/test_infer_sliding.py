@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ def test_window_starts_cover_axis_with_overlap(n: int, tile: int, overlap: int) 
         assert 0 <= s <= n - t
         covered[s:s + t] = True
     assert covered.all()
-    for a, b in zip(starts, starts[1:]):
+    for a, b in itertools.pairwise(starts):
         assert a + t - b >= overlap  # neighbours overlap at least by `overlap`
 
 

@@ -24,12 +24,15 @@ from medsr.errors import MedsrError
 from medsr.volume import Volume, crop_affine, zoom_grid
 
 __all__ = [
-    "ThickSliceCase",
-    "simulate_thick_slices",
-    "head_mask",
-    "score",
-    "run_baselines",
     "BASELINES",
+    "ThickSliceCase",
+    "compare",
+    "comparison_figure",
+    "head_mask",
+    "metrics_markdown",
+    "run_baselines",
+    "score",
+    "simulate_thick_slices",
 ]
 
 #: the interpolation rows of the comparison (nearest, linear, cubic B-spline; MATLAB cubic too)
@@ -156,3 +159,115 @@ def compare(
         metrics["self"] = {**score(case, vol), "seconds": time.perf_counter() - t}
         volumes["self"] = vol
     return metrics, volumes, info
+
+
+# ---------------------------------------------------------------------- reporting
+_LABELS = {
+    "nearest": "nearest",
+    "linear": "linear",
+    "cubic": "cubic (MATLAB bicubic)",
+    "bspline": "cubic B-spline",
+    "self": "self-SR (SMORE-like)",
+}
+
+
+def metrics_markdown(metrics: dict[str, dict[str, float]], title: str, notes: list[str] | None = None) -> str:
+    """A Markdown table: method, PSNR, SSIM (inside the head), gain over B-spline, seconds."""
+    ref = metrics.get("bspline", {}).get("psnr")
+    lines = [f"# {title}", "", "| method | PSNR (dB) | SSIM | vs B-spline (dB) | seconds |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, m in metrics.items():
+        gain = "" if ref is None else f"{m['psnr'] - ref:+.2f}"
+        lines.append(f"| {_LABELS.get(name, name)} | {m['psnr']:.2f} | {m['ssim']:.4f} | {gain} | "
+                     f"{m.get('seconds', float('nan')):.1f} |")
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _worst_window(err: np.ndarray, size: int) -> tuple[int, int]:
+    """Top-left corner of the ``size`` x ``size`` window with the largest summed error."""
+    size = int(min(size, *err.shape))
+    sat = np.pad(np.cumsum(np.cumsum(err, 0), 1), ((1, 0), (1, 0)))
+    sums = sat[size:, size:] - sat[:-size, size:] - sat[size:, :-size] + sat[:-size, :-size]
+    r, c = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(r), int(c)
+
+
+def comparison_figure(
+    case: ThickSliceCase,
+    volumes: dict[str, Volume],
+    path: Any,
+    *,
+    metrics: dict[str, dict[str, float]] | None = None,
+    inset: int = 40,
+) -> None:
+    """The demo figure: three orientations x (thick-slice input, B-spline, self-SR, truth, errors).
+
+    The thick-slice input is shown with nearest-neighbour replication onto the fine grid (what a
+    viewer shows). Each image gets a magnified inset of the window where B-spline errs most, marked
+    by a rectangle. Written atomically (matplotlib's Agg backend; no display needed).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from medsr.io.atomic import atomic_path
+
+    truth = case.truth.data[0]
+    lo, hi = float(np.percentile(truth, 0.5)), float(np.percentile(truth, 99.8))
+    err_max = 0.25 * (hi - lo)
+    panels = [("nearest", "thick-slice input"), ("bspline", "cubic B-spline"), ("self", "self-SR"),
+              ("truth", "truth")]
+    data = {k: (truth if k == "truth" else volumes[k].data[0]) for k, _ in panels}
+    centre = [n // 2 for n in truth.shape]
+    # a slice through the brain's centre of mass reads better than the geometric centre
+    mask = case.mask if case.mask.shape == truth.shape else truth > lo
+    if mask.any():
+        centre = [int(round(c)) for c in np.argwhere(mask).mean(axis=0)]
+    views = [("axial", 2), ("coronal", 1), ("sagittal", 0)]
+    ncols = len(panels) + 2
+    fig, axes = plt.subplots(3, ncols, figsize=(2.6 * ncols, 2.9 * 3), dpi=110)
+    for row, (view, fixed) in enumerate(views):
+        def cut(vol: np.ndarray) -> np.ndarray:
+            return np.rot90(np.take(vol, centre[fixed], axis=fixed))
+
+        err_b = np.abs(cut(data["bspline"]) - cut(truth))
+        r0, c0 = _worst_window(err_b, inset)
+        # the inset goes to the corner farthest from the magnified window
+        h, w = err_b.shape
+        bottom, right = r0 + inset / 2 < h / 2, c0 + inset / 2 < w / 2
+        corner = [0.58 if right else 0.0, 0.0 if bottom else 0.58, 0.42, 0.42]
+        images = [(cut(data[k]), label, "gray", lo, hi) for k, label in panels]
+        images += [(np.abs(cut(data["bspline"]) - cut(truth)), "|error| B-spline", "magma", 0, err_max),
+                   (np.abs(cut(data["self"]) - cut(truth)), "|error| self-SR", "magma", 0, err_max)]
+        for col, (img, label, cmap, vmin, vmax) in enumerate(images):
+            ax = axes[row, col]
+            ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), inset, inset, fill=False, ec="#00e5ff", lw=0.8))
+            zoom = ax.inset_axes(corner)
+            zoom.imshow(img[r0 : r0 + inset, c0 : c0 + inset], cmap=cmap, vmin=vmin, vmax=vmax,
+                        interpolation="nearest")
+            zoom.set_xticks([])
+            zoom.set_yticks([])
+            for spine in zoom.spines.values():
+                spine.set_edgecolor("#00e5ff")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            title = label
+            key = {"cubic B-spline": "bspline", "self-SR": "self"}.get(label)
+            if metrics and key in metrics and row == 0:
+                title += f"\n{metrics[key]['psnr']:.2f} dB / {metrics[key]['ssim']:.3f}"
+            if row == 0:
+                ax.set_title(title, fontsize=9)
+            if col == 0:
+                ax.set_ylabel(view, fontsize=10)
+    spacing = case.lr.spacing[case.axis]
+    fig.suptitle(f"Self-supervised SR of {spacing:.3g} mm thick slices (Gaussian profile) back to "
+                 f"{case.truth.spacing[case.axis]:.3g} mm; PSNR/SSIM inside the head", fontsize=11)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

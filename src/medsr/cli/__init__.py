@@ -18,8 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
-    except SystemExit as exc:  # typer.Exit / click usage errors already printed
+        # standalone_mode=False hands typer.Exit(code) back as a return value
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except SystemExit:
         raise
     except MedsrError as exc:
         if debug:

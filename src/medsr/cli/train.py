@@ -34,7 +34,7 @@ def train_command(
     ),
     overrides: Optional[list[str]] = typer.Argument(
         None,
-        help="Overrides as key.path=value (YAML values: numbers, true/false, [lists], null).",
+        help="Overrides as key.path=value (YAML values: numbers, true/false, \\[lists], null).",
         show_default=False,
     ),
     resume: Optional[Path] = typer.Option(

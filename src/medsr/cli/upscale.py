@@ -69,6 +69,10 @@ class _Bar:
         if self.task is not None:
             self.progress.advance(self.task, amount)
 
+    def note(self, message: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=f"{self.prefix}{message}")
+
     def done(self) -> None:
         if self.task is not None:
             self.progress.remove_task(self.task)

@@ -18,7 +18,13 @@ from medsr.infer.methods import (
     get_method,
     register_method,
 )
-from medsr.infer.pipeline import UpscaleConfig, UpscaleResult, resolve_target, upscale, upscale_volume
+from medsr.infer.pipeline import (
+    UpscaleConfig,
+    UpscaleResult,
+    resolve_target,
+    upscale,
+    upscale_volume,
+)
 from medsr.infer.predictor import Predictor
 
 __all__ = [

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["allocate", "parse_bytes", "DEFAULT_MAX_MEMORY"]
+__all__ = ["DEFAULT_MAX_MEMORY", "allocate", "parse_bytes"]
 
 #: Default ``--max-memory``: larger outputs go to a memory-mapped temporary file.
 DEFAULT_MAX_MEMORY = 4 * 2**30
@@ -27,7 +27,7 @@ _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb"
           "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
 
 
-def parse_bytes(value: str | int | float) -> int:
+def parse_bytes(value: str | float) -> int:
     """``"4GB"``, ``"512M"``, ``"1.5GiB"`` or a number of bytes -> bytes (binary units)."""
     if isinstance(value, (int, float)):
         return int(value)
@@ -60,7 +60,9 @@ def allocate(
         array = np.memmap(name, dtype=np.float32, mode="w+", shape=shape)  # zero-filled, sparse
     except OSError as exc:
         os.unlink(name)
-        raise MedsrError(f"cannot map a {nbytes / 2**30:.1f} GiB scratch file in {folder} ({exc}); free disk space") from None
+        raise MedsrError(
+            f"cannot map a {nbytes / 2**30:.1f} GiB scratch file in {folder} ({exc}); free disk space"
+        ) from None
     try:
         os.unlink(name)
     except OSError:  # e.g. Windows: the file stays until the mapping closes

@@ -25,8 +25,9 @@ Gaussian ones. Further iterations mop up float32 rounding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +37,7 @@ from medsr.errors import MedsrError
 __all__ = ["AcquisitionModel", "Profile", "consistency_report", "enforce_consistency", "quantiser"]
 
 Profile = Literal["gaussian", "box"]
-_SLAB_BYTES = 64 * 2**20
+_SLAB_BYTES = 32 * 2**20
 
 
 def _axis_matrix(m: int, axis: int, factor: float, profile: Profile, fwhm: float) -> sp.csr_matrix:
@@ -65,8 +66,11 @@ def _apply_along(block: np.ndarray, mat: sp.csr_matrix | None, axis: int) -> np.
         return block
     moved = np.moveaxis(block, axis, -1)
     flat = moved.reshape(-1, moved.shape[-1])
-    res = np.asarray(flat @ mat.T, dtype=np.float32)  # sparse, so cheap
+    res = np.asarray(mat @ flat.T).T  # sparse (n, m) times dense: cheap, float32 throughout
     return np.moveaxis(res.reshape(moved.shape[:-1] + (mat.shape[0],)), -1, axis)
+
+
+Sink = Callable[[int, int, list[np.ndarray]], None]
 
 
 def _separable(
@@ -75,12 +79,19 @@ def _separable(
     out: np.ndarray | None = None,
     *,
     add: bool = False,
-    transform: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> np.ndarray:
-    """``(M_0 (x) M_1 (x) M_2) x`` computed in slabs of output axis 0 (bounded extra memory)."""
+    transforms: Sequence[Callable[[np.ndarray], np.ndarray] | None] = (None,),
+    sink: Sink | None = None,
+) -> np.ndarray | None:
+    """``(M_0 (x) M_1 (x) M_2) x`` computed in slabs of output axis 0 (bounded extra memory).
+
+    Each slab of ``x`` is passed through every function of ``transforms`` (None: as is) before
+    the product. The results go to ``sink(r0, r1, blocks)`` when given (nothing of full size is
+    allocated), else into ``out`` (the first transform's result; added when ``add``).
+    """
+    mats = tuple(None if m is None else m.astype(np.float32) for m in mats)
     c = x.shape[0]
     out_shape = tuple(x.shape[a + 1] if m is None else m.shape[0] for a, m in enumerate(mats))
-    if out is None:
+    if sink is None and out is None:
         out = np.zeros((c,) + out_shape, dtype=np.float32)
     per_row = 4 * c * max(int(np.prod(x.shape[2:])), int(np.prod(out_shape[1:])))
     m0 = mats[0]
@@ -89,22 +100,26 @@ def _separable(
     for r0 in range(0, out_shape[0], rows):
         r1 = min(out_shape[0], r0 + rows)
         if m0 is None:
-            block = np.asarray(x[:, r0:r1], dtype=np.float32)
-            if transform is not None:
-                block = transform(block)
+            lo, hi, sub = r0, r1, None
         else:
             sub = m0[r0:r1]
             lo, hi = int(sub.indices.min()), int(sub.indices.max()) + 1
-            src = np.asarray(x[:, lo:hi], dtype=np.float32)
-            if transform is not None:
-                src = transform(src)
-            block = np.moveaxis(np.tensordot(sub[:, lo:hi].toarray().astype(np.float32), src, axes=(1, 1)), 0, 1)
-        for a in (1, 2):
-            block = _apply_along(block, mats[a], a + 1)
-        if add:
-            out[:, r0:r1] += block
+            sub = sub[:, lo:hi].toarray()
+        src = np.asarray(x[:, lo:hi], dtype=np.float32)
+        blocks = []
+        for transform in transforms:
+            block = src if transform is None else transform(src)
+            if sub is not None:
+                block = np.moveaxis(np.tensordot(sub, block, axes=(1, 1)), 0, 1)
+            for a in (1, 2):
+                block = _apply_along(block, mats[a], a + 1)
+            blocks.append(block)
+        if sink is not None:
+            sink(r0, r1, blocks)
+        elif add:
+            out[:, r0:r1] += blocks[0]  # type: ignore[index]
         else:
-            out[:, r0:r1] = block
+            out[:, r0:r1] = blocks[0]  # type: ignore[index]
     return out
 
 
@@ -132,7 +147,7 @@ class AcquisitionModel:
         *,
         profile: Profile = "gaussian",
         fwhm: float = 1.0,
-    ) -> "AcquisitionModel":
+    ) -> AcquisitionModel:
         """``A`` for an output made by ``zoom_grid(in_shape, affine, factors)``.
 
         Args:
@@ -166,7 +181,7 @@ class AcquisitionModel:
         """``A x`` for ``x`` of shape ``(C, *out_shape)`` (``transform`` applied to each slab first)."""
         if tuple(x.shape[1:]) != self.out_shape:
             raise ValueError(f"expected (C, {self.out_shape}), got {x.shape}")
-        return _separable(x, self.matrices, transform=transform)
+        return _separable(x, self.matrices, transforms=(transform,))  # type: ignore[return-value]
 
     def back_projection(self) -> tuple[sp.csr_matrix | None, ...]:
         """Per-axis back-projection kernels ``B_a = A_a^T (A_a A_a^T)^{-1}`` (fine x acquired)."""
@@ -178,25 +193,57 @@ class AcquisitionModel:
 
 
 def quantiser(dtype: str, slope: float = 1.0, intercept: float = 0.0) -> Callable[[np.ndarray], np.ndarray] | None:
-    """What storing in ``dtype`` does to physical values (rounding, clipping), as a slab function."""
+    """What storing in ``dtype`` does to physical values (rounding, clipping), as a slab function.
+
+    Mirrors :func:`medsr.io.storage.to_storage` (round half to even, clip to the dtype's range,
+    stored = (value - intercept) / slope); None for float dtypes (no change worth scoring).
+    """
     target = np.dtype(dtype)
     if target.kind == "f":
         return None
     info = np.iinfo(target)
+    # integers up to 2^24 are exact in float32: work in place in the cheaper type when it suffices
+    exact_in_float32 = max(abs(int(info.min)), int(info.max)) <= 2**24
+    work = np.float32 if exact_in_float32 and slope == 1.0 and intercept == 0.0 else np.float64
 
     def q(x: np.ndarray) -> np.ndarray:
-        stored = np.clip(np.rint((x.astype(np.float64) - intercept) / slope), info.min, info.max)
-        return (stored * slope + intercept).astype(np.float32)
+        v = np.array(x, dtype=work)
+        if slope != 1.0 or intercept != 0.0:
+            v -= intercept
+            v /= slope
+        np.rint(v, out=v)
+        np.clip(v, info.min, info.max, out=v)
+        if slope != 1.0 or intercept != 0.0:
+            v *= slope
+            v += intercept
+        return v.astype(np.float32, copy=False)
 
     return q
 
 
-def _scores(reference: np.ndarray, test: np.ndarray, data_range: float) -> dict[str, float]:
-    diff = test.astype(np.float64) - reference
-    mse = float(np.mean(diff * diff))
+class _Errors:
+    """Sums of squared differences against ``observed``, slab by slab (no full-size temporaries)."""
+
+    def __init__(self, observed: np.ndarray, n: int) -> None:
+        self.observed = observed
+        self.sse = [0.0] * n
+
+    def __call__(self, r0: int, r1: int, blocks: list[np.ndarray]) -> None:
+        ref = self.observed[:, r0:r1]
+        for i, block in enumerate(blocks):
+            diff = (block - ref).ravel().astype(np.float64)
+            self.sse[i] += float(diff @ diff)
+
+
+def _scores(sse: float, count: int, data_range: float) -> dict[str, float]:
+    mse = sse / max(1, count)
     rmse = math.sqrt(mse)
     psnr = float("inf") if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
     return {"psnr_db": psnr, "rmse": rmse, "nrmse": rmse / data_range}
+
+
+def _data_range(observed: np.ndarray) -> float:
+    return float(observed.max() - observed.min()) or 1.0
 
 
 def consistency_report(
@@ -211,17 +258,21 @@ def consistency_report(
     """PSNR (dB), RMSE and NRMSE between ``A output`` and the acquired ``observed``.
 
     PSNR uses the input's range ``max - min`` as peak; NRMSE = RMSE / that range. With ``dtype`` the
-    output is also scored as it will be stored (rounded and clipped), keys ``*_stored``.
+    output is also scored as it will be stored (rounded and clipped), keys ``*_stored``. One pass
+    over the output, slab by slab.
     """
     observed = np.asarray(observed, dtype=np.float32)
-    data_range = float(observed.max() - observed.min()) or 1.0
+    if tuple(output.shape[1:]) != model.out_shape or tuple(observed.shape[1:]) != model.in_shape:
+        raise ValueError(f"shapes {observed.shape}, {output.shape} do not fit {model.in_shape} -> {model.out_shape}")
+    data_range = _data_range(observed)
+    q = quantiser(dtype, slope, intercept) if dtype else None
+    errors = _Errors(observed, 2 if q is not None else 1)
+    _separable(output, model.matrices, transforms=(None, q) if q is not None else (None,), sink=errors)
     report: dict[str, Any] = dict(model.describe())
     report["data_range"] = data_range
-    report.update(_scores(observed, model.apply(output), data_range))
-    q = quantiser(dtype, slope, intercept) if dtype else None
+    report.update(_scores(errors.sse[0], observed.size, data_range))
     if q is not None:
-        stored = _scores(observed, model.apply(output, transform=q), data_range)
-        report.update({f"{k}_stored": v for k, v in stored.items()})
+        report.update({f"{k}_stored": v for k, v in _scores(errors.sse[1], observed.size, data_range).items()})
     return report
 
 
@@ -243,7 +294,7 @@ def enforce_consistency(
     if not output.flags.writeable:
         raise ValueError("output must be writable")
     observed = np.asarray(observed, dtype=np.float32)
-    data_range = float(observed.max() - observed.min()) or 1.0
+    data_range = _data_range(observed)
     mats = model.back_projection()
     history: list[float] = []
     for _ in range(iterations):
@@ -257,5 +308,9 @@ def enforce_consistency(
 
 
 def _psnr_of_residual(residual: np.ndarray, data_range: float) -> float:
-    mse = float(np.mean(residual.astype(np.float64) ** 2))
-    return float("inf") if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
+    flat = residual.ravel()
+    sse = 0.0
+    for chunk in np.array_split(flat, max(1, flat.size // 2**22)):
+        c = chunk.astype(np.float64)
+        sse += float(c @ c)
+    return _scores(sse, flat.size, data_range)["psnr_db"]

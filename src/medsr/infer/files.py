@@ -8,6 +8,7 @@ Both files are written atomically (the scan first, then its sidecar): a failed r
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import math
@@ -15,9 +16,10 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +29,16 @@ from medsr.infer.pipeline import ProgressSink, UpscaleConfig, resolve_target, up
 from medsr.infer.predictor import Predictor
 from medsr.volume import Volume, spacing_of
 
-__all__ = ["Job", "ScanOutcome", "upscale_file", "collect_inputs", "output_path_for", "sidecar_path",
-           "load_predictor", "peak_rss_mib"]
+__all__ = [
+    "Job",
+    "ScanOutcome",
+    "collect_inputs",
+    "load_predictor",
+    "output_path_for",
+    "peak_rss_mib",
+    "sidecar_path",
+    "upscale_file",
+]
 
 _SCAN_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif",
                   ".tiff", ".bmp")
@@ -150,10 +160,11 @@ def upscale_file(
     volume.check_finite()
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
-    if job.config.method_options.device != job.device:
-        job.config.method_options.device = job.device
+    config = dataclasses.replace(
+        job.config, method_options=dataclasses.replace(job.config.method_options, device=job.device)
+    )
     dtype = job.dtype or _default_dtype(volume, output)
-    result = upscale(volume, target, predictor=predictor, method=method, config=job.config,
+    result = upscale(volume, target, predictor=predictor, method=method, config=config,
                      progress=progress, dtype=dtype)
     t2 = time.perf_counter()
     if progress is not None:

@@ -26,8 +26,9 @@ it the first time the name is asked for, so ``medsr.selfsr`` does
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -35,15 +36,15 @@ from medsr.errors import MedsrError
 from medsr.volume import Volume, grid_for_spacing, parse_triple, zoom_grid
 
 __all__ = [
-    "TargetGrid",
-    "MethodOptions",
-    "UpscaleMethod",
+    "INTERPOLATION_METHODS",
     "MethodEntry",
-    "register_method",
-    "get_method",
+    "MethodOptions",
+    "TargetGrid",
+    "UpscaleMethod",
     "available_methods",
     "default_method",
-    "INTERPOLATION_METHODS",
+    "get_method",
+    "register_method",
 ]
 
 MethodKind = Literal["interpolation", "self-supervised", "network"]
@@ -68,13 +69,13 @@ class TargetGrid:
     factors: tuple[float, float, float]
 
     @classmethod
-    def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> "TargetGrid":
+    def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> TargetGrid:
         f = parse_triple(factors, 3, "factors")
         shape, affine = zoom_grid(volume.shape, volume.affine, f)
         return cls(tuple(shape), affine, f)  # type: ignore[arg-type]
 
     @classmethod
-    def from_spacing(cls, volume: Volume, spacing: float | Sequence[float] | str) -> "TargetGrid":
+    def from_spacing(cls, volume: Volume, spacing: float | Sequence[float] | str) -> TargetGrid:
         s = parse_triple(spacing, 3, "spacing")
         shape, affine, f = grid_for_spacing(volume.shape, volume.affine, s)
         return cls(tuple(shape), affine, tuple(float(v) for v in f))  # type: ignore[arg-type]

@@ -10,14 +10,15 @@ maps the network output back to physical units with the same two numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["AffineNorm", "Normalisation", "KINDS"]
+__all__ = ["KINDS", "AffineNorm", "Normalisation"]
 
 #: Recognised ``normalisation.kind`` values and the parameters each reads.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -29,8 +30,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "volume_minmax": (),
     "volume_zscore": (),
 }
-_ALIASES = {"identity": "none", "range": "minmax", "standard": "zscore", "meanstd": "zscore",
-            "linear": "affine"}
+_ALIASES = {"identity": "none", "range": "minmax", "window": "minmax", "standard": "zscore",
+            "meanstd": "zscore", "linear": "affine"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Normalisation:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_meta(cls, entry: Mapping[str, Any] | str | None) -> "Normalisation":
+    def from_meta(cls, entry: Mapping[str, Any] | str | None) -> Normalisation:
         if entry is None:
             return cls()
         if isinstance(entry, str):

@@ -10,8 +10,9 @@ because sliding-window tiles and slices vary between scans.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -25,32 +25,39 @@ normalisation is inverted exactly (:mod:`medsr.infer.normalise`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from medsr.errors import MedsrError
 from medsr.infer.buffers import DEFAULT_MAX_MEMORY, allocate
-from medsr.infer.consistency import AcquisitionModel, Profile, consistency_report, enforce_consistency
+from medsr.infer.consistency import (
+    AcquisitionModel,
+    Profile,
+    consistency_report,
+    enforce_consistency,
+)
 from medsr.infer.methods import MethodOptions, TargetGrid, get_method
 from medsr.infer.predictor import Predictor
-from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 from medsr.infer.slicewise import check_axis, matching_axes, slicewise_predict, windows_per_plane
+from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 from medsr.volume import Volume, factors_for_spacing, parse_triple, spacing_of, zoom_grid
 
 __all__ = [
+    "DEFAULT_TILE_3D",
+    "ProgressSink",
     "UpscaleConfig",
     "UpscaleResult",
-    "ProgressSink",
-    "resolve_target",
     "network_plan",
+    "resolve_target",
     "upscale",
     "upscale_volume",
-    "DEFAULT_TILE_3D",
 ]
 
 #: Default 3D window (input voxels per axis).
@@ -64,6 +71,8 @@ class ProgressSink(Protocol):
     def stage(self, description: str, total: float | None) -> None: ...
 
     def advance(self, amount: float = 1) -> None: ...
+
+    def note(self, message: str) -> None: ...
 
 
 @dataclass
@@ -118,6 +127,9 @@ class _Quiet:
         pass
 
     def advance(self, amount: float = 1) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass
 
 
@@ -192,7 +204,7 @@ def network_plan(
                 raise MedsrError(f"--planes takes 'all' or axes like 0,1; got {config.planes!r}")
             axes = fitting
         else:
-            axes = sorted(set(int(a) for a in config.planes))
+            axes = sorted({int(a) for a in config.planes})
         if not axes:
             raise MedsrError(
                 f"model scale mismatch: no slicing orientation lets the 2D network "
@@ -302,8 +314,10 @@ def upscale(
                 step = max(0.0, min(1.0, float(fraction)) - last[0])
                 last[0] += step
                 progress.advance(step)
+                if message:
+                    progress.note(f"{entry.name}: {message}")
 
-            options = MethodOptions(options.device, options.seed, options.budget, report, dict(options.extra))
+            options = dataclasses.replace(options, progress=report, extra=dict(options.extra))
         result, method_info = entry.fn(volume, target, options)
         if tuple(result.shape) != tuple(target.shape) or not np.allclose(result.affine, target.affine, atol=1e-6):
             raise RuntimeError(

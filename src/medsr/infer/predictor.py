@@ -10,9 +10,10 @@ one-channel network meets a multi-channel scan).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class Predictor:
         ensemble: bool = False,
         normalisation: Normalisation | Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
-    ) -> "Predictor":
+    ) -> Predictor:
         """Wrap a ``torch.nn.Module`` with attributes ``dims`` and ``scale`` (see medsr.models)."""
         import torch
 
@@ -111,7 +112,7 @@ class Predictor:
     @classmethod
     def from_weights(
         cls, weights: str | Path, *, device: str = "cpu", ensemble: bool = False, model_name: str | None = None
-    ) -> "Predictor":
+    ) -> Predictor:
         """Load safetensors weights with their model.json (:func:`medsr.models.io.load_weights`).
 
         Args:
@@ -137,7 +138,7 @@ class Predictor:
         return pred
 
     @classmethod
-    def from_onnx(cls, path: str | Path, *, device: str = "cpu") -> "Predictor":
+    def from_onnx(cls, path: str | Path, *, device: str = "cpu") -> Predictor:
         """An ONNX file exported by ``medsr export`` (model.json embedded as metadata "medsr")."""
         from medsr.infer.onnx_runtime import onnx_forward
 

@@ -17,14 +17,14 @@ network) slices are transposed on the fly.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from medsr.errors import MedsrError
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 
-__all__ = ["plane_axes", "matching_axes", "slicewise_predict", "windows_per_plane"]
+__all__ = ["matching_axes", "plane_axes", "slicewise_predict", "windows_per_plane"]
 
 _AXIS_NAMES = "xyz"
 

@@ -30,21 +30,22 @@ to a stack of slices.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
 from medsr.errors import MedsrError
 
 __all__ = [
-    "Blend",
     "AxisPlan",
+    "Blend",
     "TilePlan",
-    "window_starts",
     "plan_axis",
     "plan_tiles",
     "tiled_predict",
+    "window_starts",
 ]
 
 Blend = Literal["hann", "gaussian"]
@@ -124,7 +125,9 @@ class AxisPlan:
     weights: tuple[np.ndarray, ...]
 
 
-def plan_axis(n: int, tile: int, overlap: int, scale: int, *, halo: int | None = None, blend: Blend = "hann") -> AxisPlan:
+def plan_axis(
+    n: int, tile: int, overlap: int, scale: int, *, halo: int | None = None, blend: Blend = "hann"
+) -> AxisPlan:
     """Plan the windows of one axis and their normalised blending profiles."""
     if n < 1 or tile < 1 or scale < 1:
         raise MedsrError(f"invalid tiling: length {n}, tile {tile}, scale {scale}")

@@ -71,31 +71,39 @@ def to_storage(
 ) -> tuple[np.ndarray, int]:
     """Convert physical values to stored values ``(data - intercept) / slope`` in ``dtype``.
 
-    Integers: rounded to nearest (half to even) and clipped to the dtype's range.
+    Integers: rounded to nearest (half to even) and clipped to the dtype's range. The conversion
+    runs slab by slab into a preallocated output so that a large volume is never copied in float64
+    as a whole (peak extra memory: the output plus one slab).
 
     Returns:
         ``(array, clipped_count)``.
     """
-    dtype = check_dtype(dtype)
-    target = np.dtype(dtype)
-    values = np.asarray(data, dtype=np.float64)
-    if slope != 1.0 or intercept != 0.0:
-        values = (values - intercept) / slope
+    target = np.dtype(check_dtype(dtype))
+    data = np.asarray(data)
+    out = np.empty(data.shape, dtype=target)
+    if data.size == 0:
+        return out, 0
     if target.kind == "f":
-        if target == np.float32:
-            limit = float(np.finfo(np.float32).max)
-            clipped = int(np.count_nonzero(np.abs(values) > limit))
-            if clipped:
-                values = np.clip(values, -limit, limit)
-        else:
-            clipped = 0
-        return values.astype(target), clipped
-    info = np.iinfo(target)
-    values = np.rint(values)
-    clipped = int(np.count_nonzero((values < info.min) | (values > info.max)))
-    if clipped:
-        values = np.clip(values, info.min, info.max)
-    return values.astype(target), clipped
+        lo, hi = (-float(np.finfo(target).max), float(np.finfo(target).max))
+    else:
+        lo, hi = float(np.iinfo(target).min), float(np.iinfo(target).max)
+    clipped = 0
+    flat_in = data.reshape(data.shape[0], -1) if data.ndim > 1 else data.reshape(1, -1)
+    flat_out = out.reshape(flat_in.shape)
+    step = max(1, (1 << 22) // max(1, flat_in.shape[0]))  # about 4 M values per slab
+    for start in range(0, flat_in.shape[1], step):
+        values = flat_in[:, start : start + step].astype(np.float64)
+        if slope != 1.0 or intercept != 0.0:
+            values = (values - intercept) / slope
+        if target.kind != "f":
+            np.rint(values, out=values)
+        outside = (values < lo) | (values > hi)
+        n_out = int(np.count_nonzero(outside))
+        if n_out:
+            clipped += n_out
+            np.clip(values, lo, hi, out=values)
+        flat_out[:, start : start + step] = values
+    return out, clipped
 
 
 def _is_integral(x: float) -> bool:

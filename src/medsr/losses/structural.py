@@ -35,9 +35,10 @@ def _blur(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     conv = (F.conv1d, F.conv2d, F.conv3d)[dims - 1]
     out = x
     for axis in range(dims):
-        shape = [channels, 1] + [1] * dims
+        shape = [1, 1] + [1] * dims
         shape[2 + axis] = g.numel()
-        out = conv(out, g.view(shape).to(out.dtype), groups=channels)
+        weight = g.to(out.dtype).view(shape).expand(channels, *shape[1:])
+        out = conv(out, weight, groups=channels)
     return out
 
 

@@ -549,7 +549,8 @@ class PatchDataset(Dataset):
 
 class ValidationDataset(Dataset):
     """Fixed validation pairs: whole images (or centre crops), evenly spaced slices of volumes for
-    2D models, a centre block for 3D models. LR made once with a fixed seed per item."""
+    2D models, a centre block for 3D models. LR made once with a fixed seed per item. In Noise2Noise
+    mode the input gets noise and the target stays clean, so the metrics measure the restoration."""
 
     def __init__(
         self,
@@ -592,6 +593,10 @@ class ValidationDataset(Dataset):
                 else:
                     lr = maker.degrade(hr, src, np.random.default_rng([seed, 1_000_003, i, pos]))
                 hr_n, lr_n = src.norm.forward(hr), src.norm.forward(lr)
+                n2n = spec.noise2noise
+                if n2n is not None and src.lr is None and n2n.noisy_input:
+                    # Noise2Noise: a noisy input against the clean target measures the denoising
+                    lr_n = _add_noise(lr_n, n2n.sigma, n2n.noise, np.random.default_rng([seed, 1_000_033, i, pos]))
                 if spec.interpolate_lr:
                     lr_n = _interp_to(lr_n, hr_n.shape[1:])
                 self.items.append(

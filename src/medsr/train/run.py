@@ -177,7 +177,7 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
         val_sources = load_sources(v.hr_dir, lr_spec=v.lr_dir, pattern=v.pattern, limit=v.limit, **common)
         crop = cfg.data.val_crop
         crop_t = None if crop is None else ([crop] * cfg.model.dims if isinstance(crop, int) else list(crop))
-        val_spec = SamplingSpec(**{**spec.__dict__, "augment": None, "unpaired": False, "noise2noise": None})
+        val_spec = SamplingSpec(**{**spec.__dict__, "augment": None, "unpaired": False})
         val_set = ValidationDataset(
             val_sources, val_spec, crop=crop_t, slices=cfg.data.val_slices, max_items=cfg.data.val_max_images, seed=cfg.seed
         )

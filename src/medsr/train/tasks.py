@@ -197,14 +197,15 @@ class _SRTask(L.LightningModule):
             rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
         else:
             rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
-        base = _interp_like(lr, hr).float()
         r = float(rng.mean())
         metrics = {
             "val/psnr": _psnr(hr, sr, rng).mean(),
             "val/ssim": _ssim(hr, sr, r),
-            "val/psnr_interp": _psnr(hr, base, rng).mean(),
             "val/l1": (sr - hr.float()).abs().mean(),
         }
+        base = _interp_like(lr, hr).float()
+        if not torch.equal(base, hr.float()):  # the baseline: interpolation (or the noisy input)
+            metrics["val/psnr_interp"] = _psnr(hr, base, rng).mean()
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
 
     # ----------------------------------------------------------------- checkpoints

@@ -1,0 +1,63 @@
+"""`medsr demo` with a tiny budget on a small crop of the built-in brain: files, figure, table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medsr.cli import main
+from medsr.io import read, write
+from medsr.volume import Volume, crop_affine
+
+
+def _main(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def crop(tmp_path: Path) -> Path:
+    import medsr.data
+
+    brain = medsr.data.sample("brain")
+    start = (40, 50, 50)
+    data = brain.data[:, 40:96, 50:114, 50:98]
+    path = tmp_path / "crop.nii.gz"
+    write(Volume(np.ascontiguousarray(data), crop_affine(brain.affine, start), brain.meta.copy()), path)
+    return path
+
+
+def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys) -> None:
+    out = tmp_path / "demo"
+    code = _main("demo", "--input", str(crop), "--out", str(out), "--budget", "60it", "--threads", "1")
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "demo.png" in printed and "metrics.md" in printed
+    for name in ("lr", "truth", "bspline", "selfsr"):
+        assert (out / f"{name}.nii.gz").is_file()
+    truth, sr, lr = read(out / "truth.nii.gz"), read(out / "selfsr.nii.gz"), read(out / "lr.nii.gz")
+    assert sr.shape == truth.shape == (56, 64, 48) and lr.shape == (56, 64, 12)
+    np.testing.assert_allclose(sr.affine, truth.affine, atol=1e-5)
+    png = (out / "demo.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert set(metrics) == {"nearest", "linear", "cubic", "bspline", "self"}
+    for m in metrics.values():
+        assert 10 < m["psnr"] < 60 and 0 < m["ssim"] <= 1
+    assert metrics["nearest"]["psnr"] < metrics["bspline"]["psnr"]
+    table = (out / "metrics.md").read_text()
+    assert "| cubic B-spline |" in table and "self-SR" in table
+    # running again replaces the outputs (the demo folder is the demo's own)
+    assert _main("demo", "--input", str(crop), "--out", str(out), "--budget", "5it", "--threads", "1") == 0
+
+
+def test_demo_rejects_bad_options(tmp_path: Path, crop: Path, capsys) -> None:
+    assert _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--axis", "w") == 2
+    assert "--axis" in capsys.readouterr().err
+    assert _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon") == 2

@@ -1,0 +1,153 @@
+"""Lightning tasks: optimiser pieces, and adversarial / cycle training updating every network."""
+
+import lightning as L
+import pytest
+import torch
+import torch.nn as nn
+
+from medsr.errors import MedsrError
+from medsr.train.config import ClipSection, OptimSection, parse_config
+from medsr.train.run import train
+from medsr.train.tasks import EMA, build_optimizer, clip_gradients
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Conv2d(1, 4, 3, padding=1)
+        self.last = nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x):
+        return self.last(torch.relu(self.first(x)))
+
+
+def test_optimiser_groups_follow_lr_mult():
+    net = _Net()
+    opt = build_optimizer(net.named_parameters(), OptimSection(name="sgd", lr=0.1, lr_mult={r"^last\.": 0.1}))
+    lrs = sorted(g["lr"] for g in opt.param_groups)
+    assert lrs == pytest.approx([0.01, 0.1])
+    assert {id(p) for p in opt.param_groups[[g["lr"] for g in opt.param_groups].index(pytest.approx(0.01))]["params"]} == {
+        id(net.last.weight),
+        id(net.last.bias),
+    }
+    with pytest.raises(MedsrError, match=r"optim.lr_mult: '\^head' matches no parameter"):
+        build_optimizer(net.named_parameters(), OptimSection(lr_mult={"^head": 0.1}))
+
+
+def test_vdsr_clipping_bounds_gradients_by_theta_over_lr():
+    net = _Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for p in net.parameters():
+        p.grad = torch.full_like(p, 5.0)
+    clip_gradients(net.parameters(), opt, ClipSection(kind="vdsr", value=0.01))
+    assert max(p.grad.abs().max().item() for p in net.parameters()) == pytest.approx(0.1)
+    for g in opt.param_groups:
+        g["lr"] = 0.001  # a smaller rate allows larger gradients (Kim et al. 2016, sec. 3.2)
+    for p in net.parameters():
+        p.grad = torch.full_like(p, 5.0)
+    clip_gradients(net.parameters(), opt, ClipSection(kind="vdsr", value=0.01))
+    assert max(p.grad.abs().max().item() for p in net.parameters()) == pytest.approx(5.0)
+    clip_gradients(net.parameters(), opt, ClipSection(kind="norm", value=1.0))
+    total = torch.sqrt(sum((p.grad**2).sum() for p in net.parameters()))
+    assert total.item() == pytest.approx(1.0, rel=1e-4)
+
+
+def test_ema_is_the_exponential_average():
+    net = _Net()
+    ema = EMA(net, 0.9)
+    start = net.first.weight.detach().clone()
+    with torch.no_grad():
+        net.first.weight.add_(1.0)
+    ema.update(net)
+    assert torch.allclose(ema.module.first.weight, start + 0.1)
+    assert not any(p.requires_grad for p in ema.module.parameters())
+
+
+class _Snapshot(L.Callback):
+    """Copies every sub-network's parameters when training starts."""
+
+    def on_train_start(self, trainer, pl_module):
+        self.before = {
+            name: {k: v.detach().clone() for k, v in module.named_parameters()}
+            for name, module in pl_module.named_children()
+            if any(True for _ in module.parameters())
+        }
+        self.module = pl_module
+
+
+def _unchanged(snap: _Snapshot, name: str) -> list[str]:
+    """Names of the parameter tensors of one network that did not move."""
+    now = dict(getattr(snap.module, name).named_parameters())
+    return [k for k, v in snap.before[name].items() if torch.equal(v, now[k].detach().cpu())]
+
+
+def _changed(snap: _Snapshot, name: str) -> float:
+    """Fraction of the parameter tensors of one network that moved."""
+    return 1.0 - len(_unchanged(snap, name)) / len(snap.before[name])
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "ragan", "wgan_gp", "wgan"])
+def test_adversarial_training_updates_generator_and_discriminator(tiny_config, kind):
+    cfg = tiny_config(
+        task="adversarial",
+        discriminator={"name": "srgan_d", "preset": "tiny"},
+        adversarial={"kind": kind, "weight": 0.1},
+        train={"max_steps": 3, "checkpoint_every": 3, "log_every": 1, "progress": "none", "threads": 1},
+    )
+    snap = _Snapshot()
+    result = train(parse_config(cfg), callbacks=[snap])
+    assert result.global_step == 3  # one counted step per batch, whatever the D updates
+    assert _changed(snap, "model") == 1.0
+    if kind == "wgan_gp":
+        # a Wasserstein critic's output bias cancels in E C(fake) - E C(real) and in the
+        # gradient penalty: it gets no gradient by construction; everything else must move
+        last = list(snap.before["discriminator"])[-1]
+        assert _unchanged(snap, "discriminator") == [last] and last.endswith("bias")
+    else:
+        assert _changed(snap, "discriminator") == 1.0
+    if kind == "wgan":
+        assert max(p.abs().max().item() for p in snap.module.discriminator.parameters()) <= 0.01 + 1e-7
+    assert (result.run_dir / "model.safetensors").is_file()
+
+
+def test_cycle_training_updates_both_generators_and_both_discriminators(tiny_config):
+    cfg = tiny_config(
+        task="cycle",
+        discriminator={"name": "srgan_d", "preset": "tiny"},
+        adversarial={"kind": "lsgan", "weight": 1.0},
+        cycle={"cycle_weight": 10.0, "unpaired": True, "down": {"features": 8, "layers": 3}},
+        loss={"terms": {"tv": {"weight": 1e-3}}},
+        train={"max_steps": 3, "checkpoint_every": 3, "log_every": 1, "progress": "none", "threads": 1},
+    )
+    snap = _Snapshot()
+    train(parse_config(cfg), callbacks=[snap])
+    for name in ("model", "down", "discriminator", "discriminator_lr"):
+        assert _changed(snap, name) == 1.0, name
+
+
+def test_cycle_identity_loss_needs_grid_keeping_generators(tiny_config):
+    cfg = tiny_config(
+        task="cycle",
+        discriminator={"name": "srgan_d", "preset": "tiny"},
+        adversarial={"kind": "lsgan"},
+        cycle={"identity_weight": 1.0},
+    )
+    with pytest.raises(MedsrError, match="identity"):
+        parse_config(cfg)
+    cfg["model"]["scale"] = 1
+    cfg["data"].update(interpolate_lr=True, degradation="bicubic")
+    cfg["data"]["degradation"] = "none"
+    cfg["loss"] = {"terms": {"tv": {"weight": 0.0}}}
+    snap = _Snapshot()
+    train(parse_config(cfg), callbacks=[snap])
+    assert _changed(snap, "down") == 1.0
+
+
+def test_unpaired_cycle_rejects_supervised_terms_and_gans_reject_fp16(tiny_config):
+    cfg = tiny_config(task="cycle", discriminator={"name": "srgan_d", "preset": "tiny"}, cycle={"unpaired": True})
+    with pytest.raises(MedsrError, match="loss.terms.l1: unpaired"):
+        train(parse_config(cfg))
+    cfg = tiny_config(task="adversarial", discriminator={"name": "srgan_d", "preset": "tiny"}, adversarial={})
+    cfg["train"]["precision"] = "16-mixed"
+    with pytest.raises(MedsrError, match="train.precision"):
+        train(parse_config(cfg))
