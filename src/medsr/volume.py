@@ -172,9 +172,12 @@ def parse_triple(value: float | Sequence[float] | str, ndim: int = 3, name: str 
     if len(items) == 1:
         items = items * ndim
     if len(items) != ndim:
-        raise MedsrError(f"{name} needs 1 or {ndim} numbers, got {len(items)} ({value!r})")
+        raise MedsrError(
+            f"{name} needs 1 or {ndim} numbers, got {len(items)} ({value!r}); give one number for all "
+            "axes or one per axis"
+        )
     if not all(np.isfinite(v) and v > 0 for v in items):
-        raise MedsrError(f"{name} must be positive and finite, got {value!r}")
+        raise MedsrError(f"{name} must be positive and finite, got {value!r}; use numbers > 0 like 2 or 1,1,4")
     return tuple(items)
 
 

@@ -17,7 +17,13 @@ from medsr.losses import (
     load_autoencoder,
     save_autoencoder,
 )
-from medsr.losses.perceptual import VGG19_LAYERS, VGG19Features, convert_vgg19_checkpoint, load_vgg19, save_vgg19
+from medsr.losses.perceptual import (
+    VGG19_LAYERS,
+    VGG19Features,
+    convert_vgg19_checkpoint,
+    load_vgg19,
+    save_vgg19,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,9 @@ def test_missing_or_foreign_weights_file_is_a_one_line_user_error(tmp_path):
     with pytest.raises(MedsrError, match="bad.safetensors"):
         load_vgg19(bad)
     with pytest.raises(MedsrError, match="weights"):
-        build_loss_term("perceptual", {"weights": str(tmp_path / "none.safetensors")}, where="loss.terms")
+        build_loss_term(
+            "perceptual", {"weights": str(tmp_path / "none.safetensors")}, where="loss.terms"
+        )
     with pytest.raises(MedsrError, match="unknown VGG19 layer"):
         VGG19Features(("relu9_9",))
 

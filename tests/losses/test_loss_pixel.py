@@ -31,7 +31,9 @@ def test_charbonnier_tends_to_l1_and_equals_eps_at_zero():
     assert CharbonnierLoss(eps=0.25)(a, a).item() == pytest.approx(0.25)
     # near zero it is quadratic: eps + d^2 / (2 eps)
     d = torch.full((1, 1, 1, 1), 1e-4)
-    assert charbonnier(d, torch.zeros_like(d), 1e-2).item() == pytest.approx(1e-2 + 1e-8 / 2e-2, rel=1e-6)
+    assert charbonnier(d, torch.zeros_like(d), 1e-2).item() == pytest.approx(
+        1e-2 + 1e-8 / 2e-2, rel=1e-6
+    )
 
 
 def test_charbonnier_is_differentiable_at_zero():

@@ -29,14 +29,18 @@ def test_ssim_matches_the_metrics_package(shape):
     torch_metrics = pytest.importorskip("medsr.metrics.torch_metrics")
     ref, noisy = _images(shape, 1)
     mine = ssim_index(noisy.double(), ref.double(), data_range=1.0).item()
-    theirs = torch_metrics.ssim_torch(ref.double(), noisy.double(), data_range=1.0, reduction="mean").item()
+    theirs = torch_metrics.ssim_torch(
+        ref.double(), noisy.double(), data_range=1.0, reduction="mean"
+    ).item()
     assert mine == pytest.approx(theirs, abs=1e-10)
 
 
 def test_ssim_matches_numpy_metric_2d():
     metrics = pytest.importorskip("medsr.metrics")
     ref, noisy = _images((1, 1, 40, 36), 2)
-    theirs = metrics.ssim(ref[0, 0].numpy().astype(np.float64), noisy[0, 0].numpy().astype(np.float64), data_range=1.0)
+    theirs = metrics.ssim(
+        ref[0, 0].numpy().astype(np.float64), noisy[0, 0].numpy().astype(np.float64), data_range=1.0
+    )
     mine = ssim_index(noisy.double(), ref.double(), data_range=1.0).item()
     assert mine == pytest.approx(float(theirs), abs=1e-6)
 

@@ -5,7 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from medsr.errors import MedsrError
-from medsr.losses import L1Loss, L2Loss, MultiOutputLoss, SaliencyWeightedL1, WeightedSum, build_weighted_sum
+from medsr.losses import (
+    L1Loss,
+    L2Loss,
+    MultiOutputLoss,
+    SaliencyWeightedL1,
+    WeightedSum,
+    build_weighted_sum,
+)
 from medsr.losses.multi import downscale_to
 
 
@@ -33,12 +40,18 @@ def test_saliency_weights_emphasise_edges():
     err_edge[..., 7] += 0.5
     err_flat[..., 2] += 0.5
     assert loss(err_edge, img) > loss(err_flat, img)
-    assert SaliencyWeightedL1(gain=0.0)(err_flat, img).item() == pytest.approx(F.l1_loss(err_flat, img).item())
+    assert SaliencyWeightedL1(gain=0.0)(err_flat, img).item() == pytest.approx(
+        F.l1_loss(err_flat, img).item()
+    )
 
 
 def test_drcn_multi_output_loss_and_alpha_decay():
     target = torch.zeros(1, 1, 4, 4)
-    outs = [torch.full_like(target, 1.0), torch.full_like(target, 3.0), torch.full_like(target, 2.0)]
+    outs = [
+        torch.full_like(target, 1.0),
+        torch.full_like(target, 3.0),
+        torch.full_like(target, 2.0),
+    ]
     loss = MultiOutputLoss(L2Loss(), "drcn", alpha=1.0, alpha_min=0.0, alpha_decay_steps=10)
     assert loss.alpha(0) == 1.0 and loss.alpha(5) == pytest.approx(0.5) and loss.alpha(50) == 0.0
     inter, final = (1.0 + 9.0) / 2, 4.0

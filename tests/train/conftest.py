@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,7 +54,13 @@ def _tiny(images: Path, out: Path) -> dict[str, Any]:
         },
         "loss": {"terms": {"l1": {"weight": 1.0}}},
         "optim": {"name": "adam", "lr": 1e-3},
-        "train": {"max_steps": 4, "checkpoint_every": 2, "log_every": 1, "progress": "none", "threads": 1},
+        "train": {
+            "max_steps": 4,
+            "checkpoint_every": 2,
+            "log_every": 1,
+            "progress": "none",
+            "threads": 1,
+        },
     }
 
 

@@ -9,7 +9,11 @@ from medsr.errors import MedsrError
 from medsr.train.config import apply_overrides, load_config, parse_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
-BASE = {"name": "x", "model": {"name": "srcnn", "scale": 2}, "data": {"train": {"hr_dir": "a"}, "patch_size": 32}}
+BASE = {
+    "name": "x",
+    "model": {"name": "srcnn", "scale": 2},
+    "data": {"train": {"hr_dir": "a"}, "patch_size": 32},
+}
 
 
 def _error(data=BASE, overrides=()):
@@ -30,7 +34,10 @@ def test_every_recipe_validates(path):
 
 
 def test_overrides_set_nested_values_with_yaml_types():
-    cfg = parse_config(BASE, ["optim.lr=3e-4", "train.max_steps=7", "data.patch_size=[16,24]", "model.kwargs.x=null"])
+    cfg = parse_config(
+        BASE,
+        ["optim.lr=3e-4", "train.max_steps=7", "data.patch_size=[16,24]", "model.kwargs.x=null"],
+    )
     assert cfg.optim.lr == 3e-4 and cfg.train.max_steps == 7 and cfg.patch_tuple() == (16, 24)
     assert cfg.model.kwargs == {"x": None}
     assert apply_overrides({"a": {"b": 1}}, ["a.c=hi"]) == {"a": {"b": 1, "c": "hi"}}
@@ -42,13 +49,27 @@ def test_overrides_set_nested_values_with_yaml_types():
         (["optim.lr=abc"], "config: optim.lr: Input should be a valid number"),
         (["train.learning_rate=1"], "config: train.learning_rate: unknown key"),
         (["model.dims=4"], "config: model.dims: Input should be 2 or 3"),
-        (["data.patch_size=33"], "config: data.patch_size: HR patch [33, 33] must be a multiple of the scale"),
+        (
+            ["data.patch_size=33"],
+            "config: data.patch_size: HR patch [33, 33] must be a multiple of the scale",
+        ),
         (["optim.schedule.kind=linear"], "config: optim.schedule.kind:"),
         (["task=adversarial"], "config: discriminator:"),
         (["loss.terms.perceptul={}"], "config: loss.terms.perceptul: unknown loss term"),
-        (["data.normalisation.kind=histogram"], "config: data.normalisation: unknown normalisation kind"),
+        (
+            ["data.normalisation.kind=histogram"],
+            "config: data.normalisation: unknown normalisation kind",
+        ),
         (["data.interpolate_lr=true"], "config: data.interpolate_lr:"),
-        (["train.mode=noise2noise", "task=cycle", "discriminator.name=srgan_d", "cycle.cycle_weight=1"], "config: train.mode"),
+        (
+            [
+                "train.mode=noise2noise",
+                "task=cycle",
+                "discriminator.name=srgan_d",
+                "cycle.cycle_weight=1",
+            ],
+            "config: train.mode",
+        ),
     ],
 )
 def test_mistakes_are_one_line_naming_the_key(overrides, expected):

@@ -23,8 +23,12 @@ from medsr.train.data import (
 from medsr.train.normalise import Normaliser
 from medsr.volume import Volume
 
-NO_AUG = SimpleNamespace(flip=False, rot90=False, transpose=False, noise_std=0.0, brightness=0.0, contrast=0.0, gamma=0.0)
-ALL_AUG = SimpleNamespace(flip=True, rot90=True, transpose=True, noise_std=0.0, brightness=0.0, contrast=0.0, gamma=0.0)
+NO_AUG = SimpleNamespace(
+    flip=False, rot90=False, transpose=False, noise_std=0.0, brightness=0.0, contrast=0.0, gamma=0.0
+)
+ALL_AUG = SimpleNamespace(
+    flip=True, rot90=True, transpose=True, noise_std=0.0, brightness=0.0, contrast=0.0, gamma=0.0
+)
 
 
 def _source(data: np.ndarray, name: str = "v", norm: Normaliser | None = None, **kw) -> Source:
@@ -48,7 +52,7 @@ def test_list_files_folder_glob_single_and_errors(bsd_crops: Path, tmp_path: Pat
 
 
 def test_read_array_colour_and_unreadable_file(shared_data: Path, tmp_path: Path):
-    img = sorted((shared_data / "natural" / "CBSD68").glob("*.png"))[0]
+    img = min((shared_data / "natural" / "CBSD68").glob("*.png"))
     y, is_2d = read_array(img, "y")
     rgb, _ = read_array(img, "rgb")
     assert is_2d and y.shape[0] == 1 and rgb.shape[0] == 3 and y.shape[1:] == rgb.shape[1:]
@@ -60,7 +64,9 @@ def test_read_array_colour_and_unreadable_file(shared_data: Path, tmp_path: Path
 
 
 def test_samples_are_a_pure_function_of_seed_epoch_index(bsd_crops: Path):
-    sources = load_sources(str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255}))
+    sources = load_sources(
+        str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255})
+    )
     spec = SamplingSpec(dims=2, patch=(24, 24), scale=(2.0, 2.0), augment=ALL_AUG)
     ds = PatchDataset(sources, spec, length=8, seed=5)
     a, b = ds[(3, 1)], PatchDataset(sources, spec, length=8, seed=5)[(3, 1)]
@@ -74,8 +80,12 @@ def test_samples_are_a_pure_function_of_seed_epoch_index(bsd_crops: Path):
 def test_lr_is_the_degradation_of_the_hr_patch(bsd_crops: Path):
     from medsr.degrade import parse_degradation
 
-    sources = load_sources(str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255}))
-    spec = SamplingSpec(dims=2, patch=(24, 24), scale=(2.0, 2.0), degradation="bicubic", augment=ALL_AUG)
+    sources = load_sources(
+        str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255})
+    )
+    spec = SamplingSpec(
+        dims=2, patch=(24, 24), scale=(2.0, 2.0), degradation="bicubic", augment=ALL_AUG
+    )
     item = PatchDataset(sources, spec, length=4)[(0, 0)]
     op = parse_degradation("bicubic", (2.0, 2.0, 1.0))
     expected = op.apply_array(item["hr"].numpy()[..., None].astype(np.float64))[..., 0]
@@ -90,7 +100,9 @@ def test_epoch_sampler_splits_ranks_and_changes_with_epoch():
         s.set_epoch(3)
         keys.append(list(s))
         assert len(s) == 6
-    assert set(keys[0]).isdisjoint(keys[1]) and set(keys[0]) | set(keys[1]) == {(3, i) for i in range(12)}
+    assert set(keys[0]).isdisjoint(keys[1]) and set(keys[0]) | set(keys[1]) == {
+        (3, i) for i in range(12)
+    }
     with pytest.raises(MedsrError):
         EpochSampler(13, world_size=2)
 
@@ -99,12 +111,16 @@ def test_foreground_weighted_sampling_finds_the_object():
     vol = np.zeros((1, 64, 64, 64), dtype=np.float32)
     vol[0, 44:56, 4:16, 30:42] = 1000.0  # a small bright object in a large dark field
     vol += np.random.default_rng(0).normal(0, 1, vol.shape).astype(np.float32)
-    spec_fg = SamplingSpec(dims=3, patch=(8, 8, 8), scale=(2.0, 2.0, 2.0), degradation="bicubic", augment=NO_AUG)
+    spec_fg = SamplingSpec(
+        dims=3, patch=(8, 8, 8), scale=(2.0, 2.0, 2.0), degradation="bicubic", augment=NO_AUG
+    )
     from medsr.train.data import _foreground
 
-    with_fg = PatchDataset([_source(vol, foreground=_foreground(vol, "otsu", 50, 0))], spec_fg, length=40)
+    with_fg = PatchDataset(
+        [_source(vol, foreground=_foreground(vol, "otsu", 50, 0))], spec_fg, length=40
+    )
     without = PatchDataset([_source(vol)], spec_fg, length=40)
-    hit = lambda ds: np.mean([float(ds[(0, i)]["hr"].max()) > 500 for i in range(40)])  # noqa: E731
+    hit = lambda ds: np.mean([float(ds[(0, i)]["hr"].max()) > 500 for i in range(40)])
     assert hit(with_fg) == 1.0
     assert hit(without) < 0.3
 
@@ -112,7 +128,9 @@ def test_foreground_weighted_sampling_finds_the_object():
 def test_augmentation_never_turns_the_anisotropic_axis():
     z = np.arange(32, dtype=np.float32)
     vol = np.broadcast_to(z[None, None, None, :], (1, 16, 16, 32)).copy()  # intensity = z index
-    spec = SamplingSpec(dims=3, patch=(8, 8, 8), scale=(1.0, 1.0, 2.0), degradation="bicubic", augment=ALL_AUG)
+    spec = SamplingSpec(
+        dims=3, patch=(8, 8, 8), scale=(1.0, 1.0, 2.0), degradation="bicubic", augment=ALL_AUG
+    )
     ds = PatchDataset([_source(vol)], spec, length=30)
     flipped = 0
     for i in range(30):
@@ -147,14 +165,20 @@ def test_explicit_pairs_stay_aligned_under_augmentation(tmp_path: Path):
 
 
 def test_noise2noise_targets_carry_independent_noise(bsd_crops: Path):
-    sources = load_sources(str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255}))
-    clean = SamplingSpec(dims=2, patch=(32, 32), scale=(1.0, 1.0), degradation="none", augment=NO_AUG)
+    sources = load_sources(
+        str(bsd_crops), normalisation=Normaliser("minmax", {"min": 0, "max": 255})
+    )
+    clean = SamplingSpec(
+        dims=2, patch=(32, 32), scale=(1.0, 1.0), degradation="none", augment=NO_AUG
+    )
     n2n = SimpleNamespace(noise="gaussian", sigma=0.1, noisy_input=True)
     noisy = SamplingSpec(**{**clean.__dict__, "noise2noise": n2n})
     a, b = PatchDataset(sources, clean, 4)[(0, 0)], PatchDataset(sources, noisy, 4)[(0, 0)]
     target_noise = (b["hr"] - a["hr"]).numpy()
     input_noise = (b["lr"] - a["lr"]).numpy()
-    assert target_noise.std() == pytest.approx(0.1, rel=0.15) and input_noise.std() == pytest.approx(0.1, rel=0.15)
+    assert target_noise.std() == pytest.approx(
+        0.1, rel=0.15
+    ) and input_noise.std() == pytest.approx(0.1, rel=0.15)
     assert abs(np.corrcoef(target_noise.ravel(), input_noise.ravel())[0, 1]) < 0.2
 
 
@@ -164,7 +188,7 @@ def test_noise_levels_refer_to_the_whole_volume():
     vol = np.zeros((1, 8, 8, 8), dtype=np.float32)
     vol[0, 0, 0, 0] = 1000.0
     op = volume_referenced(parse_degradation("bicubic+gaussian:0.1", (2, 2, 2)), vol)
-    noise = [st for st in op.stages if type(st).__name__ == "GaussianNoise"][0]
+    noise = next(st for st in op.stages if type(st).__name__ == "GaussianNoise")
     assert noise.relative is False and noise.sigma == pytest.approx(100.0)
 
 
@@ -173,11 +197,17 @@ def test_slices_of_volumes_and_validation_set(t1_block: Path):
     spec = SamplingSpec(dims=2, patch=(16, 16), scale=(2.0, 2.0), slice_axis=0, augment=ALL_AUG)
     item = PatchDataset(sources, spec, 4)[(0, 0)]
     assert item["hr"].shape == (1, 16, 16) and item["lr"].shape == (1, 8, 8)
-    val = ValidationDataset(sources, SamplingSpec(**{**spec.__dict__, "augment": None}), crop=[40, 30], slices=3)
+    val = ValidationDataset(
+        sources, SamplingSpec(**{**spec.__dict__, "augment": None}), crop=[40, 30], slices=3
+    )
     assert len(val) == 3 and val[0]["hr"].shape == (1, 40, 30) and val[0]["lr"].shape == (1, 20, 15)
-    again = ValidationDataset(sources, SamplingSpec(**{**spec.__dict__, "augment": None}), crop=[40, 30], slices=3)
+    again = ValidationDataset(
+        sources, SamplingSpec(**{**spec.__dict__, "augment": None}), crop=[40, 30], slices=3
+    )
     assert torch.equal(val[2]["lr"], again[2]["lr"])
-    up = SamplingSpec(**{**spec.__dict__, "scale": (1.0, 1.0), "interpolate_lr": True, "degradation": "none"})
+    up = SamplingSpec(
+        **{**spec.__dict__, "scale": (1.0, 1.0), "interpolate_lr": True, "degradation": "none"}
+    )
     assert PatchDataset(sources, up, 2)[(0, 0)]["lr"].shape == (1, 16, 16)
     with pytest.raises(MedsrError, match="larger than"):
         PatchDataset(sources, SamplingSpec(**{**spec.__dict__, "patch": (64, 64)}), 2)

@@ -42,7 +42,9 @@ def test_forward_inverse_roundtrip_is_exact_to_float32(spec, ct_like):
 def test_per_volume_kinds_map_to_the_unit_range(ct_like):
     tissue = ct_like[:, 3:]  # without the constant air rows
     y = Normaliser("percentile", {"low": 1, "high": 99}).fit(tissue).forward(tissue)
-    assert np.mean(y < 0) == pytest.approx(0.01, abs=0.005) and np.mean(y > 1) == pytest.approx(0.01, abs=0.005)
+    assert np.mean(y < 0) == pytest.approx(0.01, abs=0.005) and np.mean(y > 1) == pytest.approx(
+        0.01, abs=0.005
+    )
     m = Normaliser("volume_minmax").forward(ct_like)
     assert m.min() == pytest.approx(0.0) and m.max() == pytest.approx(1.0)
     z = Normaliser("volume_zscore").forward(ct_like)
@@ -62,7 +64,9 @@ def test_big_volumes_use_the_inference_subsampling_rule():
     big = rng.gamma(2.0, 100.0, size=(1, 180, 160, 150)).astype(np.float32)  # > 2**22 voxels
     ours = Normaliser("percentile").fit(big)
     direct = np.percentile(big[..., ::2, ::2, ::2], [0.5, 99.5])
-    assert ours.offset == pytest.approx(direct[0]) and ours.scale == pytest.approx(direct[1] - direct[0])
+    assert ours.offset == pytest.approx(direct[0]) and ours.scale == pytest.approx(
+        direct[1] - direct[0]
+    )
 
 
 def test_errors_name_the_problem():

@@ -3,7 +3,7 @@
 import lightning as L
 import pytest
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.train.config import ClipSection, OptimSection, parse_config
@@ -23,10 +23,17 @@ class _Net(nn.Module):
 
 def test_optimiser_groups_follow_lr_mult():
     net = _Net()
-    opt = build_optimizer(net.named_parameters(), OptimSection(name="sgd", lr=0.1, lr_mult={r"^last\.": 0.1}))
+    opt = build_optimizer(
+        net.named_parameters(), OptimSection(name="sgd", lr=0.1, lr_mult={r"^last\.": 0.1})
+    )
     lrs = sorted(g["lr"] for g in opt.param_groups)
     assert lrs == pytest.approx([0.01, 0.1])
-    assert {id(p) for p in opt.param_groups[[g["lr"] for g in opt.param_groups].index(pytest.approx(0.01))]["params"]} == {
+    assert {
+        id(p)
+        for p in opt.param_groups[[g["lr"] for g in opt.param_groups].index(pytest.approx(0.01))][
+            "params"
+        ]
+    } == {
         id(net.last.weight),
         id(net.last.bias),
     }
@@ -92,7 +99,13 @@ def test_adversarial_training_updates_generator_and_discriminator(tiny_config, k
         task="adversarial",
         discriminator={"name": "srgan_d", "preset": "tiny"},
         adversarial={"kind": kind, "weight": 0.1},
-        train={"max_steps": 3, "checkpoint_every": 3, "log_every": 1, "progress": "none", "threads": 1},
+        train={
+            "max_steps": 3,
+            "checkpoint_every": 3,
+            "log_every": 1,
+            "progress": "none",
+            "threads": 1,
+        },
     )
     snap = _Snapshot()
     result = train(parse_config(cfg), callbacks=[snap])
@@ -106,7 +119,9 @@ def test_adversarial_training_updates_generator_and_discriminator(tiny_config, k
     else:
         assert _changed(snap, "discriminator") == 1.0
     if kind == "wgan":
-        assert max(p.abs().max().item() for p in snap.module.discriminator.parameters()) <= 0.01 + 1e-7
+        assert (
+            max(p.abs().max().item() for p in snap.module.discriminator.parameters()) <= 0.01 + 1e-7
+        )
     assert (result.run_dir / "model.safetensors").is_file()
 
 
@@ -117,7 +132,13 @@ def test_cycle_training_updates_both_generators_and_both_discriminators(tiny_con
         adversarial={"kind": "lsgan", "weight": 1.0},
         cycle={"cycle_weight": 10.0, "unpaired": True, "down": {"features": 8, "layers": 3}},
         loss={"terms": {"tv": {"weight": 1e-3}}},
-        train={"max_steps": 3, "checkpoint_every": 3, "log_every": 1, "progress": "none", "threads": 1},
+        train={
+            "max_steps": 3,
+            "checkpoint_every": 3,
+            "log_every": 1,
+            "progress": "none",
+            "threads": 1,
+        },
     )
     snap = _Snapshot()
     train(parse_config(cfg), callbacks=[snap])
@@ -135,8 +156,7 @@ def test_cycle_identity_loss_needs_grid_keeping_generators(tiny_config):
     with pytest.raises(MedsrError, match="identity"):
         parse_config(cfg)
     cfg["model"]["scale"] = 1
-    cfg["data"].update(interpolate_lr=True, degradation="bicubic")
-    cfg["data"]["degradation"] = "none"
+    cfg["data"].update(interpolate_lr=True, degradation="none")
     cfg["loss"] = {"terms": {"tv": {"weight": 0.0}}}
     snap = _Snapshot()
     train(parse_config(cfg), callbacks=[snap])
@@ -144,10 +164,14 @@ def test_cycle_identity_loss_needs_grid_keeping_generators(tiny_config):
 
 
 def test_unpaired_cycle_rejects_supervised_terms_and_gans_reject_fp16(tiny_config):
-    cfg = tiny_config(task="cycle", discriminator={"name": "srgan_d", "preset": "tiny"}, cycle={"unpaired": True})
+    cfg = tiny_config(
+        task="cycle", discriminator={"name": "srgan_d", "preset": "tiny"}, cycle={"unpaired": True}
+    )
     with pytest.raises(MedsrError, match="loss.terms.l1: unpaired"):
         train(parse_config(cfg))
-    cfg = tiny_config(task="adversarial", discriminator={"name": "srgan_d", "preset": "tiny"}, adversarial={})
+    cfg = tiny_config(
+        task="adversarial", discriminator={"name": "srgan_d", "preset": "tiny"}, adversarial={}
+    )
     cfg["train"]["precision"] = "16-mixed"
     with pytest.raises(MedsrError, match="train.precision"):
         train(parse_config(cfg))

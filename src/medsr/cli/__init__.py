@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from medsr.cli.app import app, err_console
 from medsr.errors import MedsrError
 
@@ -16,7 +18,9 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn user errors into one line on stderr and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere (before or after the command name); only main() uses it
     debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
     try:
         # standalone_mode=False hands typer.Exit(code) back as a return value
         code = app(args=args, standalone_mode=False)
@@ -27,25 +31,61 @@ def main(argv: list[str] | None = None) -> None:
     except MedsrError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # an unexpected failure: still one line unless --debug
+    except MemoryError as exc:
         if debug:
             raise
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        err_console.print(
+            f"[bold red]error:[/] out of memory ({escape(str(exc) or 'MemoryError')}); ask for a smaller output "
+            "(smaller --factors, larger --spacing), a smaller --tile or --max-memory, or use a machine "
+            "with more memory",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
+    except Exception as exc:  # an unexpected failure: still one line unless --debug
+        usage = _usage_error(exc)  # a mistyped command line: no traceback even with --debug
+        if usage is not None:
+            message, code = usage
+            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            sys.exit(code)
+        if debug:
+            raise
+        if type(exc).__name__ == "Abort":  # click/typer Abort (e.g. Ctrl-C at a prompt)
             sys.exit(1)
         err_console.print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} (run again with --debug "
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} (run again with --debug "
             "for the traceback, and please report it)",
             highlight=False,
             soft_wrap=True,
         )
         sys.exit(1)
+
+
+def _usage_error(exc: Exception) -> tuple[str, int] | None:
+    """``(one-line message, exit code)`` for a command-line usage error, None for anything else.
+
+    Duck-typed on click's ``ClickException`` (``format_message()`` and ``exit_code``): typer >= 0.2x
+    vendors click as ``typer._click``, older typer uses ``click`` itself, so neither can be imported
+    by name reliably. ``medsr`` alone (no_args_is_help) shows the help as click would.
+    """
+    format_message = getattr(exc, "format_message", None)
+    code = getattr(exc, "exit_code", None)
+    if not callable(format_message) or not isinstance(code, int):
+        return None
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        # typer's rich help is printed to stdout when the error is built; plain click keeps it
+        # as the message
+        text = str(format_message()).strip()
+        if text:
+            print(text)
+        sys.exit(code)
+    message = " ".join(str(format_message()).split())  # one line: click may embed newlines
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and getattr(ctx, "command_path", None):
+        message += f" (see '{ctx.command_path} --help')"
+    return message, code

@@ -49,6 +49,16 @@ def build_degradation(
     return parse_degradation(spec, factors)
 
 
+def _two_numbers(text: str) -> bool:
+    """True for factors like ``2,3`` (two numbers), which only a 2-D picture accepts."""
+    items = [v for v in text.replace("x", ",").split(",") if v.strip()]
+    try:
+        [float(v) for v in items]
+    except ValueError:
+        return False
+    return len(items) == 2
+
+
 def _fmt(values: np.ndarray | tuple) -> str:
     return " x ".join(f"{float(v):.4g}" for v in values)
 
@@ -110,10 +120,25 @@ def degrade(
     """
     from medsr.io import read, write
 
-    op = build_degradation(method, factors, profile, gap, noise)  # bad options fail before any I/O
+    volume = None
+    try:
+        op = build_degradation(method, factors, profile, gap, noise)  # bad options fail before any I/O
+    except MedsrError:
+        # a 2-D picture also takes two factors (X,Y): only then is the input needed to decide
+        if not _two_numbers(factors):
+            raise
+        volume = read(input, series=series)
+        if not volume.meta.is_2d:
+            raise
+        op = build_degradation(method, factors + ",1", profile, gap, noise)
+    if output.is_dir():
+        raise MedsrError(f"{output} is a folder; give a file name such as {output / 'lr.nii.gz'}")
+    if input.exists() and output.exists() and output.resolve() == input.resolve():
+        raise MedsrError(f"refusing to overwrite the input {input}; choose another output name")
     if output.exists() and not overwrite:
         raise MedsrError(f"{output} already exists; pass --overwrite or choose another name")
-    volume = read(input, series=series)
+    if volume is None:
+        volume = read(input, series=series)
     volume.check_finite()
     result = op(volume, seed)
     report = write(result, output, dtype=dtype, overwrite=overwrite)

@@ -26,4 +26,4 @@ def export(
     result = export_onnx(weights, output, opset=opset, overwrite=overwrite)
     diff = result["max_abs_diff"]
     check = f", onnxruntime vs PyTorch max |diff| {diff:.2e}" if diff is not None else ""
-    console.print(f"wrote {result['path']} (opset {opset}{check})", highlight=False)
+    console.print(f"wrote {result['path']} (opset {opset}{check})", highlight=False, soft_wrap=True)

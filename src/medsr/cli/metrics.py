@@ -125,8 +125,16 @@ def metrics_command(
     for p in (ref, test) + ((mask,) if mask is not None else ()):
         if not p.exists():
             raise MedsrError(f"{p} does not exist; check the path")
+    if data_range is not None and not (np.isfinite(data_range) and data_range > 0):
+        raise MedsrError(
+            f"--data-range must be a positive number such as 255 (8-bit) or 4095 (12-bit), got {data_range:g}"
+        )
     ref_vol = _read(ref)
     test_vol = _read(test)
+    for vol, p in ((ref_vol, ref), (test_vol, test)):
+        bad = int(np.size(vol.data) - np.count_nonzero(np.isfinite(vol.data)))
+        if bad:
+            raise MedsrError(f"{p} holds {bad} NaN/Inf voxels; replace them (e.g. with 0) before measuring")
     if protocol is not None:
         if protocol.lower() != "table1":
             raise MedsrError(f"unknown protocol {protocol!r}; the only one is 'table1'")

@@ -6,7 +6,6 @@ Thin: parses the arguments, calls :func:`medsr.train.run.train`, prints where th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -29,15 +28,17 @@ _EPILOG = (
 
 @app.command("train", epilog=_EPILOG)
 def train_command(
-    config: Optional[str] = typer.Argument(
-        None, help="YAML recipe (e.g. configs/srcnn.yaml). Omit it with --resume.", show_default=False
+    config: str | None = typer.Argument(
+        None,
+        help="YAML recipe (e.g. configs/srcnn.yaml). Omit it with --resume.",
+        show_default=False,
     ),
-    overrides: Optional[list[str]] = typer.Argument(
+    overrides: list[str] | None = typer.Argument(
         None,
         help="Overrides as key.path=value (YAML values: numbers, true/false, \\[lists], null).",
         show_default=False,
     ),
-    resume: Optional[Path] = typer.Option(
+    resume: Path | None = typer.Option(
         None,
         "--resume",
         help="Continue the run in this folder from its last checkpoint (same optimiser and data order).",
@@ -54,7 +55,9 @@ def train_command(
     if config is None and resume is None:
         raise MedsrError("give a config file (e.g. configs/srcnn.yaml) or --resume RUN_DIR")
     if config is not None and resume is not None:
-        raise MedsrError("give either a config file or --resume RUN_DIR, not both (the run keeps its config.yaml)")
+        raise MedsrError(
+            "give either a config file or --resume RUN_DIR, not both (the run keeps its config.yaml)"
+        )
     result = train(config, extra, resume=resume)
     if result.rank != 0:
         return

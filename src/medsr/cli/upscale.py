@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from medsr.cli.app import app, console, err_console
@@ -87,6 +88,8 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        # rich leaves a blank line on a non-terminal stderr (logs, pipes): no bar there
+        disable=not err_console.is_terminal,
     )
 
 
@@ -155,6 +158,10 @@ def upscale(
         raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
     if method is not None:
         get_method(method)  # unknown method: fail before reading anything
+    if dtype is not None:
+        from medsr.io import check_dtype
+
+        dtype = check_dtype(dtype)  # a bad --dtype fails before the (maybe long) up-scaling
     config = UpscaleConfig(
         tile=_ints(tile, "--tile"), overlap=overlap, blend=blend,  # type: ignore[arg-type]
         batch_size=batch_size, axis=_axis(axis), planes=_planes(planes), finish=finish,
@@ -166,18 +173,23 @@ def upscale(
               device=device, ensemble=ensemble, dtype=dtype, overwrite=overwrite, series=series,
               config=config)
     paths, batch = collect_inputs(inputs)
-    if not (weights or onnx or method):
-        err_console.print(f"method: {default_method()} (default)", highlight=False)
+    # The default method is named in the (transient) progress bar and, once done, on stderr; not
+    # before the run, so that an error stays the only line on stderr.
+    default = "" if (weights or onnx or method or model) else default_method()
     if not batch:
         with _progress() as bar:
-            sidecar = upscale_file(paths[0], _single_output(paths[0], output), job, progress=_Bar(bar))
-        console.print(f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}", highlight=False)
+            sidecar = upscale_file(paths[0], _single_output(paths[0], output), job,
+                                   progress=_Bar(bar, prefix=f"{default} (default method): " if default else ""))
+        if default:
+            err_console.print(f"method: {default} (default)", highlight=False)
+        console.print(f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}", highlight=False,
+                      soft_wrap=True)
         return
 
     failed = 0
     with _progress() as bar:
         overall = bar.add_task("scans", total=len(paths))
-        stage = _Bar(bar, prefix="  ")
+        stage = _Bar(bar, prefix=f"  {default} (default method): " if default else "  ")
 
         def on_scan(outcome: Any) -> None:
             nonlocal failed
@@ -185,14 +197,18 @@ def upscale(
             bar.advance(overall)
             if outcome.status == "done":
                 console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
-                                  f"{_summary(outcome.sidecar)}", highlight=False)
+                                  f"{_summary(outcome.sidecar)}", highlight=False, soft_wrap=True)
             elif outcome.status == "skipped":
-                console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False)
+                console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False,
+                              soft_wrap=True)
             else:
                 failed += 1
-                err_console.print(f"[bold red]failed[/] {outcome.input}: {outcome.message}", highlight=False)
+                err_console.print(f"[bold red]failed[/] {outcome.input}: {escape(outcome.message)}", highlight=False,
+                                  soft_wrap=True)
 
         run_many(paths, output, job, progress=stage, on_scan=on_scan)
+    if default:
+        err_console.print(f"method: {default} (default)", highlight=False)
     if failed:
         err_console.print(f"{failed} of {len(paths)} scans failed", highlight=False)
         # SystemExit, not typer.Exit: medsr.cli.main runs click with standalone_mode=False, which

@@ -284,7 +284,9 @@ def run_many(
     A scan that fails is reported (``status == "failed"``) and the others go on.
     """
     if not out_dir.is_dir():
-        raise MedsrError(f"with several inputs -o must be an existing folder; {out_dir} is not one")
+        raise MedsrError(
+            f"with several inputs -o must be an existing folder; {out_dir} is not one: create the folder first"
+        )
     predictor = load_predictor(job)  # once for all scans
     outcomes = []
     names: set[Path] = set()

@@ -106,7 +106,7 @@ def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise MedsrError(f"ONNX file {path} not found")
+        raise MedsrError(f"ONNX file {path} not found; give the .onnx file written by `medsr export`")
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:

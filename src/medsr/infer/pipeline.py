@@ -62,6 +62,9 @@ __all__ = [
 
 #: Default 3D window (input voxels per axis).
 DEFAULT_TILE_3D = 64
+# Largest output grid (voxels x channels) a factor may ask for: 2**36 float32 voxels are 256 GiB, far
+# past any memory-mapped output medsr writes; larger requests are typing mistakes (e.g. 1e9).
+_MAX_VOXELS = 2**36
 _SNAP = 1e-4  # factors this close (relatively) to an integer are that integer: header spacings are float32
 
 
@@ -154,14 +157,15 @@ def resolve_target(
     if (factors is None) == (spacing is None):
         raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
     if spacing is not None:
-        wanted = parse_triple(spacing, 3, "--spacing")
+        wanted = _per_axis(volume, spacing, "--spacing", spacing_of(volume.affine)[2])
         f = _snap(factors_for_spacing(spacing_of(volume.affine), wanted))
         what = f"--spacing {','.join(f'{s:g}' for s in wanted)}"
     else:
-        f = _snap(parse_triple(factors, 3, "--factors"))  # type: ignore[arg-type]
+        f = _snap(_per_axis(volume, factors, "--factors", 1.0))  # type: ignore[arg-type]
         what = "--factors"
     if volume.meta.is_2d and f[2] != 1.0:
         f = (f[0], f[1], 1.0)  # a 2D image has no third axis to zoom
+    f = _single_voxel_axes(volume, f, factors if spacing is None else spacing, what)
     low = [a for a in range(3) if f[a] < 1.0]
     if low:
         a = low[0]
@@ -171,8 +175,52 @@ def resolve_target(
             "that axis's spacing or use `medsr degrade`"
         )
     if all(v == 1.0 for v in f):
+        if volume.meta.is_2d:
+            raise MedsrError(
+                f"{what} leaves this 2-D image unchanged (it has one slice, so only X and Y are zoomed, "
+                "here by 1,1); ask for X,Y factors above 1, e.g. --factors 2"
+            )
         raise MedsrError(f"{what} leaves the grid unchanged (factors 1,1,1); ask for a finer spacing")
-    return TargetGrid.from_factors(volume, f)
+    target = TargetGrid.from_factors(volume, f)
+    voxels = math.prod(int(n) for n in target.shape) * volume.channels
+    if voxels > _MAX_VOXELS:
+        raise MedsrError(
+            f"{what} asks for a {' x '.join(str(int(n)) for n in target.shape)} grid ({voxels:.3g} voxels), "
+            f"beyond the {_MAX_VOXELS:.3g} medsr can hold; ask for smaller factors or a coarser spacing"
+        )
+    return target
+
+
+def _single_voxel_axes(volume: Volume, f: tuple[float, float, float], given: Any, what: str
+                       ) -> tuple[float, float, float]:
+    """Factor 1 on axes one voxel thick: kept silently for one number (it acts on the other axes,
+    as in :mod:`medsr.degrade`), refused when asked for explicitly (nothing to interpolate)."""
+    thin = [a for a in range(3) if int(volume.shape[a]) == 1 and f[a] != 1.0]
+    if not thin:
+        return f
+    single = isinstance(given, (int, float)) or len([v for v in str(given).replace("x", ",").split(",") if v.strip()]) == 1
+    if not single:
+        a = thin[0]
+        example = ",".join("1" if i in thin else f"{f[i]:g}" for i in range(3))
+        raise MedsrError(
+            f"{what} asks for factor {f[a]:g} along axis {a}, but the input is one voxel thick there "
+            f"(shape {tuple(int(n) for n in volume.shape)}) and cannot be super-resolved along it; "
+            f"give factor 1 there, e.g. --factors {example}"
+        )
+    return tuple(1.0 if a in thin else f[a] for a in range(3))  # type: ignore[return-value]
+
+
+def _per_axis(volume: Volume, value: Any, name: str, z_value: float) -> tuple[float, float, float]:
+    """``parse_triple(value, 3)``; a 2-D image also takes two numbers (X, Y), Z then gets ``z_value``."""
+    try:
+        return parse_triple(value, 3, name)  # type: ignore[return-value]
+    except MedsrError as first:
+        if not volume.meta.is_2d:
+            raise
+        try:
+            return parse_triple(value, 2, name) + (float(z_value),)  # type: ignore[return-value]
+        except MedsrError:
+            raise first from None
 
 
 # ---------------------------------------------------------------------- networks

@@ -56,8 +56,15 @@ def _reserve(parent: Path, stem: str, suffix: str) -> Path:
             os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, no permission, not a real folder (/proc), disk full
+            raise _unwritable(parent, exc) from None
         return candidate
     raise MedsrError(f"cannot create a temporary file in {parent}; clean up .*.tmp* files there")
+
+
+def _unwritable(parent: Path, exc: OSError) -> MedsrError:
+    reason = exc.strerror or type(exc).__name__
+    return MedsrError(f"cannot write in folder {parent} ({reason}); choose a folder you can write to")
 
 
 @contextmanager
@@ -105,7 +112,10 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
         raise MedsrError(
             f"output folder {parent} does not exist; create it first or choose another path"
         )
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_split_name(path)[0]}.tmp", dir=parent))
+    try:
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_split_name(path)[0]}.tmp", dir=parent))
+    except OSError as exc:
+        raise _unwritable(parent, exc) from None
     try:
         yield tmp_dir / path.name
         produced = sorted(p for p in tmp_dir.iterdir() if p.is_file())

@@ -14,12 +14,18 @@ multi-output supervision).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.losses.adversarial import ADVERSARIAL_KINDS, AdversarialLoss, clip_weights, gradient_penalty
+from medsr.losses.adversarial import (
+    ADVERSARIAL_KINDS,
+    AdversarialLoss,
+    clip_weights,
+    gradient_penalty,
+)
 from medsr.losses.cycle import CycleConsistencyLoss, IdentityLoss
 from medsr.losses.multi import MultiOutputLoss
 from medsr.losses.perceptual import (
@@ -32,39 +38,44 @@ from medsr.losses.perceptual import (
     save_autoencoder,
 )
 from medsr.losses.pixel import CharbonnierLoss, L1Loss, L2Loss, SmoothL1Loss
-from medsr.losses.regularisers import GradientDifferenceLoss, GradientMagnitudeLoss, TVLoss, total_variation
+from medsr.losses.regularisers import (
+    GradientDifferenceLoss,
+    GradientMagnitudeLoss,
+    TVLoss,
+    total_variation,
+)
 from medsr.losses.structural import SSIMLoss
 from medsr.losses.weighted import SaliencyWeightedL1, WeightedSum
 
 __all__ = [
+    "ADVERSARIAL_KINDS",
     "LOSS_TERMS",
-    "build_loss_term",
-    "build_weighted_sum",
-    "L1Loss",
-    "L2Loss",
+    "AdversarialLoss",
     "CharbonnierLoss",
-    "SmoothL1Loss",
-    "SSIMLoss",
-    "TVLoss",
-    "total_variation",
+    "ConvAutoEncoder",
+    "CycleConsistencyLoss",
     "GradientDifferenceLoss",
     "GradientMagnitudeLoss",
-    "PerceptualLoss",
     "GramLoss",
-    "gram_matrix",
-    "ConvAutoEncoder",
-    "ShapePriorLoss",
-    "save_autoencoder",
-    "load_autoencoder",
-    "AdversarialLoss",
-    "ADVERSARIAL_KINDS",
-    "gradient_penalty",
-    "clip_weights",
-    "CycleConsistencyLoss",
     "IdentityLoss",
-    "SaliencyWeightedL1",
-    "WeightedSum",
+    "L1Loss",
+    "L2Loss",
     "MultiOutputLoss",
+    "PerceptualLoss",
+    "SSIMLoss",
+    "SaliencyWeightedL1",
+    "ShapePriorLoss",
+    "SmoothL1Loss",
+    "TVLoss",
+    "WeightedSum",
+    "build_loss_term",
+    "build_weighted_sum",
+    "clip_weights",
+    "gradient_penalty",
+    "gram_matrix",
+    "load_autoencoder",
+    "save_autoencoder",
+    "total_variation",
 ]
 
 
@@ -85,7 +96,9 @@ def _perceptual(
     slice_axis: int | None = None,
     input_range: tuple[float, float] = (0.0, 1.0),
 ) -> nn.Module:
-    return PerceptualLoss(weights, _layers(layers, {"relu5_4": 1.0}), criterion, slice_axis, tuple(input_range))
+    return PerceptualLoss(
+        weights, _layers(layers, {"relu5_4": 1.0}), criterion, slice_axis, tuple(input_range)
+    )
 
 
 def _gram(
@@ -95,7 +108,13 @@ def _gram(
     slice_axis: int | None = None,
     input_range: tuple[float, float] = (0.0, 1.0),
 ) -> nn.Module:
-    return GramLoss(weights, _layers(layers, {"relu2_1": 1.0, "relu3_1": 1.0}), patch, slice_axis, tuple(input_range))
+    return GramLoss(
+        weights,
+        _layers(layers, {"relu2_1": 1.0, "relu3_1": 1.0}),
+        patch,
+        slice_axis,
+        tuple(input_range),
+    )
 
 
 def _shape_prior(weights: str, criterion: str = "l2") -> nn.Module:
@@ -120,21 +139,26 @@ LOSS_TERMS: dict[str, tuple[Callable[..., nn.Module], str]] = {
 }
 
 
-def build_loss_term(name: str, params: Mapping[str, Any] | None = None, *, where: str = "loss") -> nn.Module:
+def build_loss_term(
+    name: str, params: Mapping[str, Any] | None = None, *, where: str = "loss"
+) -> nn.Module:
     """Build one loss term by name with keyword parameters, checking the parameter names.
 
     Raises :class:`MedsrError` naming the term and the offending key, e.g.
     ``loss.terms.charbonnier: unknown parameter 'epss' (accepted: eps)``.
     """
     if name not in LOSS_TERMS:
-        raise MedsrError(f"{where}: unknown loss term {name!r}; choose from {', '.join(sorted(LOSS_TERMS))}")
+        raise MedsrError(
+            f"{where}: unknown loss term {name!r}; choose from {', '.join(sorted(LOSS_TERMS))}"
+        )
     builder = LOSS_TERMS[name][0]
     params = dict(params or {})
     sig = inspect.signature(builder)
     plain = [
         p
         for p in sig.parameters.values()
-        if p.name != "self" and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        if p.name != "self"
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
     accepted = [p.name for p in plain]
     for key in params:
@@ -142,7 +166,9 @@ def build_loss_term(name: str, params: Mapping[str, Any] | None = None, *, where
             raise MedsrError(
                 f"{where}.{name}: unknown parameter {key!r} (accepted: {', '.join(accepted) or 'none'})"
             )
-    missing = [p.name for p in plain if p.default is inspect.Parameter.empty and p.name not in params]
+    missing = [
+        p.name for p in plain if p.default is inspect.Parameter.empty and p.name not in params
+    ]
     if missing:
         raise MedsrError(f"{where}.{name}: missing parameter {missing[0]!r}")
     try:
@@ -153,7 +179,9 @@ def build_loss_term(name: str, params: Mapping[str, Any] | None = None, *, where
         raise MedsrError(f"{where}.{name}: bad parameter value ({err})") from None
 
 
-def build_weighted_sum(terms: Mapping[str, Mapping[str, Any]], *, where: str = "loss.terms") -> WeightedSum:
+def build_weighted_sum(
+    terms: Mapping[str, Mapping[str, Any]], *, where: str = "loss.terms"
+) -> WeightedSum:
     """A :class:`WeightedSum` from ``{name: {"weight": w, **params}}`` (the config's form).
 
     A term may be listed under another label with ``kind:``, e.g. ``{"l1_hr": {"kind": "l1"}}``.

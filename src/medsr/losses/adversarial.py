@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
-__all__ = ["ADVERSARIAL_KINDS", "AdversarialLoss", "gradient_penalty", "clip_weights"]
+__all__ = ["ADVERSARIAL_KINDS", "AdversarialLoss", "clip_weights", "gradient_penalty"]
 
 AdversarialKind = Literal["vanilla", "lsgan", "wgan", "wgan_gp", "ragan", "hinge"]
 ADVERSARIAL_KINDS: tuple[str, ...] = ("vanilla", "lsgan", "wgan", "wgan_gp", "ragan", "hinge")
@@ -60,7 +60,9 @@ class AdversarialLoss(nn.Module):
     ) -> None:
         super().__init__()
         if kind not in ADVERSARIAL_KINDS:
-            raise MedsrError(f"unknown adversarial loss {kind!r}; choose one of {', '.join(ADVERSARIAL_KINDS)}")
+            raise MedsrError(
+                f"unknown adversarial loss {kind!r}; choose one of {', '.join(ADVERSARIAL_KINDS)}"
+            )
         self.kind = kind
         self.saturating = bool(saturating)
         self.clip_value = float(clip_value) if kind == "wgan" else None
@@ -95,7 +97,9 @@ class AdversarialLoss(nn.Module):
         if k in ("wgan", "wgan_gp", "hinge"):
             return -fake.mean()
         if real is None:
-            raise MedsrError("the relativistic (ragan) generator loss needs D's logits on real images")
+            raise MedsrError(
+                "the relativistic (ragan) generator loss needs D's logits on real images"
+            )
         return 0.5 * (_bce(real - fake.mean(), 0.0) + _bce(fake - real.mean(), 1.0))
 
 
@@ -114,9 +118,13 @@ def gradient_penalty(
             device), so training stays reproducible; the global RNG otherwise.
     """
     if real.shape != fake.shape:
-        raise MedsrError(f"gradient penalty: real {tuple(real.shape)} and fake {tuple(fake.shape)} differ")
+        raise MedsrError(
+            f"gradient penalty: real {tuple(real.shape)} and fake {tuple(fake.shape)} differ"
+        )
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps = torch.rand(shape, generator=generator, device=real.device if generator is None else generator.device)
+    eps = torch.rand(
+        shape, generator=generator, device=real.device if generator is None else generator.device
+    )
     eps = eps.to(device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
     with torch.enable_grad():

@@ -12,8 +12,8 @@ GAN-CIRCLE where the LR images are interpolated to the HR size first).
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 

@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
@@ -31,7 +31,9 @@ def downscale_to(target: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
     if tuple(target.shape[2:]) == shape:
         return target
     if target.ndim == 4:
-        return F.interpolate(target, size=shape, mode="bicubic", align_corners=False, antialias=True)
+        return F.interpolate(
+            target, size=shape, mode="bicubic", align_corners=False, antialias=True
+        )
     return F.interpolate(target, size=shape, mode="area")
 
 
@@ -75,7 +77,9 @@ class MultiOutputLoss(nn.Module):
         t = min(max(step, 0) / self.decay, 1.0)
         return self.alpha0 + (self.alpha_min - self.alpha0) * t
 
-    def forward(self, outputs: Sequence[torch.Tensor], target: torch.Tensor, step: int = 0) -> torch.Tensor:
+    def forward(
+        self, outputs: Sequence[torch.Tensor], target: torch.Tensor, step: int = 0
+    ) -> torch.Tensor:
         outputs = list(outputs)
         if not outputs:
             raise MedsrError("the network's forward_all returned no outputs")

@@ -18,28 +18,29 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
 __all__ = [
     "VGG19_LAYERS",
+    "ConvAutoEncoder",
+    "GramLoss",
+    "PerceptualLoss",
+    "ShapePriorLoss",
     "VGG19Features",
-    "load_vgg19",
-    "save_vgg19",
     "convert_vgg19_checkpoint",
     "gram_matrix",
-    "PerceptualLoss",
-    "GramLoss",
-    "ConvAutoEncoder",
-    "save_autoencoder",
     "load_autoencoder",
-    "ShapePriorLoss",
+    "load_vgg19",
+    "save_autoencoder",
+    "save_vgg19",
 ]
 
 # VGG19 configuration "E" (Simonyan & Zisserman 2015): channels per conv, "M" = max-pool.
@@ -79,7 +80,9 @@ class VGG19Features(nn.Module):
             standardisation the weights expect).
     """
 
-    def __init__(self, layers: Sequence[str] = ("relu5_4",), input_range: tuple[float, float] = (0.0, 1.0)) -> None:
+    def __init__(
+        self, layers: Sequence[str] = ("relu5_4",), input_range: tuple[float, float] = (0.0, 1.0)
+    ) -> None:
         super().__init__()
         unknown = [n for n in layers if n not in VGG19_LAYERS]
         if unknown or not layers:
@@ -101,7 +104,9 @@ class VGG19Features(nn.Module):
                 break
         self.features = nn.Sequential(*modules[: last + 1])
         lo, hi = input_range
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False
+        )
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.input_lo, self.input_hi = float(lo), float(hi)
 
@@ -121,7 +126,9 @@ class VGG19Features(nn.Module):
         return out
 
 
-def _read_safetensors(path: str | os.PathLike[str], what: str, hint: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _read_safetensors(
+    path: str | os.PathLike[str], what: str, hint: str
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     from safetensors import safe_open
 
     p = Path(path)
@@ -129,9 +136,9 @@ def _read_safetensors(path: str | os.PathLike[str], what: str, hint: str) -> tup
         raise MedsrError(f"{what}: weights file {p} not found; {hint}")
     try:
         with safe_open(str(p), framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f}
             meta = dict(f.metadata() or {})
-    except Exception as exc:  # a corrupt or foreign file
+    except Exception as exc:  # noqa: BLE001 - any failure here means a corrupt or foreign file
         raise MedsrError(f"{what}: cannot read {p} as safetensors ({exc}); {hint}") from None
     return tensors, meta
 
@@ -158,16 +165,22 @@ def load_vgg19(
     wanted = net.state_dict()
     missing = [k for k in wanted if k not in tensors]
     if missing:
-        raise MedsrError(f"perceptual loss: {path} lacks {missing[0]} (not a VGG19 file?); {_VGG_HINT}")
+        raise MedsrError(
+            f"perceptual loss: {path} lacks {missing[0]} (not a VGG19 file?); {_VGG_HINT}"
+        )
     try:
         net.load_state_dict({k: tensors[k] for k in wanted}, strict=True)
     except RuntimeError as exc:
-        raise MedsrError(f"perceptual loss: {path} does not fit VGG19 ({str(exc).splitlines()[-1].strip()})") from None
+        raise MedsrError(
+            f"perceptual loss: {path} does not fit VGG19 ({str(exc).splitlines()[-1].strip()})"
+        ) from None
     net.eval().requires_grad_(False)
     return net
 
 
-def save_vgg19(net: VGG19Features | None, path: str | os.PathLike[str], *, seed: int | None = None) -> Path:
+def save_vgg19(
+    net: VGG19Features | None, path: str | os.PathLike[str], *, seed: int | None = None
+) -> Path:
     """Write VGG19 weights as safetensors; with ``net=None`` a randomly initialised full VGG19
     (seeded), handy for tests and for dry runs of perceptual recipes."""
     from safetensors.torch import save_file
@@ -179,7 +192,9 @@ def save_vgg19(net: VGG19Features | None, path: str | os.PathLike[str], *, seed:
             for m in full.features:
                 if isinstance(m, nn.Conv2d):
                     fan_in = m.in_channels * 9
-                    m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+                    m.weight.copy_(
+                        torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5
+                    )
                     m.bias.zero_()
         net = full
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
@@ -198,8 +213,10 @@ def convert_vgg19_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike
     try:
         state = torch.load(str(src), map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise MedsrError(f"{src} not found; give the path of torchvision's vgg19 .pth file") from None
-    except Exception as exc:
+        raise MedsrError(
+            f"{src} not found; give the path of torchvision's vgg19 .pth file"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - unpickling refusals, corrupt archives, ...
         raise MedsrError(f"cannot read {src} as a torch state dict ({exc})") from None
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
@@ -210,7 +227,9 @@ def convert_vgg19_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike
     try:
         net.load_state_dict(feats, strict=True)
     except RuntimeError as exc:
-        raise MedsrError(f"{src} is not a VGG19 features state dict ({str(exc).splitlines()[0]})") from None
+        raise MedsrError(
+            f"{src} is not a VGG19 features state dict ({str(exc).splitlines()[0]})"
+        ) from None
     return save_vgg19(net, dst)
 
 
@@ -250,11 +269,11 @@ class _FrozenFeatureLoss(nn.Module):
     def net(self) -> nn.Module:
         return self._frozen[0]
 
-    def _apply(self, fn: Any, recurse: bool = True) -> "_FrozenFeatureLoss":  # type: ignore[override]
+    def _apply(self, fn: Any, recurse: bool = True) -> _FrozenFeatureLoss:  # type: ignore[override]
         self._frozen[0] = self._frozen[0]._apply(fn)
         return super()._apply(fn)
 
-    def train(self, mode: bool = True) -> "_FrozenFeatureLoss":
+    def train(self, mode: bool = True) -> _FrozenFeatureLoss:
         super().train(mode)
         self.net.eval()  # the feature network never leaves eval mode
         return self
@@ -377,7 +396,11 @@ class ConvAutoEncoder(nn.Module):
     """
 
     def __init__(
-        self, dims: int = 2, in_channels: int = 1, channels: Sequence[int] = (16, 32, 64), code_channels: int = 8
+        self,
+        dims: int = 2,
+        in_channels: int = 1,
+        channels: Sequence[int] = (16, 32, 64),
+        code_channels: int = 8,
     ) -> None:
         super().__init__()
         if dims not in (2, 3):
@@ -417,7 +440,9 @@ class ConvAutoEncoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def save_autoencoder(ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None) -> Path:
+def save_autoencoder(
+    ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None
+) -> Path:
     """Write an auto-encoder as one safetensors file with its architecture in the metadata."""
     from safetensors.torch import save_file
 
@@ -426,7 +451,11 @@ def save_autoencoder(ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: M
     if extra:
         meta["extra"] = json.dumps(dict(extra))
     tmp = out.with_name(out.name + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in ae.state_dict().items()}, str(tmp), metadata=meta)
+    save_file(
+        {k: v.detach().contiguous().cpu() for k, v in ae.state_dict().items()},
+        str(tmp),
+        metadata=meta,
+    )
     os.replace(tmp, out)
     return out
 
@@ -460,8 +489,14 @@ class ShapePriorLoss(PerceptualLoss):
         criterion: "l2" (ACNN) or "l1".
     """
 
-    def __init__(self, autoencoder: ConvAutoEncoder | str | os.PathLike[str], criterion: str = "l2") -> None:
-        ae = load_autoencoder(autoencoder) if isinstance(autoencoder, (str, os.PathLike)) else autoencoder
+    def __init__(
+        self, autoencoder: ConvAutoEncoder | str | os.PathLike[str], criterion: str = "l2"
+    ) -> None:
+        ae = (
+            load_autoencoder(autoencoder)
+            if isinstance(autoencoder, (str, os.PathLike))
+            else autoencoder
+        )
         super().__init__(_Encoder(ae), {"code": 1.0}, criterion=criterion)
 
 

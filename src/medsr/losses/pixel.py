@@ -10,12 +10,12 @@ L1 that behaves like L2 near zero, and the smooth-L1 (Huber) loss.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
-__all__ = ["L1Loss", "L2Loss", "CharbonnierLoss", "SmoothL1Loss", "charbonnier"]
+__all__ = ["CharbonnierLoss", "L1Loss", "L2Loss", "SmoothL1Loss", "charbonnier"]
 
 
 def _check_shapes(pred: torch.Tensor, target: torch.Tensor, name: str) -> None:

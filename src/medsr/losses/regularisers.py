@@ -14,16 +14,16 @@ All functions take ``(N, C, *spatial)`` tensors with 1-3 spatial axes.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 
 __all__ = [
-    "forward_differences",
-    "total_variation",
-    "TVLoss",
     "GradientDifferenceLoss",
     "GradientMagnitudeLoss",
+    "TVLoss",
+    "forward_differences",
+    "total_variation",
 ]
 
 
@@ -78,7 +78,9 @@ class GradientDifferenceLoss(nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if pred.shape != target.shape:
-            raise MedsrError(f"gradient loss: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}")
+            raise MedsrError(
+                f"gradient loss: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}"
+            )
         total = pred.new_zeros(())
         for dp, dt in zip(forward_differences(pred), forward_differences(target)):
             total = total + ((dt.abs() - dp.abs()).abs() ** self.alpha).mean()
@@ -103,5 +105,7 @@ class GradientMagnitudeLoss(nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if pred.shape != target.shape:
-            raise MedsrError(f"gradient loss: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}")
+            raise MedsrError(
+                f"gradient loss: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}"
+            )
         return (self.magnitude(pred, self.eps) - self.magnitude(target, self.eps)).abs().mean()

@@ -13,16 +13,16 @@ content term of the saliency-weighted GANs for medical SR (review section 4).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.losses.regularisers import GradientMagnitudeLoss
 
-__all__ = ["SaliencyWeightedL1", "gradient_saliency", "WeightedSum"]
+__all__ = ["SaliencyWeightedL1", "WeightedSum", "gradient_saliency"]
 
 
 def gradient_saliency(target: torch.Tensor, smooth: int = 3) -> torch.Tensor:
@@ -63,7 +63,9 @@ class SaliencyWeightedL1(nn.Module):
         self, pred: torch.Tensor, target: torch.Tensor, saliency: torch.Tensor | None = None
     ) -> torch.Tensor:
         if pred.shape != target.shape:
-            raise MedsrError(f"saliency L1: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}")
+            raise MedsrError(
+                f"saliency L1: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}"
+            )
         w = self.weights(target, saliency)
         return (w * (pred - target).abs()).mean()
 
@@ -84,7 +86,9 @@ class WeightedSum(nn.Module):
         self.terms = nn.ModuleDict({name: module for name, (module, _) in terms.items()})
         self.weights = {name: float(w) for name, (_, w) in terms.items()}
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         total = pred.new_zeros((), dtype=torch.float32)
         parts: dict[str, torch.Tensor] = {}
         for name, module in self.terms.items():

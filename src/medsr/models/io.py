@@ -115,6 +115,10 @@ def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, p
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``model.json`` beside a weights file (or in a weights folder), checked."""
+    if Path(path).is_file() and Path(path).suffix not in (".safetensors", ".json"):
+        raise MedsrError(
+            f"{path} is not a weights file; give model.safetensors (with model.json beside it) or their folder"
+        )
     tensors_path, json_path = weights_paths(path)
     if not json_path.is_file():
         if not tensors_path.is_file() and not Path(path).exists():
@@ -165,7 +169,7 @@ def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "
     try:
         state = load_file(str(tensors_path), device=str(device))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise MedsrError(f"{tensors_path} is not a readable safetensors file ({exc})") from None
+        raise MedsrError(f"{tensors_path} is not a readable safetensors file ({exc}); restore it from the training run") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -50,6 +50,9 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: S
 
     if opset < 17:
         raise MedsrError(f"opset {opset} is too old; use 17 or later")
+    newest = _newest_opset()
+    if opset > newest:
+        raise MedsrError(f"opset {opset} is newer than this PyTorch exports (up to {newest}); use 17 to {newest}")
     shape = tuple(int(s) for s in example_shape)
     if len(shape) not in (4, 5) or min(shape) < 1:
         raise MedsrError(f"example_shape must be (N, C, H, W) or (N, C, D, H, W) with positive sizes, got {shape}")
@@ -94,3 +97,13 @@ def onnx_predict(path: str | os.PathLike[str], array: np.ndarray, *,
     if x.ndim != len(inp.shape):
         raise MedsrError(f"{path.name} expects a {len(inp.shape)}-D array (N, C, *spatial), got shape {x.shape}")
     return session.run(None, {inp.name: x})[0]
+
+
+def _newest_opset() -> int:
+    """The newest opset the TorchScript-based ``torch.onnx.export`` writes (20 in PyTorch 2.x)."""
+    try:
+        from torch.onnx import _constants
+
+        return int(getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", 20))
+    except ImportError:  # pragma: no cover - private module moved
+        return 20

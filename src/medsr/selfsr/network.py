@@ -60,8 +60,8 @@ class CompactResNet(nn.Module):
         unshuffle: fold factors (rows, cols); ``(1, 1)`` works on the full grid.
     """
 
-    def __init__(self, width: int = 32, blocks: int = 4, res_scale: float = 1.0, in_channels: int = 1,
-                 unshuffle: tuple[int, int] = (1, 1)) -> None:
+    def __init__(self, width: int = 64, blocks: int = 6, res_scale: float = 1.0, in_channels: int = 1,
+                 unshuffle: tuple[int, int] = (4, 4)) -> None:
         super().__init__()
         self.scale = (1, 1)
         self.dims = 2

@@ -34,6 +34,7 @@ class TrainResult:
     curve: list[tuple[int, float, float]] = field(default_factory=list)
     val_psnr_input: float = float("nan")
     val_psnr_output: float = float("nan")
+    threads: int = 0
 
     @property
     def val_gain_db(self) -> float:
@@ -46,6 +47,7 @@ class TrainResult:
             "curve": [[i, round(t, 2), round(l, 6)] for i, t, l in self.curve],
             "val_psnr_interpolated": round(self.val_psnr_input, 3),
             "val_psnr_network": round(self.val_psnr_output, 3),
+            "train_threads": self.threads,
         }
 
 
@@ -74,11 +76,19 @@ def train_restoration(
     device: str = "cpu",
     progress: Progress | None = None,
     label: str = "training",
+    clip: float | None = 0.5,
+    auto_threads: bool = True,
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
 
     L1 rather than L2 follows EDSR (Lim et al. 2017), the network SMORE uses. The learning rate
-    follows the fraction of the budget spent (iterations or seconds, whichever is further).
+    follows the fraction of the budget spent (iterations or seconds, whichever is further); the
+    gradient norm is clipped at ``clip`` for stability (Pascanu et al. 2013; VDSR clips too).
+
+    With ``auto_threads`` on a CPU with several torch threads, the first steps are timed with all
+    threads and with one, and training continues with the faster: for these small batches, extra
+    threads often cost more in synchronisation than they bring, above all on a busy machine.
+    Torch's thread count is restored on return.
     """
     sampler = PatchSampler(pairs, patch, rng)
     val_x, val_y = sampler.sample(max(8, batch))
@@ -88,6 +98,10 @@ def train_restoration(
     start = time.perf_counter()
     running, count, it = 0.0, 0, 0
     report_every = 25
+    threads = torch.get_num_threads()
+    trial = auto_threads and device == "cpu" and threads > 1
+    warm, probe = 2, 6  # steps: warm-up, then timed with all threads, then timed with one
+    step_times: list[float] = []
     while True:
         elapsed = time.perf_counter() - start
         frac = budget.fraction(it, elapsed)
@@ -95,13 +109,26 @@ def train_restoration(
             break
         for group in opt.param_groups:
             group["lr"] = lr * _lr_factor(frac)
+        if trial and it == warm + probe:
+            torch.set_num_threads(1)
+        t_step = time.perf_counter()
         x, y = sampler.sample(batch)
         xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
         loss = torch.nn.functional.l1_loss(net(xt), yt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip:
+            nn.utils.clip_grad_norm_(net.parameters(), clip)
         opt.step()
         it += 1
+        if trial:
+            step_times.append(time.perf_counter() - t_step)
+            if it == warm + 2 * probe:
+                many = float(np.median(step_times[warm : warm + probe]))
+                one = float(np.median(step_times[warm + probe :]))
+                torch.set_num_threads(threads if many < one else 1)
+                result.threads = threads if many < one else 1
+                trial = False
         running += float(loss.detach())
         count += 1
         if it % report_every == 0:
@@ -109,9 +136,11 @@ def train_restoration(
             running, count = 0.0, 0
             if progress is not None:
                 progress(frac, f"{label}: step {it}, L1 {result.curve[-1][2]:.4f}")
+    torch.set_num_threads(threads)
     if count:
         result.curve.append((it, time.perf_counter() - start, running / count))
     result.iterations = it
+    result.threads = result.threads or torch.get_num_threads()
     result.seconds = time.perf_counter() - start
     net.eval()
     with torch.inference_mode():
@@ -141,8 +170,8 @@ def apply_through_plane(
     orientations: int = 2,
     batch: int = 8,
     device: str = "cpu",
-    threshold: float = 0.02,
-    margin: int = 12,
+    threshold: float = 0.05,
+    margin: int = 16,
     progress: Progress | None = None,
     label: str = "applying",
 ) -> np.ndarray:

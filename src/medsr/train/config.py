@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,26 +27,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from medsr.errors import MedsrError
 
 __all__ = [
+    "AdversarialSection",
+    "AugmentSection",
+    "ClipSection",
     "Config",
-    "ModelSection",
-    "DiscriminatorSection",
+    "CycleSection",
     "DataSection",
     "DataSplit",
-    "AugmentSection",
+    "DiscriminatorSection",
     "ForegroundSection",
     "LossSection",
+    "ModelSection",
     "MultiOutputSection",
+    "Noise2NoiseSection",
     "OptimSection",
     "ScheduleSection",
-    "ClipSection",
-    "AdversarialSection",
-    "CycleSection",
-    "Noise2NoiseSection",
     "TrainSection",
-    "load_config",
-    "parse_config",
     "apply_overrides",
     "config_to_dict",
+    "load_config",
+    "parse_config",
 ]
 
 
@@ -354,7 +355,9 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     out = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
-            raise MedsrError(f"override {item!r} is not of the form key.path=value (e.g. optim.lr=1e-4)")
+            raise MedsrError(
+                f"override {item!r} is not of the form key.path=value (e.g. optim.lr=1e-4)"
+            )
         key, raw = item.split("=", 1)
         parts = [p for p in key.strip().split(".") if p]
         if not parts:
@@ -398,13 +401,17 @@ def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     """
     p = Path(path)
     if not p.is_file():
-        raise MedsrError(f"config file {p} not found; give a YAML recipe such as configs/srcnn.yaml")
+        raise MedsrError(
+            f"config file {p} not found; give a YAML recipe such as configs/srcnn.yaml"
+        )
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise MedsrError(f"config {p}:{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        raise MedsrError(
+            f"config {p}:{where}: not valid YAML ({getattr(err, 'problem', err)})"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise MedsrError(f"cannot read config {p} ({err})") from None
     return parse_config(data or {}, overrides)
@@ -432,30 +439,42 @@ def _check(cfg: Config) -> None:
                 f"{list(scale)} on axis {i}"
             )
     if cfg.task in ("adversarial", "cycle") and cfg.discriminator is None:
-        raise MedsrError(f"config: discriminator: task {cfg.task!r} needs a discriminator section (e.g. name: srgan_d)")
+        raise MedsrError(
+            f"config: discriminator: task {cfg.task!r} needs a discriminator section (e.g. name: srgan_d)"
+        )
     if cfg.task == "adversarial" and cfg.adversarial is None:
-        raise MedsrError("config: adversarial: task 'adversarial' needs an adversarial section (e.g. kind: vanilla)")
+        raise MedsrError(
+            "config: adversarial: task 'adversarial' needs an adversarial section (e.g. kind: vanilla)"
+        )
     if cfg.task == "cycle" and cfg.cycle is None:
-        raise MedsrError("config: cycle: task 'cycle' needs a cycle section (e.g. cycle_weight: 10)")
-    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.identity_weight > 0:
-        if any(s != 1 for s in scale) and not cfg.data.interpolate_lr:
-            raise MedsrError(
-                "config: cycle.identity_weight: the identity loss needs generators that keep the grid; "
-                "set data.interpolate_lr: true with model.scale: 1, or identity_weight: 0"
-            )
+        raise MedsrError(
+            "config: cycle: task 'cycle' needs a cycle section (e.g. cycle_weight: 10)"
+        )
+    identity = cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.identity_weight > 0
+    if identity and any(s != 1 for s in scale) and not cfg.data.interpolate_lr:
+        raise MedsrError(
+            "config: cycle.identity_weight: the identity loss needs generators that keep the grid; "
+            "set data.interpolate_lr: true with model.scale: 1, or identity_weight: 0"
+        )
     if cfg.data.interpolate_lr and any(s != 1 for s in scale):
         raise MedsrError(
             "config: data.interpolate_lr: an input already on the HR grid needs model.scale: 1 "
             "(a restoration network); set one or the other"
         )
     if cfg.task == "autoencoder" and any(s != 1 for s in scale):
-        raise MedsrError("config: model.scale: the auto-encoder task reconstructs its input; use scale: 1")
+        raise MedsrError(
+            "config: model.scale: the auto-encoder task reconstructs its input; use scale: 1"
+        )
     if cfg.train.mode == "noise2noise" and cfg.task != "supervised":
         raise MedsrError("config: train.mode: noise2noise works with task: supervised only")
     if cfg.model.dims == 3 and cfg.data.slice_axis is not None:
-        raise MedsrError("config: data.slice_axis: slices are for 2D models; remove it for a 3D model")
+        raise MedsrError(
+            "config: data.slice_axis: slices are for 2D models; remove it for a 3D model"
+        )
     if cfg.loss.multi_output is not None and cfg.task != "supervised":
-        raise MedsrError("config: loss.multi_output: multi-output supervision is for task: supervised")
+        raise MedsrError(
+            "config: loss.multi_output: multi-output supervision is for task: supervised"
+        )
     from medsr.losses import LOSS_TERMS
 
     for name, spec in cfg.loss.terms.items():

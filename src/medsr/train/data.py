@@ -26,9 +26,10 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,21 +39,23 @@ from medsr.errors import MedsrError
 from medsr.train.normalise import Normaliser
 
 __all__ = [
-    "Source",
+    "EpochSampler",
+    "PatchDataset",
     "SamplingSpec",
+    "Source",
+    "ValidationDataset",
     "list_files",
-    "read_array",
     "load_sources",
     "make_degradation",
-    "volume_referenced",
     "otsu_threshold",
-    "PatchDataset",
-    "ValidationDataset",
-    "EpochSampler",
+    "read_array",
     "seed_worker",
+    "volume_referenced",
 ]
 
-_WHERE = "relative paths are resolved from the current directory {cwd}; run from the repository root"
+_WHERE = (
+    "relative paths are resolved from the current directory {cwd}; run from the repository root"
+)
 
 
 # ---------------------------------------------------------------------- files
@@ -76,7 +79,9 @@ def list_files(spec: str, pattern: str | None = None, limit: int | None = None) 
         files = [path]
     elif path.is_dir():
         children = sorted(path.iterdir())
-        if dicom_dir(path) and not any(readable(c) and full_suffix(c) not in (".dcm", ".ima") for c in children):
+        if dicom_dir(path) and not any(
+            readable(c) and full_suffix(c) not in (".dcm", ".ima") for c in children
+        ):
             files = [path]
         else:
             files = [c for c in children if readable(c) or dicom_dir(c)]
@@ -87,7 +92,9 @@ def list_files(spec: str, pattern: str | None = None, limit: int | None = None) 
     if limit:
         files = files[:limit]
     if not files:
-        raise MedsrError(f"no readable images in {spec}" + (f" matching {pattern!r}" if pattern else ""))
+        raise MedsrError(
+            f"no readable images in {spec}" + (f" matching {pattern!r}" if pattern else "")
+        )
     return files
 
 
@@ -110,9 +117,13 @@ def read_array(path: Path, color: str = "y") -> tuple[np.ndarray, bool]:
         vol = read(path)
     except MedsrError as err:
         msg = str(err)
-        raise MedsrError(msg if str(path) in msg or path.name in msg else f"{path}: {msg}") from None
-    except Exception as exc:  # a corrupt file the reader did not anticipate
-        raise MedsrError(f"cannot read {path} ({type(exc).__name__}: {exc}); fix or remove the file") from None
+        raise MedsrError(
+            msg if str(path) in msg or path.name in msg else f"{path}: {msg}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt file the reader did not anticipate
+        raise MedsrError(
+            f"cannot read {path} ({type(exc).__name__}: {exc}); fix or remove the file"
+        ) from None
     data = np.asarray(vol.data, dtype=np.float32)
     if not np.isfinite(data).all():
         raise MedsrError(f"{path} holds NaN/Inf values; clean it before training")
@@ -176,7 +187,9 @@ class Source:
         return tuple(int(s) for s in self.hr.shape[1:])  # type: ignore[return-value]
 
 
-def _foreground(hr: np.ndarray, method: str, percentile: float, seed: int, max_points: int = 200_000) -> np.ndarray | None:
+def _foreground(
+    hr: np.ndarray, method: str, percentile: float, seed: int, max_points: int = 200_000
+) -> np.ndarray | None:
     if method == "none":
         return None
     img = hr.mean(axis=0)
@@ -288,7 +301,7 @@ def _interp_to(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
 
         t = torch.from_numpy(np.ascontiguousarray(x))[None]
         keep = [i for i, n in enumerate(shape) if n > 1 or x.shape[1 + i] > 1]
-        t = t.squeeze(2 + [i for i in range(3) if i not in keep][0]) if len(keep) == 2 else t
+        t = t.squeeze(2 + next(i for i in range(3) if i not in keep)) if len(keep) == 2 else t
         mode = "bicubic" if t.ndim == 4 else "trilinear"
         size = [int(shape[i]) for i in keep] if len(keep) == 2 else [int(n) for n in shape]
         out_t = F.interpolate(t, size=size, mode=mode, align_corners=False)[0].numpy()
@@ -333,7 +346,9 @@ class SamplingSpec:
         """Array axes (of X, Y, Z) that the model's spatial axes map to for this source."""
         if self.dims == 3:
             if src.is_2d:
-                raise MedsrError(f"{src.name} is a 2D image; a 3D model needs volumes (or set model.dims: 2)")
+                raise MedsrError(
+                    f"{src.name} is a 2D image; a 3D model needs volumes (or set model.dims: 2)"
+                )
             return (0, 1, 2)
         if src.is_2d:
             return (0, 1)
@@ -359,7 +374,7 @@ def _squeeze(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """(C, X, Y, Z) -> (C, *model axes): drop the array axis a 2D model does not see."""
     if len(axes) == 3:
         return x
-    drop = [a for a in range(3) if a not in axes][0]
+    drop = next(a for a in range(3) if a not in axes)
     return np.take(x, 0, axis=1 + drop)
 
 
@@ -374,7 +389,11 @@ def _add_noise(x: np.ndarray, sigma: float, kind: str, rng: np.random.Generator)
 
 
 def _geometric(
-    arrays: list[np.ndarray], spatial: Sequence[int], factors: Sequence[float], aug: Any, rng: np.random.Generator
+    arrays: list[np.ndarray],
+    spatial: Sequence[int],
+    factors: Sequence[float],
+    aug: Any,
+    rng: np.random.Generator,
 ) -> list[np.ndarray]:
     """Flips / rot90 / transposes applied identically to HR (and LR) ``(C, X, Y, Z)`` arrays.
 
@@ -404,7 +423,9 @@ def _geometric(
     return out
 
 
-def _intensity(hr: np.ndarray, lr: np.ndarray, aug: Any, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _intensity(
+    hr: np.ndarray, lr: np.ndarray, aug: Any, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Brightness / contrast / gamma (same map on input and target) and input-only noise."""
     if aug is None:
         return hr, lr
@@ -437,7 +458,9 @@ class PatchDataset(Dataset):
         seed: the run's seed.
     """
 
-    def __init__(self, sources: Sequence[Source], spec: SamplingSpec, length: int, seed: int = 0) -> None:
+    def __init__(
+        self, sources: Sequence[Source], spec: SamplingSpec, length: int, seed: int = 0
+    ) -> None:
         if not sources:
             raise MedsrError("no training images")
         self.sources = list(sources)
@@ -468,7 +491,9 @@ class PatchDataset(Dataset):
         assert src.lr is not None
         for a in range(3):
             if not float(f[a]).is_integer():
-                raise MedsrError(f"explicit LR/HR pairs need whole scale factors, got {list(self.spec.scale)}")
+                raise MedsrError(
+                    f"explicit LR/HR pairs need whole scale factors, got {list(self.spec.scale)}"
+                )
             n_lr, n_hr = src.lr.shape[1 + a], src.hr.shape[1 + a]
             if abs(n_hr - n_lr * f[a]) >= f[a]:
                 raise MedsrError(
@@ -493,7 +518,9 @@ class PatchDataset(Dataset):
         shape = src.shape
         if src.foreground is not None and rng.random() < self.spec.foreground_probability:
             c = src.foreground[int(rng.integers(len(src.foreground)))]
-            return [int(np.clip(int(c[a]) - patch[a] // 2, 0, shape[a] - patch[a])) for a in range(3)]
+            return [
+                int(np.clip(int(c[a]) - patch[a] // 2, 0, shape[a] - patch[a])) for a in range(3)
+            ]
         return [int(rng.integers(0, shape[a] - patch[a] + 1)) for a in range(3)]
 
     def _crop(self, src: Source, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
@@ -505,14 +532,19 @@ class PatchDataset(Dataset):
         f = [int(v) for v in self.spec.factors3(src)]
         p_lr = [p // s for p, s in zip(patch, f)]
         limit = [
-            min(src.lr.shape[1 + a] - p_lr[a], (src.hr.shape[1 + a] - patch[a]) // f[a]) for a in range(3)
+            min(src.lr.shape[1 + a] - p_lr[a], (src.hr.shape[1 + a] - patch[a]) // f[a])
+            for a in range(3)
         ]
         lr_start = [min(max(start[a] // f[a], 0), limit[a]) for a in range(3)]
-        hr_sl = (slice(None),) + tuple(slice(s * k, s * k + p) for s, k, p in zip(lr_start, f, patch))
+        hr_sl = (slice(None),) + tuple(
+            slice(s * k, s * k + p) for s, k, p in zip(lr_start, f, patch)
+        )
         lr_sl = (slice(None),) + tuple(slice(s, s + p) for s, p in zip(lr_start, p_lr))
         return src.hr[hr_sl], src.lr[lr_sl]
 
-    def _draw(self, rng: np.random.Generator, *, need_hr: bool = True) -> tuple[Source, np.ndarray, np.ndarray]:
+    def _draw(
+        self, rng: np.random.Generator, *, need_hr: bool = True
+    ) -> tuple[Source, np.ndarray, np.ndarray]:
         src = self.sources[int(rng.choice(len(self.sources), p=self.probabilities))]
         axes = self.spec.axes_for(src)
         factors = self.spec.factors3(src)
@@ -568,27 +600,38 @@ class ValidationDataset(Dataset):
         for i, src in enumerate(sources):
             axes = spec.axes_for(src)
             factors = spec.factors3(src)
-            size = [src.shape[a] for a in axes] if crop is None else [min(c, src.shape[a]) for c, a in zip(crop, axes)]
-            size = [int(n - n % int(s)) if float(s).is_integer() else int(n) for n, s in zip(size, spec.scale)]
+            size = (
+                [src.shape[a] for a in axes]
+                if crop is None
+                else [min(c, src.shape[a]) for c, a in zip(crop, axes)]
+            )
+            size = [
+                int(n - n % int(s)) if float(s).is_integer() else int(n)
+                for n, s in zip(size, spec.scale)
+            ]
             if any(n < 1 for n in size):
                 raise MedsrError(f"validation image {src.name} is smaller than the scale factor")
             patch = spec.patch3(src, size)
             if src.is_2d or len(axes) == 3:
                 positions = [0]
             else:
-                cut = [a for a in range(3) if a not in axes][0]
+                cut = next(a for a in range(3) if a not in axes)
                 n = src.shape[cut]
-                positions = sorted({int(round(v)) for v in np.linspace(0.25 * (n - 1), 0.75 * (n - 1), slices)})
+                positions = sorted(
+                    {round(v) for v in np.linspace(0.25 * (n - 1), 0.75 * (n - 1), slices)}
+                )
             for pos in positions:
                 start = [(src.shape[a] - patch[a]) // 2 for a in range(3)]
                 if len(axes) == 2 and not src.is_2d:
-                    cut = [a for a in range(3) if a not in axes][0]
+                    cut = next(a for a in range(3) if a not in axes)
                     start[cut] = pos
                 sl = (slice(None),) + tuple(slice(s, s + p) for s, p in zip(start, patch))
                 hr = np.ascontiguousarray(src.hr[sl])
                 if src.lr is not None:
                     f = [int(v) for v in factors]
-                    lr_sl = (slice(None),) + tuple(slice(s // k, s // k + p // k) for s, k, p in zip(start, f, patch))
+                    lr_sl = (slice(None),) + tuple(
+                        slice(s // k, s // k + p // k) for s, k, p in zip(start, f, patch)
+                    )
                     lr = np.ascontiguousarray(src.lr[lr_sl])
                 else:
                     lr = maker.degrade(hr, src, np.random.default_rng([seed, 1_000_003, i, pos]))
@@ -596,7 +639,9 @@ class ValidationDataset(Dataset):
                 n2n = spec.noise2noise
                 if n2n is not None and src.lr is None and n2n.noisy_input:
                     # Noise2Noise: a noisy input against the clean target measures the denoising
-                    lr_n = _add_noise(lr_n, n2n.sigma, n2n.noise, np.random.default_rng([seed, 1_000_033, i, pos]))
+                    lr_n = _add_noise(
+                        lr_n, n2n.sigma, n2n.noise, np.random.default_rng([seed, 1_000_033, i, pos])
+                    )
                 if spec.interpolate_lr:
                     lr_n = _interp_to(lr_n, hr_n.shape[1:])
                 self.items.append(
@@ -624,7 +669,9 @@ class EpochSampler(Sampler):
 
     def __init__(self, length: int, *, rank: int = 0, world_size: int = 1) -> None:
         if length % world_size:
-            raise MedsrError(f"epoch length {length} is not divisible by the {world_size} processes")
+            raise MedsrError(
+                f"epoch length {length} is not divisible by the {world_size} processes"
+            )
         self.length = int(length)
         self.rank = int(rank)
         self.world_size = int(world_size)

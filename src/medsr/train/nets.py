@@ -8,11 +8,11 @@ area-downsampled input so that it starts close to plain averaging.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 
@@ -31,11 +31,18 @@ class DownsamplingNet(nn.Module):
     """
 
     def __init__(
-        self, dims: int, in_channels: int, scale: Sequence[float], features: int = 64, layers: int = 4
+        self,
+        dims: int,
+        in_channels: int,
+        scale: Sequence[float],
+        features: int = 64,
+        layers: int = 4,
     ) -> None:
         super().__init__()
         if dims not in (2, 3) or len(scale) != dims:
-            raise MedsrError(f"DownsamplingNet needs dims 2 or 3 and one factor per axis, got {dims}, {scale}")
+            raise MedsrError(
+                f"DownsamplingNet needs dims 2 or 3 and one factor per axis, got {dims}, {scale}"
+            )
         conv = nn.Conv2d if dims == 2 else nn.Conv3d
         self.dims = dims
         self.scale = tuple(float(s) for s in scale)
@@ -45,7 +52,10 @@ class DownsamplingNet(nn.Module):
         kernel = tuple(max(3, 2 * s - 1 if s > 1 else 3) for s in stride)
         padding = tuple(k // 2 for k in kernel)
         body: list[nn.Module] = [conv(in_channels, features, 3, padding=1), nn.LeakyReLU(0.2)]
-        body += [conv(features, features, kernel, stride=stride, padding=padding), nn.LeakyReLU(0.2)]
+        body += [
+            conv(features, features, kernel, stride=stride, padding=padding),
+            nn.LeakyReLU(0.2),
+        ]
         for _ in range(layers - 3):
             body += [conv(features, features, 3, padding=1), nn.LeakyReLU(0.2)]
         body.append(conv(features, in_channels, 3, padding=1))

@@ -26,14 +26,15 @@ array first and remembers the fit, so a following ``inverse`` undoes exactly tha
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["Normaliser", "KINDS"]
+__all__ = ["KINDS", "Normaliser"]
 
 #: kind -> (required parameters, optional parameters with defaults).
 KINDS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
@@ -66,20 +67,26 @@ class Normaliser:
     def __post_init__(self) -> None:
         kind = _ALIASES.get(str(self.kind).lower(), str(self.kind).lower())
         if kind not in KINDS:
-            raise MedsrError(f"unknown normalisation kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+            raise MedsrError(
+                f"unknown normalisation kind {self.kind!r}; choose one of {', '.join(KINDS)}"
+            )
         required, optional = KINDS[kind]
         params = dict(self.params or {})
         unknown = sorted(set(params) - set(required) - set(optional))
         if unknown:
             accepted = ", ".join(list(required) + list(optional)) or "none"
-            raise MedsrError(f"normalisation {kind}: unknown parameter {unknown[0]!r} (accepted: {accepted})")
+            raise MedsrError(
+                f"normalisation {kind}: unknown parameter {unknown[0]!r} (accepted: {accepted})"
+            )
         missing = [p for p in required if p not in params]
         if missing:
             raise MedsrError(f"normalisation {kind}: missing parameter {missing[0]!r}")
         try:
             params = {k: float(v) for k, v in {**optional, **params}.items()}
         except (TypeError, ValueError):
-            raise MedsrError(f"normalisation {kind}: parameters must be numbers, got {params}") from None
+            raise MedsrError(
+                f"normalisation {kind}: parameters must be numbers, got {params}"
+            ) from None
         self.kind, self.params = kind, params
         if kind == "percentile" and not 0.0 <= params["low"] < params["high"] <= 100.0:
             raise MedsrError(f"percentile normalisation needs 0 <= low < high <= 100, got {params}")
@@ -92,7 +99,9 @@ class Normaliser:
             return 0.0, 1.0
         if self.kind == "minmax":
             if not p["max"] > p["min"]:
-                raise MedsrError(f"minmax normalisation needs max > min, got [{p['min']}, {p['max']}]")
+                raise MedsrError(
+                    f"minmax normalisation needs max > min, got [{p['min']}, {p['max']}]"
+                )
             return p["min"], p["max"] - p["min"]
         if self.kind == "zscore":
             if not p["std"] > 0:
@@ -104,7 +113,7 @@ class Normaliser:
 
     # ----------------------------------------------------------------- (de)serialisation
     @staticmethod
-    def from_dict(d: Mapping[str, Any] | str | None) -> "Normaliser":
+    def from_dict(d: Mapping[str, Any] | str | None) -> Normaliser:
         """Rebuild from ``{"kind": ..., "params": {...}}`` (``to_dict``'s form; a fitted map's
         ``"fitted": {"offset", "scale"}`` is restored too); ``None`` -> identity."""
         if d is None:
@@ -136,7 +145,7 @@ class Normaliser:
     def fitted(self) -> bool:
         return self.offset is not None and self.scale is not None
 
-    def fit(self, array: np.ndarray) -> "Normaliser":
+    def fit(self, array: np.ndarray) -> Normaliser:
         """A copy fitted to ``array`` (physical units); fixed kinds return an equal copy."""
         if not self.per_volume:
             return dataclasses.replace(self, params=dict(self.params))
@@ -164,11 +173,15 @@ class Normaliser:
         if not self.fitted:
             fitted = self.fit(x)
             self.offset, self.scale = fitted.offset, fitted.scale
-        return ((x - np.float32(self.offset)) / np.float32(self.scale)).astype(np.float32, copy=False)
+        return ((x - np.float32(self.offset)) / np.float32(self.scale)).astype(
+            np.float32, copy=False
+        )
 
     def inverse(self, array: np.ndarray) -> np.ndarray:
         """Undo :meth:`forward` (float32)."""
         if not self.fitted:
-            raise MedsrError(f"{self.kind} normalisation was never fitted; call fit(volume) or forward() first")
+            raise MedsrError(
+                f"{self.kind} normalisation was never fitted; call fit(volume) or forward() first"
+            )
         y = np.asarray(array, dtype=np.float32)
         return (y * np.float32(self.scale) + np.float32(self.offset)).astype(np.float32, copy=False)

@@ -24,15 +24,16 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import lightning as L
 import torch
-import torch.nn as nn
 import yaml
 from lightning.fabric.plugins import TorchCheckpointIO
+from torch import nn
 from torch.utils.data import DataLoader
 
 from medsr.errors import MedsrError
@@ -47,7 +48,15 @@ from medsr.train.data import (
 )
 from medsr.train.normalise import Normaliser
 
-__all__ = ["RunResult", "train", "build_model", "build_task", "build_datamodule", "SRDataModule", "ENV_RUN_DIR"]
+__all__ = [
+    "ENV_RUN_DIR",
+    "RunResult",
+    "SRDataModule",
+    "build_datamodule",
+    "build_model",
+    "build_task",
+    "train",
+]
 
 #: environment variable through which DDP child processes find the run folder of rank 0.
 ENV_RUN_DIR = "MEDSR_RUN_DIR"
@@ -154,15 +163,17 @@ def _spec(cfg: Config) -> SamplingSpec:
 def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
     """Read the data of a config; returns the data module, the normaliser spec and the file names."""
     norm = _normaliser(cfg)
-    common = dict(
-        color=cfg.data.color,
-        normalisation=norm,
-        foreground=cfg.data.foreground.method,
-        foreground_percentile=cfg.data.foreground.percentile,
-        seed=cfg.seed,
-    )
+    common = {
+        "color": cfg.data.color,
+        "normalisation": norm,
+        "foreground": cfg.data.foreground.method,
+        "foreground_percentile": cfg.data.foreground.percentile,
+        "seed": cfg.seed,
+    }
     t = cfg.data.train
-    train_sources = load_sources(t.hr_dir, lr_spec=t.lr_dir, pattern=t.pattern, limit=t.limit, **common)
+    train_sources = load_sources(
+        t.hr_dir, lr_spec=t.lr_dir, pattern=t.pattern, limit=t.limit, **common
+    )
     channels = {int(s.hr.shape[0]) for s in train_sources}
     if channels != {cfg.model.in_channels}:
         raise MedsrError(
@@ -170,16 +181,29 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
             f"{sorted(channels)} channel(s); set data.color (y/grey/rgb) or model.in_channels"
         )
     spec = _spec(cfg)
-    train_set = PatchDataset(train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed)
+    train_set = PatchDataset(
+        train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed
+    )
     val_set = None
     if cfg.data.val is not None:
         v = cfg.data.val
-        val_sources = load_sources(v.hr_dir, lr_spec=v.lr_dir, pattern=v.pattern, limit=v.limit, **common)
+        val_sources = load_sources(
+            v.hr_dir, lr_spec=v.lr_dir, pattern=v.pattern, limit=v.limit, **common
+        )
         crop = cfg.data.val_crop
-        crop_t = None if crop is None else ([crop] * cfg.model.dims if isinstance(crop, int) else list(crop))
+        crop_t = (
+            None
+            if crop is None
+            else ([crop] * cfg.model.dims if isinstance(crop, int) else list(crop))
+        )
         val_spec = SamplingSpec(**{**spec.__dict__, "augment": None, "unpaired": False})
         val_set = ValidationDataset(
-            val_sources, val_spec, crop=crop_t, slices=cfg.data.val_slices, max_items=cfg.data.val_max_images, seed=cfg.seed
+            val_sources,
+            val_spec,
+            crop=crop_t,
+            slices=cfg.data.val_slices,
+            max_items=cfg.data.val_max_images,
+            seed=cfg.seed,
         )
     dm = SRDataModule(
         train_set,
@@ -200,13 +224,17 @@ def _load_init_weights(model: nn.Module, path: str) -> None:
     p = Path(path)
     tensors = p if p.suffix == ".safetensors" else weights_paths(p)[0]
     if not tensors.is_file():
-        raise MedsrError(f"config: model.init_weights: {tensors} not found; give a model.safetensors or a run folder")
+        raise MedsrError(
+            f"config: model.init_weights: {tensors} not found; give a model.safetensors or a run folder"
+        )
     state = load_file(str(tensors))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
-        raise MedsrError(f"config: model.init_weights: {tensors} does not fit {type(model).__name__} ({first})") from None
+        raise MedsrError(
+            f"config: model.init_weights: {tensors} does not fit {type(model).__name__} ({first})"
+        ) from None
 
 
 def build_model(cfg: Config) -> nn.Module:
@@ -215,7 +243,9 @@ def build_model(cfg: Config) -> nn.Module:
         from medsr.losses.perceptual import ConvAutoEncoder
 
         try:
-            model: nn.Module = ConvAutoEncoder(dims=cfg.model.dims, in_channels=cfg.model.in_channels, **cfg.model.kwargs)
+            model: nn.Module = ConvAutoEncoder(
+                dims=cfg.model.dims, in_channels=cfg.model.in_channels, **cfg.model.kwargs
+            )
         except TypeError as err:
             raise MedsrError(f"config: model.kwargs: {err}") from None
     else:
@@ -284,16 +314,26 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
         mo = cfg.loss.multi_output
         if mo is not None:
             first = next(iter(terms.items()))
-            base = build_loss_term(first[1].pop("kind", first[0]), {k: v for k, v in first[1].items() if k != "weight"})
+            base = build_loss_term(
+                first[1].pop("kind", first[0]), {k: v for k, v in first[1].items() if k != "weight"}
+            )
             multi = MultiOutputLoss(
-                base, mo.mode, alpha=mo.alpha, alpha_min=mo.alpha_min, alpha_decay_steps=mo.alpha_decay_steps
+                base,
+                mo.mode,
+                alpha=mo.alpha,
+                alpha_min=mo.alpha_min,
+                alpha_decay_steps=mo.alpha_decay_steps,
             )
         return SupervisedSR(cfg, model, loss, multi_output=multi, val_data_range=vr)
     if cfg.task == "adversarial":
-        return AdversarialSR(cfg, model, _discriminator(cfg, cfg.model.in_channels), loss, val_data_range=vr)
+        return AdversarialSR(
+            cfg, model, _discriminator(cfg, cfg.model.in_channels), loss, val_data_range=vr
+        )
     assert cfg.cycle is not None
     scale = cfg.model.scale_tuple()
-    down = DownsamplingNet(cfg.model.dims, cfg.model.in_channels, scale, cfg.cycle.down.features, cfg.cycle.down.layers)
+    down = DownsamplingNet(
+        cfg.model.dims, cfg.model.in_channels, scale, cfg.cycle.down.features, cfg.cycle.down.layers
+    )
     return CycleSR(
         cfg,
         model,
@@ -311,7 +351,11 @@ def _precision(cfg: Config, accelerator: str) -> str:
     gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     if p == "auto":
         if gpu:
-            return "bf16-mixed" if torch.cuda.is_bf16_supported() else ("32-true" if cfg.task != "supervised" else "16-mixed")
+            return (
+                "bf16-mixed"
+                if torch.cuda.is_bf16_supported()
+                else ("32-true" if cfg.task != "supervised" else "16-mixed")
+            )
         return "32-true"
     if p in ("16", "16-mixed") and cfg.task != "supervised" and cfg.task != "autoencoder":
         raise MedsrError(
@@ -324,7 +368,9 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written through :func:`medsr.io.atomic.atomic_path`: a run killed while saving
     never leaves a truncated ``last.ckpt`` behind."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
         from medsr.io.atomic import atomic_path
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -358,8 +404,15 @@ def _write_yaml(data: dict[str, Any], path: Path) -> None:
         Path(tmp).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def _trainer(cfg: Config, run_dir: Path, extra_callbacks: Sequence[Any], has_val: bool) -> L.Trainer:
-    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar, TQDMProgressBar
+def _trainer(
+    cfg: Config, run_dir: Path, extra_callbacks: Sequence[Any], has_val: bool
+) -> L.Trainer:
+    from lightning.pytorch.callbacks import (
+        LearningRateMonitor,
+        ModelCheckpoint,
+        RichProgressBar,
+        TQDMProgressBar,
+    )
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     t = cfg.train
@@ -467,11 +520,15 @@ def train(
         run_dir = Path(resume)
         cfg_file = run_dir / "config.yaml"
         if not cfg_file.is_file():
-            raise MedsrError(f"{run_dir} is not a medsr run folder (no config.yaml); give the folder `medsr train` made")
+            raise MedsrError(
+                f"{run_dir} is not a medsr run folder (no config.yaml); give the folder `medsr train` made"
+            )
         cfg = load_config(cfg_file, overrides)
         ckpt_path = run_dir / "checkpoints" / "last.ckpt"
         if not ckpt_path.is_file():
-            raise MedsrError(f"{ckpt_path} not found: the run stopped before its first checkpoint; start it again")
+            raise MedsrError(
+                f"{ckpt_path} not found: the run stopped before its first checkpoint; start it again"
+            )
     else:
         if config is None:
             raise MedsrError("give a config file (or --resume RUN_DIR)")
@@ -487,17 +544,38 @@ def train(
             _write_yaml(config_to_dict(cfg), run_dir / "config.yaml")
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    os.environ[ENV_RUN_DIR] = str(run_dir.resolve())
+    previous = os.environ.get(ENV_RUN_DIR)
+    os.environ[ENV_RUN_DIR] = str(run_dir.resolve())  # inherited by DDP child processes
+    try:
+        return _fit(cfg, run_dir, ckpt_path, callbacks)
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_RUN_DIR, None)
+        else:
+            os.environ[ENV_RUN_DIR] = previous
+
+
+def _fit(cfg: Config, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence[Any]) -> RunResult:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     dm, norm, files = build_datamodule(cfg)
     model = build_model(cfg)
     task = build_task(cfg, model, norm)
-    trainer = _trainer(cfg, run_dir, callbacks, has_val=dm.val_set is not None and len(dm.val_set) > 0)
+    trainer = _trainer(
+        cfg, run_dir, callbacks, has_val=dm.val_set is not None and len(dm.val_set) > 0
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=r".*Checkpoint directory .* exists and is not empty.*")
+        warnings.filterwarnings(
+            "ignore", message=r".*Checkpoint directory .* exists and is not empty.*"
+        )
         warnings.filterwarnings("ignore", message=r".*Experiment logs directory .* exists.*")
-        trainer.fit(task, datamodule=dm, ckpt_path=str(ckpt_path) if ckpt_path is not None else None)
+        # GAN tasks checkpoint the state after the batch's updates, which is what resuming needs
+        warnings.filterwarnings(
+            "ignore", message=r".*manual optimization and every_n_train_steps.*"
+        )
+        trainer.fit(
+            task, datamodule=dm, ckpt_path=str(ckpt_path) if ckpt_path is not None else None
+        )
     metrics = _floats(dict(trainer.callback_metrics))
     for cb in trainer.checkpoint_callbacks:
         if getattr(cb, "monitor", None) == "val/psnr" and cb.best_model_score is not None:
@@ -506,11 +584,19 @@ def train(
     weights: Path | None = None
     if trainer.global_rank == 0:
         weights = _export(cfg, net, norm, files, metrics, int(trainer.global_step), run_dir)
-    return RunResult(run_dir, weights, net, metrics, int(trainer.global_step), cfg, int(trainer.global_rank))
+    return RunResult(
+        run_dir, weights, net, metrics, int(trainer.global_step), cfg, int(trainer.global_rank)
+    )
 
 
 def _export(
-    cfg: Config, net: nn.Module, norm: Normaliser, files: list[str], metrics: dict[str, float], step: int, run_dir: Path
+    cfg: Config,
+    net: nn.Module,
+    norm: Normaliser,
+    files: list[str],
+    metrics: dict[str, float],
+    step: int,
+    run_dir: Path,
 ) -> Path:
     extra = {
         "training": {
@@ -523,7 +609,9 @@ def _export(
                 "lr": cfg.data.train.lr_dir,
                 "files": files[:100],
                 "n_files": len(files),
-                "degradation": cfg.data.degradation if cfg.data.train.lr_dir is None else "explicit pairs",
+                "degradation": cfg.data.degradation
+                if cfg.data.train.lr_dir is None
+                else "explicit pairs",
                 "color": cfg.data.color,
                 "patch_size": list(cfg.patch_tuple()),
                 "slice_axis": cfg.data.slice_axis,

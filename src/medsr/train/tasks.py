@@ -26,13 +26,14 @@ from __future__ import annotations
 import copy
 import random
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.losses import (
@@ -45,16 +46,22 @@ from medsr.losses import (
     gradient_penalty,
 )
 from medsr.losses.structural import ssim_index
-from medsr.train.config import AdversarialSection, ClipSection, Config, OptimSection, ScheduleSection
+from medsr.train.config import (
+    AdversarialSection,
+    ClipSection,
+    Config,
+    OptimSection,
+    ScheduleSection,
+)
 
 __all__ = [
     "EMA",
+    "AdversarialSR",
+    "CycleSR",
+    "SupervisedSR",
     "build_optimizer",
     "build_scheduler",
     "clip_gradients",
-    "SupervisedSR",
-    "AdversarialSR",
-    "CycleSR",
 ]
 
 
@@ -82,12 +89,20 @@ def build_optimizer(
             )
     param_groups = [{"params": ps, "lr": cfg.lr * m} for m, ps in groups.items()]
     if cfg.name == "adam":
-        return torch.optim.Adam(param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(
+            param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
+        )
     if cfg.name == "adamw":
-        return torch.optim.AdamW(param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(
+            param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
+        )
     if cfg.name == "sgd":
-        return torch.optim.SGD(param_groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    return torch.optim.RMSprop(param_groups, lr=cfg.lr, momentum=cfg.momentum, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            param_groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    return torch.optim.RMSprop(
+        param_groups, lr=cfg.lr, momentum=cfg.momentum, eps=cfg.eps, weight_decay=cfg.weight_decay
+    )
 
 
 def build_scheduler(
@@ -99,11 +114,17 @@ def build_scheduler(
     if cfg.kind == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
     if cfg.kind == "multistep":
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=sorted(cfg.milestones), gamma=cfg.gamma)
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_steps), eta_min=cfg.min_lr)
+        return torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=sorted(cfg.milestones), gamma=cfg.gamma
+        )
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, max_steps), eta_min=cfg.min_lr
+    )
 
 
-def clip_gradients(params: Iterable[nn.Parameter], optimizer: torch.optim.Optimizer, cfg: ClipSection) -> None:
+def clip_gradients(
+    params: Iterable[nn.Parameter], optimizer: torch.optim.Optimizer, cfg: ClipSection
+) -> None:
     """Clip gradients in place: total norm, per-value, or VDSR's ``[-theta/lr, theta/lr]``
     (Kim, Lee & Lee 2016, section 3.2: with a high learning rate the bound tightens)."""
     if cfg.kind == "none" or cfg.value <= 0:
@@ -162,7 +183,9 @@ def _ssim(ref: torch.Tensor, test: torch.Tensor, data_range: float) -> torch.Ten
 class _SRTask(L.LightningModule):
     """What every task shares: the generator, EMA, validation metrics, RNG state in checkpoints."""
 
-    def __init__(self, cfg: Config, model: nn.Module, *, val_data_range: float | None = 1.0) -> None:
+    def __init__(
+        self, cfg: Config, model: nn.Module, *, val_data_range: float | None = 1.0
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.model = model
@@ -213,7 +236,13 @@ class _SRTask(L.LightningModule):
         kind, keys, pos, has_gauss, cached = np.random.get_state()
         state = {  # plain types and tensors only: checkpoints load with torch.load(weights_only=True)
             "torch": torch.get_rng_state(),
-            "numpy": [str(kind), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)],
+            "numpy": [
+                str(kind),
+                torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                int(pos),
+                int(has_gauss),
+                float(cached),
+            ],
             "python": random.getstate(),
         }
         if torch.cuda.is_available():
@@ -228,7 +257,11 @@ class _SRTask(L.LightningModule):
         kind, keys, pos, has_gauss, cached = state["numpy"]
         np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
         random.setstate(state["python"])
-        if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        if (
+            "cuda" in state
+            and torch.cuda.is_available()
+            and len(state["cuda"]) == torch.cuda.device_count()
+        ):
             torch.cuda.set_rng_state_all(state["cuda"])
 
     def _sched(self, optimizer: torch.optim.Optimizer, cfg: OptimSection) -> list[dict[str, Any]]:
@@ -270,7 +303,9 @@ class SupervisedSR(_SRTask):
         if self.multi_output is not None:
             outputs = self.model.forward_all(lr)
             loss = self.multi_output(outputs, hr, step=int(self.global_step))
-            parts: dict[str, torch.Tensor] = {"alpha": torch.tensor(self.multi_output.alpha(int(self.global_step)))}
+            parts: dict[str, torch.Tensor] = {
+                "alpha": torch.tensor(self.multi_output.alpha(int(self.global_step)))
+            }
         else:
             sr = self.model(lr)
             loss, parts = self.loss(sr, hr)
@@ -279,13 +314,18 @@ class SupervisedSR(_SRTask):
                 f"the training loss became {loss.item()} at step {self.global_step}; lower optim.lr or enable "
                 "optim.clip"
             )
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        self.log(
+            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0]
+        )
         for name, value in parts.items():
             self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=hr.shape[0])
         return loss
 
     def configure_gradient_clipping(
-        self, optimizer: torch.optim.Optimizer, gradient_clip_val: Any = None, gradient_clip_algorithm: Any = None
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: Any = None,
+        gradient_clip_algorithm: Any = None,
     ) -> None:
         clip_gradients(self.model.parameters(), optimizer, self._clip)
 
@@ -329,13 +369,18 @@ class AdversarialSR(_SRTask):
         acfg = cfg.adversarial or AdversarialSection()
         self.acfg = acfg
         self.adv = AdversarialLoss(
-            acfg.kind, saturating=acfg.saturating, clip_value=acfg.clip_value, gp_weight=acfg.gp_weight
+            acfg.kind,
+            saturating=acfg.saturating,
+            clip_value=acfg.clip_value,
+            gp_weight=acfg.gp_weight,
         )
 
     def configure_optimizers(self) -> Any:
         d_cfg = self.acfg.d_optim or self.cfg.optim
         opt_g = build_optimizer(self.model.named_parameters(), self.cfg.optim)
-        opt_d = build_optimizer(self.discriminator.named_parameters(), d_cfg, where="adversarial.d_optim")
+        opt_d = build_optimizer(
+            self.discriminator.named_parameters(), d_cfg, where="adversarial.d_optim"
+        )
         scheds = self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
         return [opt_g, opt_d], scheds
 
@@ -345,7 +390,9 @@ class AdversarialSR(_SRTask):
             return []
         return list(s) if isinstance(s, list) else [s]
 
-    def _d_update(self, opt_d: Any, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module) -> torch.Tensor:
+    def _d_update(
+        self, opt_d: Any, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module
+    ) -> torch.Tensor:
         d_real = disc(real)
         d_fake = disc(fake)
         loss_d = self.adv.discriminator_loss(d_real, d_fake)
@@ -355,7 +402,13 @@ class AdversarialSR(_SRTask):
             )
         return loss_d
 
-    def _step_d(self, opt_d: Any, loss_d: torch.Tensor, disc_params: list[nn.Parameter], discs: list[nn.Module]) -> None:
+    def _step_d(
+        self,
+        opt_d: Any,
+        loss_d: torch.Tensor,
+        disc_params: list[nn.Parameter],
+        discs: list[nn.Module],
+    ) -> None:
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         clip_gradients(disc_params, opt_d.optimizer, self._clip)
@@ -374,7 +427,9 @@ class AdversarialSR(_SRTask):
                 fake = self.model(lr).detach()
             for _ in range(self.acfg.d_steps):
                 loss_d = self._d_update(opt_d, hr, fake, self.discriminator)
-                self._step_d(opt_d, loss_d, list(self.discriminator.parameters()), [self.discriminator])
+                self._step_d(
+                    opt_d, loss_d, list(self.discriminator.parameters()), [self.discriminator]
+                )
             logs["train/loss_d"] = loss_d.detach()
         sr = self.model(lr)
         content, parts = self.loss(sr, hr)
@@ -397,7 +452,14 @@ class AdversarialSR(_SRTask):
         logs["train/loss"] = loss_g.detach()
         logs.update({f"train/{k}": v for k, v in parts.items()})
         self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=hr.shape[0])
-        self.log("loss", loss_g.detach(), prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        self.log(
+            "loss",
+            loss_g.detach(),
+            prog_bar=True,
+            on_step=True,
+            on_epoch=False,
+            batch_size=hr.shape[0],
+        )
 
 
 # ---------------------------------------------------------------------- cycle
@@ -465,14 +527,20 @@ class CycleSR(AdversarialSR):
         if adversarial_on:
             for d in (self.discriminator, self.discriminator_lr):
                 d.requires_grad_(False)
-            adv_g = self._gen_adv(self.discriminator, sr, hr) + self._gen_adv(self.discriminator_lr, lr_fake, lr)
+            adv_g = self._gen_adv(self.discriminator, sr, hr) + self._gen_adv(
+                self.discriminator_lr, lr_fake, lr
+            )
             for d in (self.discriminator, self.discriminator_lr):
                 d.requires_grad_(True)
             loss_g = loss_g + self.acfg.weight * adv_g
             logs["train/adv_g"] = adv_g.detach()
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
-        clip_gradients(list(self.model.parameters()) + list(self.down.parameters()), opt_g.optimizer, self._clip)
+        clip_gradients(
+            list(self.model.parameters()) + list(self.down.parameters()),
+            opt_g.optimizer,
+            self._clip,
+        )
         opt_g.step()
         # ---- discriminators
         if adversarial_on:
@@ -480,7 +548,9 @@ class CycleSR(AdversarialSR):
             for _ in range(self.acfg.d_steps):
                 loss_d = self._d_update(opt_d, hr, fake_hr, self.discriminator)
                 loss_d = loss_d + self._d_update(opt_d, lr, fake_lr, self.discriminator_lr)
-                params = list(self.discriminator.parameters()) + list(self.discriminator_lr.parameters())
+                params = list(self.discriminator.parameters()) + list(
+                    self.discriminator_lr.parameters()
+                )
                 self._step_d(opt_d, loss_d, params, [self.discriminator, self.discriminator_lr])
             logs["train/loss_d"] = loss_d.detach()
         for sch in self._schedulers():
@@ -489,4 +559,11 @@ class CycleSR(AdversarialSR):
         logs["train/loss"] = loss_g.detach()
         logs.update({f"train/{k}": v for k, v in parts.items()})
         self.log_dict(logs, on_step=True, on_epoch=False, batch_size=hr.shape[0])
-        self.log("loss", loss_g.detach(), prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0])
+        self.log(
+            "loss",
+            loss_g.detach(),
+            prog_bar=True,
+            on_step=True,
+            on_epoch=False,
+            batch_size=hr.shape[0],
+        )
