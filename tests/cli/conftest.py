@@ -40,10 +40,12 @@ class CliResult:
         return f"medsr {' '.join(self.args)} -> {self.code}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
 
 
-def run_cli(*args: str | os.PathLike[str], timeout: float = 120, cwd: Path | None = None) -> CliResult:
+def run_cli(
+    *args: str | os.PathLike[str], timeout: float = 120, cwd: Path | None = None, columns: int = 60
+) -> CliResult:
     """``python -m medsr ARGS`` in a fresh interpreter, with a 60-column terminal width."""
     env = dict(os.environ)
-    env["COLUMNS"] = "60"
+    env["COLUMNS"] = str(columns)
     env.pop("FORCE_COLOR", None)
     env["NO_COLOR"] = "1"
     argv = tuple(str(a) for a in args)
@@ -93,9 +95,11 @@ def _nifti(path: Path, data: np.ndarray, spacing: tuple[float, float, float] = (
 
 
 def _dicom_source() -> list[Path]:
-    """The real 24-slice series from ../shared/data, else the 6-slice sample shipped with medsr."""
-    if SHARED_DICOM.is_dir() and len(list(SHARED_DICOM.glob("*.dcm"))) >= 4:
-        return sorted(SHARED_DICOM.glob("*.dcm"))
+    """Eight consecutive slices of the real series in ../shared/data (else the 6-slice sample shipped
+    with medsr): enough for two interleaved series and a detectable missing slice, small to hash."""
+    files = sorted(SHARED_DICOM.glob("*.dcm")) if SHARED_DICOM.is_dir() else []
+    if len(files) >= 6:
+        return files[:8]
     from medsr.data import sample_path
 
     return sorted(sample_path("dicom").glob("*.dcm"))
@@ -165,6 +169,7 @@ def cli_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "truncated.nii.gz").write_bytes(blob[: len(blob) // 2])
     (root / "text.nii").write_text("this is a text file, not a NIfTI image\n")
     (root / "notes.xyz").write_text("unknown format\n")
+    (root / "existing.onnx").write_bytes(b"an old file that is not ONNX\n")
     Image.fromarray((rng.random((20, 30)) * 255).astype(np.uint8)).save(root / "picture.png")
     _dicom_folders(root)
     _weights(root)

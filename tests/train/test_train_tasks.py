@@ -175,3 +175,23 @@ def test_unpaired_cycle_rejects_supervised_terms_and_gans_reject_fp16(tiny_confi
     cfg["train"]["precision"] = "16-mixed"
     with pytest.raises(MedsrError, match="train.precision"):
         train(parse_config(cfg))
+
+
+def test_init_weights_start_from_a_previous_run(tiny_config):
+    first = train(
+        parse_config(tiny_config(train={"max_steps": 2, "checkpoint_every": 2, "progress": "none"}))
+    )
+    cfg = tiny_config(train={"max_steps": 2, "checkpoint_every": 2, "progress": "none"})
+    cfg["model"]["init_weights"] = str(first.run_dir)
+    snap = _Snapshot()
+    train(parse_config(cfg), callbacks=[snap])
+    start = snap.before["model"]
+    assert all(torch.equal(start[k], v) for k, v in first.model.named_parameters())
+    cfg = tiny_config()
+    cfg["model"]["init_weights"] = str(first.run_dir / "missing")
+    with pytest.raises(MedsrError, match="model.init_weights"):
+        train(parse_config(cfg))
+    cfg = tiny_config()
+    cfg["model"].update(init_weights=str(first.run_dir), preset="paper")
+    with pytest.raises(MedsrError, match="does not fit"):
+        train(parse_config(cfg))

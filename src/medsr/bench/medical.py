@@ -44,13 +44,13 @@ from medsr.errors import MedsrError
 from medsr.volume import Volume, crop_affine
 
 __all__ = [
-    "BenchSettings",
+    "INTERPOLATIONS",
+    "SUPERVISED",
     "BenchResult",
+    "BenchSettings",
     "MethodRow",
     "RealScan",
     "SupervisedModel",
-    "INTERPOLATIONS",
-    "SUPERVISED",
     "centre_crop",
     "head_centre",
     "markdown_report",
@@ -118,7 +118,7 @@ class BenchSettings:
     threads: int | None = None
 
     @classmethod
-    def quick(cls) -> "BenchSettings":
+    def quick(cls) -> BenchSettings:
         """Small crops and tiny budgets: the whole pipeline in well under a minute (tests)."""
         return cls(
             self_options={"iterations": 15, "patch": 24, "batch": 4},
@@ -491,7 +491,7 @@ def real_scans_figure(
             return np.rot90(np.take(vol, centre[fixed], axis=fixed))  # superior up
 
         base = cut(vols["bspline"].data[0]) if "bspline" in vols else cut(ref)
-        inset = int(round(inset_mm / float(min(scan.output_spacing))))
+        inset = round(inset_mm / float(min(scan.output_spacing)))
         head = (base > lo + 0.1 * (hi - lo)).astype(np.float32)
         r0, c0 = _busiest_window(base, inset, head)
         h, w = base.shape
@@ -553,10 +553,10 @@ def markdown_report(result: BenchResult, *, title: str = "medsr medical comparis
         lines += [
             f"### Simulated thick slices (truth available), slice axis {s.axis}",
             "",
-            "PSNR/SSIM/NRMSE inside the head mask against the isotropic truth; consistency = PSNR of "
-            "A(output) against the thick-slice input (A: Gaussian slice profile, FWHM one slice). "
-            "Seconds: wall-clock of the up-scaling (self-SR includes its own training); CPU: "
-            "process CPU seconds; training: the supervised network's training on the MNI brain.",
+            ("PSNR/SSIM/NRMSE inside the head mask against the isotropic truth; consistency = PSNR of "
+             "A(output) against the thick-slice input (A: Gaussian slice profile, FWHM one slice). "
+             "Seconds: wall-clock of the up-scaling (self-SR includes its own training); CPU: "
+             "process CPU seconds; training: the supervised network's training on the MNI brain."),
             "",
             "| scale | method | PSNR (dB) | SSIM | NRMSE | consistency (dB) | seconds | CPU s | training s |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -575,8 +575,8 @@ def markdown_report(result: BenchResult, *, title: str = "medsr medical comparis
         lines += [
             "### Real thick-slice scans (no truth)",
             "",
-            "| scan | input grid (mm) | output grid | method | consistency (dB) | seconds | CPU s | "
-            "output min / max | units check |",
+            ("| scan | input grid (mm) | output grid | method | consistency (dB) | seconds | CPU s | "
+             "output min / max | units check |"),
             "| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |",
         ]
         for scan in result.real:

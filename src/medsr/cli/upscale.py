@@ -113,7 +113,8 @@ def upscale(
     factors: Optional[str] = typer.Option(None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."),
     method: Optional[str] = typer.Option(
         None, "--method",
-        help="nearest|linear|cubic|bspline|lanczos|self|dip (default: self if available, else bspline).",
+        help="nearest | linear | cubic | bspline | lanczos | self | dip (default: self if available, else "
+             "bspline).",
     ),
     model: Optional[str] = typer.Option(None, "--model", help="Architecture name (checked against model.json)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="model.safetensors (model.json beside it)."),
@@ -144,7 +145,16 @@ def upscale(
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for self/dip (default: theirs)."),
 ) -> None:
-    """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report."""
+    """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report.
+
+    Give the target grid with --spacing (mm) or --factors.
+    Choose a --method (interpolation, self-supervised SR) or a trained network (--weights, --onnx).
+    Writes OUT and OUT.json (method, timings, geometry, data-consistency check).
+
+    Examples: [bold]medsr upscale t1_thick.nii.gz -o t1_sr.nii.gz --spacing 1[/]
+    | [bold]medsr upscale scan.nii.gz -o sr.nii.gz --factors 1,1,4 --method bspline[/]
+    | [bold]medsr upscale 'scans/*.nii.gz' -o out/ --factors 2 --weights run/model.safetensors[/]
+    """
     from medsr.infer.buffers import parse_bytes
     from medsr.infer.files import Job, collect_inputs, run_many, upscale_file
     from medsr.infer.methods import MethodOptions, default_method, get_method

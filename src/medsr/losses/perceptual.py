@@ -136,7 +136,7 @@ def _read_safetensors(
         raise MedsrError(f"{what}: weights file {p} not found; {hint}")
     try:
         with safe_open(str(p), framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
             meta = dict(f.metadata() or {})
     except Exception as exc:  # noqa: BLE001 - any failure here means a corrupt or foreign file
         raise MedsrError(f"{what}: cannot read {p} as safetensors ({exc}); {hint}") from None

@@ -6,7 +6,10 @@ SSIM compares local means, variances and covariance under a Gaussian window (11 
 matched intensities (Zhao et al. 2017, "Loss functions for image restoration with neural
 networks"). The window is separable, so the 3D version costs three 1D convolutions per statistic.
 The statistic maps are computed on the "valid" part of the image (no padding), which is what a
-loss wants: border voxels are not judged against invented neighbours.
+loss wants: border voxels are not judged against invented neighbours. :class:`SSIMLoss` uses
+:func:`medsr.metrics.torch_metrics.ssim_torch` (the same definition as the reported metric) and
+falls back to :func:`ssim_index` only for images smaller than the window, which the metric
+refuses: there the window shrinks to the image (odd) size.
 """
 
 from __future__ import annotations
@@ -97,6 +100,19 @@ class SSIMLoss(nn.Module):
         self.sigma = float(sigma)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        fits = pred.ndim in (4, 5) and min(pred.shape[2:]) >= self.window and self.window % 2
+        if fits and pred.shape == target.shape:
+            try:  # the metrics package's SSIM, so loss and reported metric are one definition
+                from medsr.metrics.torch_metrics import ssim_torch
+            except ImportError:  # pragma: no cover - shipped with medsr
+                ssim_torch = None
+            if ssim_torch is not None:
+                value = ssim_torch(
+                    target, pred, data_range=self.data_range, win_size=self.window,
+                    sigma=self.sigma, reduction="mean",
+                )  # fmt: skip
+                return 1.0 - value
+        # thin volumes / small patches: the metric refuses sizes below the window, this shrinks it
         return 1.0 - ssim_index(
             pred, target, data_range=self.data_range, window=self.window, sigma=self.sigma
         )

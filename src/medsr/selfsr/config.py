@@ -85,7 +85,7 @@ def parse_budget(value: "Budget | str | int | float") -> Budget:
 
 #: Training budget that keeps chris_t1 x4 (188 x 256 x 188 output) under 5 minutes in all on two
 #: shared CPU cores (see benchmarks/selfsr_chris_t1.py for the measured times).
-DEFAULT_BUDGET = Budget(iterations=4000, seconds=150.0)
+DEFAULT_BUDGET = Budget(iterations=5000, seconds=150.0)
 
 
 @dataclass

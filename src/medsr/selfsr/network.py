@@ -2,10 +2,34 @@
 
 SMORE (Zhao et al., *IEEE TMI* 2021, ref. [83]) trains an EDSR (Lim et al. 2017) on an
 already-interpolated input (a restoration network: same grid in and out). On a CPU in minutes a
-full EDSR cannot be trained, so the default here is a compact residual CNN in the spirit of VDSR
-(Kim et al., CVPR 2016, global residual learning on the interpolated input) built from EDSR's
-residual blocks without batch normalisation (Lim et al., CVPRW 2017). ``benchmarks/selfsr_chris_t1.py``
-holds the numbers that chose it (quality per CPU-second).
+full EDSR cannot be trained, so the default here is a compact EDSR-like residual network (residual
+blocks without batch normalisation, Lim et al. CVPRW 2017) with VDSR's global residual (Kim et al.,
+CVPR 2016) that works on 4 x 4 folded sub-images (space-to-depth, as FFDNet, Zhang et al.
+*IEEE TIP* 2018): 16 times fewer positions per convolution, so a wider and deeper network trains
+for more steps in the same CPU time and reaches 4 x further along the slice axis.
+
+How it was chosen (``benchmarks/selfsr_chris_t1.py --sweep`` runs a short version): chris_t1
+with 4 x thick slices (Gaussian, FWHM 4 voxels) along z; candidates trained with *equal CPU time*
+(~85 s of one core), patches 48, batch 16, Adam 1e-3; PSNR inside the head on the central
+108 x 136 x 188 block (cubic B-spline: 23.64 dB):
+
+=============================  =========  ==========  ===========
+network                        ms / step  steps       PSNR (dB)
+=============================  =========  ==========  ===========
+full grid, width 32, 4 blocks  168        500         25.01
+fold 2x2, width 32, 4 blocks   44         1800        25.71
+fold 2x2, width 32, 8 blocks   81         1000        25.76
+fold 2x2, width 48, 4 blocks   84         1000        25.66
+fold 2x2, width 64, 4 blocks   132        530         25.44
+fold 4x2, width 64, 6 blocks   99         800         25.73
+**fold 4x4, width 64, 6 blocks** 52       1600        **25.86**
+fold 4x4, width 64, 8 blocks   67         1250        25.80
+fold 4x4, width 96, 6 blocks   104        750         25.63
+=============================  =========  ==========  ===========
+
+(at 500 steps each, folding 2x1/2x2/4x1 cost 80/44/43 ms per step against 168 ms and scored 25.07 /
+25.09 / 25.06 against 25.01: folding costs no quality). Adam at 2e-3 was unstable (24.09 dB;
+25.57 with gradient clipping), so the default is 1e-3 with the gradient norm clipped at 0.5.
 
 Any network of :mod:`medsr.models` can replace it with ``arch=NAME``: it is built with ``scale=1``,
 ``dims=2``, ``in_channels=1`` (pre-upsampling networks then contain no interpolation layer and map a

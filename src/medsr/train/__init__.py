@@ -29,7 +29,17 @@ _EXPORTS = {
     "CycleSR": "medsr.train.tasks",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AdversarialSR",
+    "Config",
+    "CycleSR",
+    "Normaliser",
+    "RunResult",
+    "SupervisedSR",
+    "load_config",
+    "parse_config",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:

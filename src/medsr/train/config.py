@@ -181,7 +181,9 @@ class DataSection(_Strict):
 
 
 class MultiOutputSection(_Strict):
-    """DRCN recursive supervision or LapSRN per-level supervision (:class:`~medsr.losses.MultiOutputLoss`)."""
+    """DRCN recursive supervision or LapSRN per-level supervision
+    (:class:`~medsr.losses.MultiOutputLoss`); the first term of ``loss.terms`` is the per-output
+    loss."""
 
     mode: Literal["drcn", "lapsrn"]
     alpha: float = Field(1.0, ge=0, le=1)

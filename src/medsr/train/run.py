@@ -569,6 +569,9 @@ def _fit(cfg: Config, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence
             "ignore", message=r".*Checkpoint directory .* exists and is not empty.*"
         )
         warnings.filterwarnings("ignore", message=r".*Experiment logs directory .* exists.*")
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+        # a data epoch may be shorter than log_every: logging follows the global step anyway
+        warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
         # GAN tasks checkpoint the state after the batch's updates, which is what resuming needs
         warnings.filterwarnings(
             "ignore", message=r".*manual optimization and every_n_train_steps.*"
@@ -633,7 +636,7 @@ def _export(
         name=cfg.model.name,
         preset=cfg.model.preset,
         kwargs=cfg.model.kwargs,
-        scale=list(cfg.model.scale_tuple()),
+        scale=[int(f) if float(f).is_integer() else f for f in cfg.model.scale_tuple()],
         dims=cfg.model.dims,
         in_channels=cfg.model.in_channels,
         normalisation=norm.to_dict(),

@@ -134,9 +134,13 @@ def clip_gradients(
         torch.nn.utils.clip_grad_norm_(params, cfg.value)
     elif cfg.kind == "value":
         torch.nn.utils.clip_grad_value_(params, cfg.value)
-    else:
-        lr = float(optimizer.param_groups[0]["lr"])
-        torch.nn.utils.clip_grad_value_(params, cfg.value / max(lr, 1e-12))
+    else:  # each parameter group against its own current learning rate
+        wanted = {id(p) for p in params}
+        for group in optimizer.param_groups:
+            mine = [p for p in group["params"] if id(p) in wanted]
+            if mine:
+                bound = cfg.value / max(float(group["lr"]), 1e-12)
+                torch.nn.utils.clip_grad_value_(mine, bound)
 
 
 class EMA(nn.Module):
@@ -206,10 +210,10 @@ class _SRTask(L.LightningModule):
         if self.ema is not None:
             self.ema.update(self.model)
 
-    def _rng_for_step(self, device: torch.device) -> torch.Generator:
-        """A generator seeded from (seed, step): stochastic loss terms stay reproducible."""
+    def _rng_for_step(self, device: torch.device, draw: int = 0) -> torch.Generator:
+        """A generator seeded from (seed, step, draw): stochastic loss terms stay reproducible."""
         gen = torch.Generator(device=device)
-        gen.manual_seed(int(self.cfg.seed) * 1_000_003 + int(self.global_step))
+        gen.manual_seed((int(self.cfg.seed) * 1_000_003 + int(self.global_step)) * 1009 + draw)
         return gen
 
     # ----------------------------------------------------------------- validation
@@ -390,15 +394,15 @@ class AdversarialSR(_SRTask):
             return []
         return list(s) if isinstance(s, list) else [s]
 
-    def _d_update(
-        self, opt_d: Any, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module
+    def _d_loss(
+        self, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module, draw: int = 0
     ) -> torch.Tensor:
-        d_real = disc(real)
-        d_fake = disc(fake)
-        loss_d = self.adv.discriminator_loss(d_real, d_fake)
+        """The critic's loss (plus the gradient penalty, its mixing weights seeded by the step
+        and ``draw`` so that repeated critic updates use fresh interpolates)."""
+        loss_d = self.adv.discriminator_loss(disc(real), disc(fake))
         if self.adv.gp_weight > 0:
             loss_d = loss_d + self.adv.gp_weight * gradient_penalty(
-                disc, real, fake, generator=self._rng_for_step(real.device)
+                disc, real, fake, generator=self._rng_for_step(real.device, draw)
             )
         return loss_d
 
@@ -425,8 +429,8 @@ class AdversarialSR(_SRTask):
         if adversarial_on:
             with torch.no_grad():
                 fake = self.model(lr).detach()
-            for _ in range(self.acfg.d_steps):
-                loss_d = self._d_update(opt_d, hr, fake, self.discriminator)
+            for k in range(self.acfg.d_steps):
+                loss_d = self._d_loss(hr, fake, self.discriminator, k)
                 self._step_d(
                     opt_d, loss_d, list(self.discriminator.parameters()), [self.discriminator]
                 )
@@ -545,9 +549,9 @@ class CycleSR(AdversarialSR):
         # ---- discriminators
         if adversarial_on:
             fake_hr, fake_lr = sr.detach(), lr_fake.detach()
-            for _ in range(self.acfg.d_steps):
-                loss_d = self._d_update(opt_d, hr, fake_hr, self.discriminator)
-                loss_d = loss_d + self._d_update(opt_d, lr, fake_lr, self.discriminator_lr)
+            for k in range(self.acfg.d_steps):
+                loss_d = self._d_loss(hr, fake_hr, self.discriminator, 2 * k)
+                loss_d = loss_d + self._d_loss(lr, fake_lr, self.discriminator_lr, 2 * k + 1)
                 params = list(self.discriminator.parameters()) + list(
                     self.discriminator_lr.parameters()
                 )
