@@ -34,8 +34,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "medical" / "chris_t1.nii.gz"
 
@@ -60,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--axis", type=int, default=2, help="slice axis of the simulation")
     parser.add_argument("--profile", default="gaussian", choices=["gaussian", "rect"])
     parser.add_argument("--budget", default=None, help="self-SR budget, e.g. 150s or 2000it")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sweep", action="store_true", help="compare candidate networks instead")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -76,15 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"truth scan {args.data} not found; pass --data", file=sys.stderr)
         return 2
     truth = read(args.data)
-    print(f"truth {args.data.name}: {'x'.join(map(str, truth.shape))} at "
-          f"{', '.join(f'{s:.3g}' for s in truth.spacing)} mm; torch threads "
-          f"{args.threads or torch.get_num_threads()}; {_load()}")
+    print(
+        f"truth {args.data.name}: {'x'.join(map(str, truth.shape))} at "
+        f"{', '.join(f'{s:.3g}' for s in truth.spacing)} mm; torch threads "
+        f"{args.threads or torch.get_num_threads()}; {_load()}"
+    )
     results: dict[str, object] = {}
     for factor in args.factors:
         case = simulate_thick_slices(truth, args.axis, factor, profile=args.profile)
-        print(f"\nx{factor:g}: LR {'x'.join(map(str, case.lr.shape))} "
-              f"({case.lr.spacing[args.axis]:.3g} mm slices), truth cropped by {case.crop} along axis "
-              f"{args.axis}, {int(case.mask.sum())} voxels in the head mask")
+        print(
+            f"\nx{factor:g}: LR {'x'.join(map(str, case.lr.shape))} "
+            f"({case.lr.spacing[args.axis]:.3g} mm slices), truth cropped by {case.crop} "
+            f"along axis "
+            f"{args.axis}, {int(case.mask.sum())} voxels in the head mask"
+        )
         runs = [("self", {}, None)]
         if args.sweep:
             runs = [(label, kw, f"{its}it") for label, kw, its in SWEEP]
@@ -98,19 +103,34 @@ def main(argv: list[str] | None = None) -> int:
             before = _load()
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            metrics, _, info = compare(case, lambda lr, f: self_super_resolve(lr, f, config))
+            metrics, _, info = compare(
+                case, lambda lr, f, config=config: self_super_resolve(lr, f, config)
+            )
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             gain_psnr = metrics["self"]["psnr"] - metrics["bspline"]["psnr"]
             gain_ssim = metrics["self"]["ssim"] - metrics["bspline"]["ssim"]
             stage = info["stages"][-1]
-            print(metrics_markdown(metrics, f"x{factor:g} {label}: chris_t1, PSNR/SSIM inside the head"))
-            print(f"self-SR vs B-spline: {gain_psnr:+.2f} dB PSNR, {gain_ssim:+.4f} SSIM; "
-                  f"{stage['iterations']} iterations in {stage['seconds']:.0f} s, inference "
-                  f"{stage['apply_seconds']:.0f} s, self-SR total {info['seconds']['total']:.0f} s "
-                  f"(all methods {wall:.0f} s wall, {cpu:.0f} s CPU); before: {before}; after: {_load()}")
-            results[f"x{factor:g} {label}"] = {"metrics": metrics, "gain_psnr_db": gain_psnr,
-                                                "gain_ssim": gain_ssim, "wall_seconds": wall,
-                                                "cpu_seconds": cpu, "info": info, "load": _load()}
+            print(
+                metrics_markdown(
+                    metrics, f"x{factor:g} {label}: chris_t1, PSNR/SSIM inside the head"
+                )
+            )
+            print(
+                f"self-SR vs B-spline: {gain_psnr:+.2f} dB PSNR, {gain_ssim:+.4f} SSIM; "
+                f"{stage['iterations']} iterations in {stage['seconds']:.0f} s, inference "
+                f"{stage['apply_seconds']:.0f} s, self-SR total {info['seconds']['total']:.0f} s "
+                f"(all methods {wall:.0f} s wall, {cpu:.0f} s CPU); before: {before}; "
+                f"after: {_load()}"
+            )
+            results[f"x{factor:g} {label}"] = {
+                "metrics": metrics,
+                "gain_psnr_db": gain_psnr,
+                "gain_ssim": gain_ssim,
+                "wall_seconds": wall,
+                "cpu_seconds": cpu,
+                "info": info,
+                "load": _load(),
+            }
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0

@@ -51,6 +51,7 @@ def run_cli(
     argv = tuple(str(a) for a in args)
     proc = subprocess.run(
         [sys.executable, "-m", "medsr", *argv],
+        check=False,
         capture_output=True,
         text=True,
         env=env,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,7 +87,9 @@ def test_degrade_thick_slices_of_a_nifti(cli, cli_data, snapshot, tmp_path) -> N
     np.testing.assert_allclose(img.header.get_zooms(), (1.0, 1.0, 4.0))
     # same world centre: the centre voxel maps to the same point before and after
     src = nib.load(str(cli_data / "good.nii.gz"))
-    centre = lambda im: im.affine @ np.r_[(np.array(im.shape) - 1) / 2.0, 1.0]  # noqa: E731
+    def centre(im: nib.Nifti1Image) -> np.ndarray:
+        return im.affine @ np.r_[(np.array(im.shape) - 1) / 2.0, 1.0]
+
     np.testing.assert_allclose(centre(img), centre(src), atol=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thick.nii.gz"]  # no temporary file left
     assert snapshot(cli_data) == before

@@ -29,13 +29,18 @@ def crop(tmp_path: Path) -> Path:
     start = (40, 50, 50)
     data = brain.data[:, 40:96, 50:114, 50:98]
     path = tmp_path / "crop.nii.gz"
-    write(Volume(np.ascontiguousarray(data), crop_affine(brain.affine, start), brain.meta.copy()), path)
+    write(
+        Volume(np.ascontiguousarray(data), crop_affine(brain.affine, start), brain.meta.copy()),
+        path,
+    )
     return path
 
 
 def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys) -> None:
     out = tmp_path / "demo"
-    code = _main("demo", "--input", str(crop), "--out", str(out), "--budget", "60it", "--threads", "1")
+    code = _main(
+        "demo", "--input", str(crop), "--out", str(out), "--budget", "60it", "--threads", "1"
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "demo.png" in printed and "metrics.md" in printed
@@ -54,10 +59,15 @@ def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys
     table = (out / "metrics.md").read_text()
     assert "| cubic B-spline |" in table and "self-SR" in table
     # running again replaces the outputs (the demo folder is the demo's own)
-    assert _main("demo", "--input", str(crop), "--out", str(out), "--budget", "5it", "--threads", "1") == 0
+    assert (
+        _main("demo", "--input", str(crop), "--out", str(out), "--budget", "5it", "--threads", "1")
+        == 0
+    )
 
 
 def test_demo_rejects_bad_options(tmp_path: Path, crop: Path, capsys) -> None:
     assert _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--axis", "w") == 2
     assert "--axis" in capsys.readouterr().err
-    assert _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon") == 2
+    assert (
+        _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon") == 2
+    )

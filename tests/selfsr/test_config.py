@@ -10,8 +10,14 @@ from medsr.selfsr.config import Budget, SelfSRConfig, parse_budget
 
 @pytest.mark.parametrize(
     "text, iterations, seconds",
-    [("150s", None, 150.0), ("2.5m", None, 150.0), ("800it", 800, None), ("800", 800, None),
-     ("800it,90s", 800, 90.0), (" 3 min ", None, 180.0)],
+    [
+        ("150s", None, 150.0),
+        ("2.5m", None, 150.0),
+        ("800it", 800, None),
+        ("800", 800, None),
+        ("800it,90s", 800, 90.0),
+        (" 3 min ", None, 180.0),
+    ],
 )
 def test_parse_budget_forms(text: str, iterations: int | None, seconds: float | None) -> None:
     b = parse_budget(text)

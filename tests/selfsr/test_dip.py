@@ -29,9 +29,14 @@ def test_operator_matches_medsr_degrade() -> None:
     expected = ThickSlice(2, 4.0, "gaussian", fwhm=4.0).apply_array(hr)
     got = op(torch.from_numpy(hr)[None])[0].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    op2, info2 = acquisition_operator(hr.shape[1:], (2.0, 2.0, 1.0), (1.0, 1.0, 1.0), kind="bicubic")
-    np.testing.assert_allclose(op2(torch.from_numpy(hr)[None])[0].numpy(),
-                               BicubicDown((2.0, 2.0, 1.0)).apply_array(hr), atol=1e-5)
+    op2, info2 = acquisition_operator(
+        hr.shape[1:], (2.0, 2.0, 1.0), (1.0, 1.0, 1.0), kind="bicubic"
+    )
+    np.testing.assert_allclose(
+        op2(torch.from_numpy(hr)[None])[0].numpy(),
+        BicubicDown((2.0, 2.0, 1.0)).apply_array(hr),
+        atol=1e-5,
+    )
     with pytest.raises(MedsrError):
         acquisition_operator(hr.shape[1:], (1.0, 1.0, 4.0), (1.0, 1.0, 4.0), kind="fourier")  # type: ignore[arg-type]
 
@@ -46,8 +51,11 @@ def _image_2d(brain_crop) -> Volume:
 
 def test_dip_2d_consistency_decreases(brain_crop) -> None:
     lr = _image_2d(brain_crop)
-    out, info = deep_image_prior(lr, (2.0, 2.0, 1.0), DIPConfig(
-        budget="60it", width=8, depth=3, input_channels=8, threads=1, lr=0.02))
+    out, info = deep_image_prior(
+        lr,
+        (2.0, 2.0, 1.0),
+        DIPConfig(budget="60it", width=8, depth=3, input_channels=8, threads=1, lr=0.02),
+    )
     shape, aff = zoom_grid(lr.shape, lr.affine, (2.0, 2.0, 1.0))
     assert out.shape == tuple(shape) and np.allclose(out.affine, aff)
     curve = [c[2] for c in info["curve"]]
@@ -61,8 +69,11 @@ def test_dip_2d_consistency_decreases(brain_crop) -> None:
 def test_dip_3d_thick_slices(brain_crop) -> None:
     hr = brain_crop.with_data(np.ascontiguousarray(brain_crop.data[:, 10:26, 20:36, 8:32]))
     lr = ThickSlice(2, 3.0, "gaussian", fwhm=3.0)(hr)
-    out, info = deep_image_prior(lr, (1.0, 1.0, 3.0), DIPConfig(
-        budget="25it", width=8, depth=2, input_channels=4, threads=1, lr=0.02, ema=0.0))
+    out, info = deep_image_prior(
+        lr,
+        (1.0, 1.0, 3.0),
+        DIPConfig(budget="25it", width=8, depth=2, input_channels=4, threads=1, lr=0.02, ema=0.0),
+    )
     assert out.shape == hr.shape and np.allclose(out.affine, hr.affine)
     assert info["operator"] == "thick-slice" and info["slice_axis"] == 2
     curve = [c[2] for c in info["curve"]]
@@ -71,8 +82,20 @@ def test_dip_3d_thick_slices(brain_crop) -> None:
 
 def test_dip_early_stop_on_plateau(brain_crop) -> None:
     lr = _image_2d(brain_crop)
-    _, info = deep_image_prior(lr, (2.0, 2.0, 1.0), DIPConfig(
-        budget="400it", width=4, depth=2, input_channels=4, threads=1, lr=1e-6, patience=20, tol=0.05))
+    _, info = deep_image_prior(
+        lr,
+        (2.0, 2.0, 1.0),
+        DIPConfig(
+            budget="400it",
+            width=4,
+            depth=2,
+            input_channels=4,
+            threads=1,
+            lr=1e-6,
+            patience=20,
+            tol=0.05,
+        ),
+    )
     assert info["stop_reason"] == "plateau" and info["iterations"] < 400
 
 
@@ -82,7 +105,9 @@ def test_dip_method_registered(brain_crop) -> None:
     lr = _image_2d(brain_crop)
     target = TargetGrid.from_factors(lr, (2.0, 2.0, 1.0))
     entry = get_method("dip")
-    out, info = entry.fn(lr, target, MethodOptions(extra={"iterations": 3, "width": 4, "depth": 2, "threads": 1}))
+    out, info = entry.fn(
+        lr, target, MethodOptions(extra={"iterations": 3, "width": 4, "depth": 2, "threads": 1})
+    )
     assert out.shape == target.shape and info["iterations"] == 3
     with pytest.raises(MedsrError):
         entry.fn(lr, target, MethodOptions(extra={"bogus": 1}))

@@ -11,13 +11,19 @@ from medsr.selfsr.profile import SliceProfile
 from medsr.volume import Volume, VolumeMeta, grid_for_spacing
 
 
-def _volume(spacing: tuple[float, float, float], shape=(12, 10, 8), extra=None, is_2d=False) -> Volume:
+def _volume(
+    spacing: tuple[float, float, float], shape=(12, 10, 8), extra=None, is_2d=False
+) -> Volume:
     aff = np.diag(list(spacing) + [1.0])
     aff[:3, 3] = (3.0, -2.0, 7.5)
-    return Volume(np.zeros((1,) + shape, np.float32), aff, VolumeMeta(extra=dict(extra or {}), is_2d=is_2d))
+    return Volume(
+        np.zeros((1,) + shape, np.float32), aff, VolumeMeta(extra=dict(extra or {}), is_2d=is_2d)
+    )
 
 
-@pytest.mark.parametrize("spacing, axis", [((0.9, 0.9, 4.0), 2), ((5.0, 1.0, 1.0), 0), ((1.0, 3.0, 1.1), 1)])
+@pytest.mark.parametrize(
+    "spacing, axis", [((0.9, 0.9, 4.0), 2), ((5.0, 1.0, 1.0), 0), ((1.0, 3.0, 1.1), 1)]
+)
 def test_thick_axis_is_the_largest_spacing(spacing, axis) -> None:
     assert find_slice_axis(spacing) == axis
     target = default_target_spacing(spacing)
@@ -53,7 +59,11 @@ def test_thickness_from_option_header_or_gap() -> None:
     assert (header.thickness, header.thickness_source) == (3.0, "header")
     assert header.has_gap and header.gap_voxels == pytest.approx(2.0)
     option = plan_self_sr(vol, factors, SliceProfile("rect", thickness=4.0))
-    assert (option.thickness, option.thickness_source, option.profile.kind) == (4.0, "option", "rect")
+    assert (option.thickness, option.thickness_source, option.profile.kind) == (
+        4.0,
+        "option",
+        "rect",
+    )
     gap = plan_self_sr(_volume((1.0, 1.0, 5.0)), factors, SliceProfile(gap=1.5))
     assert gap.thickness == pytest.approx(3.5)
     assert gap.thickness_source == "spacing-gap"

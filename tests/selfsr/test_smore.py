@@ -34,13 +34,17 @@ def test_output_is_on_the_exact_target_grid(thick, result) -> None:
     assert out.shape == tuple(shape) == thick.truth.shape
     np.testing.assert_allclose(out.affine, affine, atol=1e-9)
     for axis in range(3):  # the same voxel centres in world millimetres as the truth
-        np.testing.assert_allclose(out.world_coordinates(axis), thick.truth.world_coordinates(axis), atol=1e-6)
+        np.testing.assert_allclose(
+            out.world_coordinates(axis), thick.truth.world_coordinates(axis), atol=1e-6
+        )
     assert out.data.dtype == np.float32 and out.channels == 1
 
 
 def test_beats_bspline_on_thick_slices(thick, result) -> None:
     out, info = result
-    bspline = thick.lr.with_data(zoom_array(thick.lr.data, thick.factors, "bspline"), thick.truth.affine)
+    bspline = thick.lr.with_data(
+        zoom_array(thick.lr.data, thick.factors, "bspline"), thick.truth.affine
+    )
     ours, base = score(thick, out), score(thick, bspline)
     assert ours["psnr"] > base["psnr"] + 0.3, (ours, base)
     assert ours["ssim"] > base["ssim"], (ours, base)
@@ -58,7 +62,9 @@ def test_non_integer_factor_and_other_axis(brain_crop) -> None:
 
     lr = ThickSlice(0, 2.5, "gaussian", fwhm=2.5)(brain_crop)
     assert lr.shape == tuple(lr_shape)
-    out, info = self_super_resolve(lr, (2.5, 1.0, 1.0), SelfSRConfig(budget="20it", orientations=1, **TINY))
+    out, info = self_super_resolve(
+        lr, (2.5, 1.0, 1.0), SelfSRConfig(budget="20it", orientations=1, **TINY)
+    )
     shape, affine = zoom_grid(lr.shape, lr.affine, (2.5, 1.0, 1.0))
     assert out.shape == tuple(shape)
     np.testing.assert_allclose(out.affine, affine, atol=1e-9)
@@ -71,11 +77,14 @@ def test_slice_gap_runs_the_anti_aliasing_stage(brain_crop) -> None:
 
     lr = ThickSlice(2, 4.0, "rect", fwhm=2.0)(brain_crop)  # 2 mm slabs every 4 mm
     lr.meta.extra["slice_thickness"] = 2.0  # as the DICOM reader would say
-    out, info = self_super_resolve(lr, (1.0, 1.0, 4.0), SelfSRConfig(
-        budget="30it", profile=SliceProfile("rect"), **TINY))
+    out, info = self_super_resolve(
+        lr, (1.0, 1.0, 4.0), SelfSRConfig(budget="30it", profile=SliceProfile("rect"), **TINY)
+    )
     assert info["anti_aliasing"] is True
     assert [s["stage"] for s in info["stages"]] == ["anti-aliasing", "super-resolution"]
-    assert info["plan"]["thickness_source"] == "header" and info["plan"]["gap_voxels"] == pytest.approx(2.0)
+    assert info["plan"]["thickness_source"] == "header" and info["plan"][
+        "gap_voxels"
+    ] == pytest.approx(2.0)
     assert out.shape == brain_crop.shape
 
 
@@ -84,14 +93,21 @@ def test_registry_network_can_be_chosen(thick) -> None:
 
     if "vdsr" not in list_models():
         pytest.skip("the model zoo has no vdsr yet")
-    out, info = self_super_resolve(thick.lr, thick.factors, SelfSRConfig(
-        arch="vdsr", preset="tiny", budget="3it", patch=24, batch=2, threads=1, orientations=1))
+    out, info = self_super_resolve(
+        thick.lr,
+        thick.factors,
+        SelfSRConfig(
+            arch="vdsr", preset="tiny", budget="3it", patch=24, batch=2, threads=1, orientations=1
+        ),
+    )
     assert info["arch"] == "vdsr" and out.shape == thick.truth.shape
 
 
 def test_user_errors(brain_crop) -> None:
     with pytest.raises(MedsrError, match="unknown model"):
-        self_super_resolve(brain_crop, (1.0, 1.0, 2.0), SelfSRConfig(arch="no-such-net", budget="2it"))
+        self_super_resolve(
+            brain_crop, (1.0, 1.0, 2.0), SelfSRConfig(arch="no-such-net", budget="2it")
+        )
     with pytest.raises(MedsrError, match="factor"):
         self_super_resolve(brain_crop, (1.0, 1.0, 1.0), SelfSRConfig(budget="2it"))
     bad = brain_crop.with_data(np.where(brain_crop.data > 100, np.nan, brain_crop.data))
@@ -105,8 +121,20 @@ def test_upscale_method_registry(thick) -> None:
     entry = get_method("self")
     assert entry.kind == "self-supervised" and default_method() == "self"
     target = TargetGrid.from_spacing(thick.lr, 1.0)  # isotropic 1 mm = the truth grid
-    out, info = entry.fn(thick.lr, target, MethodOptions(
-        seed=1, extra={"iterations": "5", "patch": "24", "batch": "2", "threads": "1", "orientations": "1"}))
+    out, info = entry.fn(
+        thick.lr,
+        target,
+        MethodOptions(
+            seed=1,
+            extra={
+                "iterations": "5",
+                "patch": "24",
+                "batch": "2",
+                "threads": "1",
+                "orientations": "1",
+            },
+        ),
+    )
     assert out.shape == target.shape and info["budget"] == "5it"
     with pytest.raises(MedsrError, match="does not know"):
         entry.fn(thick.lr, target, MethodOptions(extra={"warp": "9"}))

@@ -14,8 +14,9 @@ so LR and truth describe the same field of view. The crop is reported.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -66,7 +67,8 @@ class ThickSliceCase:
 
 def head_mask(truth: np.ndarray, fraction: float = 0.08, dilate: int = 3) -> np.ndarray:
     """Voxels of the head: truth above ``fraction`` of its 99.9th percentile, dilated, holes filled
-    slice by slice along every axis (so ventricles and sulci count, air around the head does not)."""
+    slice by slice along every axis (so ventricles and sulci count, air around the head does
+    not)."""
     t = np.asarray(truth, dtype=np.float32)
     level = fraction * float(np.percentile(t, 99.9))
     mask = ndimage.binary_dilation(t > level, iterations=dilate) if dilate else t > level
@@ -99,14 +101,20 @@ def simulate_thick_slices(
     index[axis + 1] = slice(start, start + keep)
     begin = [0, 0, 0]
     begin[axis] = start
-    cropped = truth.with_data(np.ascontiguousarray(truth.data[tuple(index)], dtype=np.float32),
-                              crop_affine(truth.affine, begin))
+    cropped = truth.with_data(
+        np.ascontiguousarray(truth.data[tuple(index)], dtype=np.float32),
+        crop_affine(truth.affine, begin),
+    )
     fwhm = float(factor if fwhm is None else fwhm)
     lr = ThickSlice(axis, factor, profile, fwhm=fwhm)(cropped)
-    case = ThickSliceCase(cropped, lr, axis, float(factor), fwhm, profile, (start, n - keep - start))
+    case = ThickSliceCase(
+        cropped, lr, axis, float(factor), fwhm, profile, (start, n - keep - start)
+    )
     shape, affine = zoom_grid(lr.shape, lr.affine, case.factors)
     if tuple(shape) != cropped.shape or not np.allclose(affine, cropped.affine, atol=1e-6):
-        raise MedsrError(f"the target grid {shape} does not coincide with the truth {cropped.shape}")
+        raise MedsrError(
+            f"the target grid {shape} does not coincide with the truth {cropped.shape}"
+        )
     case.mask = head_mask(cropped.data[0])
     return case
 
@@ -118,8 +126,12 @@ def score(case: ThickSliceCase, output: Volume) -> dict[str, float]:
     """
     from medsr.metrics import psnr, ssim
 
-    if output.shape != case.truth.shape or not np.allclose(output.affine, case.truth.affine, atol=1e-6):
-        raise MedsrError(f"output grid {output.shape} differs from the truth grid {case.truth.shape}")
+    if output.shape != case.truth.shape or not np.allclose(
+        output.affine, case.truth.affine, atol=1e-6
+    ):
+        raise MedsrError(
+            f"output grid {output.shape} differs from the truth grid {case.truth.shape}"
+        )
     ref, test = case.truth.data[0], np.asarray(output.data[0], dtype=np.float32)
     r = case.data_range
     return {
@@ -128,7 +140,9 @@ def score(case: ThickSliceCase, output: Volume) -> dict[str, float]:
     }
 
 
-def run_baselines(case: ThickSliceCase, methods: tuple[str, ...] = BASELINES) -> dict[str, tuple[Volume, float]]:
+def run_baselines(
+    case: ThickSliceCase, methods: tuple[str, ...] = BASELINES
+) -> dict[str, tuple[Volume, float]]:
     """Interpolate the thick-slice volume onto the truth grid with each baseline: ``{name:
     (volume, seconds)}``."""
     from medsr.interpolate import zoom_array
@@ -143,7 +157,8 @@ def run_baselines(case: ThickSliceCase, methods: tuple[str, ...] = BASELINES) ->
 
 def compare(
     case: ThickSliceCase,
-    self_sr: Callable[[Volume, tuple[float, float, float]], tuple[Volume, dict[str, Any]]] | None = None,
+    self_sr: Callable[[Volume, tuple[float, float, float]], tuple[Volume, dict[str, Any]]]
+    | None = None,
     methods: tuple[str, ...] = BASELINES,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Volume], dict[str, Any]]:
     """Score the baselines and (optionally) self-SR: ``(metrics, volumes, self-SR info)``."""
@@ -171,15 +186,23 @@ _LABELS = {
 }
 
 
-def metrics_markdown(metrics: dict[str, dict[str, float]], title: str, notes: list[str] | None = None) -> str:
+def metrics_markdown(
+    metrics: dict[str, dict[str, float]], title: str, notes: list[str] | None = None
+) -> str:
     """A Markdown table: method, PSNR, SSIM (inside the head), gain over B-spline, seconds."""
     ref = metrics.get("bspline", {}).get("psnr")
-    lines = [f"# {title}", "", "| method | PSNR (dB) | SSIM | vs B-spline (dB) | seconds |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"# {title}",
+        "",
+        "| method | PSNR (dB) | SSIM | vs B-spline (dB) | seconds |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for name, m in metrics.items():
         gain = "" if ref is None else f"{m['psnr'] - ref:+.2f}"
-        lines.append(f"| {_LABELS.get(name, name)} | {m['psnr']:.2f} | {m['ssim']:.4f} | {gain} | "
-                     f"{m.get('seconds', float('nan')):.1f} |")
+        lines.append(
+            f"| {_LABELS.get(name, name)} | {m['psnr']:.2f} | {m['ssim']:.4f} | {gain} | "
+            f"{m.get('seconds', float('nan')):.1f} |"
+        )
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -219,8 +242,12 @@ def comparison_figure(
     truth = case.truth.data[0]
     lo, hi = float(np.percentile(truth, 0.5)), float(np.percentile(truth, 99.8))
     err_max = 0.25 * (hi - lo)
-    panels = [("nearest", "thick-slice input"), ("bspline", "cubic B-spline"), ("self", "self-SR"),
-              ("truth", "truth")]
+    panels = [
+        ("nearest", "thick-slice input"),
+        ("bspline", "cubic B-spline"),
+        ("self", "self-SR"),
+        ("truth", "truth"),
+    ]
     data = {k: (truth if k == "truth" else volumes[k].data[0]) for k, _ in panels}
     centre = [n // 2 for n in truth.shape]
     # a slice through the brain's centre of mass reads better than the geometric centre
@@ -231,7 +258,8 @@ def comparison_figure(
     ncols = len(panels) + 2
     fig, axes = plt.subplots(3, ncols, figsize=(2.6 * ncols, 2.9 * 3), dpi=110)
     for row, (view, fixed) in enumerate(views):
-        def cut(vol: np.ndarray) -> np.ndarray:
+
+        def cut(vol: np.ndarray, fixed: int = fixed) -> np.ndarray:
             return np.rot90(np.take(vol, centre[fixed], axis=fixed))
 
         err_b = np.abs(cut(data["bspline"]) - cut(truth))
@@ -241,15 +269,24 @@ def comparison_figure(
         bottom, right = r0 + inset / 2 < h / 2, c0 + inset / 2 < w / 2
         corner = [0.58 if right else 0.0, 0.0 if bottom else 0.58, 0.42, 0.42]
         images = [(cut(data[k]), label, "gray", lo, hi) for k, label in panels]
-        images += [(np.abs(cut(data["bspline"]) - cut(truth)), "|error| B-spline", "magma", 0, err_max),
-                   (np.abs(cut(data["self"]) - cut(truth)), "|error| self-SR", "magma", 0, err_max)]
+        images += [
+            (np.abs(cut(data["bspline"]) - cut(truth)), "|error| B-spline", "magma", 0, err_max),
+            (np.abs(cut(data["self"]) - cut(truth)), "|error| self-SR", "magma", 0, err_max),
+        ]
         for col, (img, label, cmap, vmin, vmax) in enumerate(images):
             ax = axes[row, col]
             ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-            ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), inset, inset, fill=False, ec="#00e5ff", lw=0.8))
+            ax.add_patch(
+                Rectangle((c0 - 0.5, r0 - 0.5), inset, inset, fill=False, ec="#00e5ff", lw=0.8)
+            )
             zoom = ax.inset_axes(corner)
-            zoom.imshow(img[r0 : r0 + inset, c0 : c0 + inset], cmap=cmap, vmin=vmin, vmax=vmax,
-                        interpolation="nearest")
+            zoom.imshow(
+                img[r0 : r0 + inset, c0 : c0 + inset],
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
+                interpolation="nearest",
+            )
             zoom.set_xticks([])
             zoom.set_yticks([])
             for spine in zoom.spines.values():
@@ -265,8 +302,11 @@ def comparison_figure(
             if col == 0:
                 ax.set_ylabel(view, fontsize=10)
     spacing = case.lr.spacing[case.axis]
-    fig.suptitle(f"Self-supervised SR of {spacing:.3g} mm thick slices (Gaussian profile) back to "
-                 f"{case.truth.spacing[case.axis]:.3g} mm; PSNR/SSIM inside the head", fontsize=11)
+    fig.suptitle(
+        f"Self-supervised SR of {spacing:.3g} mm thick slices (Gaussian profile) back to "
+        f"{case.truth.spacing[case.axis]:.3g} mm; PSNR/SSIM inside the head",
+        fontsize=11,
+    )
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -1,4 +1,4 @@
-"""``medsr demo``: self-supervised SR of a simulated thick-slice brain scan, with a figure and a table.
+"""``medsr demo``: self-supervised SR of a simulated thick-slice brain scan, figure and table.
 
 What it shows (review section 4.2.2, SMORE): a 1 mm brain is "acquired" with thick slices (4 mm,
 Gaussian profile, :class:`medsr.degrade.ThickSlice`), then brought back to 1 mm by nearest,
@@ -20,7 +20,9 @@ from medsr.cli.app import app, console, err_console
 from medsr.errors import MedsrError
 
 _AXES = {"x": 0, "y": 1, "z": 2, "0": 0, "1": 1, "2": 2}
-_FALLBACK_TRUTH = Path(__file__).resolve().parents[4] / "shared" / "data" / "medical" / "chris_t1.nii.gz"
+_FALLBACK_TRUTH = (
+    Path(__file__).resolve().parents[4] / "shared" / "data" / "medical" / "chris_t1.nii.gz"
+)
 
 
 def _load_truth(path: Optional[Path]) -> tuple[Any, str]:
@@ -35,29 +37,44 @@ def _load_truth(path: Optional[Path]) -> tuple[Any, str]:
     except (MedsrError, ImportError, AttributeError):
         if _FALLBACK_TRUTH.is_file():
             return read(_FALLBACK_TRUTH), str(_FALLBACK_TRUTH)
-        raise MedsrError("the built-in brain sample is missing; give an isotropic scan with --input") from None
+        raise MedsrError(
+            "the built-in brain sample is missing; give an isotropic scan with --input"
+        ) from None
 
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo_out"), "--out", help="Folder for the volumes, figure and table."),
-    budget: Optional[str] = typer.Option(
-        None, "--budget", help="Self-SR training budget, e.g. 90s, 2m, 800it (default: the method's)."
+    out: Path = typer.Option(
+        Path("demo_out"), "--out", help="Folder for the volumes, figure and table."
     ),
-    factor: float = typer.Option(4.0, "--factor", help="Slice spacing of the simulated scan, in truth voxels."),
+    budget: Optional[str] = typer.Option(
+        None,
+        "--budget",
+        help="Self-SR training budget, e.g. 90s, 2m, 800it (default: the method's).",
+    ),
+    factor: float = typer.Option(
+        4.0, "--factor", help="Slice spacing of the simulated scan, in truth voxels."
+    ),
     axis: str = typer.Option("z", "--axis", help="Slice axis of the simulated scan: x, y or z."),
     profile: str = typer.Option("gaussian", "--profile", help="Slice profile: gaussian or rect."),
     input: Optional[Path] = typer.Option(
         None, "--input", help="An isotropic scan to use as the truth instead of the built-in brain."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of self-SR."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's)."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="CPU threads for torch (default: torch's)."
+    ),
 ) -> None:
     """Simulate a thick-slice brain scan and super-resolve it (self-SR vs interpolation)."""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from medsr.bench.selfsr import comparison_figure, compare, metrics_markdown, simulate_thick_slices
+    from medsr.bench.selfsr import (
+        compare,
+        comparison_figure,
+        metrics_markdown,
+        simulate_thick_slices,
+    )
     from medsr.io import write
     from medsr.io.atomic import atomic_path
     from medsr.selfsr import SelfSRConfig, self_super_resolve
@@ -82,10 +99,16 @@ def demo(
     case = simulate_thick_slices(truth, _AXES[axis.lower()], factor, profile=profile)
     err_console.print(
         f"truth: {source}, {'x'.join(map(str, case.truth.shape))} voxels; simulated "
-        f"{case.lr.spacing[case.axis]:.3g} mm {profile} slices: {'x'.join(map(str, case.lr.shape))}",
+        f"{case.lr.spacing[case.axis]:.3g} mm {profile} slices: "
+        f"{'x'.join(map(str, case.lr.shape))}",
         highlight=False,
     )
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("self-SR", total=1.0)
 
@@ -97,7 +120,12 @@ def demo(
 
         metrics, volumes, info = compare(case, run_self)
 
-    names = {"lr": case.lr, "truth": case.truth, "bspline": volumes["bspline"], "selfsr": volumes["self"]}
+    names = {
+        "lr": case.lr,
+        "truth": case.truth,
+        "bspline": volumes["bspline"],
+        "selfsr": volumes["self"],
+    }
     files = {}
     for name, vol in names.items():
         path = out / f"{name}.nii.gz"
@@ -114,14 +142,25 @@ def demo(
         f"self-SR: {info.get('arch')} network, budget {info.get('budget')}, "
         f"{sum(s['iterations'] for s in info.get('stages', []))} iterations",
     ]
-    table_md = metrics_markdown(metrics, "medsr demo: thick-slice brain, PSNR/SSIM inside the head", notes)
+    table_md = metrics_markdown(
+        metrics, "medsr demo: thick-slice brain, PSNR/SSIM inside the head", notes
+    )
     with atomic_path(out / "metrics.md") as tmp:
         tmp.write_text(table_md)
-    payload = {"metrics": metrics, "case": {"source": source, "axis": case.axis, "factor": case.factor,
-                                             "profile": profile, "fwhm_voxels": case.fwhm,
-                                             "crop": list(case.crop)},
-               "self_sr": info, "files": {**files, "figure": str(figure)},
-               "seconds": round(time.perf_counter() - t0, 1)}
+    payload = {
+        "metrics": metrics,
+        "case": {
+            "source": source,
+            "axis": case.axis,
+            "factor": case.factor,
+            "profile": profile,
+            "fwhm_voxels": case.fwhm,
+            "crop": list(case.crop),
+        },
+        "self_sr": info,
+        "files": {**files, "figure": str(figure)},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(payload, indent=2, default=float))
 
@@ -131,6 +170,9 @@ def demo(
     for name, m in metrics.items():
         table.add_row(name, f"{m['psnr']:.2f}", f"{m['ssim']:.4f}", f"{m['seconds']:.1f}")
     console.print(table)
-    console.print(f"figure: {figure}\ntable:  {out / 'metrics.md'} (and metrics.json)\n"
-                  f"volumes: {', '.join(files.values())}\n"
-                  f"done in {time.perf_counter() - t0:.0f} s", highlight=False)
+    console.print(
+        f"figure: {figure}\ntable:  {out / 'metrics.md'} (and metrics.json)\n"
+        f"volumes: {', '.join(files.values())}\n"
+        f"done in {time.perf_counter() - t0:.0f} s",
+        highlight=False,
+    )

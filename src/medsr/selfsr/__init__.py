@@ -40,12 +40,17 @@ def _register() -> None:
     from medsr.selfsr.methods import dip_method, self_sr_method
 
     register_method(
-        "self", self_sr_method,
+        "self",
+        self_sr_method,
         description="self-supervised SR of the thick-slice axis (SMORE; trains on the scan itself)",
-        kind="self-supervised")
+        kind="self-supervised",
+    )
     register_method(
-        "dip", dip_method,
-        description="Deep Image Prior (slow: optimises a network per scan)", kind="self-supervised")
+        "dip",
+        dip_method,
+        description="Deep Image Prior (slow: optimises a network per scan)",
+        kind="self-supervised",
+    )
 
 
 _register()

@@ -43,7 +43,9 @@ Progress = Callable[[float, str], None]
 # ---------------------------------------------------------------------- the network
 def _conv(dims: int, cin: int, cout: int, k: int, stride: int = 1) -> nn.Module:
     cls = nn.Conv2d if dims == 2 else nn.Conv3d
-    return cls(cin, cout, k, stride=stride, padding=k // 2, padding_mode="reflect" if k > 1 else "zeros")
+    return cls(
+        cin, cout, k, stride=stride, padding=k // 2, padding_mode="reflect" if k > 1 else "zeros"
+    )
 
 
 def _bn(dims: int, ch: int) -> nn.Module:
@@ -52,7 +54,9 @@ def _bn(dims: int, ch: int) -> nn.Module:
 
 def _unit(dims: int, cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
     """conv -> batch norm -> LeakyReLU(0.2), the building unit of Ulyanov et al.'s networks."""
-    return nn.Sequential(_conv(dims, cin, cout, k, stride), _bn(dims, cout), nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(
+        _conv(dims, cin, cout, k, stride), _bn(dims, cout), nn.LeakyReLU(0.2, inplace=True)
+    )
 
 
 class _Level(nn.Module):
@@ -60,14 +64,20 @@ class _Level(nn.Module):
     a strided-conv encoder, an optional deeper level, up-sampling, concatenation with a 1x1 skip
     branch, and a decoder."""
 
-    def __init__(self, dims: int, cin: int, width: int, skip: int, deeper: nn.Module | None) -> None:
+    def __init__(
+        self, dims: int, cin: int, width: int, skip: int, deeper: nn.Module | None
+    ) -> None:
         super().__init__()
         self.dims = dims
         self.skip = _unit(dims, cin, skip, 1) if skip > 0 else None
-        self.down = nn.Sequential(_unit(dims, cin, width, 3, stride=2), _unit(dims, width, width, 3))
+        self.down = nn.Sequential(
+            _unit(dims, cin, width, 3, stride=2), _unit(dims, width, width, 3)
+        )
         self.deeper = deeper
         merged = width + max(skip, 0)
-        self.up = nn.Sequential(_bn(dims, merged), _unit(dims, merged, width, 3), _unit(dims, width, width, 1))
+        self.up = nn.Sequential(
+            _bn(dims, merged), _unit(dims, merged, width, 3), _unit(dims, width, width, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = self.down(x)
@@ -88,8 +98,15 @@ class SkipNet(nn.Module):
     Odd sizes are handled by up-sampling to the encoder's input size (no padding needed).
     """
 
-    def __init__(self, dims: int = 2, in_channels: int = 32, out_channels: int = 1, width: int = 32,
-                 depth: int = 4, skip: int = 4) -> None:
+    def __init__(
+        self,
+        dims: int = 2,
+        in_channels: int = 32,
+        out_channels: int = 1,
+        width: int = 32,
+        depth: int = 4,
+        skip: int = 4,
+    ) -> None:
         super().__init__()
         if dims not in (2, 3):
             raise MedsrError(f"DIP networks are 2D or 3D, got dims={dims}")
@@ -113,8 +130,11 @@ class SeparableOperator:
 
     def __init__(self, matrices: dict[int, np.ndarray], device: str = "cpu") -> None:
         self.matrices = {
-            int(a): torch.as_tensor(np.asarray(m.toarray() if hasattr(m, "toarray") else m), dtype=torch.float32,
-                                    device=device)
+            int(a): torch.as_tensor(
+                np.asarray(m.toarray() if hasattr(m, "toarray") else m),
+                dtype=torch.float32,
+                device=device,
+            )
             for a, m in matrices.items()
         }
 
@@ -256,8 +276,13 @@ def deep_image_prior(
     try:
         dev = config.device
         op, op_info = acquisition_operator(
-            hr_shape if not is_2d else hr_shape + (1,), factors, spacing_of(volume.affine),
-            "bicubic" if is_2d else config.operator, config.profile, dev)  # type: ignore[arg-type]
+            hr_shape if not is_2d else hr_shape + (1,),
+            factors,
+            spacing_of(volume.affine),
+            "bicubic" if is_2d else config.operator,
+            config.profile,
+            dev,
+        )  # type: ignore[arg-type]
         data = np.asarray(volume.data, dtype=np.float32)
         lo, hi = float(data.min()), float(data.max())
         span = hi - lo if hi > lo else 1.0
@@ -270,8 +295,10 @@ def deep_image_prior(
             raise RuntimeError(f"operator maps {hr_shape} to {expected}, the scan is {g.shape[1:]}")
         target = torch.from_numpy(np.ascontiguousarray(g))[None].to(dev)
         dims = 2 if is_2d else 3
-        net = SkipNet(dims, config.input_channels, volume.channels, config.width, config.depth, config.skip).to(dev)
-        z = (torch.rand((1, config.input_channels) + hr_shape, device=dev) * 0.1)
+        net = SkipNet(
+            dims, config.input_channels, volume.channels, config.width, config.depth, config.skip
+        ).to(dev)
+        z = torch.rand((1, config.input_channels) + hr_shape, device=dev) * 0.1
         opt = torch.optim.Adam(net.parameters(), lr=config.lr)
         curve: list[tuple[int, float, float]] = []
         avg: torch.Tensor | None = None
@@ -281,7 +308,7 @@ def deep_image_prior(
         while True:
             elapsed = time.perf_counter() - start
             frac = config.budget.fraction(it, elapsed)
-            if frac >= 1.0:
+            if frac >= 1.0 and it > 0:
                 break
             zin = z + config.reg_noise_std * torch.randn_like(z) if config.reg_noise_std > 0 else z
             out = net(zin)
@@ -292,8 +319,12 @@ def deep_image_prior(
             it += 1
             value = float(loss.detach())
             with torch.no_grad():
+                # exponential average of the outputs, with the warm-up of TensorFlow's
+                # ExponentialMovingAverage (decay (1 + t) / (10 + t) early) so that short runs
+                # are not dominated by the first, unfitted outputs
+                decay = min(config.ema, (1 + it) / (10 + it))
                 o = out.detach()
-                avg = o if avg is None or config.ema == 0 else config.ema * avg + (1 - config.ema) * o
+                avg = o if avg is None or config.ema == 0 else decay * avg + (1 - decay) * o
             smooth = value if smooth is None else 0.9 * smooth + 0.1 * value
             if it % 10 == 0 or it == 1:
                 curve.append((it, time.perf_counter() - start, value))
@@ -306,7 +337,9 @@ def deep_image_prior(
             if config.noise_std is not None and math.sqrt(smooth) * span <= config.noise_std:
                 stop_reason = "discrepancy"
                 break
-        assert avg is not None
+        if not curve or curve[-1][0] != it:
+            curve.append((it, time.perf_counter() - start, value))
+        assert avg is not None  # the loop runs at least once
         result = avg[0].cpu().numpy()
         if is_2d:
             result = result[..., None]
@@ -322,7 +355,12 @@ def deep_image_prior(
         "stop_reason": stop_reason,
         "curve": [[i, round(t, 2), float(f"{v:.6g}")] for i, t, v in curve],
         "final_consistency_rms": math.sqrt(curve[-1][2]) * span if curve else None,
-        "network": {"dims": dims, "width": config.width, "depth": config.depth, "skip": config.skip},
+        "network": {
+            "dims": dims,
+            "width": config.width,
+            "depth": config.depth,
+            "skip": config.skip,
+        },
         "seconds": round(time.perf_counter() - t0, 2),
     }
     return volume.with_data(out_data.astype(np.float32, copy=False), target_affine), info

@@ -36,7 +36,9 @@ def _bool(value: Any) -> bool | str:
     raise MedsrError(f"expected true, false or auto, got {value!r}")
 
 
-def _typed(extra: dict[str, Any], spec: dict[str, Callable[[Any], Any]], method: str) -> dict[str, Any]:
+def _typed(
+    extra: dict[str, Any], spec: dict[str, Callable[[Any], Any]], method: str
+) -> dict[str, Any]:
     unknown = sorted(set(extra) - set(spec))
     if unknown:
         raise MedsrError(
@@ -54,7 +56,9 @@ def _typed(extra: dict[str, Any], spec: dict[str, Callable[[Any], Any]], method:
     return out
 
 
-def profile_from_options(kind: str | None, thickness: float | None, gap: float | None) -> SliceProfile:
+def profile_from_options(
+    kind: str | None, thickness: float | None, gap: float | None
+) -> SliceProfile:
     """A :class:`SliceProfile` from ``--profile``/``--slice-thickness``/``--slice-gap`` values."""
     kind = (kind or "gaussian").strip()
     if thickness is not None and gap:
@@ -64,7 +68,9 @@ def profile_from_options(kind: str | None, thickness: float | None, gap: float |
     return SliceProfile("array", thickness, gap or 0.0, load_profile_file(kind))
 
 
-def budget_from_options(seconds: float | None, iterations: int | None, text: str | None, default: Budget) -> Budget:
+def budget_from_options(
+    seconds: float | None, iterations: int | None, text: str | None, default: Budget
+) -> Budget:
     """Combine ``--budget`` (seconds), an ``iterations`` and a ``budget`` option string."""
     if text is not None:
         if seconds is not None or iterations is not None:
@@ -76,22 +82,37 @@ def budget_from_options(seconds: float | None, iterations: int | None, text: str
 
 
 _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
-    "arch": str, "preset": str, "profile": str, "slice_thickness": float, "slice_gap": float,
-    "iterations": int, "budget": str, "patch": int, "batch": int, "lr": float, "orientations": int,
-    "anti_alias": _bool, "threads": int,
+    "arch": str,
+    "preset": str,
+    "profile": str,
+    "slice_thickness": float,
+    "slice_gap": float,
+    "iterations": int,
+    "budget": str,
+    "patch": int,
+    "batch": int,
+    "lr": float,
+    "orientations": int,
+    "anti_alias": _bool,
+    "threads": int,
 }
 
 
 def self_sr_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, Any]]:
-    """The ``self`` upscale method: :func:`medsr.selfsr.smore.self_super_resolve` onto ``target``."""
+    """The ``self`` upscale method: :func:`medsr.selfsr.smore.self_super_resolve` on ``target``."""
     from medsr.selfsr.smore import self_super_resolve
 
     opts = _typed(dict(options.extra), _SELF_KEYS, "self")
     default = SelfSRConfig().budget
     config = SelfSRConfig(
-        profile=profile_from_options(opts.pop("profile", None), opts.pop("slice_thickness", None),
-                                     opts.pop("slice_gap", None)),
-        budget=budget_from_options(options.budget, opts.pop("iterations", None), opts.pop("budget", None), default),
+        profile=profile_from_options(
+            opts.pop("profile", None),
+            opts.pop("slice_thickness", None),
+            opts.pop("slice_gap", None),
+        ),
+        budget=budget_from_options(
+            options.budget, opts.pop("iterations", None), opts.pop("budget", None), default
+        ),
         seed=options.seed,
         device=options.device,
         **opts,
@@ -102,9 +123,20 @@ def self_sr_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[st
 
 
 _DIP_KEYS: dict[str, Callable[[Any], Any]] = {
-    "iterations": int, "budget": str, "width": int, "depth": int, "skip": int, "lr": float,
-    "operator": str, "profile": str, "slice_thickness": float, "slice_gap": float, "noise_std": float,
-    "patience": int, "ema": float, "threads": int,
+    "iterations": int,
+    "budget": str,
+    "width": int,
+    "depth": int,
+    "skip": int,
+    "lr": float,
+    "operator": str,
+    "profile": str,
+    "slice_thickness": float,
+    "slice_gap": float,
+    "noise_std": float,
+    "patience": int,
+    "ema": float,
+    "threads": int,
 }
 
 
@@ -114,10 +146,17 @@ def dip_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, A
 
     opts = _typed(dict(options.extra), _DIP_KEYS, "dip")
     config = DIPConfig(
-        profile=profile_from_options(opts.pop("profile", None), opts.pop("slice_thickness", None),
-                                     opts.pop("slice_gap", None)),
-        budget=budget_from_options(options.budget, opts.pop("iterations", None), opts.pop("budget", None),
-                                   DIPConfig().budget),
+        profile=profile_from_options(
+            opts.pop("profile", None),
+            opts.pop("slice_thickness", None),
+            opts.pop("slice_gap", None),
+        ),
+        budget=budget_from_options(
+            options.budget,
+            opts.pop("iterations", None),
+            opts.pop("budget", None),
+            DIPConfig().budget,
+        ),
         seed=options.seed,
         device=options.device,
         **opts,
@@ -130,5 +169,7 @@ def dip_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, A
 def _check_grid(out: Any, target: Any) -> None:
     import numpy as np
 
-    if tuple(out.shape) != tuple(target.shape) or not np.allclose(out.affine, target.affine, atol=1e-6):
+    if tuple(out.shape) != tuple(target.shape) or not np.allclose(
+        out.affine, target.affine, atol=1e-6
+    ):
         raise RuntimeError(f"self-SR produced grid {out.shape}, expected {target.shape}")

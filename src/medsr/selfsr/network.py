@@ -52,12 +52,14 @@ DEFAULT_ARCH = "selfsr"
 
 
 class _ResBlock(nn.Module):
-    """EDSR residual block: conv-ReLU-conv plus identity (no batch norm), Lim et al. 2017, fig. 2."""
+    """EDSR residual block: conv-ReLU-conv plus identity, no batch norm (Lim et al. 2017)."""
 
     def __init__(self, width: int, res_scale: float) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1)
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
         )
         self.res_scale = res_scale
 
@@ -84,8 +86,14 @@ class CompactResNet(nn.Module):
         unshuffle: fold factors (rows, cols); ``(1, 1)`` works on the full grid.
     """
 
-    def __init__(self, width: int = 64, blocks: int = 6, res_scale: float = 1.0, in_channels: int = 1,
-                 unshuffle: tuple[int, int] = (4, 4)) -> None:
+    def __init__(
+        self,
+        width: int = 64,
+        blocks: int = 6,
+        res_scale: float = 1.0,
+        in_channels: int = 1,
+        unshuffle: tuple[int, int] = (4, 4),
+    ) -> None:
         super().__init__()
         self.scale = (1, 1)
         self.dims = 2
@@ -117,7 +125,11 @@ class CompactResNet(nn.Module):
             return x + self.tail(self.body(h) + h)
         n, ch, height, width = x.shape
         pad_h, pad_w = (-height) % r, (-width) % c
-        xp = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+        xp = (
+            torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+            if pad_h or pad_w
+            else x
+        )
         h = self.head(self._fold(xp))
         residual = self._unfold(self.tail(self.body(h) + h), ch)
         return x + residual[:, :, :height, :width]
@@ -127,13 +139,17 @@ def build_network(arch: str, preset: str | None = None, **kwargs: Any) -> nn.Mod
     """The default compact network (``arch="selfsr"``) or any 2D registry network at scale 1."""
     if arch == DEFAULT_ARCH:
         if preset not in (None, "default", "paper"):
-            raise MedsrError(f"the built-in self-SR network has no preset {preset!r}; omit --preset")
+            raise MedsrError(
+                f"the built-in self-SR network has no preset {preset!r}; omit --preset"
+            )
         return CompactResNet(**kwargs)
     from medsr.models import create_model, model_info
 
     info = model_info(arch)  # MedsrError for unknown names
     if 2 not in info.dims or info.kind != "generator":
-        raise MedsrError(f"network {arch!r} is not a 2D generator; self-SR applies 2D networks to slices")
+        raise MedsrError(
+            f"network {arch!r} is not a 2D generator; self-SR applies 2D networks to slices"
+        )
     kw: dict[str, Any] = dict(scale=1, dims=2, in_channels=1, **kwargs)
     if preset is not None:
         kw["preset"] = preset

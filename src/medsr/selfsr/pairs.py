@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from medsr.errors import MedsrError
+from medsr.interpolate import zoom_array
 from medsr.selfsr.profile import SliceProfile, degrade_axis
 
 __all__ = ["TrainingPairs", "compatible_length", "make_training_pairs", "PatchSampler"]
@@ -85,8 +86,6 @@ def make_training_pairs(
     Returns:
         :class:`TrainingPairs` with one stack per in-plane axis.
     """
-    from medsr.interpolate import zoom_array
-
     inputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     in_plane = [a for a in range(3) if a != slice_axis]
@@ -118,26 +117,36 @@ class PatchSampler:
 
     Patch corners are drawn among positions whose target patch holds some signal (a tenth of the
     robust maximum), so batches are not wasted on air; flips of rows and columns augment (the
-    blur is symmetric, so both flips keep the degradation model valid).
+    blur is symmetric, so both flips keep the degradation model valid). Every ``holdout``-th plane
+    of each stack is kept out of training and serves the validation batches (``split="val"``).
 
     Args:
         pairs: the stacks.
         patch: patch side in voxels (clipped to the plane size).
         rng: random generator (the only source of randomness).
         threshold: foreground level in normalised units.
+        holdout: one plane in ``holdout`` is for validation (none when a stack has fewer planes).
     """
 
-    def __init__(self, pairs: TrainingPairs, patch: int, rng: np.random.Generator, threshold: float = 0.1):
+    def __init__(
+        self,
+        pairs: TrainingPairs,
+        patch: int,
+        rng: np.random.Generator,
+        threshold: float = 0.1,
+        holdout: int = 8,
+    ):
         self.pairs = pairs
         self.rng = rng
         self.patch = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
         p = self.patch
-        self._candidates: list[np.ndarray] = []
-        weights = []
+        candidates: list[np.ndarray] = []
         self._stride = stride = max(1, p // 4)
         for t in pairs.targets:
             # mean of each p x p window via a summed-area table, on a stride grid for speed
-            cs = np.pad(np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0)))
+            cs = np.pad(
+                np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0))
+            )
             rows = np.arange(0, t.shape[1] - p + 1, stride)
             cols = np.arange(0, t.shape[2] - p + 1, stride)
             r0, c0 = np.meshgrid(rows, cols, indexing="ij")
@@ -145,20 +154,28 @@ class PatchSampler:
             good = np.argwhere(sums / (p * p) > threshold)
             if good.size == 0:  # an empty or faint scan: take every position
                 good = np.argwhere(np.ones_like(sums, dtype=bool))
-            cand = np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1)
-            self._candidates.append(cand)
-            weights.append(len(cand))
-        w = np.asarray(weights, dtype=np.float64)
-        self._stack_prob = w / w.sum()
+            candidates.append(np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1))
+        self._splits: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+        for cand, t in zip(candidates, pairs.targets, strict=True):
+            held = cand[:, 0] % holdout == holdout - 1 if t.shape[0] >= holdout else cand[:, 0] < 0
+            train, val = cand[~held], cand[held]
+            self._splits["train"].append(train if len(train) else cand)
+            self._splits["val"].append(val if len(val) else cand)
+        self._probs = {}
+        for split, cands in self._splits.items():
+            w = np.asarray([len(c) for c in cands], dtype=np.float64)
+            self._probs[split] = w / w.sum()
 
-    def sample(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        """A batch ``(inputs, targets)``, each ``(B, 1, P, P)`` float32."""
+    def sample(self, batch: int, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        """A batch ``(inputs, targets)``, each ``(B, 1, P, P)`` float32, from the training planes
+        or (``split="val"``) the held-out ones."""
         p = self.patch
         xs = np.empty((batch, 1, p, p), np.float32)
         ys = np.empty((batch, 1, p, p), np.float32)
-        stacks = self.rng.choice(len(self._candidates), size=batch, p=self._stack_prob)
+        cands = self._splits[split]
+        stacks = self.rng.choice(len(cands), size=batch, p=self._probs[split])
         for b, s in enumerate(stacks):
-            cand = self._candidates[s]
+            cand = cands[s]
             k, r, c = cand[self.rng.integers(len(cand))]
             plane = self.pairs.inputs[s]
             r = min(int(r) + int(self.rng.integers(self._stride)), plane.shape[1] - p)

@@ -18,7 +18,13 @@ from medsr.errors import MedsrError
 from medsr.selfsr.profile import SliceProfile
 from medsr.volume import Volume, spacing_of
 
-__all__ = ["SelfSRPlan", "find_slice_axis", "default_target_spacing", "header_thickness", "plan_self_sr"]
+__all__ = [
+    "SelfSRPlan",
+    "find_slice_axis",
+    "default_target_spacing",
+    "header_thickness",
+    "plan_self_sr",
+]
 
 #: factors below this along the thick axis leave nothing for self-SR to learn
 MIN_FACTOR = 1.2
@@ -114,7 +120,11 @@ class SelfSRPlan:
 
 
 def plan_self_sr(
-    volume: Volume, factors: Sequence[float], profile: SliceProfile | None = None, *, slice_axis: int | None = None
+    volume: Volume,
+    factors: Sequence[float],
+    profile: SliceProfile | None = None,
+    *,
+    slice_axis: int | None = None,
 ) -> SelfSRPlan:
     """Resolve the axis, factor and slice profile of a self-SR run onto the grid of ``factors``.
 
@@ -129,7 +139,9 @@ def plan_self_sr(
     """
     profile = profile or SliceProfile()
     if volume.meta.is_2d or min(volume.shape) < 2:
-        raise MedsrError("self-SR needs a 3D scan with a thick-slice axis; use --method bspline for 2D images")
+        raise MedsrError(
+            "self-SR needs a 3D scan with a thick-slice axis; use --method bspline for 2D images"
+        )
     factors = tuple(float(f) for f in factors)
     if len(factors) != 3:
         raise MedsrError(f"need 3 factors, got {factors}")
@@ -140,7 +152,8 @@ def plan_self_sr(
     factor = factors[axis]
     if factor < MIN_FACTOR:
         raise MedsrError(
-            f"the target grid up-samples the thick axis {axis} by only {factor:.3g}; self-SR needs a "
+            f"the target grid up-samples the thick axis {axis} by only {factor:.3g}; self-SR "
+            f"needs a "
             f"factor of at least {MIN_FACTOR} (ask for a finer --spacing, or use --method bspline)"
         )
     slice_spacing = float(spacing[axis])
@@ -150,7 +163,10 @@ def plan_self_sr(
     elif (t := header_thickness(volume)) is not None and profile.gap == 0:
         thickness, source = t, "header"
     else:
-        thickness, source = profile.thickness_mm(slice_spacing), "spacing" if profile.gap == 0 else "spacing-gap"
+        thickness, source = (
+            profile.thickness_mm(slice_spacing),
+            "spacing" if profile.gap == 0 else "spacing-gap",
+        )
     return SelfSRPlan(
         slice_axis=axis,
         factor=factor,
@@ -160,5 +176,7 @@ def plan_self_sr(
         thickness=thickness,
         thickness_source=source,
         fwhm_voxels=thickness / target_spacing,
-        profile=SliceProfile(profile.kind, thickness, max(0.0, slice_spacing - thickness), profile.samples),
+        profile=SliceProfile(
+            profile.kind, thickness, max(0.0, slice_spacing - thickness), profile.samples
+        ),
     )

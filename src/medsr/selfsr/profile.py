@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from medsr.degrade import ThickSlice
 from medsr.errors import MedsrError
 
 __all__ = ["SliceProfile", "load_profile_file", "thick_slice_operator", "degrade_axis"]
@@ -93,15 +94,24 @@ def load_profile_file(path: str | Path) -> tuple[float, ...]:
     """
     p = Path(path)
     if not p.is_file():
-        raise MedsrError(f"slice profile file {p} does not exist; give a text or .npy file of weights")
+        raise MedsrError(
+            f"slice profile file {p} does not exist; give a text or .npy file of weights"
+        )
     try:
         if p.suffix == ".npy":
             values = np.load(p, allow_pickle=False).astype(np.float64).ravel()
         else:
             values = np.array(p.read_text().replace(",", " ").split(), dtype=np.float64)
     except (ValueError, OSError) as exc:
-        raise MedsrError(f"cannot read slice profile {p} ({exc}); write one number per line") from None
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or values.sum() <= 0:
+        raise MedsrError(
+            f"cannot read slice profile {p} ({exc}); write one number per line"
+        ) from None
+    if (
+        values.size == 0
+        or not np.all(np.isfinite(values))
+        or np.any(values < 0)
+        or values.sum() <= 0
+    ):
         raise MedsrError(f"slice profile {p} must hold non-negative numbers with a positive sum")
     return tuple(float(v) for v in values / values.sum())
 
@@ -115,8 +125,6 @@ def thick_slice_operator(axis: int, factor: float, profile: SliceProfile, fwhm_v
         profile: the profile model.
         fwhm_voxels: the thickness in fine voxels (FWHM for the Gaussian, width for the slab).
     """
-    from medsr.degrade import ThickSlice
-
     if profile.kind == "array":
         return ThickSlice(axis, float(factor), np.asarray(profile.samples, dtype=np.float64))
     return ThickSlice(axis, float(factor), profile.kind, fwhm=float(fwhm_voxels))

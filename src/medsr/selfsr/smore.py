@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from medsr.errors import MedsrError
+from medsr.interpolate import zoom_array
 from medsr.selfsr.config import Budget, SelfSRConfig
 from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
@@ -39,33 +39,47 @@ from medsr.selfsr.profile import degrade_axis
 from medsr.selfsr.train import apply_through_plane, train_restoration
 from medsr.volume import Volume, zoom_grid
 
-__all__ = ["self_super_resolve", "robust_scale"]
+__all__ = ["robust_range", "self_super_resolve"]
 
 Progress = Callable[[float, str], None]
 
 
-def robust_scale(data: np.ndarray) -> float:
-    """Intensity scale that maps the bright tissue to about 1 (99.5th percentile of the non-zero
-    voxels); a global scale keeps zero as zero, so air stays air and the residual stays linear."""
-    sample = data[data > 0] if np.any(data > 0) else np.abs(data)
-    if sample.size > 2_000_000:  # a subsample is as good for a percentile and much faster
-        sample = sample[:: sample.size // 2_000_000 + 1]
-    scale = float(np.percentile(sample, 99.5)) if sample.size else 0.0
-    return scale if scale > 0 else 1.0
+def robust_range(data: np.ndarray) -> tuple[float, float]:
+    """``(low, span)`` mapping the background to about 0 and bright tissue to about 1.
+
+    ``low`` is the 0.5th percentile of all voxels (air: 0 in MR, -1000 in CT), ``low + span`` the
+    99.5th percentile of the voxels above it. An affine map commutes with the (linear)
+    interpolation, so normalising before or after it is the same.
+    """
+    flat = np.ravel(data)
+    if flat.size > 4_000_000:  # a strided subsample gives the same percentiles, much faster
+        flat = flat[:: flat.size // 4_000_000 + 1]
+    low = float(np.percentile(flat, 0.5))
+    above = flat[flat > low]
+    high = float(np.percentile(above, 99.5)) if above.size else low + 1.0
+    return low, (high - low) if high > low else 1.0
 
 
-def _blur_pairs(hr: np.ndarray, plan: SelfSRPlan, interpolation: str) -> tuple[TrainingPairs, TrainingPairs]:
+def _blur_pairs(
+    hr: np.ndarray, plan: SelfSRPlan, interpolation: str
+) -> tuple[TrainingPairs, TrainingPairs]:
     """SAA's two pair sets: (aliased -> blurred) for anti-aliasing, (blurred -> sharp) for SR.
 
     "Blurred" is the in-plane plane convolved with the slice profile but sampled on the fine grid
     (factor 1: no aliasing), Zhao et al. 2018, section 2.
     """
-    aliased = make_training_pairs(hr, plan.slice_axis, plan.factor, plan.profile, plan.fwhm_voxels,
-                                  interpolation=interpolation)
+    aliased = make_training_pairs(
+        hr,
+        plan.slice_axis,
+        plan.factor,
+        plan.profile,
+        plan.fwhm_voxels,
+        interpolation=interpolation,
+    )
     blurred_in, sharp = [], []
     in_plane = [a for a in range(3) if a != plan.slice_axis]
     # the same crops as make_training_pairs (it centres the crop on each in-plane axis)
-    for k, a in enumerate(in_plane):
+    for k in range(len(in_plane)):
         target = aliased.targets[k]  # (N, rows = a, cols)
         # (N, R, W) seen as one channel (C=1, X=N, Y=R, Z=W): blur along R, sample every voxel
         blurred = degrade_axis(target[None], 1, 1.0, plan.profile, plan.fwhm_voxels)[0]
@@ -112,23 +126,40 @@ def self_super_resolve(
     if config.threads:
         torch.set_num_threads(int(config.threads))
     try:
-        from medsr.interpolate import zoom_array
-
         data = np.asarray(volume.data, dtype=np.float32)
-        scale = robust_scale(data)
-        normed = data / scale
+        low, span = robust_range(data)
+        normed = (data - low) / span
         # 1. the in-plane axes onto the target spacing (usually a no-op), slices untouched
         in_plane_factors = [1.0 if a == plan.slice_axis else plan.factors[a] for a in range(3)]
-        hr = normed if all(abs(f - 1) < 1e-9 for f in in_plane_factors) else zoom_array(
-            normed, tuple(in_plane_factors), config.interpolation)
+        hr = (
+            normed
+            if all(abs(f - 1) < 1e-9 for f in in_plane_factors)
+            else zoom_array(normed, tuple(in_plane_factors), config.interpolation)
+        )
         report(0.01, "making training pairs")
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
         if use_saa:
-            stages = list(zip(("anti-aliasing", "super-resolution"), _blur_pairs(hr, plan, config.interpolation)))
+            stages = list(
+                zip(
+                    ("anti-aliasing", "super-resolution"),
+                    _blur_pairs(hr, plan, config.interpolation),
+                    strict=True,
+                )
+            )
         else:
-            stages = [("super-resolution", make_training_pairs(
-                hr, plan.slice_axis, plan.factor, plan.profile, plan.fwhm_voxels,
-                interpolation=config.interpolation))]
+            stages = [
+                (
+                    "super-resolution",
+                    make_training_pairs(
+                        hr,
+                        plan.slice_axis,
+                        plan.factor,
+                        plan.profile,
+                        plan.fwhm_voxels,
+                        interpolation=config.interpolation,
+                    ),
+                )
+            ]
         t_pairs = time.perf_counter() - t0
         # 2. the thick axis onto the target grid: what the network restores
         slice_zoom = [1.0, 1.0, 1.0]
@@ -149,22 +180,42 @@ def self_super_resolve(
             net = build_network(config.arch, config.preset, **config.model_kwargs)
             n_params = int(sum(p.numel() for p in net.parameters()))
             result = train_restoration(
-                net, pairs, budget=per_stage, patch=config.patch, batch=config.batch, lr=config.lr,
-                rng=rng, device=config.device, progress=stage_progress, label=f"training ({name})")
+                net,
+                pairs,
+                budget=per_stage,
+                patch=config.patch,
+                batch=config.batch,
+                lr=config.lr,
+                rng=rng,
+                device=config.device,
+                progress=stage_progress,
+                label=f"training ({name})",
+            )
             t_apply = time.perf_counter()
             used = result.val_gain_db > 0  # never return something worse than the interpolation
             if used:
                 current = apply_through_plane(
-                    net, current, plan.slice_axis, orientations=config.orientations,
-                    batch=config.infer_batch, device=config.device,
+                    net,
+                    current,
+                    plan.slice_axis,
+                    orientations=config.orientations,
+                    batch=config.infer_batch,
+                    device=config.device,
                     progress=lambda f, m, k=k: report(
-                        0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m),
-                    label=f"applying ({name})")
-            info_stages.append({
-                "stage": name, "parameters": n_params, "used": used, **result.as_dict(),
-                "apply_seconds": round(time.perf_counter() - t_apply, 2),
-            })
-        out = current * scale
+                        0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m
+                    ),
+                    label=f"applying ({name})",
+                )
+            info_stages.append(
+                {
+                    "stage": name,
+                    "parameters": n_params,
+                    "used": used,
+                    **result.as_dict(),
+                    "apply_seconds": round(time.perf_counter() - t_apply, 2),
+                }
+            )
+        out = current * span + low
     finally:
         torch.set_num_threads(old_threads)
     report(1.0, "done")
@@ -180,14 +231,16 @@ def self_super_resolve(
         "interpolation": config.interpolation,
         "orientations": config.orientations,
         "anti_aliasing": use_saa,
-        "intensity_scale": scale,
+        "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(config.threads or old_threads),
     }
     if not all(s["used"] for s in info_stages):
-        info["warning"] = ("a network did not beat the interpolation on held-out training pairs; "
-                           "its stage was skipped (try a larger --budget)")
+        info["warning"] = (
+            "a network did not beat the interpolation on held-out training pairs; "
+            "its stage was skipped (try a larger --budget)"
+        )
     return volume.with_data(out.astype(np.float32, copy=False), target_affine), info
 
 

@@ -27,7 +27,8 @@ Progress = Callable[[float, str], None]
 
 @dataclass
 class TrainResult:
-    """What training did: the curve ``[(iteration, seconds, mean L1 loss)]`` and a held-out check."""
+    """What training did: the curve ``[(iteration, seconds, mean L1)]`` and the PSNR of the input
+    and of the network on a batch of held-out planes (normalised intensities)."""
 
     iterations: int = 0
     seconds: float = 0.0
@@ -44,7 +45,7 @@ class TrainResult:
         return {
             "iterations": self.iterations,
             "seconds": round(self.seconds, 2),
-            "curve": [[i, round(t, 2), round(l, 6)] for i, t, l in self.curve],
+            "curve": [[i, round(t, 2), round(v, 6)] for i, t, v in self.curve],
             "val_psnr_interpolated": round(self.val_psnr_input, 3),
             "val_psnr_network": round(self.val_psnr_output, 3),
             "train_threads": self.threads,
@@ -91,7 +92,7 @@ def train_restoration(
     Torch's thread count is restored on return.
     """
     sampler = PatchSampler(pairs, patch, rng)
-    val_x, val_y = sampler.sample(max(8, batch))
+    val_x, val_y = sampler.sample(max(16, batch), split="val")
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     result = TrainResult()
@@ -150,7 +151,9 @@ def train_restoration(
     return result
 
 
-def _foreground_box(planes: np.ndarray, threshold: float, margin: int) -> tuple[slice, slice] | None:
+def _foreground_box(
+    planes: np.ndarray, threshold: float, margin: int
+) -> tuple[slice, slice] | None:
     """Bounding box (rows, cols) of voxels above ``threshold`` in a ``(N, R, W)`` stack, widened."""
     mask = planes > threshold
     rows = np.flatnonzero(mask.any(axis=(0, 2)))
@@ -196,7 +199,9 @@ def apply_through_plane(
     in_plane = [a for a in range(3) if a != slice_axis]
     outs = []
     chosen = in_plane[:orientations]
-    total = sum(volume.shape[0] * volume.shape[1 + [b for b in in_plane if b != c][0]] for c in chosen)
+    total = sum(
+        volume.shape[0] * volume.shape[1 + [b for b in in_plane if b != c][0]] for c in chosen
+    )
     done = 0
     for cols_axis in chosen:
         iter_axis = [b for b in in_plane if b != cols_axis][0]
@@ -212,7 +217,9 @@ def apply_through_plane(
                 done += chunk.shape[0]
                 if box is None:
                     continue
-                x = torch.from_numpy(np.ascontiguousarray(chunk[:, box[0], box[1]])[:, None]).to(device)
+                x = torch.from_numpy(np.ascontiguousarray(chunk[:, box[0], box[1]])[:, None]).to(
+                    device
+                )
                 result[start : start + batch, box[0], box[1]] = net(x)[:, 0].cpu().numpy()
                 if progress is not None:
                     progress(done / total, f"{label}: plane {done}/{total}")
