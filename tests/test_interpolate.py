@@ -180,3 +180,12 @@ def test_errors():
         resample(vol, factors=2, spacing=1)
     with pytest.raises(MedsrError, match="positive"):
         resample(vol, factors="2,0,1")
+
+
+@pytest.mark.parametrize("method", ["nearest", "linear", "cubic", "bspline", "lanczos"])
+def test_axis_of_one_sample_is_extended_as_a_constant(method):
+    x = np.random.default_rng(3).random((1, 6, 5, 1)).astype(np.float32)
+    y = zoom_array(x, (1, 1, 3), method)
+    assert y.shape == (1, 6, 5, 3)
+    for k in range(3):
+        np.testing.assert_allclose(y[..., k], x[..., 0], atol=1e-6)

@@ -136,6 +136,9 @@ def zoom_array(
         n, m, s = shape[axis], new_shape[axis], f[axis]
         if s == 1.0 and m == n:
             continue
+        if n == 1:  # a single sample: every method extends it as a constant
+            out = apply_along_axis(out, np.ones((m, 1)), axis + 1, dtype=dtype)
+            continue
         src, mat = out, axis_matrix(n, m, s, method)
         if method == "bspline":
             if n >= _EXACT_PREFILTER_BELOW:

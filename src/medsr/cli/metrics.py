@@ -18,11 +18,12 @@ from medsr.cli.app import app, console
 from medsr.errors import MedsrError
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, series: str | None = None) -> Any:
     """Read an image as a :class:`medsr.volume.Volume` (one seam, so tests can stand in a reader)."""
-    from medsr.io import read
+    from medsr.io import format_of, read
 
-    return read(str(path))
+    # --series applies to whichever input is a DICOM folder
+    return read(str(path), series=series if format_of(path) == "dicom" else None)
 
 
 def _check_grid(ref: Any, test: Any, ignore_grid: bool) -> None:
@@ -120,6 +121,9 @@ def metrics_command(
     scale: int | None = typer.Option(None, "--scale", help="SR factor for --protocol table1."),
     ignore_grid: bool = typer.Option(False, "--ignore-grid", help="Do not compare the affines."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    series: str | None = typer.Option(
+        None, "--series", help="SeriesInstanceUID (or a unique prefix) when a DICOM folder holds several series."
+    ),
 ) -> None:
     """PSNR, SSIM (Wang et al. 2004), NRMSE and MAE of TEST against REF."""
     for p in (ref, test) + ((mask,) if mask is not None else ()):
@@ -129,8 +133,8 @@ def metrics_command(
         raise MedsrError(
             f"--data-range must be a positive number such as 255 (8-bit) or 4095 (12-bit), got {data_range:g}"
         )
-    ref_vol = _read(ref)
-    test_vol = _read(test)
+    ref_vol = _read(ref, series)
+    test_vol = _read(test, series)
     for vol, p in ((ref_vol, ref), (test_vol, test)):
         bad = int(np.size(vol.data) - np.count_nonzero(np.isfinite(vol.data)))
         if bad:
