@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=float, nargs="+", default=[4.0, 2.0])
     parser.add_argument("--axis", type=int, default=2, help="slice axis of the simulation")
     parser.add_argument("--profile", default="gaussian", choices=["gaussian", "rect"])
+    parser.add_argument(
+        "--fwhm", type=float, default=None, help="slice thickness in truth voxels (default: factor)"
+    )
+    parser.add_argument(
+        "--anti-alias", default="auto", choices=["auto", "true", "false"], help="SAA stage"
+    )
     parser.add_argument("--budget", default=None, help="self-SR budget, e.g. 150s or 2000it")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
@@ -70,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from medsr.bench.selfsr import compare, metrics_markdown, simulate_thick_slices
     from medsr.io import read
-    from medsr.selfsr import SelfSRConfig, self_super_resolve
+    from medsr.selfsr import SelfSRConfig, SliceProfile, self_super_resolve
 
     if not args.data.is_file():
         print(f"truth scan {args.data} not found; pass --data", file=sys.stderr)
@@ -83,18 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, object] = {}
     for factor in args.factors:
-        case = simulate_thick_slices(truth, args.axis, factor, profile=args.profile)
+        case = simulate_thick_slices(truth, args.axis, factor, profile=args.profile, fwhm=args.fwhm)
         print(
             f"\nx{factor:g}: LR {'x'.join(map(str, case.lr.shape))} "
             f"({case.lr.spacing[args.axis]:.3g} mm slices), truth cropped by {case.crop} "
-            f"along axis "
-            f"{args.axis}, {int(case.mask.sum())} voxels in the head mask"
+            f"along axis {args.axis}, {int(case.mask.sum())} voxels in the head mask"
         )
         runs = [("self", {}, None)]
         if args.sweep:
             runs = [(label, kw, f"{its}it") for label, kw, its in SWEEP]
         for label, model_kwargs, sweep_budget in runs:
-            kwargs: dict[str, object] = {"seed": args.seed, "threads": args.threads}
+            anti_alias = {"auto": "auto", "true": True, "false": False}[args.anti_alias]
+            kwargs: dict[str, object] = {
+                "seed": args.seed,
+                "threads": args.threads,
+                "anti_alias": anti_alias,
+            }
+            # the profile the acquisition used; the thickness as a DICOM header would state it
+            spacing = float(truth.spacing[args.axis])
+            thickness = None if case.fwhm == case.factor else case.fwhm * spacing
+            kwargs["profile"] = SliceProfile(args.profile, thickness=thickness)
             if model_kwargs:
                 kwargs["model_kwargs"] = model_kwargs
             if sweep_budget or args.budget:

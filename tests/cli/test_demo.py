@@ -26,8 +26,8 @@ def crop(tmp_path: Path) -> Path:
     import medsr.data
 
     brain = medsr.data.sample("brain")
-    start = (40, 50, 50)
-    data = brain.data[:, 40:96, 50:114, 50:98]
+    start = (44, 52, 56)
+    data = brain.data[:, 44:92, 52:108, 56:96]
     path = tmp_path / "crop.nii.gz"
     write(
         Volume(np.ascontiguousarray(data), crop_affine(brain.affine, start), brain.meta.copy()),
@@ -47,7 +47,7 @@ def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys
     for name in ("lr", "truth", "bspline", "selfsr"):
         assert (out / f"{name}.nii.gz").is_file()
     truth, sr, lr = read(out / "truth.nii.gz"), read(out / "selfsr.nii.gz"), read(out / "lr.nii.gz")
-    assert sr.shape == truth.shape == (56, 64, 48) and lr.shape == (56, 64, 12)
+    assert sr.shape == truth.shape == (48, 56, 40) and lr.shape == (48, 56, 10)
     np.testing.assert_allclose(sr.affine, truth.affine, atol=1e-5)
     png = (out / "demo.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000

@@ -17,6 +17,10 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
 3. the scan is interpolated onto the target grid and the network is applied to its through-plane
    planes in two orthogonal orientations, averaged.
 
+Only the thick axis is super-resolved: when the target grid is also finer than the in-plane
+spacing, the in-plane axes are interpolated (step 1 resamples them first) and the network learns
+from those interpolated planes, so it cannot add in-plane detail.
+
 With a slice gap (thickness < spacing) the samples alias; the optional SAA stage first trains an
 anti-aliasing network (aliased interpolated planes -> planes only blurred by the profile) and then
 an SR network (blurred -> sharp), applied one after the other.
