@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fwhm", type=float, default=None, help="slice thickness in truth voxels (default: factor)"
     )
     parser.add_argument(
-        "--anti-alias", default="auto", choices=["auto", "true", "false"], help="SAA stage"
+        "--anti-alias", default="false", choices=["auto", "true", "false"], help="SAA stage"
     )
     parser.add_argument("--budget", default=None, help="self-SR budget, e.g. 150s or 2000it")
     parser.add_argument(

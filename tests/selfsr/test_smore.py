@@ -72,20 +72,25 @@ def test_non_integer_factor_and_other_axis(brain_crop) -> None:
     assert np.isfinite(out.data).all()
 
 
-def test_slice_gap_runs_the_anti_aliasing_stage(brain_crop) -> None:
+def test_slice_gap_runs_the_anti_aliasing_stage_when_asked(brain_crop) -> None:
     from medsr.degrade import ThickSlice
 
     lr = ThickSlice(2, 4.0, "rect", fwhm=2.0)(brain_crop)  # 2 mm slabs every 4 mm
     lr.meta.extra["slice_thickness"] = 2.0  # as the DICOM reader would say
+    rect = SliceProfile("rect")
     out, info = self_super_resolve(
-        lr, (1.0, 1.0, 4.0), SelfSRConfig(budget="30it", profile=SliceProfile("rect"), **TINY)
+        lr, (1.0, 1.0, 4.0), SelfSRConfig(budget="30it", profile=rect, anti_alias="auto", **TINY)
     )
     assert info["anti_aliasing"] is True
     assert [s["stage"] for s in info["stages"]] == ["anti-aliasing", "super-resolution"]
-    assert info["plan"]["thickness_source"] == "header" and info["plan"][
-        "gap_voxels"
-    ] == pytest.approx(2.0)
+    plan = info["plan"]
+    assert plan["thickness_source"] == "header" and plan["gap_voxels"] == pytest.approx(2.0)
     assert out.shape == brain_crop.shape
+    # off by default: one network trained on the aliased pairs
+    _, info = self_super_resolve(
+        lr, (1.0, 1.0, 4.0), SelfSRConfig(budget="5it", profile=rect, **TINY)
+    )
+    assert info["anti_aliasing"] is False and len(info["stages"]) == 1
 
 
 def test_registry_network_can_be_chosen(thick) -> None:
