@@ -109,7 +109,7 @@ def upscale(
         ..., metavar="IN...", help="Scan file, DICOM folder, folder of scans, or glob (quote it)."
     ),
     output: Path = typer.Option(..., "-o", "--output", help="Output file (one input) or existing folder."),
-    spacing: Optional[str] = typer.Option(None, "--spacing", help="Target voxel size in mm: 1 or 1,1,1."),
+    spacing: Optional[str] = typer.Option(None, "--spacing", help="Target voxel size in mm: 1 or 1,1,1 (default: isotropic at the finest spacing)."),
     factors: Optional[str] = typer.Option(None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."),
     method: Optional[str] = typer.Option(
         None, "--method",
@@ -147,7 +147,9 @@ def upscale(
 ) -> None:
     """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report.
 
-    Give the target grid with --spacing (mm) or --factors.
+    Give the target grid with --spacing (mm) or --factors; with neither, the target is isotropic at
+    the scan's finest spacing. Axes asked coarser than they are (--spacing 1 on 0.86 mm in-plane)
+    are reduced with antialiased bicubic after the super-resolution of the others.
     Choose a --method (interpolation, self-supervised SR) or a trained network (--weights, --onnx).
     Writes OUT and OUT.json (method, timings, geometry, data-consistency check).
 
@@ -164,8 +166,8 @@ def upscale(
         raise MedsrError(f"--blend must be hann or gaussian, got {blend!r}")
     if consistency_profile not in ("gaussian", "box"):
         raise MedsrError(f"--consistency-profile must be gaussian or box, got {consistency_profile!r}")
-    if (spacing is None) == (factors is None):
-        raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+    if spacing is not None and factors is not None:
+        raise MedsrError("give only one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
     if method is not None:
         get_method(method)  # unknown method: fail before reading anything
     if dtype is not None:

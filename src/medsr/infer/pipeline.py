@@ -151,11 +151,20 @@ def resolve_target(
 
     Factors within a relative 1e-4 of an integer are snapped to it: headers store spacings as
     float32 and users type rounded values (2.4 for 2.3999972), which should not turn x2 into
-    x2.000001 (a network would then run at x3). A factor below 1 is refused: down-sampling is not
-    super-resolution.
+    x2.000001 (a network would then run at x3). A factor below 1 on some axes (``--spacing 1`` on a
+    0.86 x 0.86 x 2.4 mm scan) is allowed: :func:`upscale` super-resolves the other axes, then
+    reduces those axes with MATLAB's antialiased bicubic. Factors all <= 1 are refused:
+    down-sampling alone is not super-resolution.
+
+    With neither ``factors`` nor ``spacing``, the target is isotropic at the finest spacing (the
+    default of self-supervised SR, review section 4.2.2: thick slices -> in-plane resolution).
     """
-    if (factors is None) == (spacing is None):
-        raise MedsrError("give exactly one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+    if factors is not None and spacing is not None:
+        raise MedsrError("give only one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+    if factors is None and spacing is None:
+        sp = spacing_of(volume.affine)
+        axes = [a for a in range(3) if int(volume.shape[a]) > 1]
+        spacing = float(min(sp[a] for a in axes)) if axes else float(sp.min())
     if spacing is not None:
         wanted = _per_axis(volume, spacing, "--spacing", spacing_of(volume.affine)[2])
         f = _snap(factors_for_spacing(spacing_of(volume.affine), wanted))
@@ -166,14 +175,6 @@ def resolve_target(
     if volume.meta.is_2d and f[2] != 1.0:
         f = (f[0], f[1], 1.0)  # a 2D image has no third axis to zoom
     f = _single_voxel_axes(volume, f, factors if spacing is None else spacing, what)
-    low = [a for a in range(3) if f[a] < 1.0]
-    if low:
-        a = low[0]
-        raise MedsrError(
-            f"{what} gives factor {f[a]:.4g} < 1 along axis {a} (spacing "
-            f"{spacing_of(volume.affine)[a]:.4g} mm): down-sampling is not super-resolution; keep "
-            "that axis's spacing or use `medsr degrade`"
-        )
     if all(v == 1.0 for v in f):
         if volume.meta.is_2d:
             raise MedsrError(
@@ -181,6 +182,13 @@ def resolve_target(
                 "here by 1,1); ask for X,Y factors above 1, e.g. --factors 2"
             )
         raise MedsrError(f"{what} leaves the grid unchanged (factors 1,1,1); ask for a finer spacing")
+    if all(v <= 1.0 for v in f):
+        a = int(np.argmin(f))
+        raise MedsrError(
+            f"{what} gives factor {f[a]:.4g} < 1 along axis {a} (spacing "
+            f"{spacing_of(volume.affine)[a]:.4g} mm) and no axis above 1: that is down-sampling, not "
+            "super-resolution; ask for a finer spacing on at least one axis, or use `medsr degrade`"
+        )
     target = TargetGrid.from_factors(volume, f)
     voxels = math.prod(int(n) for n in target.shape) * volume.channels
     if voxels > _MAX_VOXELS:
@@ -343,6 +351,9 @@ def upscale(
     """
     config = config or UpscaleConfig()
     progress = progress or _Quiet()
+    if any(f < 1.0 for f in target.factors):
+        return _upscale_then_reduce(volume, target, predictor=predictor, method=method, config=config,
+                                    progress=progress, dtype=dtype)
     if (predictor is None) == (method is None):
         raise MedsrError("give either a method (--method) or a network (--model/--weights or --onnx)")
     volume.check_finite()
@@ -398,6 +409,35 @@ def upscale(
     info["consistency_s"] = time.perf_counter() - t1
     out = volume.with_data(data, target.affine.copy())
     return UpscaleResult(out, info)
+
+
+def _upscale_then_reduce(volume: Volume, target: TargetGrid, **kwargs: Any) -> UpscaleResult:
+    """Targets finer on some axes and coarser on others (``--spacing 1`` on 0.86 x 0.86 x 2.4 mm).
+
+    Super-resolution runs on the axes whose factor is above 1 (the intermediate grid keeps the
+    others), the data-consistency report is computed there, against the acquired data; then the
+    axes with factor below 1 are reduced by MATLAB's antialiased bicubic
+    (:class:`medsr.degrade.BicubicDown`), whose output grid is ``zoom_grid`` with factor ``f``: the
+    composition lands exactly on ``target``.
+    """
+    from medsr.degrade import BicubicDown
+
+    up = tuple(max(1.0, f) for f in target.factors)
+    intermediate = TargetGrid.from_factors(volume, up)
+    result = upscale(volume, intermediate, **kwargs)
+    reduction = tuple(u / f for u, f in zip(up, target.factors))
+    t0 = time.perf_counter()
+    reduced = BicubicDown(reduction).apply_array(result.volume.data)
+    if tuple(reduced.shape[1:]) != tuple(target.shape):
+        raise RuntimeError(f"reduction gave {reduced.shape[1:]}, expected {target.shape}")
+    info = dict(result.info)
+    info["factors"] = list(target.factors)
+    info["reduction"] = {"axes": [a for a in range(3) if target.factors[a] < 1.0],
+                         "factors": list(reduction), "operator": "MATLAB antialiased bicubic",
+                         "consistency_measured_on": "the intermediate grid, before the reduction",
+                         "seconds": time.perf_counter() - t0}
+    return UpscaleResult(result.volume.with_data(reduced.astype(np.float32, copy=False), target.affine.copy()),
+                         info)
 
 
 def upscale_volume(
