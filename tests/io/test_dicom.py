@@ -268,3 +268,8 @@ def test_shared_series_matches_simpleitk(shared_data: Path) -> None:
     first = pydicom.dcmread(folder / "1-050.dcm", stop_before_pixels=True)
     ipp = np.array(first.ImagePositionPatient, dtype=float)
     np.testing.assert_allclose(vol.affine[:3, 3], ipp * (-1, -1, 1), atol=1e-6)
+
+
+def test_slice_thickness_is_kept_for_the_slice_profile(shared_data: Path) -> None:
+    vol = io.read(shared_data / "medical" / "mr_t1_series_dicom")
+    assert vol.meta.extra["slice_thickness"] == pytest.approx(1.5)

@@ -275,6 +275,12 @@ def _meta(
         "slices": nz,
         "photometric": str(ds.get("PhotometricInterpretation", "")),
     }
+    thickness = ds.get("SliceThickness", None)
+    try:
+        if thickness is not None and float(thickness) > 0:
+            info["slice_thickness"] = float(thickness)  # mm; self-SR's default slice profile uses it
+    except (TypeError, ValueError):
+        pass
     info.update(extra)
     return VolumeMeta(
         modality=modality,
