@@ -109,7 +109,7 @@ def demo(
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("self-SR", total=1.0)
 
         def on_progress(fraction: float, message: str) -> None:
