@@ -77,7 +77,7 @@ def mini_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.slow  # ~20 s on a loaded 2-core machine, most of it importing Lightning
+@pytest.mark.slow  # 5 s idle, ~20 s on the loaded shared 2-core machine (mostly importing Lightning)
 def test_quick_train_and_table(bench: ModuleType, mini_data: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
     args = ["--nets", "espcn", "--scales", "2", "--steps", "espcn=3", "--threads", "1",

@@ -26,8 +26,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # never hard-wrap paths or messages (logs, pipes)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _version_callback(value: bool) -> None:
