@@ -48,7 +48,20 @@ def _noise_sd(x: np.ndarray, sigma: float, relative: bool) -> float:
     return sigma * span
 
 
-class GaussianNoise(Degradation):
+class _LevelNoise(Degradation):
+    """Shared by the additive noises: a level ``sigma``, relative to the intensity range or not."""
+
+    stochastic = True
+
+    def __init__(self, sigma: float, *, relative: bool = True) -> None:
+        self.sigma = _check_level(sigma, "the noise sigma")
+        self.relative = bool(relative)
+
+    def _params(self) -> dict[str, object]:
+        return {"sigma": self.sigma, "relative": self.relative}
+
+
+class GaussianNoise(_LevelNoise):
     """Additive white Gaussian noise of standard deviation ``sigma``.
 
     Args:
@@ -56,12 +69,6 @@ class GaussianNoise(Degradation):
             units (``relative=False``).
         relative: see ``sigma``.
     """
-
-    stochastic = True
-
-    def __init__(self, sigma: float, *, relative: bool = True) -> None:
-        self.sigma = _check_level(sigma, "the noise sigma")
-        self.relative = bool(relative)
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
         x = check_array(x)
@@ -73,11 +80,8 @@ class GaussianNoise(Degradation):
         out += x
         return out
 
-    def _params(self) -> dict[str, object]:
-        return {"sigma": self.sigma, "relative": self.relative}
 
-
-class RicianNoise(Degradation):
+class RicianNoise(_LevelNoise):
     """Rician noise: the magnitude of the signal plus complex Gaussian noise (Gudbjartsson & Patz
     1995). ``sigma`` is the standard deviation of each of the real and imaginary parts.
 
@@ -86,12 +90,6 @@ class RicianNoise(Degradation):
             units (``relative=False``).
         relative: see ``sigma``.
     """
-
-    stochastic = True
-
-    def __init__(self, sigma: float, *, relative: bool = True) -> None:
-        self.sigma = _check_level(sigma, "the noise sigma")
-        self.relative = bool(relative)
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
         x = check_array(x)
@@ -104,9 +102,6 @@ class RicianNoise(Degradation):
         imag = gen.standard_normal(size=x.shape, dtype=dtype)
         imag *= sd
         return np.hypot(real, imag, out=real)
-
-    def _params(self) -> dict[str, object]:
-        return {"sigma": self.sigma, "relative": self.relative}
 
 
 class PoissonNoise(Degradation):
