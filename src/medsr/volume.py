@@ -27,6 +27,7 @@ import numpy as np
 from medsr.errors import MedsrError
 
 __all__ = [
+    "TargetGrid",
     "Volume",
     "VolumeMeta",
     "zoom_grid",
@@ -235,3 +236,32 @@ def crop_affine(affine: np.ndarray, start: Sequence[int]) -> np.ndarray:
     shift = np.eye(4)
     shift[:3, 3] = np.asarray(start, dtype=np.float64)
     return np.asarray(affine, dtype=np.float64) @ shift
+
+
+@dataclass(frozen=True)
+class TargetGrid:
+    """The output grid of an up-scaling: shape, affine and the per-axis factors that made it.
+
+    Build it with :meth:`from_factors` or :meth:`from_spacing`; both go through
+    :func:`medsr.volume.zoom_grid`, the one grid rule of medsr.
+    """
+
+    shape: tuple[int, int, int]
+    affine: np.ndarray
+    factors: tuple[float, float, float]
+
+    @classmethod
+    def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> TargetGrid:
+        f = parse_triple(factors, 3, "factors")
+        shape, affine = zoom_grid(volume.shape, volume.affine, f)
+        return cls(tuple(shape), affine, f)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_spacing(cls, volume: Volume, spacing: float | Sequence[float] | str) -> TargetGrid:
+        s = parse_triple(spacing, 3, "spacing")
+        shape, affine, f = grid_for_spacing(volume.shape, volume.affine, s)
+        return cls(tuple(shape), affine, tuple(float(v) for v in f))  # type: ignore[arg-type]
+
+    @property
+    def spacing(self) -> np.ndarray:
+        return spacing_of(self.affine)

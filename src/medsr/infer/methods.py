@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from medsr.errors import MedsrError
-from medsr.volume import Volume, grid_for_spacing, parse_triple, zoom_grid
+from medsr.volume import TargetGrid, Volume
 
 __all__ = [
     "INTERPOLATION_METHODS",
@@ -54,37 +54,6 @@ INTERPOLATION_METHODS: tuple[str, ...] = ("nearest", "linear", "cubic", "bspline
 
 #: Lazily imported providers: method name -> module that registers it on import.
 _PROVIDERS: dict[str, str] = {"self": "medsr.selfsr", "dip": "medsr.selfsr"}
-
-
-@dataclass(frozen=True)
-class TargetGrid:
-    """The output grid of an up-scaling: shape, affine and the per-axis factors that made it.
-
-    Build it with :meth:`from_factors` or :meth:`from_spacing`; both go through
-    :func:`medsr.volume.zoom_grid`, the one grid rule of medsr.
-    """
-
-    shape: tuple[int, int, int]
-    affine: np.ndarray
-    factors: tuple[float, float, float]
-
-    @classmethod
-    def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> TargetGrid:
-        f = parse_triple(factors, 3, "factors")
-        shape, affine = zoom_grid(volume.shape, volume.affine, f)
-        return cls(tuple(shape), affine, f)  # type: ignore[arg-type]
-
-    @classmethod
-    def from_spacing(cls, volume: Volume, spacing: float | Sequence[float] | str) -> TargetGrid:
-        s = parse_triple(spacing, 3, "spacing")
-        shape, affine, f = grid_for_spacing(volume.shape, volume.affine, s)
-        return cls(tuple(shape), affine, tuple(float(v) for v in f))  # type: ignore[arg-type]
-
-    @property
-    def spacing(self) -> np.ndarray:
-        from medsr.volume import spacing_of
-
-        return spacing_of(self.affine)
 
 
 @dataclass
