@@ -12,7 +12,8 @@ Run from the repository root::
     .venv/bin/python benchmarks/medical_comparison.py --out runs/medical_bench
     .venv/bin/python benchmarks/medical_comparison.py --quick --out /tmp/medical_quick
 
-Library code: :mod:`medsr.bench.medical`. Writes ``results.json``, ``results.md`` and
+Library code: :mod:`medsr.bench.medical` (tables: :mod:`medsr.bench.report`, figure:
+:mod:`medsr.bench.figures`). Writes ``results.json``, ``results.md`` and
 ``real_scans.png`` to ``--out`` and prints the tables.
 """
 
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-real", action="store_true", help="only the simulated case")
     args = parser.parse_args(argv)
 
-    from medsr.bench.medical import BenchSettings, markdown_report, run_medical_benchmark
+    from medsr.bench.medical import BenchSettings, run_medical_benchmark
+    from medsr.bench.report import markdown_report
     from medsr.errors import MedsrError
 
     settings = BenchSettings.quick() if args.quick else BenchSettings()

@@ -8,9 +8,11 @@ Protocol (review eq. 3 along one axis; SMORE, Zhao et al. IEEE TMI 2021, section
 3. acquisition: :class:`medsr.degrade.ThickSlice` with a Gaussian profile of FWHM = factor voxels
    (contiguous slices), its LR grid from :func:`medsr.volume.zoom_grid` (an LR file with its own
    affine, as a scanner would write it);
-4. every method maps the LR volume back to ``zoom_grid(lr, factors)``, checked to coincide with
-   the truth grid in world coordinates, and PSNR/SSIM (data range 255) are measured inside the
-   head (:func:`medsr.bench.selfsr.head_mask`).
+4. every method maps the LR volume back to ``zoom_grid(lr, factors)`` through the engine of
+   ``medsr upscale`` (:func:`medsr.bench.selfsr.compare`, i.e. :func:`medsr.infer.upscale` with
+   ``method="self"`` and the interpolations), checked to coincide with the truth grid in world
+   coordinates, and PSNR/SSIM (data range 255) are measured inside the head
+   (:func:`medsr.bench.selfsr.head_mask`).
 
 Run (from the repository root)::
 
@@ -19,8 +21,9 @@ Run (from the repository root)::
     .venv/bin/python benchmarks/selfsr_chris_t1.py --sweep --factors 4   # the network choice
 
 ``--sweep`` retrains candidate networks with about the same CPU time (iteration counts scaled by
-their cost per step) and scores them on the whole volume; a longer sweep on a central block chose
-the default network of :mod:`medsr.selfsr.network` (numbers in that module's docstring).
+their cost per step; the network is the ``self`` option ``model_kwargs``) and scores them on the
+whole volume; a longer sweep on a central block chose
+the default network (registry model ``selfsr``; numbers in docs/benchmarks/selfsr_network.md).
 The machine's load average is printed with the timings: on a shared machine the wall-clock times
 are pessimistic.
 """
@@ -37,12 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "medical" / "chris_t1.nii.gz"
 
-#: candidates of the network sweep: (label, SelfSRConfig.model_kwargs, iterations for ~equal CPU)
+#: candidates of the network sweep: (label, ``self`` option model_kwargs, iterations for ~equal CPU)
 SWEEP = [
-    ("full grid w32 b4 (EDSR/VDSR-like)", {"width": 32, "blocks": 4, "unshuffle": (1, 1)}, 500),
-    ("fold 2x2 w32 b4", {"width": 32, "blocks": 4, "unshuffle": (2, 2)}, 1800),
-    ("fold 2x2 w32 b8", {"width": 32, "blocks": 8, "unshuffle": (2, 2)}, 1000),
-    ("fold 4x4 w64 b6 (default)", {"width": 64, "blocks": 6, "unshuffle": (4, 4)}, 1600),
+    ("full grid w32 b4 (EDSR/VDSR-like)", {"channels": 32, "blocks": 4, "unshuffle": (1, 1)}, 500),
+    ("fold 2x2 w32 b4", {"channels": 32, "blocks": 4, "unshuffle": (2, 2)}, 1800),
+    ("fold 2x2 w32 b8", {"channels": 32, "blocks": 8, "unshuffle": (2, 2)}, 1000),
+    ("fold 4x4 w64 b6 (default)", {"channels": 64, "blocks": 6, "unshuffle": (4, 4)}, 1600),
 ]
 
 
@@ -74,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from medsr.bench.selfsr import compare, metrics_markdown, simulate_thick_slices
+    from medsr.bench.report import metrics_markdown
+    from medsr.bench.selfsr import compare, simulate_thick_slices
+    from medsr.infer import MethodOptions
     from medsr.io import read
-    from medsr.selfsr import SelfSRConfig, SliceProfile, self_super_resolve
 
     if not args.data.is_file():
         print(f"truth scan {args.data} not found; pass --data", file=sys.stderr)
@@ -99,27 +103,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.sweep:
             runs = [(label, kw, f"{its}it") for label, kw, its in SWEEP]
         for label, model_kwargs, sweep_budget in runs:
-            anti_alias = {"auto": "auto", "true": True, "false": False}[args.anti_alias]
-            kwargs: dict[str, object] = {
-                "seed": args.seed,
-                "threads": args.threads,
-                "anti_alias": anti_alias,
-            }
+            # options of the ``self`` method (medsr upscale --method self --option key=value)
+            extra: dict[str, object] = {"anti_alias": args.anti_alias, "profile": args.profile}
+            if args.threads is not None:
+                extra["threads"] = args.threads
             # the profile the acquisition used; the thickness as a DICOM header would state it
-            spacing = float(truth.spacing[args.axis])
-            thickness = None if case.fwhm == case.factor else case.fwhm * spacing
-            kwargs["profile"] = SliceProfile(args.profile, thickness=thickness)
+            if case.fwhm != case.factor:
+                extra["slice_thickness"] = case.fwhm * float(truth.spacing[args.axis])
             if model_kwargs:
-                kwargs["model_kwargs"] = model_kwargs
+                extra["model_kwargs"] = model_kwargs
             if sweep_budget or args.budget:
-                kwargs["budget"] = sweep_budget or args.budget
-            config = SelfSRConfig(**kwargs)  # type: ignore[arg-type]
+                extra["budget"] = sweep_budget or args.budget
+            options = MethodOptions(seed=args.seed, extra=extra)
             before = _load()
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            metrics, _, info = compare(
-                case, lambda lr, f, config=config: self_super_resolve(lr, f, config)
-            )
+            metrics, _, info = compare(case, options)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             gain_psnr = metrics["self"]["psnr"] - metrics["bspline"]["psnr"]
             gain_ssim = metrics["self"]["ssim"] - metrics["bspline"]["ssim"]

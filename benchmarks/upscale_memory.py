@@ -67,21 +67,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import nibabel as nib
-    import torch
 
     from medsr.infer.buffers import parse_bytes
     from medsr.infer.files import Job, upscale_file
     from medsr.infer.pipeline import UpscaleConfig
     from medsr.models import create_model
     from medsr.models.io import save_weights
+    from medsr.runtime import torch_seed
 
     shape = tuple(int(v) for v in args.shape.split(","))
-    torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         affine = np.diag([0.5, 0.5, 2.0, 1.0])
         nib.save(nib.Nifti1Image(_phantom(shape), affine), str(folder / "ct.nii.gz"))
-        model = create_model(args.model, scale=(1, 1, args.factor), dims=3, in_channels=1, preset="tiny")
+        with torch_seed(0):  # random weights (memory does not depend on them), reproducible
+            model = create_model(args.model, scale=(1, 1, args.factor), dims=3, in_channels=1,
+                                 preset="tiny")
         weights, _ = save_weights(model, folder / "w", name=args.model, preset="tiny",
                                   normalisation={"kind": "minmax", "params": {"min": -1024, "max": 3071}})
         del model

@@ -41,9 +41,24 @@ from medsr.degrade.base import check_array, float_dtype
 from medsr.degrade.bicubic import resize_kernel_matrix
 from medsr.degrade.separable import Matrix, apply_along_axis, kernel_matrix
 from medsr.errors import MedsrError
-from medsr.volume import Volume, grid_for_spacing, index_coordinates, parse_triple, zoom_grid
+from medsr.volume import (
+    MAX_FACTOR,
+    Volume,
+    grid_for_spacing,
+    index_coordinates,
+    parse_triple,
+    zoom_grid,
+)
 
-__all__ = ["METHODS", "Method", "resample", "zoom_array", "axis_matrix"]
+__all__ = [
+    "ALIASES",
+    "METHODS",
+    "Method",
+    "axis_matrix",
+    "canonical_method",
+    "resample",
+    "zoom_array",
+]
 
 Method = Literal["nearest", "linear", "cubic", "bspline", "lanczos"]
 METHODS: tuple[str, ...] = ("nearest", "linear", "cubic", "bspline", "lanczos")
@@ -76,14 +91,29 @@ def _bspline_system(n: int) -> np.ndarray:
     return mat
 
 
+#: Names users type for the interpolation kernels, and the medsr name each stands for: the MATLAB
+#: cubic kernel (Keys, a = -0.5) is ``cubic`` in medsr, whatever the dimension.
+ALIASES: dict[str, str] = {
+    "bicubic": "cubic",
+    "tricubic": "cubic",
+    "bilinear": "linear",
+    "trilinear": "linear",
+    "lanczos3": "lanczos",
+}
+
+
+def canonical_method(name: str) -> str:
+    """``name`` lower-cased, an alias (``bicubic``, ``trilinear``, ...) replaced by the medsr name.
+
+    The one place where kernel aliases are mapped; names that are no alias (``auto``,
+    ``thick-slice``) pass through unchanged, unchecked.
+    """
+    text = str(name).strip().lower()
+    return ALIASES.get(text, text)
+
+
 def _check_method(method: str) -> str:
-    m = method.lower()
-    m = {
-        "bicubic": "cubic",
-        "bilinear": "linear",
-        "trilinear": "linear",
-        "lanczos3": "lanczos",
-    }.get(m, m)
+    m = canonical_method(method)
     if m not in METHODS:
         raise MedsrError(f"unknown interpolation {method!r}; choose one of {', '.join(METHODS)}")
     return m
@@ -104,7 +134,7 @@ def _zoom_factors(
     factors: float | Sequence[float] | str, shape: Sequence[int]
 ) -> tuple[float, ...]:
     """Per-axis factors; an isotropic factor leaves axes of length one (2D images) alone."""
-    f = list(parse_triple(factors, len(shape), name="factors"))  # type: ignore[arg-type]
+    f = list(parse_triple(factors, len(shape), "factors", maximum=MAX_FACTOR))
     if len(set(f)) == 1:
         f = [1.0 if n == 1 else s for s, n in zip(f, shape)]
     return tuple(f)
@@ -170,7 +200,7 @@ def resample(
     if factors is not None:
         f = _zoom_factors(factors, volume.shape)
     else:
-        sp = list(parse_triple(spacing, 3, name="spacing"))  # type: ignore[arg-type]
+        sp = list(parse_triple(spacing, 3, "spacing"))
         if volume.shape[2] == 1 and len(set(sp)) == 1:
             sp[2] = float(volume.spacing[2])
         _, _, f = grid_for_spacing(volume.shape, volume.affine, sp)

@@ -49,7 +49,8 @@ def torch_seed(seed: int | None) -> Iterator[None]:
     if seed is None:
         yield
         return
-    with torch.random.fork_rng(devices=[]):
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):  # CPU and every CUDA device's state come back
         torch.manual_seed(int(seed))
         yield
 

@@ -19,23 +19,30 @@ Only this module does affine arithmetic; everything else asks it.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 
 __all__ = [
+    "MAX_FACTOR",
+    "SNAP_TOLERANCE",
     "TargetGrid",
     "Volume",
     "VolumeMeta",
-    "zoom_grid",
+    "factors_for_spacing",
     "grid_for_spacing",
     "index_coordinates",
-    "spacing_of",
-    "factors_for_spacing",
+    "parse_numbers",
     "parse_triple",
+    "plane_spacing",
+    "snap_factors",
+    "spacing_of",
+    "zoom_grid",
 ]
 
 
@@ -51,6 +58,9 @@ class VolumeMeta:
         slope, intercept: the source file's intensity scaling (already applied to ``data``).
         header: format-specific header carried to the writer (e.g. a nibabel header), opaque.
         extra: anything else worth keeping (series UID, description, orientation strings).
+        notes: what the reader changed or assumed (alpha dropped, bit depth reduced, gantry tilt,
+            spacing override ...), one sentence each; shown by ``medsr info``, printed by
+            ``medsr upscale`` and recorded in its sidecar.
     """
 
     modality: str | None = None
@@ -61,11 +71,13 @@ class VolumeMeta:
     intercept: float = 0.0
     header: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
-    def copy(self, **changes: Any) -> "VolumeMeta":
+    def copy(self, **changes: Any) -> VolumeMeta:
         """A shallow copy with some fields changed."""
         new = dataclasses.replace(self, **changes)
         new.extra = dict(new.extra)
+        new.notes = list(new.notes)
         return new
 
 
@@ -139,7 +151,7 @@ class Volume:
         return "".join(nib.aff2axcodes(self.affine))
 
     # ------------------------------------------------------------------ derived objects
-    def with_data(self, data: np.ndarray, affine: np.ndarray | None = None, **meta: Any) -> "Volume":
+    def with_data(self, data: np.ndarray, affine: np.ndarray | None = None, **meta: Any) -> Volume:
         """A new volume with other samples (and optionally another affine), same metadata."""
         return Volume(data, self.affine.copy() if affine is None else affine, self.meta.copy(**meta))
 
@@ -159,27 +171,125 @@ def spacing_of(affine: np.ndarray) -> np.ndarray:
     return np.sqrt((np.asarray(affine, dtype=np.float64)[:3, :3] ** 2).sum(axis=0))
 
 
-def parse_triple(value: float | Sequence[float] | str, ndim: int = 3, name: str = "value") -> tuple[float, ...]:
-    """Turn ``2``, ``"1,1,4"`` or ``(1, 1, 4)`` into a per-axis tuple of positive floats."""
+def plane_spacing(affine: np.ndarray) -> np.ndarray:
+    """Distance in mm between consecutive index planes along each array axis.
+
+    For an orthogonal affine this equals :func:`spacing_of`. For a sheared grid (a CT acquired
+    with gantry tilt: the slice vector is not along the slice normal) the distance between slices
+    is ``1 / |row k of A^-1|``, shorter than the length of the slice vector.
+    """
+    linear = np.asarray(affine, dtype=np.float64)[:3, :3]
+    return 1.0 / np.sqrt((np.linalg.inv(linear) ** 2).sum(axis=1))
+
+
+#: The largest up-sampling factor per axis medsr accepts: beyond it a grid's voxel count overflows
+#: (``1e308`` would give an infinite shape) and no super-resolution method of the review
+#: (section 3: x2 to x8 in natural images, section 4: x2 to x6 through-plane) makes sense.
+MAX_FACTOR = 64.0
+
+#: Factors within this relative distance of a whole number are that number (see :func:`snap_factors`).
+SNAP_TOLERANCE = 1e-4
+
+Numbers = float | Sequence[float] | str
+
+
+def _option_error(name: str, problem: str) -> MedsrError:
+    """An :class:`OptionError` for a parameter name (the CLI shows its flag), else a MedsrError."""
+    if name.isidentifier():
+        return OptionError("{" + name + "} " + problem.replace("{", "{{").replace("}", "}}"))
+    return MedsrError(f"{name} {problem}")
+
+
+def parse_numbers(
+    value: Numbers, name: str = "value", *, integer: bool = False, maximum: float | None = None
+) -> tuple[Any, ...]:
+    """The numbers in ``2``, ``"1,1,4"``, ``"1x1x4"`` or ``(1, 1, 4)``, each checked; any count.
+
+    The one parser of per-axis factors, spacings, scales and window sizes in medsr (the grids of
+    review section 2.1: factors are the ratios of the LR to the HR voxel sizes).
+
+    Args:
+        value: a number, a sequence of numbers, or text with numbers separated by ``,`` or ``x``.
+        name: what the numbers are, used in error messages: a parameter name ("factors",
+            "spacing", "tile") gives an :class:`~medsr.errors.OptionError`, which the CLI shows
+            with the flag (``--factors``); any other text a plain MedsrError.
+        integer: the numbers must be whole (within 1e-6); they are returned as ``int``.
+        maximum: the largest value allowed (e.g. :data:`MAX_FACTOR` for up-sampling factors).
+
+    Raises:
+        OptionError: (a MedsrError) text that is not numbers, no number, NaN, inf, a value <= 0,
+            above ``maximum``, or not whole with ``integer``.
+    """
+    kind = "whole numbers like 64 or 64,64,32" if integer else "numbers like 1,1,4"
     if isinstance(value, str):
         try:
-            items = [float(v) for v in value.replace("x", ",").split(",") if v.strip()]
+            items = [float(v) for v in value.lower().replace("x", ",").split(",") if v.strip()]
         except ValueError:
-            raise MedsrError(f"{name} must be numbers like 1,1,4; got {value!r}") from None
-    elif np.isscalar(value):
-        items = [float(value)]  # type: ignore[arg-type]
+            raise _option_error(name, f"must be {kind}; got {value!r}") from None
     else:
-        items = [float(v) for v in value]  # type: ignore[union-attr]
+        try:
+            items = [float(v) for v in (value if np.ndim(value) else [value])]  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            raise _option_error(name, f"must be {kind}; got {value!r}") from None
+    if not items:
+        raise _option_error(name, f"must be {kind}; got {value!r}")
+    if not all(math.isfinite(v) and v > 0 for v in items):
+        raise _option_error(
+            name, f"must be positive and finite, got {value!r}; use numbers > 0 like 2 or 1,1,4"
+        )
+    if maximum is not None and max(items) > maximum:
+        raise _option_error(
+            name, f"{max(items):g} is above {maximum:g}, the largest medsr accepts per axis (the "
+            f"grid would hold too many voxels); use smaller factors, at most {maximum:g}"
+        )
+    if integer:
+        if any(abs(v - round(v)) > 1e-6 or round(v) < 1 for v in items):
+            raise _option_error(name, f"must be {kind}; got {value!r}")
+        return tuple(round(v) for v in items)
+    return tuple(items)
+
+
+def parse_triple(
+    value: Numbers,
+    ndim: int = 3,
+    name: str = "value",
+    *,
+    fill: float | None = None,
+    integer: bool = False,
+    maximum: float | None = None,
+) -> tuple[Any, ...]:
+    """Turn ``2``, ``"1,1,4"`` or ``(1, 1, 4)`` into ``ndim`` checked numbers, one per axis.
+
+    One number applies to every axis. With ``fill``, ``ndim - 1`` numbers are also accepted and the
+    last axis gets ``fill`` (a 2-D image takes X,Y factors; its Z axis stays as it is). The
+    numbers are checked by :func:`parse_numbers` (``integer``, ``maximum``).
+
+    Raises:
+        MedsrError: see :func:`parse_numbers`; or a count other than 1 or ``ndim``.
+    """
+    items = list(parse_numbers(value, name, integer=integer, maximum=maximum))
     if len(items) == 1:
         items = items * ndim
+    elif fill is not None and len(items) == ndim - 1:
+        items.append(int(fill) if integer else float(fill))
     if len(items) != ndim:
-        raise MedsrError(
-            f"{name} needs 1 or {ndim} numbers, got {len(items)} ({value!r}); give one number for all "
-            "axes or one per axis"
+        raise _option_error(
+            name, f"needs 1 or {ndim} numbers, got {len(items)} ({value!r}); give one number for "
+            "all axes or one per axis"
         )
-    if not all(np.isfinite(v) and v > 0 for v in items):
-        raise MedsrError(f"{name} must be positive and finite, got {value!r}; use numbers > 0 like 2 or 1,1,4")
     return tuple(items)
+
+
+def snap_factors(values: Sequence[float], tol: float = SNAP_TOLERANCE) -> tuple[float, ...]:
+    """Factors within a relative ``tol`` of a whole number, set to it.
+
+    Headers store spacings as float32 and users type rounded values (2.4 for 2.3999972), which
+    should not turn x2 into x2.000001 (a network would then run at x3).
+    """
+    return tuple(
+        float(round(v)) if abs(v - round(v)) < tol * max(1.0, abs(v)) else float(v)
+        for v in values
+    )
 
 
 def zoom_grid(
@@ -201,6 +311,13 @@ def zoom_grid(
         raise MedsrError(f"need one factor per axis ({len(shape)}), got {len(factors)}")
     if not np.all(np.isfinite(factors)) or np.any(factors <= 0):
         raise MedsrError(f"factors must be positive, got {tuple(factors)}")
+    if np.any(factors > MAX_FACTOR):
+        a = int(np.argmax(factors))
+        raise MedsrError(
+            f"factor {factors[a]:g} along axis {a} is above {MAX_FACTOR:g}, the largest medsr "
+            "accepts (the grid would hold too many voxels); ask for smaller factors or a coarser "
+            "spacing"
+        )
     new_shape = np.maximum(1, np.round(shape_arr * factors)).astype(int)
     # index map x_old = M x_new + t  (diagonal M = 1/s)
     scale = 1.0 / factors
@@ -252,7 +369,7 @@ class TargetGrid:
 
     @classmethod
     def from_factors(cls, volume: Volume, factors: float | Sequence[float] | str) -> TargetGrid:
-        f = parse_triple(factors, 3, "factors")
+        f = parse_triple(factors, 3, "factors", maximum=MAX_FACTOR)
         shape, affine = zoom_grid(volume.shape, volume.affine, f)
         return cls(tuple(shape), affine, f)  # type: ignore[arg-type]
 

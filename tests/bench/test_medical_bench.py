@@ -11,15 +11,15 @@ import pytest
 
 from medsr.bench.medical import (
     INTERPOLATIONS,
-    SUPERVISED,
     BenchSettings,
     centre_crop,
-    head_centre,
-    markdown_report,
     run_medical_benchmark,
     simulated_comparison,
     units_check,
 )
+from medsr.bench.report import markdown_report
+from medsr.bench.selfsr import head_centre
+from medsr.bench.supervised import SUPERVISED
 from medsr.errors import MedsrError
 from medsr.volume import Volume, grid_for_spacing
 

@@ -69,9 +69,10 @@ def test_network_upscale_runs_a_saved_model(tmp_path: Path) -> None:
     from medsr.bench.table1 import network_upscale
     from medsr.models import create_model
     from medsr.models.io import save_weights
+    from medsr.runtime import torch_seed
 
-    torch.manual_seed(0)
-    model = create_model("espcn", scale=2, dims=2, in_channels=1)
+    with torch_seed(0):
+        model = create_model("espcn", scale=2, dims=2, in_channels=1)
     weights, _ = save_weights(
         model, tmp_path / "net", name="espcn", normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}}
     )
@@ -85,7 +86,7 @@ def test_network_upscale_runs_a_saved_model(tmp_path: Path) -> None:
     np.testing.assert_allclose(fn(lr)[..., 0], manual, rtol=1e-4, atol=1e-3)
     res = evaluate_method(images, 2, fn, mode="y")
     assert np.isfinite(res.psnr) and len(res.images) == 1
-    with pytest.raises(MedsrError, match="--mode y"):
+    with pytest.raises(MedsrError, match="in mode 'y'"):
         network_upscale(weights, 2, mode="rgb")
     with pytest.raises(MedsrError, match="upscales by"):
         network_upscale(weights, 3, mode="y")

@@ -7,17 +7,18 @@ import pytest
 
 from medsr.degrade import ThickSlice
 from medsr.infer.consistency import (
-    AcquisitionModel,
+    consistency_operator,
     consistency_report,
     enforce_consistency,
     quantiser,
 )
-from medsr.volume import zoom_grid
+from medsr.volume import TargetGrid, Volume
 
 
 def _model(in_shape, factors, profile="gaussian"):
-    out_shape, _ = zoom_grid(in_shape, np.eye(4), factors)
-    return AcquisitionModel.for_grids(in_shape, out_shape, factors, profile=profile), out_shape
+    scan = Volume(np.zeros((1,) + tuple(in_shape), np.float32), np.eye(4))
+    target = TargetGrid.from_factors(scan, factors)
+    return consistency_operator(scan, target, profile=profile), target.shape
 
 
 def test_operator_is_thickslice_along_the_upsampled_axis() -> None:
@@ -28,10 +29,10 @@ def test_operator_is_thickslice_along_the_upsampled_axis() -> None:
     np.testing.assert_allclose(model.apply(x), ThickSlice(2, 4).apply_array(x), atol=1e-5)
 
 
-def test_box_profile_averages_the_covered_voxels() -> None:
+def test_rect_profile_averages_the_covered_voxels() -> None:
     rng = np.random.default_rng(1)
     x = rng.random((2, 6, 9, 12)).astype(np.float32)
-    model, _ = _model((3, 9, 4), (2, 1, 3), profile="box")
+    model, _ = _model((3, 9, 4), (2, 1, 3), profile="rect")
     expected = x.reshape(2, 3, 2, 9, 4, 3).mean(axis=(2, 5))
     np.testing.assert_allclose(model.apply(x), expected, atol=1e-5)
 
@@ -43,7 +44,7 @@ def test_constants_are_kept(factors) -> None:
     np.testing.assert_allclose(model.apply(x), 7.25, rtol=1e-6)
 
 
-@pytest.mark.parametrize("profile", ["gaussian", "box"])
+@pytest.mark.parametrize("profile", ["gaussian", "rect"])
 @pytest.mark.parametrize("factors", [(1, 1, 4), (1, 1, 2.5), (2, 1, 3)])
 def test_back_projection_makes_the_output_consistent(profile, factors) -> None:
     rng = np.random.default_rng(2)

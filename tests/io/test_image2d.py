@@ -86,12 +86,12 @@ def test_alpha_is_dropped_with_a_note(tmp_out: Path) -> None:
     vol = io.read(tmp_out / "a.png")
     _check_2d(vol, 3, "uint8")
     np.testing.assert_array_equal(vol.data[..., 0], np.moveaxis(RGB8, 2, 0))
-    assert "alpha channel dropped" in vol.meta.extra["notes"]
+    assert "alpha channel dropped" in vol.meta.notes
     la = Image.fromarray(np.stack([GREY8, GREY8], axis=2), mode="LA")
     la.save(tmp_out / "la.png")
     vol = io.read(tmp_out / "la.png")
     _check_2d(vol, 1, "uint8")
-    assert "alpha channel dropped" in vol.meta.extra["notes"]
+    assert "alpha channel dropped" in vol.meta.notes
 
 
 def test_palette_images_are_expanded(tmp_out: Path) -> None:
@@ -127,7 +127,7 @@ def test_picture_formats_refuse_what_they_cannot_hold(tmp_out: Path, phantom: Vo
         io.write(flat, tmp_out / "f.png")
     rgb16 = Volume(np.zeros((3, 4, 5, 1), np.float32), np.eye(4), VolumeMeta(dtype="uint16"))
     with pytest.raises(MedsrError, match="cannot store uint16 RGB"):
-        io.write(rgb16, tmp_out / "c.png")
+        io.write(rgb16, tmp_out / "c.bmp")  # (16-bit RGB PNG is written: test_faults.py)
     two = Volume(np.zeros((2, 4, 5, 1), np.float32), np.eye(4), VolumeMeta(dtype="uint8"))
     with pytest.raises(MedsrError, match="1 \\(grey\\) or 3 \\(RGB\\)"):
         io.write(two, tmp_out / "two.bmp")

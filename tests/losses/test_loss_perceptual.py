@@ -8,7 +8,6 @@ from safetensors.torch import load_file
 
 from medsr.errors import MedsrError
 from medsr.losses import (
-    ConvAutoEncoder,
     GramLoss,
     PerceptualLoss,
     ShapePriorLoss,
@@ -24,6 +23,7 @@ from medsr.losses.perceptual import (
     load_vgg19,
     save_vgg19,
 )
+from medsr.models.autoencoder import ConvAutoEncoder
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from medsr.losses import SSIMLoss
-from medsr.losses.structural import ssim_index
+from medsr.metrics import ssim_torch
 
 
 def _images(shape, seed=0):
@@ -26,12 +26,9 @@ def test_ssim_loss_zero_for_identical_and_positive_otherwise(shape):
 
 @pytest.mark.parametrize("shape", [(2, 1, 32, 24), (1, 1, 16, 20, 12)])
 def test_ssim_matches_the_metrics_package(shape):
-    torch_metrics = pytest.importorskip("medsr.metrics.torch_metrics")
     ref, noisy = _images(shape, 1)
-    mine = ssim_index(noisy.double(), ref.double(), data_range=1.0).item()
-    theirs = torch_metrics.ssim_torch(
-        ref.double(), noisy.double(), data_range=1.0, reduction="mean"
-    ).item()
+    mine = 1.0 - SSIMLoss()(noisy.double(), ref.double()).item()
+    theirs = ssim_torch(ref.double(), noisy.double(), data_range=1.0, reduction="mean").item()
     assert mine == pytest.approx(theirs, abs=1e-10)
 
 
@@ -41,7 +38,7 @@ def test_ssim_matches_numpy_metric_2d():
     theirs = metrics.ssim(
         ref[0, 0].numpy().astype(np.float64), noisy[0, 0].numpy().astype(np.float64), data_range=1.0
     )
-    mine = ssim_index(noisy.double(), ref.double(), data_range=1.0).item()
+    mine = 1.0 - SSIMLoss()(noisy.double(), ref.double()).item()
     assert mine == pytest.approx(float(theirs), abs=1e-6)
 
 
@@ -50,3 +47,16 @@ def test_ssim_loss_gradients_flow_and_thin_volumes_work():
     x = noisy.clone().requires_grad_(True)
     SSIMLoss()(x, ref).backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_thin_volumes_use_the_metric_with_a_shrunk_window():
+    metrics = pytest.importorskip("medsr.metrics")
+    ref, noisy = _images((1, 1, 12, 14, 3), 3)  # Z = 3: the window shrinks to 3 taps
+    mine = 1.0 - SSIMLoss()(noisy.double(), ref.double()).item()
+    theirs = metrics.ssim(
+        ref[0, 0].numpy().astype(np.float64),
+        noisy[0, 0].numpy().astype(np.float64),
+        data_range=1.0,
+        win_size=3,
+    )
+    assert mine == pytest.approx(float(theirs), abs=1e-6)

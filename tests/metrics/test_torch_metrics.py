@@ -8,8 +8,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from medsr.errors import MedsrError
-from medsr.metrics import psnr, ssim
-from medsr.metrics.torch_metrics import psnr_torch, ssim_torch
+from medsr.metrics import psnr, psnr_torch, ssim, ssim_torch
 
 
 def _batch(shape: tuple[int, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,3 +60,30 @@ def test_torch_errors() -> None:
         ssim_torch(a, a, data_range=1.0)
     with pytest.raises(MedsrError, match="differ in shape"):
         psnr_torch(a, torch.zeros(1, 1, 8, 7), data_range=1.0)
+
+
+def test_psnr_torch_per_sample_range_and_floor() -> None:
+    ref, test = _batch((3, 1, 10, 12), 3)
+    r = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    got = psnr_torch(torch.from_numpy(ref), torch.from_numpy(test), data_range=r)
+    for i in range(3):
+        expected = psnr(ref[i], test[i], data_range=float(r[i]))
+        assert float(got[i]) == pytest.approx(expected, abs=1e-9)
+    a = torch.from_numpy(ref)
+    assert torch.isinf(psnr_torch(a, a, data_range=1.0)).all()
+    floored = psnr_torch(a, a, data_range=1.0, mse_floor=1e-20)
+    assert torch.allclose(floored, torch.full((3,), 200.0, dtype=torch.float64))
+    with pytest.raises(MedsrError, match="one value per sample"):
+        psnr_torch(a, a, data_range=torch.ones(2))
+    with pytest.raises(MedsrError, match="positive for every sample"):
+        psnr_torch(a, a, data_range=torch.tensor([1.0, 0.0, 1.0]))
+
+
+def test_ssim_torch_fit_window_shrinks_to_thin_axes() -> None:
+    ref, test = _batch((2, 1, 14, 12, 5), 4)
+    got = ssim_torch(torch.from_numpy(ref), torch.from_numpy(test), data_range=1.0, fit_window=True)
+    for i in range(2):
+        expected = ssim(ref[i, 0], test[i, 0], data_range=1.0, win_size=5)
+        assert float(got[i]) == pytest.approx(expected, abs=1e-10)
+    with pytest.raises(MedsrError, match="smaller than the SSIM window"):
+        ssim_torch(torch.from_numpy(ref), torch.from_numpy(test), data_range=1.0)

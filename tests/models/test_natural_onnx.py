@@ -9,7 +9,7 @@ import torch
 
 from medsr.errors import MedsrError
 from medsr.models import create_model
-from medsr.models.onnx import export_onnx, onnx_predict
+from medsr.models.onnx import check_onnx, export_onnx, onnx_predict, read_onnx_metadata
 
 pytest.importorskip("onnxruntime")
 
@@ -49,6 +49,17 @@ def test_onnx_non_integer_preupsampling_is_exported_with_fixed_size(tmp_path):
         path = export_onnx(net, tmp_path / "v.onnx", (1, 1, 8, 8))
     x = np.random.default_rng(2).random((1, 1, 8, 8), dtype=np.float32)
     np.testing.assert_allclose(onnx_predict(path, x), _torch_out(net, x), atol=1e-4, rtol=0)
+
+
+def test_onnx_metadata_is_embedded_and_checked(tmp_path):
+    net = create_model("espcn", scale=2, dims=2, preset="tiny").eval()
+    meta = {"architecture": "espcn", "scale": [2, 2], "dims": 2}
+    path = export_onnx(net, tmp_path / "m.onnx", (1, 1, 12, 12), metadata=meta)
+    assert read_onnx_metadata(path) == meta
+    assert check_onnx(net, path, (2, 1, 9, 13)) < 1e-4  # another batch and size than the tracing one
+    plain = export_onnx(net, tmp_path / "plain.onnx", (1, 1, 12, 12))
+    with pytest.raises(MedsrError, match="no medsr metadata"):
+        read_onnx_metadata(plain)
 
 
 def test_onnx_user_errors(tmp_path):

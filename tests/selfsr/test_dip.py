@@ -8,8 +8,8 @@ import torch
 
 from medsr.degrade import BicubicDown, ThickSlice
 from medsr.errors import MedsrError
-from medsr.selfsr.dip import DIPConfig, SkipNet, acquisition_operator, deep_image_prior
-from medsr.volume import Volume, VolumeMeta, zoom_grid
+from medsr.selfsr.dip import DIPConfig, SkipNet, deep_image_prior, dip_operator
+from medsr.volume import TargetGrid, Volume, VolumeMeta, zoom_grid
 
 
 @pytest.mark.parametrize("dims, size", [(2, (21, 34)), (3, (9, 12, 17))])
@@ -21,24 +21,29 @@ def test_skipnet_keeps_odd_sizes(dims: int, size: tuple[int, ...]) -> None:
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0  # sigmoid output
 
 
+def _scan(shape: tuple[int, int, int], spacing: tuple[float, float, float]) -> Volume:
+    return Volume(np.zeros((1,) + shape, np.float32), np.diag(list(spacing) + [1.0]))
+
+
 def test_operator_matches_medsr_degrade() -> None:
     rng = np.random.default_rng(0)
     hr = rng.random((1, 10, 12, 16)).astype(np.float32)
-    op, info = acquisition_operator(hr.shape[1:], (1.0, 1.0, 4.0), (1.0, 1.0, 4.0))
+    thick = _scan((10, 12, 4), (1.0, 1.0, 4.0))
+    acq, info = dip_operator(thick, TargetGrid.from_factors(thick, (1.0, 1.0, 4.0)))
     assert info["operator"] == "thick-slice"
     expected = ThickSlice(2, 4.0, "gaussian", fwhm=4.0).apply_array(hr)
-    got = op(torch.from_numpy(hr)[None])[0].numpy()
+    got = acq.as_torch()(torch.from_numpy(hr)[None])[0].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    op2, info2 = acquisition_operator(
-        hr.shape[1:], (2.0, 2.0, 1.0), (1.0, 1.0, 1.0), kind="bicubic"
-    )
+    small = _scan((5, 6, 16), (1.0, 1.0, 1.0))
+    acq2, info2 = dip_operator(small, TargetGrid.from_factors(small, (2.0, 2.0, 1.0)), kind="cubic")
+    assert info2["operator"] == "cubic"
     np.testing.assert_allclose(
-        op2(torch.from_numpy(hr)[None])[0].numpy(),
+        acq2.as_torch()(torch.from_numpy(hr)[None])[0].numpy(),
         BicubicDown((2.0, 2.0, 1.0)).apply_array(hr),
         atol=1e-5,
     )
     with pytest.raises(MedsrError):
-        acquisition_operator(hr.shape[1:], (1.0, 1.0, 4.0), (1.0, 1.0, 4.0), kind="fourier")  # type: ignore[arg-type]
+        dip_operator(thick, TargetGrid.from_factors(thick, (1.0, 1.0, 4.0)), kind="fourier")  # type: ignore[arg-type]
 
 
 def _image_2d(brain_crop) -> Volume:
@@ -53,7 +58,7 @@ def test_dip_2d_consistency_decreases(brain_crop) -> None:
     lr = _image_2d(brain_crop)
     out, info = deep_image_prior(
         lr,
-        (2.0, 2.0, 1.0),
+        TargetGrid.from_factors(lr, (2.0, 2.0, 1.0)),
         DIPConfig(budget="60it", width=8, depth=3, input_channels=8, threads=1, lr=0.02),
     )
     shape, aff = zoom_grid(lr.shape, lr.affine, (2.0, 2.0, 1.0))
@@ -61,7 +66,7 @@ def test_dip_2d_consistency_decreases(brain_crop) -> None:
     curve = [c[2] for c in info["curve"]]
     assert info["iterations"] == 60 and info["stop_reason"] == "budget"
     assert curve[-1] < 0.5 * curve[0]
-    assert info["operator"] == "bicubic"
+    assert info["operator"] == "cubic"
     # the result stays in the image's intensity range (sigmoid output, min-max mapped back)
     assert lr.data.min() - 1e-3 <= out.data.min() and out.data.max() <= lr.data.max() + 1e-3
 
@@ -71,7 +76,7 @@ def test_dip_3d_thick_slices(brain_crop) -> None:
     lr = ThickSlice(2, 3.0, "gaussian", fwhm=3.0)(hr)
     out, info = deep_image_prior(
         lr,
-        (1.0, 1.0, 3.0),
+        TargetGrid.from_factors(lr, (1.0, 1.0, 3.0)),
         DIPConfig(budget="25it", width=8, depth=2, input_channels=4, threads=1, lr=0.02, ema=0.0),
     )
     assert out.shape == hr.shape and np.allclose(out.affine, hr.affine)
@@ -84,7 +89,7 @@ def test_dip_early_stop_on_plateau(brain_crop) -> None:
     lr = _image_2d(brain_crop)
     _, info = deep_image_prior(
         lr,
-        (2.0, 2.0, 1.0),
+        TargetGrid.from_factors(lr, (2.0, 2.0, 1.0)),
         DIPConfig(
             budget="400it",
             width=4,

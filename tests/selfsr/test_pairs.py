@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.interpolate import zoom_array
 from medsr.selfsr.pairs import PatchSampler, compatible_length, make_training_pairs
-from medsr.selfsr.profile import SliceProfile, degrade_axis
 from medsr.volume import zoom_grid
 
 
@@ -29,7 +29,8 @@ def test_pairs_degrade_the_rows_only(brain_crop) -> None:
     x0, y0 = pairs.inputs[0], pairs.targets[0]
     assert x0.shape == y0.shape == (48, 56, 64)
     np.testing.assert_allclose(y0, np.transpose(hr[0], (2, 0, 1)))
-    expected = zoom_array(degrade_axis(hr, 0, 4.0, SliceProfile(), 4.0), (4.0, 1.0, 1.0), "bspline")
+    low = thick_slice_operator(hr.shape[1:], 0, 4.0, SliceProfile(), 4.0).apply(hr)
+    expected = zoom_array(low, (4.0, 1.0, 1.0), "bspline")
     np.testing.assert_allclose(x0, np.transpose(expected[0], (2, 0, 1)), atol=1e-5)
     # stack 1: degraded along Y (rows), columns X
     assert pairs.inputs[1].shape == (48, 64, 56)

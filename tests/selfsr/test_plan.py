@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
 from medsr.selfsr.plan import default_target_spacing, find_slice_axis, plan_self_sr
-from medsr.selfsr.profile import SliceProfile
 from medsr.volume import Volume, VolumeMeta, grid_for_spacing
 
 

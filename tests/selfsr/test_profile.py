@@ -1,4 +1,4 @@
-"""Slice profiles: Gaussian, rectangular and user-supplied files."""
+"""Slice profiles (medsr.degrade.SliceProfile): Gaussian, rectangular and user-supplied files."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medsr.degrade import SliceProfile, load_profile_file, thick_slice_operator
 from medsr.errors import MedsrError
-from medsr.selfsr.methods import profile_from_options
-from medsr.selfsr.profile import SliceProfile, degrade_axis, load_profile_file
+from medsr.infer.selfsupervised import profile_from_options
+
+
+def degrade_axis(
+    x: np.ndarray, axis: int, factor: float, profile: SliceProfile, fwhm_voxels: float
+) -> np.ndarray:
+    """Thick slices along ``axis`` of ``x`` with the one acquisition operator of medsr."""
+    return thick_slice_operator(x.shape[1:], axis, factor, profile, fwhm_voxels).apply(x)
 
 
 def _step(n: int = 40) -> np.ndarray:

@@ -6,13 +6,21 @@ import numpy as np
 import pytest
 
 from medsr.bench.selfsr import score, simulate_thick_slices
+from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
-from medsr.selfsr import SelfSRConfig, SliceProfile, self_super_resolve
-from medsr.volume import Volume, zoom_grid
+from medsr.selfsr import SelfSRConfig
+from medsr.selfsr import self_super_resolve as _self_super_resolve
+from medsr.volume import TargetGrid, Volume, zoom_grid
+
+
+def self_super_resolve(volume: Volume, factors, config: SelfSRConfig):
+    """The method on the grid of ``factors`` (the engine passes a TargetGrid)."""
+    return _self_super_resolve(volume, TargetGrid.from_factors(volume, factors), config)
+
 
 # small and single-threaded: the whole file runs in seconds
-TINY = dict(model_kwargs={"width": 16, "blocks": 2}, patch=32, batch=8, threads=1)
+TINY = dict(model_kwargs={"channels": 16, "blocks": 2}, patch=32, batch=8, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +123,11 @@ def test_user_errors(brain_crop) -> None:
         )
     with pytest.raises(MedsrError, match="factor"):
         self_super_resolve(brain_crop, (1.0, 1.0, 1.0), SelfSRConfig(budget="2it"))
+    from medsr.infer.pipeline import upscale
+
     bad = brain_crop.with_data(np.where(brain_crop.data > 100, np.nan, brain_crop.data))
-    with pytest.raises(MedsrError, match="NaN"):
-        self_super_resolve(bad, (1.0, 1.0, 2.0), SelfSRConfig(budget="2it"))
+    with pytest.raises(MedsrError, match="NaN"):  # the engine checks the input once
+        upscale(bad, TargetGrid.from_factors(bad, (1.0, 1.0, 2.0)), method="self")
 
 
 def test_upscale_method_registry(thick) -> None:

@@ -61,11 +61,7 @@ def test_two_process_ddp_ranks_agree(tiny_config, tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
     script = tmp_path / "ddp_run.py"
     script.write_text(_SCRIPT)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MEDSR_RUN_DIR", "LOCAL_RANK", "WORLD_SIZE")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE")}
     env["MASTER_PORT"] = str(29500 + os.getpid() % 1000)
     proc = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "cfg.json"), str(tmp_path)],

@@ -16,8 +16,8 @@ from medsr.interpolate import zoom_array
 from medsr.metrics import psnr
 from medsr.models.io import load_weights
 from medsr.train.config import parse_config
-from medsr.train.data import read_array
 from medsr.train.run import train
+from medsr.train.sources import read_array
 
 
 @pytest.mark.slow

@@ -66,6 +66,6 @@ def test_recipe_runs_a_few_steps(path, shared_data, random_vgg, tmp_path, monkey
         return
     meta = json.loads((result.run_dir / "model.json").read_text())
     assert meta["architecture"] == result.config.model.name
-    from medsr.infer.normalise import Normalisation
+    from medsr.normalise import Normaliser
 
-    Normalisation.from_meta(meta["normalisation"])  # inference understands what training stored
+    Normaliser.from_dict(meta["normalisation"])  # inference understands what training stored

@@ -64,7 +64,6 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tiny_config, tmp_path):
     killed_dir = tmp_path / "killed"
     marker = tmp_path / "paused"
     env = dict(os.environ, PYTHONHASHSEED="0")
-    env.pop("MEDSR_RUN_DIR", None)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -5,6 +5,10 @@ one (review eq. 3 along one axis; :class:`medsr.degrade.ThickSlice`, the grid fr
 :func:`medsr.volume.zoom_grid`): the LR volume has its own affine, as a real file would. Every
 method then goes back to the target grid ``zoom_grid(lr, factors)``, which coincides with the
 truth's grid voxel for voxel (checked, in world coordinates), and is scored inside the head.
+Every method, the interpolations and self-supervised SR (``self``, SMORE, review section 4.2.2)
+alike, runs through the one engine of ``medsr upscale``, :func:`medsr.infer.upscale` with
+``method=NAME``. Tables and figures of these results: :func:`medsr.bench.report.metrics_markdown`,
+:func:`medsr.bench.figures.comparison_figure`.
 
 Cropping: when the slice-axis length of the truth does not tile with the factor, the truth is
 cropped centrally to the largest length that does (:func:`medsr.selfsr.pairs.compatible_length`),
@@ -13,25 +17,26 @@ so LR and truth describe the same field of view. The crop is reported.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
 
 from medsr.errors import MedsrError
-from medsr.volume import Volume, crop_affine, zoom_grid
+from medsr.volume import TargetGrid, Volume, crop_affine, zoom_grid
+
+if TYPE_CHECKING:
+    from medsr.infer import MethodOptions, UpscaleResult
 
 __all__ = [
     "BASELINES",
     "ThickSliceCase",
     "compare",
-    "comparison_figure",
+    "head_centre",
     "head_mask",
-    "metrics_markdown",
     "run_baselines",
+    "run_method",
     "score",
     "simulate_thick_slices",
 ]
@@ -77,6 +82,13 @@ def head_mask(truth: np.ndarray, fraction: float = 0.08, dilate: int = 3) -> np.
         filled = np.stack([ndimage.binary_fill_holes(s) for s in np.moveaxis(mask, axis, 0)])
         mask = np.moveaxis(filled, 0, axis)
     return mask
+
+
+def head_centre(volume: Volume) -> list[int]:
+    """Centre of mass of the voxels above 10 % of the 99th percentile (a crop on the head)."""
+    d = volume.data[0]
+    fg = np.argwhere(d > 0.1 * float(np.percentile(d, 99)))
+    return [int(v) for v in fg.mean(axis=0)] if len(fg) else [s // 2 for s in volume.shape]
 
 
 def simulate_thick_slices(
@@ -140,28 +152,41 @@ def score(case: ThickSliceCase, output: Volume) -> dict[str, float]:
     }
 
 
+def run_method(
+    case: ThickSliceCase, method: str, options: MethodOptions | None = None
+) -> UpscaleResult:
+    """The thick-slice volume up-scaled onto the truth grid by the registered ``method`` with
+    :func:`medsr.infer.upscale`, the engine of ``medsr upscale`` (``result.volume``; seconds of
+    the method in ``result.timings["upscale"]``, its own record in
+    ``result.details["method_info"]``)."""
+    from medsr.infer import MethodOptions, UpscaleConfig, upscale
+
+    target = TargetGrid.from_factors(case.lr, case.factors)
+    config = UpscaleConfig(method_options=options or MethodOptions())
+    return upscale(case.lr, target, method=method, config=config)
+
+
 def run_baselines(
     case: ThickSliceCase, methods: tuple[str, ...] = BASELINES
 ) -> dict[str, tuple[Volume, float]]:
-    """Interpolate the thick-slice volume onto the truth grid with each baseline: ``{name:
-    (volume, seconds)}``."""
-    from medsr.interpolate import zoom_array
-
+    """Interpolate the thick-slice volume onto the truth grid with each baseline (review section
+    2.1, through :func:`run_method`): ``{name: (volume, seconds)}``."""
     out: dict[str, tuple[Volume, float]] = {}
     for name in methods:
-        t = time.perf_counter()
-        data = zoom_array(np.asarray(case.lr.data, dtype=np.float32), case.factors, name)
-        out[name] = (case.lr.with_data(data, case.truth.affine.copy()), time.perf_counter() - t)
+        result = run_method(case, name)
+        out[name] = (result.volume, float(result.timings["upscale"]))
     return out
 
 
 def compare(
     case: ThickSliceCase,
-    self_sr: Callable[[Volume, tuple[float, float, float]], tuple[Volume, dict[str, Any]]]
-    | None = None,
+    self_sr: MethodOptions | None = None,
     methods: tuple[str, ...] = BASELINES,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Volume], dict[str, Any]]:
-    """Score the baselines and (optionally) self-SR: ``(metrics, volumes, self-SR info)``."""
+    """Score the baselines and, when ``self_sr`` options are given, self-supervised SR (the
+    ``self`` method; its options: seed, budget, progress and ``extra`` keys such as ``threads``,
+    ``profile``, ``slice_thickness``, ``anti_alias``): ``(metrics, volumes, self-SR info)``, the
+    info being the method's own record (stages, budget, seconds)."""
     metrics: dict[str, dict[str, float]] = {}
     volumes: dict[str, Volume] = {}
     for name, (vol, seconds) in run_baselines(case, methods).items():
@@ -169,145 +194,8 @@ def compare(
         volumes[name] = vol
     info: dict[str, Any] = {}
     if self_sr is not None:
-        t = time.perf_counter()
-        vol, info = self_sr(case.lr, case.factors)
-        metrics["self"] = {**score(case, vol), "seconds": time.perf_counter() - t}
-        volumes["self"] = vol
+        result = run_method(case, "self", self_sr)
+        info = result.details.get("method_info") or {}
+        metrics["self"] = {**score(case, result.volume), "seconds": result.timings["upscale"]}
+        volumes["self"] = result.volume
     return metrics, volumes, info
-
-
-# ---------------------------------------------------------------------- reporting
-_LABELS = {
-    "nearest": "nearest",
-    "linear": "linear",
-    "cubic": "cubic (MATLAB bicubic)",
-    "bspline": "cubic B-spline",
-    "self": "self-SR (SMORE-like)",
-}
-
-
-def metrics_markdown(
-    metrics: dict[str, dict[str, float]], title: str, notes: list[str] | None = None
-) -> str:
-    """A Markdown table: method, PSNR, SSIM (inside the head), gain over B-spline, seconds."""
-    ref = metrics.get("bspline", {}).get("psnr")
-    lines = [
-        f"# {title}",
-        "",
-        "| method | PSNR (dB) | SSIM | vs B-spline (dB) | seconds |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, m in metrics.items():
-        gain = "" if ref is None else f"{m['psnr'] - ref:+.2f}"
-        lines.append(
-            f"| {_LABELS.get(name, name)} | {m['psnr']:.2f} | {m['ssim']:.4f} | {gain} | "
-            f"{m.get('seconds', float('nan')):.1f} |"
-        )
-    if notes:
-        lines += [""] + [f"- {n}" for n in notes]
-    return "\n".join(lines) + "\n"
-
-
-def _worst_window(err: np.ndarray, size: int) -> tuple[int, int]:
-    """Top-left corner of the ``size`` x ``size`` window with the largest summed error."""
-    size = int(min(size, *err.shape))
-    sat = np.pad(np.cumsum(np.cumsum(err, 0), 1), ((1, 0), (1, 0)))
-    sums = sat[size:, size:] - sat[:-size, size:] - sat[size:, :-size] + sat[:-size, :-size]
-    r, c = np.unravel_index(int(np.argmax(sums)), sums.shape)
-    return int(r), int(c)
-
-
-def comparison_figure(
-    case: ThickSliceCase,
-    volumes: dict[str, Volume],
-    path: Any,
-    *,
-    metrics: dict[str, dict[str, float]] | None = None,
-    inset: int = 40,
-) -> None:
-    """The demo figure: three orientations x (thick-slice input, B-spline, self-SR, truth, errors).
-
-    The thick-slice input is shown with nearest-neighbour replication onto the fine grid (what a
-    viewer shows). Each image gets a magnified inset of the window where B-spline errs most, marked
-    by a rectangle. Written atomically (matplotlib's Agg backend; no display needed).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    from medsr.io.atomic import atomic_path
-
-    truth = case.truth.data[0]
-    lo, hi = float(np.percentile(truth, 0.5)), float(np.percentile(truth, 99.8))
-    err_max = 0.25 * (hi - lo)
-    panels = [
-        ("nearest", "thick-slice input"),
-        ("bspline", "cubic B-spline"),
-        ("self", "self-SR"),
-        ("truth", "truth"),
-    ]
-    data = {k: (truth if k == "truth" else volumes[k].data[0]) for k, _ in panels}
-    centre = [n // 2 for n in truth.shape]
-    # a slice through the brain's centre of mass reads better than the geometric centre
-    mask = case.mask if case.mask.shape == truth.shape else truth > lo
-    if mask.any():
-        centre = [int(round(c)) for c in np.argwhere(mask).mean(axis=0)]
-    views = [("axial", 2), ("coronal", 1), ("sagittal", 0)]
-    ncols = len(panels) + 2
-    fig, axes = plt.subplots(3, ncols, figsize=(2.6 * ncols, 2.9 * 3), dpi=110)
-    for row, (view, fixed) in enumerate(views):
-
-        def cut(vol: np.ndarray, fixed: int = fixed) -> np.ndarray:
-            return np.rot90(np.take(vol, centre[fixed], axis=fixed))
-
-        err_b = np.abs(cut(data["bspline"]) - cut(truth))
-        r0, c0 = _worst_window(err_b, inset)
-        # the inset goes to the corner farthest from the magnified window
-        h, w = err_b.shape
-        bottom, right = r0 + inset / 2 < h / 2, c0 + inset / 2 < w / 2
-        corner = [0.58 if right else 0.0, 0.0 if bottom else 0.58, 0.42, 0.42]
-        images = [(cut(data[k]), label, "gray", lo, hi) for k, label in panels]
-        images += [
-            (np.abs(cut(data["bspline"]) - cut(truth)), "|error| B-spline", "magma", 0, err_max),
-            (np.abs(cut(data["self"]) - cut(truth)), "|error| self-SR", "magma", 0, err_max),
-        ]
-        for col, (img, label, cmap, vmin, vmax) in enumerate(images):
-            ax = axes[row, col]
-            ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-            ax.add_patch(
-                Rectangle((c0 - 0.5, r0 - 0.5), inset, inset, fill=False, ec="#00e5ff", lw=0.8)
-            )
-            zoom = ax.inset_axes(corner)
-            zoom.imshow(
-                img[r0 : r0 + inset, c0 : c0 + inset],
-                cmap=cmap,
-                vmin=vmin,
-                vmax=vmax,
-                interpolation="nearest",
-            )
-            zoom.set_xticks([])
-            zoom.set_yticks([])
-            for spine in zoom.spines.values():
-                spine.set_edgecolor("#00e5ff")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            title = label
-            key = {"cubic B-spline": "bspline", "self-SR": "self"}.get(label)
-            if metrics and key in metrics and row == 0:
-                title += f"\n{metrics[key]['psnr']:.2f} dB / {metrics[key]['ssim']:.3f}"
-            if row == 0:
-                ax.set_title(title, fontsize=9)
-            if col == 0:
-                ax.set_ylabel(view, fontsize=10)
-    spacing = case.lr.spacing[case.axis]
-    fig.suptitle(
-        f"Self-supervised SR of {spacing:.3g} mm thick slices (Gaussian profile) back to "
-        f"{case.truth.spacing[case.axis]:.3g} mm; PSNR/SSIM inside the head",
-        fontsize=11,
-    )
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)

@@ -85,11 +85,17 @@ class Table1Result:
 
 
 def list_images(dataset_dir: str | Path) -> list[Path]:
-    """The image files of a benchmark folder, sorted by name."""
+    """The image files of a benchmark folder, sorted by name (:func:`medsr.io.discover.find_scans`)."""
+    from medsr.io.discover import find_scans
+
     folder = Path(dataset_dir)
     if not folder.is_dir():
         raise MedsrError(f"benchmark folder {folder} does not exist; give the folder holding the images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _EXTENSIONS)
+    try:
+        found = find_scans(folder)
+    except MedsrError:  # no scan at all: the message below names the image formats
+        found = []
+    files = [p for p in found if p.is_file() and p.suffix.lower() in _EXTENSIONS]
     if not files:
         raise MedsrError(f"no images ({', '.join(sorted(_EXTENSIONS))}) in {folder}")
     return files
@@ -169,13 +175,13 @@ def network_upscale(
     The network must be 2D, of the benchmark's scale, with 1 input channel (``mode="y"``, or grey
     images) or 3 (``mode="rgb"``; grey images are fed as three equal channels and the output
     channels averaged). Intensities go through the normalisation stored in ``model.json``
-    (:class:`medsr.train.normalise.Normaliser`, e.g. ``minmax`` 0..255 -> 0..1) and back. The
+    (:class:`medsr.normalise.Normaliser`, e.g. ``minmax`` 0..255 -> 0..1) and back. The
     whole LR image is processed at once (Set5/Set14 images are small).
     """
     import torch
 
     from medsr.models.io import load_weights
-    from medsr.train.normalise import Normaliser
+    from medsr.normalise import Normaliser
 
     model, meta = load_weights(weights, device=device)
     if int(meta["dims"]) != 2:
@@ -186,7 +192,7 @@ def network_upscale(
     channels = int(meta["in_channels"])
     if channels not in (1, 3) or (mode == "rgb" and channels == 1) or (mode == "y" and channels == 3):
         want = "y" if channels == 1 else "rgb"
-        raise MedsrError(f"{weights} takes {channels} channel(s); evaluate it with --mode {want}")
+        raise MedsrError(f"{weights} takes {channels} channel(s); evaluate it in mode {want!r}")
     spec = meta.get("normalisation")
 
     def upscale(lr: np.ndarray) -> np.ndarray:

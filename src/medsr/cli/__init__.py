@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from rich.markup import escape
 
 from medsr.cli.app import app, err_console
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
+from medsr.io.atomic import Interrupted, unwind_on_signals
 
 # Importing a command module registers its commands on ``app``.
 from medsr.cli import info, degrade, metrics, upscale, models, train, export, demo  # noqa: E402,F401
@@ -22,8 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        # standalone_mode=False hands typer.Exit(code) back as a return value
-        code = app(args=args, standalone_mode=False)
+        # standalone_mode=False hands typer.Exit(code) back as a return value; SIGTERM unwinds
+        # like Ctrl-C, so that no temporary or half-written output is left (medsr.io.atomic)
+        with unwind_on_signals() as received:
+            code = app(args=args, standalone_mode=False)
+        if received:  # typer turned the Interrupted exception into exit code 130
+            raise Interrupted(received[0])
         if isinstance(code, int) and code:
             sys.exit(code)
     except SystemExit:
@@ -31,11 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     except MedsrError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        message = exc.as_flag() if isinstance(exc, OptionError) else str(exc)
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        err_console.print("terminated" if signum == signal.SIGTERM else "interrupted")
+        sys.exit(128 + int(signum))
     except MemoryError as exc:
         if debug:
             raise

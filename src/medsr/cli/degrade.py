@@ -51,12 +51,12 @@ def build_degradation(
 
 def _two_numbers(text: str) -> bool:
     """True for factors like ``2,3`` (two numbers), which only a 2-D picture accepts."""
-    items = [v for v in text.replace("x", ",").split(",") if v.strip()]
+    from medsr.volume import parse_numbers
+
     try:
-        [float(v) for v in items]
-    except ValueError:
+        return len(parse_numbers(text, "factors")) == 2
+    except MedsrError:
         return False
-    return len(items) == 2
 
 
 def _fmt(values: np.ndarray | tuple) -> str:
@@ -154,3 +154,5 @@ def degrade(
     if report.clipped:
         line += f"; {report.clipped} voxels clipped to the {report.dtype} range"
     console.print(line, highlight=False, soft_wrap=True, markup=False)
+    for note in [*volume.meta.notes, *report.notes]:  # what reading/writing changed or assumed
+        console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)

@@ -9,7 +9,6 @@ zoomed insets) and ``metrics.md`` / ``metrics.json`` (PSNR and SSIM inside the h
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -69,25 +68,25 @@ def demo(
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from medsr.bench.selfsr import (
-        compare,
-        comparison_figure,
-        metrics_markdown,
-        simulate_thick_slices,
-    )
+    from medsr.bench.figures import comparison_figure
+    from medsr.bench.report import metrics_markdown
+    from medsr.bench.selfsr import compare, simulate_thick_slices
+    from medsr.infer import MethodOptions
     from medsr.io import write
     from medsr.io.atomic import atomic_path
-    from medsr.selfsr import SelfSRConfig, self_super_resolve
+    from medsr.jsonutil import write_json
+    from medsr.selfsr import parse_budget
+    from medsr.volume import MAX_FACTOR, parse_numbers
 
     if axis.lower() not in _AXES:
         raise MedsrError(f"--axis must be x, y or z (or 0, 1, 2), got {axis!r}")
     if profile not in ("gaussian", "rect"):
         raise MedsrError(f"--profile must be gaussian or rect, got {profile!r}")
+    factor = parse_numbers(factor, "factor", maximum=MAX_FACTOR)[0]
     if not factor > 1:
         raise MedsrError(f"--factor must be > 1 (slice spacing in truth voxels), got {factor}")
-    config = SelfSRConfig(seed=seed, threads=threads)
     if budget is not None:
-        config = SelfSRConfig(seed=seed, threads=threads, budget=budget)  # parses and validates
+        parse_budget(budget)  # a bad --budget fails before any work
     if out.exists() and not out.is_dir():
         raise MedsrError(f"--out {out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
@@ -115,10 +114,10 @@ def demo(
         def on_progress(fraction: float, message: str) -> None:
             bar.update(task, completed=fraction, description=f"self-SR: {message}")
 
-        def run_self(lr: Any, factors: tuple[float, float, float]) -> Any:
-            return self_super_resolve(lr, factors, config, progress=on_progress)
+        extra = {k: v for k, v in (("threads", threads), ("budget", budget)) if v is not None}
+        options = MethodOptions(seed=seed, progress=on_progress, extra=extra)
 
-        metrics, volumes, info = compare(case, run_self)
+        metrics, volumes, info = compare(case, options)
 
     names = {
         "lr": case.lr,
@@ -161,8 +160,7 @@ def demo(
         "files": {**files, "figure": str(figure)},
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=float))
+    write_json(out / "metrics.json", payload)
 
     table = Table(title="PSNR / SSIM inside the head")
     for col in ("method", "PSNR (dB)", "SSIM", "seconds"):

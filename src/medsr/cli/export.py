@@ -19,11 +19,11 @@ def export(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
 ) -> None:
     """Export a trained network; `medsr upscale --onnx FILE` then runs it with onnxruntime."""
-    from medsr.infer.onnx_runtime import export_onnx
+    from medsr.models.onnx import export_weights
 
     if format.lower() != "onnx":
         raise MedsrError(f"unknown export format {format!r}; medsr exports onnx")
-    result = export_onnx(weights, output, opset=opset, overwrite=overwrite)
+    result = export_weights(weights, output, opset=opset, overwrite=overwrite)
     diff = result["max_abs_diff"]
     check = f", onnxruntime vs PyTorch max |diff| {diff:.2e}" if diff is not None else ""
     console.print(f"wrote {result['path']} (opset {opset}{check})", highlight=False, soft_wrap=True)

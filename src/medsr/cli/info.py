@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from medsr.cli.app import app, console
-from medsr.volume import Volume
+from medsr.volume import Volume, plane_spacing
 
 __all__ = ["info", "summarize"]
 
@@ -33,8 +33,14 @@ def _number(x: float) -> float | None:
 
 
 def summarize(volume: Volume, path: Path | None = None) -> dict[str, Any]:
-    """A JSON-ready description of a volume: grid, dtype, intensity statistics, NaN count."""
+    """A JSON-ready description of a volume: grid, dtype, intensity statistics, NaN count.
+
+    The spacing is the distance between consecutive voxel planes along each axis
+    (:func:`medsr.volume.plane_spacing`): for a sheared grid (CT gantry tilt) the true slice
+    spacing, not the length of the step between slice positions.
+    """
     data = volume.data
+    spacing = plane_spacing(volume.affine)
     finite = np.isfinite(data)
     n_nan = int(np.isnan(data).sum())
     n_inf = int(np.isinf(data).sum())
@@ -62,8 +68,8 @@ def summarize(volume: Volume, path: Path | None = None) -> dict[str, Any]:
         "format": extra.get("format"),
         "shape": list(volume.shape),
         "channels": volume.channels,
-        "spacing_mm": [round(float(s), 6) for s in volume.spacing],
-        "field_of_view_mm": [round(float(s * n), 3) for s, n in zip(volume.spacing, volume.shape)],
+        "spacing_mm": [round(float(s), 6) for s in spacing],
+        "field_of_view_mm": [round(float(s * n), 3) for s, n in zip(spacing, volume.shape)],
         "orientation": volume.orientation(),
         "affine": [[round(float(v), 6) for v in row] for row in volume.affine],
         "is_2d": bool(volume.meta.is_2d),
@@ -75,7 +81,7 @@ def summarize(volume: Volume, path: Path | None = None) -> dict[str, Any]:
         "nan_count": n_nan,
         "inf_count": n_inf,
         "series": series,
-        "notes": list(extra.get("notes", [])),
+        "notes": list(volume.meta.notes),
     }
 
 
@@ -160,13 +166,16 @@ def info(
     series: str | None = typer.Option(
         None, "--series", help="SeriesInstanceUID to read from a DICOM folder holding several."
     ),
+    spacing_override: str | None = typer.Option(
+        None, "--spacing-override", help="Voxel size in mm (X,Y,Z) to use instead of the header's."
+    ),
 ) -> None:
     """Show shape, spacing, orientation, dtype, intensity range and NaN count of a file."""
     from medsr.io import read
 
     if file.is_dir() and series is None and _list_series(file, as_json):
         return
-    volume = read(file, series=series)
+    volume = read(file, series=series, spacing_override=spacing_override)
     summary = summarize(volume, file)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))

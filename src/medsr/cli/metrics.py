@@ -163,8 +163,10 @@ def metrics_command(
     result["test"] = str(test)
 
     if as_json:
-        clean = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.items()}
-        typer.echo(json.dumps(clean, indent=2))  # plain JSON (no rich wrapping), inf as "inf"
+        from medsr.jsonutil import to_jsonable
+
+        clean = to_jsonable(result, nonfinite="string")  # inf as "inf"
+        typer.echo(json.dumps(clean, indent=2))  # plain JSON (no rich wrapping)
         return
     if result.get("data_range_source") == "reference":
         console.print(f"data range taken from reference: {result['data_range']:g} (max - min); set it with --data-range")

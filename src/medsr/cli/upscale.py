@@ -32,13 +32,13 @@ def _planes(value: Optional[str]) -> Any:
 
 
 def _ints(value: Optional[str], name: str) -> Any:
+    """Whole numbers like ``64`` or ``64,64,32`` (:func:`medsr.volume.parse_numbers`)."""
+    from medsr.volume import parse_numbers
+
     if value is None:
         return None
-    try:
-        items = [int(v) for v in value.replace("x", ",").split(",") if v.strip()]
-    except ValueError:
-        raise MedsrError(f"{name} takes whole numbers like 64 or 64,64,32; got {value!r}") from None
-    return items[0] if len(items) == 1 else items
+    items = parse_numbers(value, name, integer=True)
+    return items[0] if len(items) == 1 else list(items)
 
 
 def _options(items: List[str]) -> dict[str, str]:
@@ -103,6 +103,12 @@ def _summary(sidecar: dict[str, Any]) -> str:
     return f"{shape} at {spacing} mm, consistency {psnr_text}{clipped}"
 
 
+def _print_notes(sidecar: dict[str, Any]) -> None:
+    """What reading or writing changed (alpha dropped, sform only, ...), also in the sidecar."""
+    for note in sidecar.get("notes", []):
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def upscale(
     inputs: List[str] = typer.Argument(
@@ -132,13 +138,16 @@ def upscale(
     dtype: Optional[str] = typer.Option(None, "--dtype", help="Output dtype (default: the input's)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     series: Optional[str] = typer.Option(None, "--series", help="SeriesInstanceUID in a DICOM folder."),
+    spacing_override: Optional[str] = typer.Option(
+        None, "--spacing-override", help="Input voxel size in mm (X,Y,Z) to use instead of the header's."
+    ),
     max_memory: str = typer.Option("4GB", "--max-memory", help="Larger outputs go to a memory-mapped file."),
     enforce_consistency: bool = typer.Option(
         False, "--enforce-consistency", help="Iterative back-projection onto the acquired data."
     ),
     ibp_iterations: int = typer.Option(3, "--ibp-iterations", help="Back-projection iterations."),
     consistency_profile: str = typer.Option(
-        "gaussian", "--consistency-profile", help="Slice profile of the check: gaussian (FWHM 1 voxel) or box."
+        "gaussian", "--consistency-profile", help="Slice profile of the check: gaussian (FWHM 1 voxel) or rect."
     ),
     finish: str = typer.Option("cubic", "--finish", help="Interpolation for non-integer factor remainders."),
     option: List[str] = typer.Option([], "--option", help="Method option key=value (repeatable)."),
@@ -158,33 +167,23 @@ def upscale(
     | [bold]medsr upscale 'scans/*.nii.gz' -o out/ --factors 2 --weights run/model.safetensors[/]
     """
     from medsr.infer.buffers import parse_bytes
-    from medsr.infer.files import Job, collect_inputs, run_many, upscale_file
-    from medsr.infer.methods import MethodOptions, default_method, get_method
+    from medsr.infer.files import Job, run_many, upscale_file
+    from medsr.infer.methods import MethodOptions, default_method
     from medsr.infer.pipeline import UpscaleConfig
+    from medsr.io.discover import expands, find_scans
 
-    if blend not in ("hann", "gaussian"):
-        raise MedsrError(f"--blend must be hann or gaussian, got {blend!r}")
-    if consistency_profile not in ("gaussian", "box"):
-        raise MedsrError(f"--consistency-profile must be gaussian or box, got {consistency_profile!r}")
-    if spacing is not None and factors is not None:
-        raise MedsrError("give only one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
-    if method is not None:
-        get_method(method)  # unknown method: fail before reading anything
-    if dtype is not None:
-        from medsr.io import check_dtype
-
-        dtype = check_dtype(dtype)  # a bad --dtype fails before the (maybe long) up-scaling
     config = UpscaleConfig(
-        tile=_ints(tile, "--tile"), overlap=overlap, blend=blend,  # type: ignore[arg-type]
+        tile=_ints(tile, "tile"), overlap=overlap, blend=blend,  # type: ignore[arg-type]
         batch_size=batch_size, axis=_axis(axis), planes=_planes(planes), finish=finish,
         max_memory=parse_bytes(max_memory), enforce_consistency=enforce_consistency,
         ibp_iterations=ibp_iterations, consistency_profile=consistency_profile,  # type: ignore[arg-type]
         method_options=MethodOptions(device=device, seed=seed, budget=budget, extra=_options(option)),
     )
     job = Job(factors=factors, spacing=spacing, method=method, model=model, weights=weights, onnx=onnx,
-              device=device, ensemble=ensemble, dtype=dtype, overwrite=overwrite, series=series,
-              config=config)
-    paths, batch = collect_inputs(inputs)
+              ensemble=ensemble, dtype=dtype, overwrite=overwrite, series=series,
+              config=config, spacing_override=spacing_override).validate()  # every option checked once
+    paths = find_scans(inputs)
+    batch = len(inputs) > 1 or any(expands(spec) for spec in inputs)  # -o is then a folder
     # The default method is named in the (transient) progress bar and, once done, on stderr; not
     # before the run, so that an error stays the only line on stderr.
     default = "" if (weights or onnx or method or model) else default_method()
@@ -196,6 +195,7 @@ def upscale(
             err_console.print(f"method: {default} (default)", highlight=False)
         console.print(f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}", highlight=False,
                       soft_wrap=True)
+        _print_notes(sidecar)
         return
 
     failed = 0
@@ -210,6 +210,7 @@ def upscale(
             if outcome.status == "done":
                 console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
                                   f"{_summary(outcome.sidecar)}", highlight=False, soft_wrap=True)
+                _print_notes(outcome.sidecar)
             elif outcome.status == "skipped":
                 console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False,
                               soft_wrap=True)

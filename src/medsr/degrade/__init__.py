@@ -11,6 +11,9 @@ updated through :func:`medsr.volume.zoom_grid`, so the affine stays exact) or on
 :class:`ThickSlice`     thick slices: Gaussian/rect/array profile, gap (SMORE, Zhao et al.)
 :class:`GaussianNoise`, :class:`RicianNoise`, :class:`PoissonNoise`   noise models
 :class:`Pipeline`       composition, seeded
+:func:`acquisition_operator` the one ``A`` between a scan and a finer target grid
+                        (:class:`AcquisitionOperator`: numpy and torch, adjoint, back-projection)
+:class:`SliceProfile`   a slice profile in mm (kind, thickness, gap, samples)
 :func:`parse_degradation` the text grammar of ``medsr degrade --method``
 :func:`imresize`        MATLAB ``imresize`` itself
 =====================  =======================================================================
@@ -21,27 +24,39 @@ from medsr.degrade.bicubic import BicubicDown
 from medsr.degrade.blur import BlurDown
 from medsr.degrade.kspace import KSpaceTruncation
 from medsr.degrade.noise import GaussianNoise, PoissonNoise, RicianNoise
+from medsr.degrade.operator import (
+    AcquisitionOperator,
+    TorchOperator,
+    acquisition_operator,
+    thick_slice_operator,
+)
 from medsr.degrade.parse import SPEC_HELP, parse_degradation
 from medsr.degrade.pipeline import Pipeline
 from medsr.degrade.resize import imresize, imresize_adjoint
 from medsr.degrade.separable import SeparableLinear
-from medsr.degrade.slice_profile import ThickSlice
+from medsr.degrade.slice_profile import SliceProfile, ThickSlice, load_profile_file
 
 __all__ = [
-    "Degradation",
-    "SeparableLinear",
+    "SPEC_HELP",
+    "AcquisitionOperator",
     "BicubicDown",
     "BlurDown",
-    "KSpaceTruncation",
-    "ThickSlice",
+    "Degradation",
     "GaussianNoise",
-    "RicianNoise",
-    "PoissonNoise",
+    "KSpaceTruncation",
     "Pipeline",
-    "parse_degradation",
-    "SPEC_HELP",
+    "PoissonNoise",
+    "RicianNoise",
+    "SeparableLinear",
+    "SliceProfile",
+    "ThickSlice",
+    "TorchOperator",
+    "acquisition_operator",
+    "as_generator",
     "imresize",
     "imresize_adjoint",
-    "as_generator",
+    "load_profile_file",
+    "parse_degradation",
     "resolve_factors",
+    "thick_slice_operator",
 ]

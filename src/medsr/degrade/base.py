@@ -182,6 +182,12 @@ class Degradation(ABC):
         """The adjoint ``A^T y``; ``in_shape`` is the (spatial) shape ``A`` acts on."""
         raise NotImplementedError(f"{type(self).__name__} is not linear, so it has no adjoint")
 
+    def with_reference(self, intensity_range: float, peak: float) -> Degradation:
+        """This operator with its relative noise levels referred to ``intensity_range`` (max - min)
+        and ``peak`` (max) of a whole volume, for patch-wise degradation; operators without
+        relative levels return themselves. See :mod:`medsr.degrade.noise`."""
+        return self
+
     def pseudo_inverse_array(self, y: np.ndarray, in_shape: Sequence[int]) -> np.ndarray:
         """A cheap (pseudo-)inverse where one exists; see ``pseudo_inverse_note`` otherwise."""
         raise NotImplementedError(f"{type(self).__name__}: {self.pseudo_inverse_note}")

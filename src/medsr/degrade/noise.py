@@ -17,8 +17,11 @@
 
 ``sigma`` is relative by default: a fraction of the intensity range (max - min) of the array it is
 applied to (``relative=False``: intensity units). With patch-wise degradation the range is the
-patch's; give absolute values for a fixed level. Noise is drawn from the ``rng`` given at call
-time (seeded => reproducible).
+patch's; give the reference explicitly (``intensity_range=`` for Gaussian/Rician, ``reference=``,
+the peak, for scaled Poisson), or call :meth:`~medsr.degrade.base.Degradation.with_reference`, for
+the level of the whole volume. As in deepinv, where a ``NoiseModel`` is separate from the
+``Physics``, noise is a model of its own, composed after ``A`` in a :class:`Pipeline`. Noise is
+drawn from the ``rng`` given at call time (seeded => reproducible).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 from medsr.degrade.base import Degradation, RngLike, as_generator, check_array, float_dtype
 from medsr.errors import MedsrError
 
-__all__ = ["GaussianNoise", "RicianNoise", "PoissonNoise", "MU_WATER_PER_MM"]
+__all__ = ["MU_WATER_PER_MM", "GaussianNoise", "PoissonNoise", "RicianNoise"]
 
 #: linear attenuation of water at ~70 keV (NIST XCOM, 0.193 cm^2/g), per mm.
 MU_WATER_PER_MM = 0.0193
@@ -41,24 +44,46 @@ def _check_level(value: float, name: str) -> float:
     return value
 
 
-def _noise_sd(x: np.ndarray, sigma: float, relative: bool) -> float:
+def _noise_sd(
+    x: np.ndarray, sigma: float, relative: bool, intensity_range: float | None = None
+) -> float:
     if not relative:
         return sigma
+    if intensity_range is not None:
+        return sigma * intensity_range
     span = float(np.max(x) - np.min(x)) if x.size else 0.0
     return sigma * span
 
 
 class _LevelNoise(Degradation):
-    """Shared by the additive noises: a level ``sigma``, relative to the intensity range or not."""
+    """Shared by the additive noises: a level ``sigma``, relative to an intensity range or not.
+
+    ``intensity_range``: the range a relative ``sigma`` refers to (default: the range of the
+    array the noise is applied to).
+    """
 
     stochastic = True
 
-    def __init__(self, sigma: float, *, relative: bool = True) -> None:
+    def __init__(
+        self, sigma: float, *, relative: bool = True, intensity_range: float | None = None
+    ) -> None:
         self.sigma = _check_level(sigma, "the noise sigma")
         self.relative = bool(relative)
+        if intensity_range is not None:
+            intensity_range = _check_level(intensity_range, "the reference intensity range")
+        self.intensity_range = intensity_range
+
+    def with_reference(self, intensity_range: float, peak: float) -> Degradation:
+        """A relative level referred to ``intensity_range`` (the range of the whole volume)."""
+        if not self.relative or self.intensity_range is not None:
+            return self
+        return type(self)(self.sigma, relative=True, intensity_range=intensity_range)
 
     def _params(self) -> dict[str, object]:
-        return {"sigma": self.sigma, "relative": self.relative}
+        params: dict[str, object] = {"sigma": self.sigma, "relative": self.relative}
+        if self.relative and self.intensity_range is not None:
+            params["intensity_range"] = self.intensity_range
+        return params
 
 
 class GaussianNoise(_LevelNoise):
@@ -68,12 +93,13 @@ class GaussianNoise(_LevelNoise):
         sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
             units (``relative=False``).
         relative: see ``sigma``.
+        intensity_range: the range a relative ``sigma`` refers to (default: the array's own).
     """
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
         x = check_array(x)
         dtype = float_dtype(x)
-        sd = _noise_sd(x, self.sigma, self.relative)
+        sd = _noise_sd(x, self.sigma, self.relative, self.intensity_range)
         gen = as_generator(rng)
         out = gen.standard_normal(size=x.shape, dtype=dtype)
         out *= dtype.type(sd)
@@ -89,12 +115,13 @@ class RicianNoise(_LevelNoise):
         sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
             units (``relative=False``).
         relative: see ``sigma``.
+        intensity_range: the range a relative ``sigma`` refers to (default: the array's own).
     """
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
         x = check_array(x)
         dtype = float_dtype(x)
-        sd = dtype.type(_noise_sd(x, self.sigma, self.relative))
+        sd = dtype.type(_noise_sd(x, self.sigma, self.relative, self.intensity_range))
         gen = as_generator(rng)
         real = gen.standard_normal(size=x.shape, dtype=dtype)
         real *= sd
@@ -142,6 +169,19 @@ class PoissonNoise(Degradation):
         self.reference = reference
         self.path_mm = float(path_mm)
         self.mu_water = float(mu_water)
+
+    def with_reference(self, intensity_range: float, peak: float) -> Degradation:
+        """Scaled counts referred to ``peak`` (the maximum of the whole volume) when no reference
+        was given; a non-positive peak keeps the array's own maximum."""
+        if self.model != "scaled" or self.reference is not None or not peak > 0:
+            return self
+        return PoissonNoise(
+            self.counts,
+            model=self.model,
+            reference=peak,
+            path_mm=self.path_mm,
+            mu_water=self.mu_water,
+        )
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
         x = check_array(x)

@@ -80,5 +80,9 @@ class Pipeline(Degradation):
             out = st.adjoint_array(out, shape)
         return out
 
+    def with_reference(self, intensity_range: float, peak: float) -> Degradation:
+        """Every stage referred to the volume's ``intensity_range`` and ``peak`` (a new pipeline)."""
+        return Pipeline([st.with_reference(intensity_range, peak) for st in self.stages])
+
     def __repr__(self) -> str:
         return "Pipeline([" + ", ".join(repr(st) for st in self.stages) + "])"

@@ -25,11 +25,18 @@ object weighted by the profile ``p(t - u_j)``::
 Thickness: ``fwhm`` if given, else ``factor - gap`` (the gap is the uncovered distance between
 consecutive slices). Thickness larger than the spacing (overlapping slices) is allowed.
 Borders: half-sample symmetric (the object is mirrored at the face of the field of view).
+
+:class:`SliceProfile` is the same model in millimetres (kind, thickness, gap, samples), the form in
+which users and self-supervised SR (SMORE) give it; :func:`medsr.degrade.acquisition_operator`
+turns it into fine-voxel thicknesses on a grid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy.special import erf
@@ -39,7 +46,17 @@ from medsr.degrade.separable import Boundary, Matrix, SeparableLinear, kernel_ma
 from medsr.errors import MedsrError
 from medsr.volume import index_coordinates
 
-__all__ = ["ThickSlice", "slice_profile", "voxel_weights", "FWHM_TO_SIGMA"]
+__all__ = [
+    "FWHM_TO_SIGMA",
+    "ProfileKind",
+    "SliceProfile",
+    "ThickSlice",
+    "load_profile_file",
+    "slice_profile",
+    "voxel_weights",
+]
+
+ProfileKind = Literal["gaussian", "rect", "array"]
 
 #: sigma = FWHM * FWHM_TO_SIGMA for a Gaussian.
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -178,3 +195,99 @@ class ThickSlice(SeparableLinear):
             "fwhm": self.fwhm,
             "gap": self.gap,
         }
+
+
+@dataclass(frozen=True)
+class SliceProfile:
+    """How one thick slice averages the fine voxels along the slice axis, in millimetres.
+
+    Greenspan (2009) and SMORE (Zhao et al., IEEE TMI 2021, review ref. [83]) model a thick slice
+    as the object blurred by the slice profile and sampled every slice spacing (review eq. 3 along
+    one axis). :func:`medsr.degrade.acquisition_operator` converts it to a :class:`ThickSlice` on
+    a given grid.
+
+    Attributes:
+        kind: ``"gaussian"`` (FWHM = thickness, SMORE's model), ``"rect"`` (a slab of width
+            thickness) or ``"array"`` (user samples, see :func:`load_profile_file`).
+        thickness: slice thickness in mm (the FWHM of the Gaussian, the width of the slab); None
+            means "equal to the slice spacing" (contiguous slices, no gap).
+        gap: slice gap in mm (spacing = thickness + gap); used when ``thickness`` is None to
+            derive the thickness as ``spacing - gap``.
+        samples: for ``kind="array"``: the profile sampled at the *target* spacing along the slice
+            axis, centred on the slice (normalised to sum 1 when used).
+    """
+
+    kind: ProfileKind = "gaussian"
+    thickness: float | None = None
+    gap: float = 0.0
+    samples: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("gaussian", "rect", "array"):
+            raise MedsrError(f"slice profile must be gaussian, rect or a file, got {self.kind!r}")
+        if self.kind == "array" and not self.samples:
+            raise MedsrError("an array slice profile needs samples; give a profile file")
+        if self.thickness is not None and not (np.isfinite(self.thickness) and self.thickness > 0):
+            raise MedsrError(f"slice thickness must be positive (mm), got {self.thickness}")
+        if not (np.isfinite(self.gap) and self.gap >= 0):
+            raise MedsrError(f"slice gap must be >= 0 mm, got {self.gap}")
+
+    def thickness_mm(self, slice_spacing: float) -> float:
+        """The thickness in mm for slices ``slice_spacing`` mm apart."""
+        if self.thickness is not None:
+            return float(self.thickness)
+        t = float(slice_spacing) - float(self.gap)
+        if t <= 0:
+            raise MedsrError(
+                f"slice gap {self.gap} mm leaves no thickness for {slice_spacing:.3g} mm slices; "
+                "give a smaller slice gap or an explicit slice thickness"
+            )
+        return t
+
+    def describe(self, slice_spacing: float) -> dict[str, object]:
+        """JSON-friendly summary (for the sidecar / method info)."""
+        t = self.thickness_mm(slice_spacing)
+        return {
+            "kind": self.kind,
+            "thickness_mm": round(t, 4),
+            "gap_mm": round(max(0.0, float(slice_spacing) - t), 4),
+            "slice_spacing_mm": round(float(slice_spacing), 4),
+        }
+
+    def thick_slice(self, axis: int, factor: float, fwhm_voxels: float) -> ThickSlice:
+        """This profile as a :class:`ThickSlice` along ``axis``: slices ``factor`` fine voxels
+        apart, ``fwhm_voxels`` fine voxels thick (not used by an array profile)."""
+        if self.kind == "array":
+            return ThickSlice(axis, float(factor), np.asarray(self.samples, dtype=np.float64))
+        return ThickSlice(axis, float(factor), self.kind, fwhm=float(fwhm_voxels))
+
+
+def load_profile_file(path: str | Path) -> tuple[float, ...]:
+    """Read a slice profile: numbers (whitespace/comma separated text, or ``.npy``).
+
+    The numbers are the profile sampled at the target spacing along the slice axis, centred on the
+    slice (an odd count is best; an even one is centred between two samples). They are normalised
+    to sum to one.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MedsrError(
+            f"slice profile file {p} does not exist; give a text or .npy file of weights"
+        )
+    try:
+        if p.suffix == ".npy":
+            values = np.load(p, allow_pickle=False).astype(np.float64).ravel()
+        else:
+            values = np.array(p.read_text().replace(",", " ").split(), dtype=np.float64)
+    except (ValueError, OSError) as exc:
+        raise MedsrError(
+            f"cannot read slice profile {p} ({exc}); write one number per line"
+        ) from None
+    if (
+        values.size == 0
+        or not np.all(np.isfinite(values))
+        or np.any(values < 0)
+        or values.sum() <= 0
+    ):
+        raise MedsrError(f"slice profile {p} must hold non-negative numbers with a positive sum")
+    return tuple(float(v) for v in values / values.sum())

@@ -1,195 +1,73 @@
 """Data consistency: does the super-resolved volume explain the acquired one?
 
 The review writes the acquisition as ``g = A f`` (its eq. 3). For an SR output ``x`` on the fine
-grid and the input ``y`` on the acquired grid, :class:`AcquisitionModel` is the operator ``A`` that
-maps the fine grid back onto the acquired grid, and the report gives PSNR/NRMSE between ``A x`` and
-``y``. ``--enforce-consistency`` runs iterative back-projection (Irani & Peleg, "Improving
-resolution by image registration", CVGIP 1991): ``x <- x + B (y - A x)``.
+grid and the input ``y`` on the acquired grid, ``A`` is :func:`medsr.degrade.acquisition_operator`
+(the one operator of medsr, the one DIP optimises and self-SR trains with), and the report gives
+PSNR/NRMSE between ``A x`` and ``y``. ``--enforce-consistency`` runs iterative back-projection
+(Irani & Peleg, "Improving resolution by image registration", CVGIP 1991): ``x <- x + B (y - A x)``.
 
-Default operator (documented choice): along every up-sampled axis with factor ``s``,
-``medsr.degrade.ThickSlice(axis, s)`` -- the acquired voxel is the average of the fine voxels
-weighted by a Gaussian slice profile whose FWHM is one acquired voxel (``s`` fine voxels),
-integrated over each fine voxel, rows normalised to sum 1, mirrored at the borders: the thick-slice
-model of MR/CT slice sensitivity profiles, for any real ``s``. ``profile="box"`` gives pure area
-averaging (each acquired voxel the mean of the ``s`` fine voxels it covers). Axes with factor 1 are
-left alone. The per-axis matrices come from ThickSlice; this module only applies them slab by slab
-over all axes at once (no second array of output size), optionally after simulating the output
-dtype's rounding, and builds the back-projection kernel.
+Default operator (documented choice, :func:`consistency_operator`): along every up-sampled axis
+with factor ``s``, ``medsr.degrade.ThickSlice(axis, s)`` -- the acquired voxel is the average of the
+fine voxels weighted by a Gaussian slice profile whose FWHM is one acquired voxel (``s`` fine
+voxels), integrated over each fine voxel, rows normalised to sum 1, mirrored at the borders: the
+thick-slice model of MR/CT slice sensitivity profiles, for any real ``s``. ``profile="rect"`` gives
+pure area averaging (each acquired voxel the mean of the ``s`` fine voxels it covers). Axes with
+factor 1 are left alone. :class:`medsr.degrade.AcquisitionOperator` applies it slab by slab (no
+second array of output size), optionally after simulating the output dtype's rounding.
 
 Back-projection kernel: ``B = A^T (A A^T)^{-1}`` per axis (the minimum-norm correction), so one
 iteration makes ``A x = y`` exactly in exact arithmetic; Irani & Peleg's classical choice
-``B = s A^T`` only equals it for box profiles and integer factors, and needs many iterations for
+``B = s A^T`` only equals it for rect profiles and integer factors, and needs many iterations for
 Gaussian ones. Further iterations mop up float32 rounding.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 
+from medsr.degrade import AcquisitionOperator, SliceProfile, acquisition_operator
 from medsr.errors import MedsrError
+from medsr.metrics import psnr_from_mse
+from medsr.volume import TargetGrid, Volume
 
-__all__ = ["AcquisitionModel", "Profile", "consistency_report", "enforce_consistency", "quantiser"]
+__all__ = [
+    "Profile",
+    "consistency_operator",
+    "consistency_report",
+    "describe_operator",
+    "enforce_consistency",
+    "quantiser",
+]
 
-Profile = Literal["gaussian", "box"]
-_SLAB_BYTES = 32 * 2**20
-
-
-def _axis_matrix(m: int, axis: int, factor: float, profile: Profile, fwhm: float) -> sp.csr_matrix:
-    """``(n, m)`` matrix of :class:`medsr.degrade.ThickSlice` along ``axis`` (output length ``m``).
-
-    ``fwhm`` is in acquired voxels; ThickSlice measures thickness in fine voxels (``fwhm * s``).
-    """
-    from medsr.degrade import ThickSlice
-
-    shape = [1, 1, 1]
-    shape[axis] = m
-    op = ThickSlice(axis, factor, "rect" if profile == "box" else profile, fwhm=fwhm * factor)
-    return sp.csr_matrix(op.axis_matrices(tuple(shape))[axis])
+Profile = Literal["gaussian", "rect"]
 
 
-def _pseudo_inverse(a: sp.csr_matrix, tol: float = 1e-7) -> sp.csr_matrix:
-    """``A^T (A A^T)^{-1}``, with entries below ``tol`` times the largest dropped (banded in practice)."""
-    g = (a @ a.T).toarray()
-    p = np.linalg.solve(g, a.toarray()).T  # G symmetric: (G^{-1} A)^T
-    p[np.abs(p) < tol * np.abs(p).max()] = 0.0
-    return sp.csr_matrix(p)
+def consistency_operator(
+    volume: Volume, target: TargetGrid, *, profile: Profile = "gaussian", fwhm: float = 1.0
+) -> AcquisitionOperator:
+    """The operator of the check: :func:`medsr.degrade.acquisition_operator` with the slice
+    ``profile`` along every up-sampled axis, ``fwhm`` acquired voxels thick (1: thickness =
+    spacing)."""
+    if profile not in ("gaussian", "rect"):
+        raise MedsrError(f"unknown consistency profile {profile!r}; use gaussian or rect")
+    return acquisition_operator(volume, target, SliceProfile(profile), fwhm=fwhm)
 
 
-def _apply_along(block: np.ndarray, mat: sp.csr_matrix | None, axis: int) -> np.ndarray:
-    if mat is None:
-        return block
-    moved = np.moveaxis(block, axis, -1)
-    flat = moved.reshape(-1, moved.shape[-1])
-    res = np.asarray(mat @ flat.T).T  # sparse (n, m) times dense: cheap, float32 throughout
-    return np.moveaxis(res.reshape(moved.shape[:-1] + (mat.shape[0],)), -1, axis)
-
-
-Sink = Callable[[int, int, list[np.ndarray]], None]
-
-
-def _separable(
-    x: np.ndarray,
-    mats: Sequence[sp.csr_matrix | None],
-    out: np.ndarray | None = None,
-    *,
-    add: bool = False,
-    transforms: Sequence[Callable[[np.ndarray], np.ndarray] | None] = (None,),
-    sink: Sink | None = None,
-) -> np.ndarray | None:
-    """``(M_0 (x) M_1 (x) M_2) x`` computed in slabs of output axis 0 (bounded extra memory).
-
-    Each slab of ``x`` is passed through every function of ``transforms`` (None: as is) before
-    the product. The results go to ``sink(r0, r1, blocks)`` when given (nothing of full size is
-    allocated), else into ``out`` (the first transform's result; added when ``add``).
-    """
-    mats = tuple(None if m is None else m.astype(np.float32) for m in mats)
-    c = x.shape[0]
-    out_shape = tuple(x.shape[a + 1] if m is None else m.shape[0] for a, m in enumerate(mats))
-    if sink is None and out is None:
-        out = np.zeros((c,) + out_shape, dtype=np.float32)
-    per_row = 4 * c * max(int(np.prod(x.shape[2:])), int(np.prod(out_shape[1:])))
-    m0 = mats[0]
-    ratio = 1 if m0 is None else max(1, math.ceil(m0.shape[1] / m0.shape[0]))
-    rows = max(1, _SLAB_BYTES // (per_row * ratio))
-    for r0 in range(0, out_shape[0], rows):
-        r1 = min(out_shape[0], r0 + rows)
-        if m0 is None:
-            lo, hi, sub = r0, r1, None
-        else:
-            sub = m0[r0:r1]
-            lo, hi = int(sub.indices.min()), int(sub.indices.max()) + 1
-            sub = sub[:, lo:hi].toarray()
-        src = np.asarray(x[:, lo:hi], dtype=np.float32)
-        blocks = []
-        for transform in transforms:
-            block = src if transform is None else transform(src)
-            if sub is not None:
-                block = np.moveaxis(np.tensordot(sub, block, axes=(1, 1)), 0, 1)
-            for a in (1, 2):
-                block = _apply_along(block, mats[a], a + 1)
-            blocks.append(block)
-        if sink is not None:
-            sink(r0, r1, blocks)
-        elif add:
-            out[:, r0:r1] += blocks[0]  # type: ignore[index]
-        else:
-            out[:, r0:r1] = blocks[0]  # type: ignore[index]
-    return out
-
-
-@dataclass(frozen=True)
-class AcquisitionModel:
-    """The operator ``A`` from the fine (output) grid to the acquired (input) grid.
-
-    Build with :meth:`for_grids`; ``apply(x)`` gives ``A x``, ``back_project(r, into)`` adds
-    ``B r`` to ``into`` (``B`` the per-axis pseudo-inverse), both slab by slab.
-    """
-
-    in_shape: tuple[int, int, int]
-    out_shape: tuple[int, int, int]
-    factors: tuple[float, float, float]
-    profile: Profile
-    fwhm: float
-    matrices: tuple[sp.csr_matrix | None, ...]
-
-    @classmethod
-    def for_grids(
-        cls,
-        in_shape: Sequence[int],
-        out_shape: Sequence[int],
-        factors: Sequence[float],
-        *,
-        profile: Profile = "gaussian",
-        fwhm: float = 1.0,
-    ) -> AcquisitionModel:
-        """``A`` for an output made by ``zoom_grid(in_shape, affine, factors)``.
-
-        Args:
-            fwhm: slice-profile width in acquired voxels (1 = the slice thickness equals spacing).
-        """
-        if profile not in ("gaussian", "box"):
-            raise MedsrError(f"unknown consistency profile {profile!r}; use gaussian or box")
-        mats = []
-        for axis, (n, m, f) in enumerate(zip(in_shape, out_shape, factors)):
-            if n == m and abs(f - 1.0) < 1e-9:
-                mats.append(None)
-                continue
-            mat = _axis_matrix(int(m), axis, float(f), profile, fwhm)
-            if mat.shape != (int(n), int(m)):  # both follow zoom_grid; guard against drift
-                raise RuntimeError(f"ThickSlice gives {mat.shape} along axis {axis}, expected {(n, m)}")
-            mats.append(mat)
-        mats = tuple(mats)
-        return cls(tuple(map(int, in_shape)), tuple(map(int, out_shape)),  # type: ignore[arg-type]
-                   tuple(map(float, factors)), profile, float(fwhm), mats)  # type: ignore[arg-type]
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "operator": f"medsr.degrade.ThickSlice: {self.profile} slice profile, FWHM "
-            f"{self.fwhm:g} input voxel(s), along each up-sampled axis",
-            "profile": self.profile,
-            "fwhm_input_voxels": self.fwhm,
-            "axes": [a for a, m in enumerate(self.matrices) if m is not None],
-        }
-
-    def apply(self, x: np.ndarray, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        """``A x`` for ``x`` of shape ``(C, *out_shape)`` (``transform`` applied to each slab first)."""
-        if tuple(x.shape[1:]) != self.out_shape:
-            raise ValueError(f"expected (C, {self.out_shape}), got {x.shape}")
-        return _separable(x, self.matrices, transforms=(transform,))  # type: ignore[return-value]
-
-    def back_projection(self) -> tuple[sp.csr_matrix | None, ...]:
-        """Per-axis back-projection kernels ``B_a = A_a^T (A_a A_a^T)^{-1}`` (fine x acquired)."""
-        return tuple(None if m is None else _pseudo_inverse(m) for m in self.matrices)
-
-    def back_project(self, residual: np.ndarray, into: np.ndarray) -> None:
-        """``into += B residual`` (in place, slab by slab)."""
-        _separable(residual, self.back_projection(), into, add=True)
+def describe_operator(op: AcquisitionOperator) -> dict[str, Any]:
+    """The sidecar's description of the check's operator."""
+    fwhm = float(op.info.get("fwhm_acquired_voxels", 1.0))
+    profile = op.info.get("profile", "gaussian")
+    return {
+        "operator": f"medsr.degrade.acquisition_operator: {profile} slice profile, FWHM "
+        f"{fwhm:g} input voxel(s), along each up-sampled axis",
+        "profile": profile,
+        "fwhm_input_voxels": fwhm,
+        "axes": op.axes,
+    }
 
 
 def quantiser(dtype: str, slope: float = 1.0, intercept: float = 0.0) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -238,7 +116,7 @@ class _Errors:
 def _scores(sse: float, count: int, data_range: float) -> dict[str, float]:
     mse = sse / max(1, count)
     rmse = math.sqrt(mse)
-    psnr = float("inf") if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
+    psnr = psnr_from_mse(mse, data_range)
     return {"psnr_db": psnr, "rmse": rmse, "nrmse": rmse / data_range}
 
 
@@ -249,7 +127,7 @@ def _data_range(observed: np.ndarray) -> float:
 def consistency_report(
     observed: np.ndarray,
     output: np.ndarray,
-    model: AcquisitionModel,
+    model: AcquisitionOperator,
     *,
     dtype: str | None = None,
     slope: float = 1.0,
@@ -262,24 +140,28 @@ def consistency_report(
     over the output, slab by slab.
     """
     observed = np.asarray(observed, dtype=np.float32)
-    if tuple(output.shape[1:]) != model.out_shape or tuple(observed.shape[1:]) != model.in_shape:
-        raise ValueError(f"shapes {observed.shape}, {output.shape} do not fit {model.in_shape} -> {model.out_shape}")
+    if tuple(output.shape[1:]) != model.in_shape or tuple(observed.shape[1:]) != model.out_shape:
+        raise ValueError(
+            f"shapes {observed.shape}, {output.shape} do not fit "
+            f"{model.out_shape} -> {model.in_shape}"
+        )
     data_range = _data_range(observed)
     q = quantiser(dtype, slope, intercept) if dtype else None
     errors = _Errors(observed, 2 if q is not None else 1)
-    _separable(output, model.matrices, transforms=(None, q) if q is not None else (None,), sink=errors)
-    report: dict[str, Any] = dict(model.describe())
+    model.apply_slabs(output, errors, (None, q) if q is not None else (None,), dtype=np.float32)
+    report: dict[str, Any] = describe_operator(model)
     report["data_range"] = data_range
     report.update(_scores(errors.sse[0], observed.size, data_range))
     if q is not None:
-        report.update({f"{k}_stored": v for k, v in _scores(errors.sse[1], observed.size, data_range).items()})
+        stored = _scores(errors.sse[1], observed.size, data_range)
+        report.update({f"{k}_stored": v for k, v in stored.items()})
     return report
 
 
 def enforce_consistency(
     observed: np.ndarray,
     output: np.ndarray,
-    model: AcquisitionModel,
+    model: AcquisitionOperator,
     *,
     iterations: int = 3,
     progress: Callable[[int], None] | None = None,
@@ -290,20 +172,22 @@ def enforce_consistency(
     iteration.
     """
     if iterations < 1:
-        raise MedsrError(f"--ibp-iterations must be >= 1, got {iterations}")
+        raise MedsrError(f"back-projection needs iterations >= 1, got {iterations}; give 1 or more")
     if not output.flags.writeable:
         raise ValueError("output must be writable")
     observed = np.asarray(observed, dtype=np.float32)
     data_range = _data_range(observed)
-    mats = model.back_projection()
+    back = model.pseudo_inverse()
     history: list[float] = []
     for _ in range(iterations):
-        residual = observed - model.apply(output)
+        residual = observed - model.apply(output, dtype=np.float32)
         history.append(_psnr_of_residual(residual, data_range))
-        _separable(residual, mats, output, add=True)
+        model.back_project(residual, output, back)
         if progress is not None:
             progress(1)
-    history.append(_psnr_of_residual(observed - model.apply(output), data_range))
+    history.append(
+        _psnr_of_residual(observed - model.apply(output, dtype=np.float32), data_range)
+    )
     return history
 
 

@@ -3,15 +3,12 @@
 For every output ``OUT`` a sidecar ``OUT.json`` (e.g. ``out.nii.gz.json``) records the method or
 model, timings, geometry (shape, spacing, affine of input and output), the data-consistency report,
 the peak resident memory of the process and the number of voxels clipped by the output dtype.
-Both files are written atomically (the scan first, then its sidecar): a failed run leaves nothing.
+Both files are written as one atomic commit (:func:`medsr.io.atomic.atomic_group`): both appear or
+neither, and a failed or killed run leaves nothing, not even a temporary file.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import glob
-import json
-import math
 import os
 import resource
 import sys
@@ -24,15 +21,17 @@ from typing import Any
 import numpy as np
 
 from medsr.errors import MedsrError
+from medsr.infer.job import Job
 from medsr.infer.methods import default_method
-from medsr.infer.pipeline import ProgressSink, UpscaleConfig, resolve_target, upscale
+from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
 from medsr.infer.predictor import Predictor
+from medsr.jsonutil import to_jsonable, write_json
 from medsr.volume import Volume, spacing_of
 
 __all__ = [
     "Job",
     "ScanOutcome",
-    "collect_inputs",
+    "ScanReport",
     "load_predictor",
     "output_path_for",
     "peak_rss_mib",
@@ -40,30 +39,49 @@ __all__ = [
     "upscale_file",
 ]
 
-_SCAN_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif",
-                  ".tiff", ".bmp")
-
 
 @dataclass
-class Job:
-    """What to do to each scan (the parsed command line).
+class ScanReport:
+    """What the sidecar ``OUT.json`` of one up-scaled scan records (:meth:`as_dict` is the JSON)."""
 
-    Exactly one of ``factors``/``spacing``; at most one of ``method``, ``weights``, ``onnx``
-    (none: :func:`medsr.infer.methods.default_method`).
-    """
+    medsr_version: str
+    input: Path
+    output: Path
+    source: Volume
+    result: UpscaleResult
+    dtype: str
+    clipped_voxels: int
+    timings: dict[str, float]
+    peak_rss_mib: float | None
+    notes: list[str] = field(default_factory=list)  # what reading/writing changed or assumed
 
-    factors: str | Sequence[float] | float | None = None
-    spacing: str | Sequence[float] | float | None = None
-    method: str | None = None
-    model: str | None = None
-    weights: str | Path | None = None
-    onnx: str | Path | None = None
-    device: str = "cpu"
-    ensemble: bool = False
-    dtype: str | None = None
-    overwrite: bool = False
-    series: str | None = None
-    config: UpscaleConfig = field(default_factory=UpscaleConfig)
+    def as_dict(self) -> dict[str, Any]:
+        r = self.result
+        details = dict(r.details)
+        out: dict[str, Any] = {
+            "medsr_version": self.medsr_version,
+            "input": str(self.input),
+            "output": str(self.output),
+            "method": r.method,
+            "method_kind": r.method_kind,
+            "model": r.model,
+            "factors": list(r.factors),
+            "geometry": {
+                "input": _geometry(self.source.shape, self.source.affine, self.source.channels),
+                "output": _geometry(r.volume.shape, r.volume.affine, r.volume.channels),
+            },
+            "consistency": r.consistency,
+            "dtype": self.dtype,
+            "clipped_voxels": self.clipped_voxels,
+            "timings_s": dict(self.timings),
+            "memory": {"peak_rss_mib": self.peak_rss_mib,
+                       "output_buffer": details.pop("output_buffer", "memory")},
+            "notes": list(self.notes),
+        }
+        if r.description is not None:
+            out["description"] = r.description
+        out.update(details)
+        return out
 
 
 @dataclass
@@ -92,14 +110,7 @@ def sidecar_path(output: str | os.PathLike[str]) -> Path:
 
 
 def load_predictor(job: Job) -> Predictor | None:
-    """The network of ``job`` (weights or ONNX), or None for a method."""
-    chosen = [n for n, v in (("--method", job.method), ("--weights", job.weights), ("--onnx", job.onnx)) if v]
-    if len(chosen) > 1:
-        raise MedsrError(f"give only one of --method, --model/--weights and --onnx (got {' and '.join(chosen)})")
-    if job.model and not job.weights:
-        raise MedsrError(f"--model {job.model} needs --weights FILE.safetensors (with its model.json beside it)")
-    if job.ensemble and not job.weights:
-        raise MedsrError("--ensemble applies to PyTorch networks (--weights); drop it")
+    """The network of ``job`` (weights or ONNX), or None for a method (``job`` validated)."""
     if job.weights:
         return Predictor.from_weights(job.weights, device=job.device, ensemble=job.ensemble, model_name=job.model)
     if job.onnx:
@@ -114,17 +125,6 @@ def _geometry(shape: Sequence[int], affine: np.ndarray, channels: int) -> dict[s
         "spacing": [float(v) for v in spacing_of(affine)],
         "affine": np.asarray(affine, dtype=float).round(9).tolist(),
     }
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no inf/nan: write them as strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def upscale_file(
@@ -143,67 +143,40 @@ def upscale_file(
     """
     from medsr import __version__
     from medsr.io import read, write
-    from medsr.io.atomic import atomic_path
+    from medsr.io.atomic import atomic_group, check_targets
 
     t0 = time.perf_counter()
+    job.validate()
     input, output = Path(input), Path(output)
     if not input.exists():
         raise MedsrError(f"input {input} does not exist; check the path")
-    if output.exists() and not job.overwrite:
-        raise MedsrError(f"output {output} already exists; pass --overwrite or choose another name")
+    if output.exists() and input.resolve() == output.resolve():
+        raise MedsrError(f"refusing to overwrite the input {input}; choose another output name")
+    check_targets([output, sidecar_path(output)], overwrite=job.overwrite)  # before any work
     if predictor is None:
         predictor = load_predictor(job)
     method = None
     if predictor is None:
         method = job.method or default_method()
-    volume = read(input, series=job.series)
-    volume.check_finite()
+    volume = read(input, series=job.series, spacing_override=job.spacing_override)
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
-    config = dataclasses.replace(
-        job.config, method_options=dataclasses.replace(job.config.method_options, device=job.device)
-    )
     dtype = job.dtype or _default_dtype(volume, output)
-    result = upscale(volume, target, predictor=predictor, method=method, config=config,
+    result = upscale(volume, target, predictor=predictor, method=method, config=job.config,
                      progress=progress, dtype=dtype)
     t2 = time.perf_counter()
     if progress is not None:
         progress.stage("writing", None)
-    report = write(result.volume, output, dtype=dtype, overwrite=job.overwrite)
-    t_write = time.perf_counter() - t2
-    info = result.info
-    sidecar = {
-        "medsr_version": __version__,
-        "input": str(input),
-        "output": str(output),
-        "method": info.pop("method"),
-        "method_kind": info.pop("method_kind"),
-        "model": info.pop("model"),
-        "factors": info.pop("factors"),
-        "geometry": {
-            "input": _geometry(volume.shape, volume.affine, volume.channels),
-            "output": _geometry(result.volume.shape, result.volume.affine, result.volume.channels),
-        },
-        "consistency": info.pop("consistency"),
-        "dtype": report.dtype,
-        "clipped_voxels": int(report.clipped),
-        "timings_s": {
-            "read": t_read,
-            "upscale": info.pop("upscale_s"),
-            "consistency": info.pop("consistency_s"),
-            "write": t_write,
-            "total": time.perf_counter() - t0,
-        },
-        "memory": {"peak_rss_mib": peak_rss_mib(), "output_buffer": info.pop("output_buffer", "memory")},
-        **info,
-    }
-    sidecar = _finite(sidecar)
-    try:
-        with atomic_path(sidecar_path(output)) as tmp:
-            tmp.write_text(json.dumps(sidecar, indent=2, default=str) + "\n", encoding="utf-8")
-    except BaseException:
-        output.unlink(missing_ok=True)  # no scan without its sidecar
-        raise
+    with atomic_group([output, sidecar_path(output)], overwrite=job.overwrite) as (scan, side):
+        report = write(result.volume, scan, dtype=dtype)
+        t_write = time.perf_counter() - t2
+        timings = {"read": t_read, **result.timings, "write": t_write,
+                   "total": time.perf_counter() - t0}
+        sidecar = ScanReport(__version__, input, output, volume, result, report.dtype,
+                             int(report.clipped), timings, peak_rss_mib(),
+                             [*volume.meta.notes, *report.notes]).as_dict()
+        sidecar = to_jsonable(sidecar, nonfinite="string")  # JSON has no inf/nan: "inf", "nan"
+        write_json(side, sidecar, nonfinite="string")
     return sidecar
 
 
@@ -214,51 +187,6 @@ def _default_dtype(volume: Volume, output: Path) -> str:
 
 
 # ---------------------------------------------------------------------- several scans
-def _has_glob(text: str) -> bool:
-    return any(ch in text for ch in "*?[")
-
-
-def _is_scan_file(path: Path) -> bool:
-    from medsr.io.atomic import full_suffix
-
-    return path.is_file() and full_suffix(path) in _SCAN_SUFFIXES and not path.name.startswith(".")
-
-
-def collect_inputs(specs: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], bool]:
-    """Expand inputs: files, DICOM folders, folders of scans, and glob patterns.
-
-    A folder that holds scan files (NIfTI, NRRD, MHA, PNG, TIFF, ...) is a batch of those files
-    (plus its sub-folders, read as DICOM series); any other folder is one DICOM series.
-
-    Returns:
-        ``(paths, batch)``: ``batch`` is True when the user named several scans (a glob, a folder of
-        scans, or several arguments), so that ``-o`` is a folder.
-    """
-    paths: list[Path] = []
-    batch = len(specs) > 1
-    for spec in specs:
-        text = os.fspath(spec)
-        if _has_glob(text) and not Path(text).exists():
-            found = sorted(Path(p) for p in glob.glob(text))
-            if not found:
-                raise MedsrError(f"no file matches {text!r}; check the pattern")
-            paths.extend(found)
-            batch = True
-            continue
-        path = Path(text).expanduser()
-        if not path.exists():
-            raise MedsrError(f"input {path} does not exist; check the path")
-        if path.is_dir():
-            scans = sorted(p for p in path.iterdir() if _is_scan_file(p))
-            if scans:
-                subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-                paths.extend(scans + subdirs)
-                batch = True
-                continue
-        paths.append(path)
-    return paths, batch
-
-
 def output_path_for(input: Path, out_dir: Path) -> Path:
     """``out_dir/<name>``: same file name (and format) as the input; DICOM becomes ``.nii.gz``."""
     from medsr.io import format_of_suffix
@@ -287,6 +215,7 @@ def run_many(
         raise MedsrError(
             f"with several inputs -o must be an existing folder; {out_dir} is not one: create the folder first"
         )
+    job.validate()
     predictor = load_predictor(job)  # once for all scans
     outcomes = []
     names: set[Path] = set()

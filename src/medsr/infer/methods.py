@@ -17,15 +17,15 @@ Contract (also in ``docs/CONTRACTS.md``, section "medsr.infer methods")::
   sidecar under ``"method_info"``.
 * the input volume must not be modified.
 
-Providers register with :func:`register_method` when their module is imported. Nothing is scanned:
-this module knows which module provides which lazily-loaded name (:data:`_PROVIDERS`) and imports
-it the first time the name is asked for, so ``medsr.selfsr`` does
-``register_method("self", self_sr_method, ...)`` at import and ``get_method("self")`` finds it.
+Every built-in method is registered in one explicit place, :func:`_register_builtin` at the end of
+this module: the interpolations directly, ``self`` and ``dip`` through thin wrappers that import
+:mod:`medsr.infer.selfsupervised` (and so torch) only when run. Nothing registers as a side
+effect of importing another package, and nothing is scanned; third-party code may add methods
+with :func:`register_method`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -52,8 +52,6 @@ MethodKind = Literal["interpolation", "self-supervised", "network"]
 #: The interpolation baselines of :mod:`medsr.interpolate` (review section 2.1).
 INTERPOLATION_METHODS: tuple[str, ...] = ("nearest", "linear", "cubic", "bspline", "lanczos")
 
-#: Lazily imported providers: method name -> module that registers it on import.
-_PROVIDERS: dict[str, str] = {"self": "medsr.selfsr", "dip": "medsr.selfsr"}
 
 
 @dataclass
@@ -109,31 +107,14 @@ class MethodRegistry:
         self.entries[name] = MethodEntry(name, fn, description, kind)
         return fn
 
-    def _load_provider(self, name: str) -> None:
-        module = _PROVIDERS.get(name)
-        if module is None or name in self.entries:
-            return
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            return
-
     def get(self, name: str) -> MethodEntry:
-        self._load_provider(name)
         entry = self.entries.get(name)
         if entry is None:
-            if name in _PROVIDERS:
-                raise MedsrError(
-                    f"method {name!r} is not available in this installation ({_PROVIDERS[name]} "
-                    "did not register it); choose another --method"
-                )
             known = ", ".join(self.names())
-            raise MedsrError(f"unknown method {name!r}; choose one of: {known} (or --model/--weights)")
+            raise MedsrError(f"unknown method {name!r}; choose one of: {known} (or a trained network)")
         return entry
 
     def names(self) -> list[str]:
-        for name in _PROVIDERS:
-            self._load_provider(name)
         return list(self.entries)
 
 
@@ -158,8 +139,8 @@ def available_methods() -> list[str]:
 
 
 def default_method() -> str:
-    """``self`` when self-supervised SR is registered, else ``bspline``."""
-    return "self" if "self" in available_methods() else "bspline"
+    """``self``: self-supervised SR needs no training data (review section 4.2.2)."""
+    return "self"
 
 
 # ---------------------------------------------------------------------- interpolation methods
@@ -169,7 +150,7 @@ def _interpolation(method: str) -> UpscaleMethod:
 
         if options.extra:
             raise MedsrError(
-                f"--method {method} takes no options, got {', '.join(map(str, options.extra))}"
+                f"method {method} takes no options, got {', '.join(map(str, options.extra))}"
             )
         data = zoom_array(np.asarray(volume.data, dtype=np.float32), target.factors, method)
         if tuple(data.shape[1:]) != tuple(target.shape):  # the grid rule is shared; guard anyway
@@ -188,6 +169,36 @@ _DESCRIPTIONS = {
     "bspline": "cubic B-spline interpolation",
     "lanczos": "Lanczos-3 interpolation",
 }
-for _name in INTERPOLATION_METHODS:
-    register_method(_name, _interpolation(_name), description=_DESCRIPTIONS[_name], kind="interpolation")
-del _name
+def _self_sr(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+    """SMORE-style self-supervised SR (:func:`medsr.selfsr.smore.self_super_resolve`)."""
+    from medsr.infer.selfsupervised import self_sr_method
+
+    return self_sr_method(volume, target, options)
+
+
+def _dip(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+    """Deep Image Prior (:func:`medsr.selfsr.dip.deep_image_prior`)."""
+    from medsr.infer.selfsupervised import dip_method
+
+    return dip_method(volume, target, options)
+
+
+def _register_builtin(registry: MethodRegistry) -> None:
+    """The one place where medsr's own methods are registered."""
+    for name in INTERPOLATION_METHODS:
+        registry.register(name, _interpolation(name), description=_DESCRIPTIONS[name], kind="interpolation")
+    registry.register(
+        "self",
+        _self_sr,
+        description="self-supervised SR of the thick-slice axis (SMORE; trains on the scan itself)",
+        kind="self-supervised",
+    )
+    registry.register(
+        "dip",
+        _dip,
+        description="Deep Image Prior (slow: optimises a network per scan)",
+        kind="self-supervised",
+    )
+
+
+_register_builtin(_REGISTRY)

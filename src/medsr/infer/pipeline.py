@@ -20,7 +20,7 @@ Flow of :func:`upscale` (the body of ``medsr upscale`` without the files):
 
 The output array is allocated once (:func:`medsr.infer.buffers.allocate`), memory-mapped when
 larger than ``max_memory``. Intensities stay in the input's physical units: a network's
-normalisation is inverted exactly (:mod:`medsr.infer.normalise`).
+normalisation is inverted exactly (:mod:`medsr.normalise`).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import numpy as np
 from medsr.errors import MedsrError
 from medsr.infer.buffers import DEFAULT_MAX_MEMORY, allocate
 from medsr.infer.consistency import (
-    AcquisitionModel,
     Profile,
+    consistency_operator,
     consistency_report,
     enforce_consistency,
 )
@@ -47,7 +47,17 @@ from medsr.infer.methods import MethodOptions, TargetGrid, get_method
 from medsr.infer.predictor import Predictor
 from medsr.infer.slicewise import check_axis, matching_axes, slicewise_predict, windows_per_plane
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
-from medsr.volume import Volume, factors_for_spacing, parse_triple, spacing_of, zoom_grid
+from medsr.volume import (
+    MAX_FACTOR,
+    SNAP_TOLERANCE,
+    Volume,
+    factors_for_spacing,
+    parse_numbers,
+    parse_triple,
+    snap_factors,
+    spacing_of,
+    zoom_grid,
+)
 
 __all__ = [
     "DEFAULT_TILE_3D",
@@ -65,7 +75,6 @@ DEFAULT_TILE_3D = 64
 # Largest output grid (voxels x channels) a factor may ask for: 2**36 float32 voxels are 256 GiB, far
 # past any memory-mapped output medsr writes; larger requests are typing mistakes (e.g. 1e9).
 _MAX_VOXELS = 2**36
-_SNAP = 1e-4  # factors this close (relatively) to an integer are that integer: header spacings are float32
 
 
 class ProgressSink(Protocol):
@@ -119,10 +128,51 @@ class UpscaleConfig:
 
 @dataclass
 class UpscaleResult:
-    """The up-scaled volume (on the target grid) and what the sidecar records about the run."""
+    """The up-scaled volume (on the target grid) and what the sidecar records about the run.
+
+    Attributes:
+        volume: the result on ``target``'s grid, float32, in the input's physical units.
+        method: the registered method's name, or ``"network"``.
+        method_kind: "interpolation", "self-supervised" or "network".
+        factors: per-axis factors of the target grid.
+        consistency: the data-consistency report (:func:`medsr.infer.consistency.consistency_report`).
+        timings: seconds per stage ("upscale", "consistency", "reduction" where it ran).
+        model: the network's ``model.json`` summary (networks only).
+        description: one line about the method (registered methods only).
+        details: what is particular to the run (``method_info`` of a method; ``network_factors``,
+            ``tiling``/``slicing``, ``normalisation``, ``output_buffer`` of a network;
+            ``enforce_consistency``; ``reduction``).
+    """
 
     volume: Volume
-    info: dict[str, Any]
+    method: str
+    method_kind: str
+    factors: tuple[float, ...]
+    consistency: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    description: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything but the volume, as one flat JSON-ready mapping (the sidecar's core)."""
+        out: dict[str, Any] = {
+            "method": self.method,
+            "method_kind": self.method_kind,
+            "model": self.model,
+            "factors": list(self.factors),
+            "consistency": self.consistency,
+            "timings_s": dict(self.timings),
+        }
+        if self.description is not None:
+            out["description"] = self.description
+        out.update(self.details)
+        return out
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """:meth:`as_dict` (read-only view for scripts)."""
+        return self.as_dict()
 
 
 class _Quiet:
@@ -137,10 +187,6 @@ class _Quiet:
 
 
 # ---------------------------------------------------------------------- target grid
-def _snap(values: Sequence[float]) -> tuple[float, float, float]:
-    return tuple(float(round(v)) if abs(v - round(v)) < _SNAP * max(1.0, abs(v)) else float(v) for v in values)  # type: ignore[return-value]
-
-
 def resolve_target(
     volume: Volume,
     *,
@@ -166,14 +212,27 @@ def resolve_target(
         axes = [a for a in range(3) if int(volume.shape[a]) > 1]
         spacing = float(min(sp[a] for a in axes)) if axes else float(sp.min())
     if spacing is not None:
-        wanted = _per_axis(volume, spacing, "--spacing", spacing_of(volume.affine)[2])
-        f = _snap(factors_for_spacing(spacing_of(volume.affine), wanted))
+        wanted = _per_axis(volume, spacing, "spacing", spacing_of(volume.affine)[2], None)
+        f = snap_factors(factors_for_spacing(spacing_of(volume.affine), wanted))
         what = f"--spacing {','.join(f'{s:g}' for s in wanted)}"
+        if max(f) > MAX_FACTOR:
+            a = int(np.argmax(f))
+            raise MedsrError(
+                f"{what} asks for factor {f[a]:.4g} along axis {a}, above {MAX_FACTOR:g}, the largest "
+                "medsr accepts (the grid would hold too many voxels); ask for a coarser spacing"
+            )
     else:
-        f = _snap(_per_axis(volume, factors, "--factors", 1.0))  # type: ignore[arg-type]
+        f = snap_factors(_per_axis(volume, factors, "factors", 1.0, MAX_FACTOR))  # type: ignore[arg-type]
         what = "--factors"
     if volume.meta.is_2d and f[2] != 1.0:
-        f = (f[0], f[1], 1.0)  # a 2D image has no third axis to zoom
+        given = factors if spacing is None else spacing
+        # a Z asked for explicitly is refused, not dropped (X,Y of 1: "unchanged" is said below)
+        if len(parse_numbers(given)) != 1 and (f[0], f[1]) != (1.0, 1.0):
+            raise MedsrError(
+                f"{what} asks for factor {f[2]:g} along Z, but this is a 2-D image (one slice): only "
+                f"X and Y can be zoomed; give X,Y only, e.g. --factors {f[0]:g},{f[1]:g}"
+            )
+        f = (f[0], f[1], 1.0)  # one number for all axes: it applies to X and Y of a 2-D image
     f = _single_voxel_axes(volume, f, factors if spacing is None else spacing, what)
     if all(v == 1.0 for v in f):
         if volume.meta.is_2d:
@@ -206,7 +265,7 @@ def _single_voxel_axes(volume: Volume, f: tuple[float, float, float], given: Any
     thin = [a for a in range(3) if int(volume.shape[a]) == 1 and f[a] != 1.0]
     if not thin:
         return f
-    single = isinstance(given, (int, float)) or len([v for v in str(given).replace("x", ",").split(",") if v.strip()]) == 1
+    single = len(parse_numbers(given)) == 1
     if not single:
         a = thin[0]
         example = ",".join("1" if i in thin else f"{f[i]:g}" for i in range(3))
@@ -218,17 +277,11 @@ def _single_voxel_axes(volume: Volume, f: tuple[float, float, float], given: Any
     return tuple(1.0 if a in thin else f[a] for a in range(3))  # type: ignore[return-value]
 
 
-def _per_axis(volume: Volume, value: Any, name: str, z_value: float) -> tuple[float, float, float]:
-    """``parse_triple(value, 3)``; a 2-D image also takes two numbers (X, Y), Z then gets ``z_value``."""
-    try:
-        return parse_triple(value, 3, name)  # type: ignore[return-value]
-    except MedsrError as first:
-        if not volume.meta.is_2d:
-            raise
-        try:
-            return parse_triple(value, 2, name) + (float(z_value),)  # type: ignore[return-value]
-        except MedsrError:
-            raise first from None
+def _per_axis(volume: Volume, value: Any, name: str, z_value: float, maximum: float | None
+              ) -> tuple[float, float, float]:
+    """Three numbers from :func:`parse_triple`; a 2-D image also takes two (X, Y), Z gets ``z_value``."""
+    fill = float(z_value) if volume.meta.is_2d else None
+    return parse_triple(value, 3, name, fill=fill, maximum=maximum)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------- networks
@@ -240,7 +293,7 @@ def network_plan(
     Raises:
         MedsrError: when the network's scale cannot realise ``ceil(factors)``.
     """
-    need = tuple(int(math.ceil(f - _SNAP)) for f in factors)
+    need = tuple(math.ceil(f - SNAP_TOLERANCE) for f in factors)
     if predictor.dims == 3:
         if config.axis is not None or config.planes is not None:
             raise MedsrError("--axis/--planes apply to 2D networks; this network is 3D: drop them")
@@ -291,7 +344,7 @@ def _run_network(
     buffer = allocate((volume.channels,) + tuple(net_shape), max_memory=config.max_memory, scratch=config.scratch)
     info: dict[str, Any] = {
         "network_factors": list(net_factors),
-        "normalisation": {**predictor.normalisation.as_dict(), "fitted": norm.as_dict()},
+        "normalisation": norm.to_dict(include_fit=True),
         "output_buffer": "memmap" if isinstance(buffer, np.memmap) else "memory",
     }
     if predictor.dims == 3:
@@ -346,8 +399,7 @@ def upscale(
             scores the rounded/clipped values (keys ``*_stored``).
 
     Returns:
-        :class:`UpscaleResult`; ``info`` holds the method, timings, geometry and the
-        data-consistency report.
+        :class:`UpscaleResult`: the volume, the method, timings and the data-consistency report.
     """
     config = config or UpscaleConfig()
     progress = progress or _Quiet()
@@ -356,12 +408,12 @@ def upscale(
                                     progress=progress, dtype=dtype)
     if (predictor is None) == (method is None):
         raise MedsrError("give either a method (--method) or a network (--model/--weights or --onnx)")
-    volume.check_finite()
+    volume.check_finite()  # the one NaN/Inf check of the input
     t0 = time.perf_counter()
-    info: dict[str, Any] = {"factors": list(target.factors)}
+    description: str | None = None
     if predictor is not None:
-        data, net_info = _run_network(volume, target, predictor, config, progress)
-        info.update({"method": "network", "method_kind": "network", "model": predictor.info, **net_info})
+        data, details = _run_network(volume, target, predictor, config, progress)
+        name, kind, model = "network", "network", predictor.info
     else:
         entry = get_method(str(method))
         options = config.method_options
@@ -387,28 +439,29 @@ def upscale(
         data = np.asarray(result.data, dtype=np.float32)
         if not data.flags.writeable:
             data = data.copy()
-        info.update({"method": entry.name, "method_kind": entry.kind, "description": entry.description,
-                     "model": None, "method_info": method_info})
-    info["upscale_s"] = time.perf_counter() - t0
+        name, kind, model, description = entry.name, entry.kind, None, entry.description
+        details = {"method_info": method_info}
+    timings = {"upscale": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
-    acq = AcquisitionModel.for_grids(volume.shape, target.shape, target.factors,
-                                     profile=config.consistency_profile, fwhm=config.consistency_fwhm)
+    acq = consistency_operator(volume, target, profile=config.consistency_profile,
+                               fwhm=config.consistency_fwhm)
     if config.enforce_consistency:
         progress.stage("back-projection", config.ibp_iterations)
         history = enforce_consistency(volume.data, data, acq, iterations=config.ibp_iterations,
                                       progress=progress.advance)
-        info["enforce_consistency"] = {"iterations": config.ibp_iterations, "psnr_db_history": history,
+        details["enforce_consistency"] = {"iterations": config.ibp_iterations, "psnr_db_history": history,
                                        "method": "iterative back-projection (Irani & Peleg 1991), "
                                                  "kernel A^T (A A^T)^-1"}
     integer = dtype is not None and np.dtype(dtype).kind in "iu"
-    info["consistency"] = consistency_report(
+    report = consistency_report(
         volume.data, data, acq, dtype=dtype,
         slope=volume.meta.slope if integer else 1.0, intercept=volume.meta.intercept if integer else 0.0,
     )
-    info["consistency_s"] = time.perf_counter() - t1
+    timings["consistency"] = time.perf_counter() - t1
     out = volume.with_data(data, target.affine.copy())
-    return UpscaleResult(out, info)
+    return UpscaleResult(out, name, kind, tuple(target.factors), report, timings, model, description,
+                         details)
 
 
 def _upscale_then_reduce(volume: Volume, target: TargetGrid, **kwargs: Any) -> UpscaleResult:
@@ -430,14 +483,14 @@ def _upscale_then_reduce(volume: Volume, target: TargetGrid, **kwargs: Any) -> U
     reduced = BicubicDown(reduction).apply_array(result.volume.data)
     if tuple(reduced.shape[1:]) != tuple(target.shape):
         raise RuntimeError(f"reduction gave {reduced.shape[1:]}, expected {target.shape}")
-    info = dict(result.info)
-    info["factors"] = list(target.factors)
-    info["reduction"] = {"axes": [a for a in range(3) if target.factors[a] < 1.0],
-                         "factors": list(reduction), "operator": "MATLAB antialiased bicubic",
-                         "consistency_measured_on": "the intermediate grid, before the reduction",
-                         "seconds": time.perf_counter() - t0}
-    return UpscaleResult(result.volume.with_data(reduced.astype(np.float32, copy=False), target.affine.copy()),
-                         info)
+    details = dict(result.details)
+    details["reduction"] = {"axes": [a for a in range(3) if target.factors[a] < 1.0],
+                            "factors": list(reduction), "operator": "MATLAB antialiased bicubic",
+                            "consistency_measured_on": "the intermediate grid, before the reduction"}
+    timings = {**result.timings, "reduction": time.perf_counter() - t0}
+    volume_out = result.volume.with_data(reduced.astype(np.float32, copy=False), target.affine.copy())
+    return dataclasses.replace(result, volume=volume_out, factors=tuple(target.factors), timings=timings,
+                               details=details)
 
 
 def upscale_volume(

@@ -9,7 +9,6 @@ one-channel network meets a multi-channel scan).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from medsr.errors import MedsrError
-from medsr.infer.normalise import AffineNorm, Normalisation
+from medsr.jsonutil import to_jsonable
+from medsr.normalise import Normaliser
+from medsr.volume import MAX_FACTOR, parse_triple
 
 __all__ = ["Predictor", "integer_scale"]
 
@@ -26,19 +27,15 @@ ForwardFn = Callable[[np.ndarray], np.ndarray]
 
 
 def integer_scale(scale: Any, dims: int) -> tuple[int, ...]:
-    """Per-axis integer factors of a network (``2`` -> ``(2, 2[, 2])``); MedsrError otherwise."""
-    if isinstance(scale, (int, float, np.integer, np.floating)):
-        values = [float(scale)] * dims
-    else:
-        values = [float(v) for v in scale]
-    if len(values) != dims:
-        raise MedsrError(f"the model's scale {scale} does not have {dims} per-axis factors; fix model.json")
-    if any(abs(v - round(v)) > 1e-6 or round(v) < 1 for v in values):
-        raise MedsrError(
-            f"the model's scale {scale} is not a whole number per axis; medsr runs networks at "
-            "integer factors and resamples the remainder"
-        )
-    return tuple(int(round(v)) for v in values)
+    """Per-axis integer factors of a network (``2`` -> ``(2, 2[, 2])``); MedsrError otherwise.
+
+    Parsed by :func:`medsr.volume.parse_triple`; medsr runs networks at whole factors per axis and
+    resamples any remainder (:mod:`medsr.infer.pipeline`).
+    """
+    try:
+        return parse_triple(scale, dims, "scale", integer=True, maximum=MAX_FACTOR)
+    except MedsrError as err:
+        raise MedsrError(f"model.json: the model's {err}") from None
 
 
 @dataclass
@@ -58,7 +55,7 @@ class Predictor:
     dims: int
     scale: tuple[int, ...]
     in_channels: int = 1
-    normalisation: Normalisation = field(default_factory=Normalisation)
+    normalisation: Normaliser = field(default_factory=Normaliser)
     info: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ constructors
@@ -69,7 +66,7 @@ class Predictor:
         *,
         device: str = "cpu",
         ensemble: bool = False,
-        normalisation: Normalisation | Mapping[str, Any] | None = None,
+        normalisation: Normaliser | Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
     ) -> Predictor:
         """Wrap a ``torch.nn.Module`` with attributes ``dims`` and ``scale`` (see medsr.models)."""
@@ -87,7 +84,7 @@ class Predictor:
             from medsr.models.ensemble import SelfEnsemble
 
             model = SelfEnsemble(model, dims, keep_axis=_odd_axis(scale))
-        norm = normalisation if isinstance(normalisation, Normalisation) else Normalisation.from_meta(
+        norm = normalisation if isinstance(normalisation, Normaliser) else Normaliser.from_dict(
             normalisation if normalisation is not None else meta.get("normalisation")
         )
 
@@ -134,13 +131,13 @@ class Predictor:
                 "drop --model or give the right weights"
             )
         pred = cls.from_module(model, device=device, ensemble=ensemble, meta=meta)
-        pred.info.update({"weights": str(tensors), "model_json": _jsonable(meta)})
+        pred.info.update({"weights": str(tensors), "model_json": to_jsonable(meta)})
         return pred
 
     @classmethod
     def from_onnx(cls, path: str | Path, *, device: str = "cpu") -> Predictor:
         """An ONNX file exported by ``medsr export`` (model.json embedded as metadata "medsr")."""
-        from medsr.infer.onnx_runtime import onnx_forward
+        from medsr.models.onnx import onnx_forward
 
         forward, meta = onnx_forward(path, device=device)
         dims = int(meta.get("dims", 0))
@@ -154,13 +151,13 @@ class Predictor:
             "dims": dims,
             "scale": list(scale),
             "ensemble": False,
-            "model_json": _jsonable(meta),
+            "model_json": to_jsonable(meta),
         }
         return cls(forward, dims, scale, int(meta.get("in_channels", 1)),
-                   Normalisation.from_meta(meta.get("normalisation")), info)
+                   Normaliser.from_dict(meta.get("normalisation")), info)
 
     # ------------------------------------------------------------------ use
-    def batch_fn(self, norm: AffineNorm, channels: int) -> ForwardFn:
+    def batch_fn(self, norm: Normaliser, channels: int) -> ForwardFn:
         """The function tiling calls: physical float32 ``(B, channels, *w)`` -> physical output.
 
         A one-channel network on a ``channels``-channel scan sees each channel as its own item.
@@ -203,6 +200,3 @@ def _odd_axis(scale: tuple[int, ...]) -> int | None:
             return a
     raise MedsrError(f"--ensemble needs two equal factors among {scale}; drop --ensemble")
 
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

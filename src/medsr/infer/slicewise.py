@@ -18,13 +18,14 @@ network) slices are transposed on the fly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 
-__all__ = ["matching_axes", "plane_axes", "slicewise_predict", "windows_per_plane"]
+__all__ = ["ForegroundCrop", "matching_axes", "plane_axes", "slicewise_predict", "windows_per_plane"]
 
 _AXIS_NAMES = "xyz"
 
@@ -32,7 +33,7 @@ _AXIS_NAMES = "xyz"
 def plane_axes(axis: int) -> tuple[int, int]:
     """The two array axes lying in a slice taken along ``axis``."""
     if axis not in (0, 1, 2):
-        raise MedsrError(f"--axis must be 0, 1 or 2 (x, y, z), got {axis}")
+        raise OptionError(f"{{axis}} must be 0, 1 or 2 (x, y, z), got {axis}")
     return tuple(a for a in range(3) if a != axis)  # type: ignore[return-value]
 
 
@@ -60,9 +61,9 @@ def check_axis(axis: int, net_scale: Sequence[int], factors: Sequence[int]) -> N
         return
     name = _AXIS_NAMES[axis]
     if factors[axis] != 1:
-        raise MedsrError(
+        raise OptionError(
             f"a 2D network cannot up-sample across its slices: factor {factors[axis]} along the "
-            f"slicing axis {axis} ({name}); choose --axis so the slices contain that axis, or --planes"
+            f"slicing axis {axis} ({name}); choose {{axis}} so the slices contain that axis, or {{planes}}"
         )
     p, q = plane_axes(axis)
     raise MedsrError(
@@ -80,6 +81,33 @@ def windows_per_plane(shape: Sequence[int], axis: int, net_scale: Sequence[int],
     return len(plan_tiles(size, net_scale, tile, overlap, blend=blend)) * int(shape[axis])
 
 
+@dataclass(frozen=True)
+class ForegroundCrop:
+    """Run the network only on the foreground of each group of slices (restoration networks).
+
+    A group of ``batch_size`` consecutive slices is cropped to the bounding box of its voxels above
+    ``threshold`` (all channels), widened by ``margin`` voxels on each side (choose it wider than the
+    network's receptive field reaches into air). Outside the box the output is the input itself,
+    so this applies only to networks whose output grid equals their input grid (scale 1, as the
+    self-SR network; SMORE, review section 4.2.2). A group with no foreground is copied unchanged.
+    """
+
+    threshold: float = 0.05
+    margin: int = 16
+
+    def box(self, stack: np.ndarray) -> tuple[slice, slice] | None:
+        """Bounding box (rows, cols) of ``stack`` ``(..., R, W)`` above ``threshold``, widened."""
+        mask = stack > self.threshold
+        lead = tuple(range(mask.ndim - 2))
+        rows = np.flatnonzero(mask.any(axis=lead + (mask.ndim - 1,)))
+        cols = np.flatnonzero(mask.any(axis=lead + (mask.ndim - 2,)))
+        if rows.size == 0:
+            return None
+        r0, r1 = max(0, rows[0] - self.margin), min(stack.shape[-2], rows[-1] + 1 + self.margin)
+        c0, c1 = max(0, cols[0] - self.margin), min(stack.shape[-1], cols[-1] + 1 + self.margin)
+        return slice(int(r0), int(r1)), slice(int(c0), int(c1))
+
+
 def slicewise_predict(
     x: np.ndarray,
     out: np.ndarray,
@@ -93,6 +121,8 @@ def slicewise_predict(
     blend: Blend = "hann",
     batch_size: int = 8,
     weight: float = 1.0,
+    rows_axis: int | None = None,
+    foreground: ForegroundCrop | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Add ``weight`` times the slice-by-slice network output along ``axis`` into ``out``.
@@ -106,9 +136,22 @@ def slicewise_predict(
         axis: slicing axis.
         tile, overlap, blend: 2D tiling inside each slice (``tile=None``: whole slices).
         batch_size: slices (or in-slice windows) per forward pass.
+        rows_axis: show the slices with this volume axis along their rows (a network trained with
+            the thick axis along its rows, as self-SR's, must see it there); default: the
+            orientation the factors require (array order unless the network's factors are reversed).
+        foreground: compute only the foreground of each group of ``batch_size`` slices
+            (:class:`ForegroundCrop`; networks with ``net_scale == (1, 1)`` only).
+        progress: called with the number of windows (or, with ``foreground``, slices) done.
     """
     check_axis(axis, net_scale, factors)
     transpose = bool(_orientation(axis, net_scale, factors))
+    if rows_axis is not None:
+        p, _ = plane_axes(axis)
+        if rows_axis not in plane_axes(axis):
+            raise ValueError(f"rows_axis {rows_axis} does not lie in slices along axis {axis}")
+        if rows_axis != p and tuple(net_scale) != tuple(net_scale)[::-1]:
+            raise ValueError("rows_axis can reorient only networks with equal in-plane factors")
+        transpose = rows_axis != p
     items = []
     for k in range(x.shape[axis + 1]):
         index = (slice(None),) * (axis + 1) + (k,)
@@ -116,5 +159,22 @@ def slicewise_predict(
         if transpose:
             xs, os_ = xs.swapaxes(1, 2), os_.swapaxes(1, 2)
         items.append((xs, os_))
-    plan = plan_tiles(items[0][0].shape[1:], net_scale, tile, overlap, blend=blend)
-    tiled_predict(items, predict, plan, batch_size=batch_size, weight=weight, progress=progress)
+    if foreground is None:
+        plan = plan_tiles(items[0][0].shape[1:], net_scale, tile, overlap, blend=blend)
+        tiled_predict(items, predict, plan, batch_size=batch_size, weight=weight, progress=progress)
+        return
+    if tuple(int(s) for s in net_scale) != (1, 1):
+        raise ValueError("a foreground crop needs a network whose output grid is its input grid")
+    for start in range(0, len(items), batch_size):
+        group = items[start : start + batch_size]
+        for xs, os_ in group:  # outside the box: the input itself
+            os_ += weight * np.asarray(xs, dtype=np.float32)
+        box = foreground.box(np.stack([xs for xs, _ in group]))
+        if box is not None:
+            cropped = [(xs[:, box[0], box[1]], os_[:, box[0], box[1]]) for xs, os_ in group]
+            for xs, os_ in cropped:
+                os_ -= weight * np.asarray(xs, dtype=np.float32)
+            plan = plan_tiles(cropped[0][0].shape[1:], net_scale, tile, overlap, blend=blend)
+            tiled_predict(cropped, predict, plan, batch_size=batch_size, weight=weight)
+        if progress is not None:
+            progress(len(group))

@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 
 __all__ = [
     "AxisPlan",
@@ -61,7 +61,7 @@ def window_starts(n: int, tile: int, overlap: int) -> list[int]:
     if tile >= n:
         return [0]
     if not 0 <= overlap < tile:
-        raise MedsrError(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
+        raise OptionError(f"{{overlap}} ({overlap}) must be smaller than {{tile}} ({tile})")
     stride = tile - overlap
     starts = list(range(0, n - tile, stride))
     starts.append(n - tile)
@@ -217,9 +217,9 @@ def plan_tiles(
     overlaps = per_axis(overlap, [0] * nd)
     halos = per_axis(halo, [None] * nd)
     if any(t < 1 for t in tiles):
-        raise MedsrError(f"--tile must be positive, got {tile}")
+        raise OptionError(f"{{tile}} must be positive, got {tile}")
     if any(o < 0 for o in overlaps):
-        raise MedsrError(f"--overlap must be >= 0, got {overlap}")
+        raise OptionError(f"{{overlap}} must be >= 0, got {overlap}")
     return TilePlan(
         tuple(
             plan_axis(int(n), t, o, int(s), halo=h, blend=blend)
@@ -252,7 +252,7 @@ def tiled_predict(
         progress: called with the number of windows just finished.
     """
     if batch_size < 1:
-        raise MedsrError(f"--batch-size must be >= 1, got {batch_size}")
+        raise OptionError(f"{{batch_size}} must be >= 1, got {batch_size}")
     jobs = ((item, w) for item in range(len(items)) for w in plan.windows())
     expected = tuple(t * s for t, s in zip(plan.tile, plan.scale))
     while True:

@@ -11,11 +11,17 @@ Output dtype: by default the source's storage dtype (``meta.dtype``); formats wi
 slope/intercept get a dtype that holds the physical values (e.g. int16 for a CT stored as uint16
 with intercept -1024). Integer outputs are rounded to nearest and clipped; the number of clipped
 voxels is reported in :class:`WriteReport`.
+
+Data are kept exactly, converted with a note (``meta.notes``, :attr:`WriteReport.notes`), or refused
+with a :class:`~medsr.errors.MedsrError`: complex samples, 64-bit integers beyond the int32 range
+and voxel sizes that are zero, negative or NaN are refused (``read(..., spacing_override=...)``
+gives the voxel size instead of the header).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +29,7 @@ import numpy as np
 from medsr.errors import MedsrError
 from medsr.io.atomic import atomic_files, atomic_path, full_suffix
 from medsr.io.storage import DTYPES, WriteReport, check_dtype, physical_dtype
-from medsr.volume import Volume
+from medsr.volume import Volume, parse_triple, spacing_of
 
 __all__ = [
     "DTYPES",
@@ -79,16 +85,36 @@ def format_of(path: str | os.PathLike[str]) -> str:
     return fmt
 
 
-def read(path: str | os.PathLike[str], *, series: str | None = None) -> Volume:
+def read(
+    path: str | os.PathLike[str],
+    *,
+    series: str | None = None,
+    spacing_override: float | Sequence[float] | str | None = None,
+) -> Volume:
     """Read a scan or picture into a :class:`Volume`.
 
     Args:
         path: a file, or a folder holding a DICOM series.
         series: for a DICOM folder with several series, the SeriesInstanceUID to read.
+        spacing_override: the voxel size in mm (one number, or X,Y,Z; X,Y for a 2-D image) to
+            use instead of the file's: the affine's columns are rescaled to it (directions and
+            origin kept) and a note says so. Needed for a NIfTI whose pixdim is zero, negative or
+            NaN.
 
     Raises:
-        MedsrError: missing path, unknown extension, damaged file, ambiguous DICOM folder.
+        MedsrError: missing path, unknown extension, damaged file, ambiguous DICOM folder,
+            complex or out-of-range 64-bit samples, an invalid voxel size (without
+            ``spacing_override``).
     """
+    given = spacing_override is not None
+    volume = _read(Path(path).expanduser(), series, given_spacing=given)
+    _check_int64(volume)
+    if spacing_override is not None:
+        _override_spacing(volume, spacing_override)
+    return volume
+
+
+def _read(path: Path, series: str | None, *, given_spacing: bool) -> Volume:
     path = Path(path).expanduser()
     if not path.exists():
         raise MedsrError(f"{path} does not exist; check the path")
@@ -104,7 +130,7 @@ def read(path: str | os.PathLike[str], *, series: str | None = None) -> Volume:
     if fmt == "nifti":
         from medsr.io.nifti import read_nifti
 
-        return read_nifti(path)
+        return read_nifti(path, spacing_given=given_spacing)
     if fmt == "itk":
         from medsr.io.itk import read_itk
 
@@ -112,6 +138,37 @@ def read(path: str | os.PathLike[str], *, series: str | None = None) -> Volume:
     from medsr.io.image2d import read_image2d
 
     return read_image2d(path)
+
+
+def _check_int64(volume: Volume) -> None:
+    """64-bit integers are written as int32 by default: refuse values beyond its range."""
+    source = np.dtype(volume.meta.dtype) if volume.meta.dtype else None
+    if source is None or source.kind not in "iu" or source.itemsize < 8 or volume.data.size == 0:
+        return
+    slope, inter = volume.meta.slope or 1.0, volume.meta.intercept
+    stored = (np.array([volume.data.min(), volume.data.max()], np.float64) - inter) / slope
+    info = np.iinfo(np.int32)
+    if stored.min() < info.min or stored.max() > info.max:
+        raise MedsrError(
+            f"{volume.meta.source} stores {source.name} values from {stored.min():.0f} to "
+            f"{stored.max():.0f}, beyond the int32 range medsr keeps exactly; rescale the image "
+            "into that range (or convert it to float32) first"
+        )
+    volume.meta.notes.append(f"{source.name} samples (all within the int32 range) written as int32")
+
+
+def _override_spacing(volume: Volume, spacing: float | Sequence[float] | str) -> None:
+    """Rescale the affine's columns to ``spacing`` (see :func:`read`); record a note."""
+    old = spacing_of(volume.affine)
+    fill = float(old[2]) if volume.meta.is_2d else None  # a 2-D image also takes X,Y
+    wanted = parse_triple(spacing, 3, "spacing_override", fill=fill)
+    affine = volume.affine.copy()
+    affine[:3, :3] = affine[:3, :3] / old * np.asarray(wanted, dtype=np.float64)
+    volume.affine = affine
+    volume.meta.notes.append(
+        f"voxel size set to {','.join(f'{v:g}' for v in wanted)} mm by the spacing override "
+        f"(the file says {','.join(f'{v:.4g}' for v in old)} mm)"
+    )
 
 
 def default_dtype(volume: Volume, path: str | os.PathLike[str]) -> str:
@@ -189,8 +246,8 @@ def write(
 
     if full_suffix(path) in _DETACHED:
         with atomic_files(path, overwrite=overwrite) as tmp:
-            dtype, clipped = writer(volume, tmp, dtype)
+            dtype, clipped, notes = writer(volume, tmp, dtype)
     else:
         with atomic_path(path) as tmp:
-            dtype, clipped = writer(volume, tmp, dtype)
-    return WriteReport(path=path, dtype=dtype, clipped=clipped)
+            dtype, clipped, notes = writer(volume, tmp, dtype)
+    return WriteReport(path=path, dtype=dtype, clipped=clipped, notes=tuple(notes))

@@ -8,25 +8,74 @@ that looks valid.
 
 Formats with a detached header (``.mhd`` + ``.raw``, ``.nhdr`` + ``.raw.gz``) write several files;
 :func:`atomic_files` does the same for such a group: it writes into a temporary folder beside the
-destination and moves the data files first, the header last.
+destination and moves the data files first, the header last. :func:`atomic_group` commits several
+named outputs as one (a scan and its JSON sidecar): all appear, or none, and a member already
+renamed is rolled back (the file it replaced is restored) when a later one fails.
+
+Temporary names are ``.<stem>.tmp<PID>-<8 hex><suffix>``: the writer's process id lets the next
+run remove what a killed writer left (:func:`clean_stale`). :func:`unwind_on_signals` (installed by
+the ``medsr`` command, never at import) turns SIGTERM into an exception, so that these clean-ups
+also run when a job is terminated. A full disk (or a read-only one) becomes one
+:class:`~medsr.errors.MedsrError` line and nothing partial.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from medsr.errors import MedsrError
 
-__all__ = ["atomic_files", "atomic_path", "full_suffix"]
+__all__ = [
+    "STALE_AGE_S",
+    "Interrupted",
+    "atomic_files",
+    "atomic_group",
+    "atomic_path",
+    "check_targets",
+    "clean_stale",
+    "full_suffix",
+    "unwind_on_signals",
+]
 
 # Multi-part suffixes that must stay whole so that libraries choose the format from the name.
 _COMPOUND = (".nii.gz", ".raw.gz", ".tar.gz")
+
+#: A temporary without a writer PID in its name is removed once it is older than this (seconds).
+STALE_AGE_S = 600.0
+#: A temporary whose writer PID still runs is kept unless older than this (PID reuse guard).
+_LIVE_PID_AGE_S = 86400.0
+_TEMP_TAIL = re.compile(r"(\d+)-[0-9a-f]{8}")
+_OLD_TEMP_TAIL = re.compile(r"[0-9a-z_]{8}")
+_DISK_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EFBIG: "file too large for the file system",
+    errno.EIO: "input/output error",
+}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) received inside :func:`unwind_on_signals`; ``signum`` says which.
+
+    A :class:`KeyboardInterrupt`, so every ``except Exception`` lets it pass and every clean-up
+    (``finally``, ``except BaseException``) runs on the way out.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def full_suffix(path: str | os.PathLike[str]) -> str:
@@ -44,14 +93,27 @@ def _split_name(path: Path) -> tuple[str, str]:
     return stem, path.name[len(stem) :]
 
 
+def _parent(path: Path) -> Path:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise MedsrError(
+            f"output folder {parent} does not exist; create it first or choose another path"
+        )
+    return parent
+
+
+def _temp_name(stem: str, suffix: str = "") -> str:
+    return f".{stem}.tmp{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+
+
 def _reserve(parent: Path, stem: str, suffix: str) -> Path:
-    """Create an empty, new ``.<stem>.tmpXXXXXXXX<suffix>`` in ``parent``.
+    """Create an empty, new ``.<stem>.tmp<PID>-XXXXXXXX<suffix>`` in ``parent``.
 
     Not ``tempfile.mkstemp``: that makes the file private (0600) and the final output would keep
     those permissions; ``os.open`` with 0666 lets the user's umask decide, as for any new file.
     """
     for _ in range(100):
-        candidate = parent / f".{stem}.tmp{secrets.token_hex(4)}{suffix}"
+        candidate = parent / _temp_name(stem, suffix)
         try:
             os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
@@ -62,37 +124,136 @@ def _reserve(parent: Path, stem: str, suffix: str) -> Path:
     raise MedsrError(f"cannot create a temporary file in {parent}; clean up .*.tmp* files there")
 
 
+def _make_dir(parent: Path, stem: str) -> Path:
+    """Create a new hidden ``.<stem>.tmp<PID>-XXXXXXXX`` folder in ``parent``."""
+    for _ in range(100):
+        candidate = parent / _temp_name(stem)
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _unwritable(parent, exc) from None
+        return candidate
+    raise MedsrError(f"cannot create a temporary folder in {parent}; clean up .*.tmp* there")
+
+
 def _unwritable(parent: Path, exc: OSError) -> MedsrError:
     reason = exc.strerror or type(exc).__name__
     return MedsrError(f"cannot write in folder {parent} ({reason}); choose a folder you can write to")
+
+
+def _disk_error(path: Path, exc: BaseException) -> MedsrError | None:
+    """A one-line error for a full, read-only or failing disk; None for other exceptions."""
+    if not isinstance(exc, OSError) or exc.errno not in _DISK_ERRORS:
+        return None
+    return MedsrError(
+        f"cannot write {path}: {_DISK_ERRORS[exc.errno]}; nothing was written: free disk space "
+        "or choose another folder"
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (another user's) or cannot tell: keep
+    return True
+
+
+def clean_stale(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporaries of ``path`` that an earlier, killed writer left behind.
+
+    A temporary of ``path`` is a file or folder ``.<stem>.tmp...`` beside it. It is stale when the
+    writer PID in its name no longer runs (or ran more than a day ago: the PID may have been
+    reused), or, for a name without a PID, when it is older than :data:`STALE_AGE_S`. Temporaries
+    of a writer that still runs are kept. Errors while removing are ignored.
+
+    Returns:
+        The removed paths.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    prefix = f".{_split_name(path)[0]}.tmp"
+    removed: list[Path] = []
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        tail = entry.name[len(prefix) :]
+        try:
+            age = now - entry.lstat().st_mtime
+        except OSError:
+            continue
+        match = _TEMP_TAIL.match(tail)
+        if match:
+            stale = not _pid_alive(int(match.group(1))) or age > _LIVE_PID_AGE_S
+        else:
+            stale = bool(_OLD_TEMP_TAIL.match(tail)) and age > STALE_AGE_S
+        if not stale:
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def check_targets(paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = False) -> None:
+    """Refuse before anything is written: a folder at any target, or an existing file.
+
+    Raises:
+        MedsrError: a target is a folder (never replaced), or exists and ``overwrite`` is False.
+    """
+    for path in map(Path, paths):
+        if path.is_dir():
+            raise MedsrError(
+                f"{path} is a folder, where medsr must write a file; move it away or choose "
+                "another output name"
+            )
+        if not overwrite and (path.exists() or path.is_symlink()):
+            raise MedsrError(
+                f"{path} already exists; pass overwrite=True (--overwrite) or choose another name"
+            )
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffixes); rename it onto ``path`` on success.
 
-    The temporary name is ``.<stem>.tmpXXXXXXXX<suffix>`` (for example ``.out.tmpa1b2c3d4.nii.gz``)
-    so that format-sniffing libraries still see the right extension. On an exception inside the
-    ``with`` block the temporary file is deleted and the exception propagates; ``path`` is left as
-    it was.
+    The temporary name is ``.<stem>.tmp<PID>-XXXXXXXX<suffix>`` (for example
+    ``.out.tmp4242-a1b2c3d4.nii.gz``) so that format-sniffing libraries still see the right
+    extension. Stale temporaries of ``path`` are removed first (:func:`clean_stale`). On an
+    exception inside the ``with`` block the temporary file is deleted and the exception
+    propagates (a full or read-only disk as a :class:`MedsrError`); ``path`` is left as it was.
 
     Raises:
-        MedsrError: if the destination folder does not exist.
+        MedsrError: if the destination folder does not exist, or the disk is full.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise MedsrError(
-            f"output folder {parent} does not exist; create it first or choose another path"
-        )
+    parent = _parent(path)
+    clean_stale(path)
     tmp = _reserve(parent, *_split_name(path))
     try:
         yield tmp
         if not tmp.exists():
             raise MedsrError(f"the writer for {path} produced no file; nothing was written")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        disk = _disk_error(path, exc)
+        if disk is not None:
+            raise disk from None
         raise
 
 
@@ -107,15 +268,9 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
     On failure the temporary folder is removed and nothing in the destination changes.
     """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise MedsrError(
-            f"output folder {parent} does not exist; create it first or choose another path"
-        )
-    try:
-        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{_split_name(path)[0]}.tmp", dir=parent))
-    except OSError as exc:
-        raise _unwritable(parent, exc) from None
+    parent = _parent(path)
+    clean_stale(path)
+    tmp_dir = _make_dir(parent, _split_name(path)[0])
     try:
         yield tmp_dir / path.name
         produced = sorted(p for p in tmp_dir.iterdir() if p.is_file())
@@ -132,5 +287,123 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
         for item in companions:
             os.replace(item, parent / item.name)
         os.replace(tmp_dir / path.name, path)
+    except BaseException as exc:
+        disk = _disk_error(path, exc)
+        if disk is not None:
+            raise disk from None
+        raise
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+@contextmanager
+def atomic_group(
+    paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = False
+) -> Iterator[list[Path]]:
+    """Write several files of one folder as one commit: all appear, or none.
+
+    Yields one staging path per entry of ``paths`` (same file names, inside a fresh hidden folder
+    beside them); write each there (with :func:`medsr.io.write`, :func:`medsr.jsonutil.write_json`
+    ...). Files a writer adds beside its own (the ``.raw`` of a ``.mhd``) are committed too. On
+    success the files are renamed into place, companions first and ``paths[0]`` last; a file that
+    is replaced is kept aside until the commit is complete. On any failure (an exception in the
+    block, a failed rename, SIGTERM through :func:`unwind_on_signals`) the staging folder is removed,
+    every member already renamed is removed again and the files it replaced are restored.
+
+    Args:
+        paths: the outputs, all in the same folder (e.g. a scan and its JSON sidecar).
+        overwrite: replace existing files (a folder at a target is always refused).
+
+    Raises:
+        MedsrError: a target is a folder or exists (without ``overwrite``), the folder is
+            missing or not writable, a member was not written, or the disk is full.
+    """
+    targets = [Path(p) for p in paths]
+    if not targets:
+        raise ValueError("atomic_group needs at least one path")
+    parent = _parent(targets[0])
+    if any(t.parent.resolve() != parent.resolve() for t in targets):
+        raise ValueError("atomic_group writes files of one folder; got several folders")
+    if len({t.name for t in targets}) != len(targets):
+        raise ValueError("atomic_group got the same file name twice")
+    check_targets(targets, overwrite=overwrite)
+    for target in targets:
+        clean_stale(target)
+    staging = _make_dir(parent, _split_name(targets[0])[0])
+    done: list[tuple[Path, Path | None]] = []  # (target now holding the new file, old file aside)
+    try:
+        yield [staging / t.name for t in targets]
+        missing = [t for t in targets if not (staging / t.name).is_file()]
+        if missing:
+            raise MedsrError(f"the writer for {missing[0]} produced no file; nothing was written")
+        names = {t.name for t in targets}
+        companions = sorted(
+            p for p in staging.iterdir() if p.is_file() and p.name not in names
+        )
+        check_targets([parent / p.name for p in companions], overwrite=overwrite)
+        aside = staging / ".replaced"
+        aside.mkdir()
+        for item in companions + [staging / t.name for t in reversed(targets)]:
+            target = parent / item.name
+            old = None
+            if target.exists() or target.is_symlink():
+                old = aside / item.name
+                os.replace(target, old)
+            done.append((target, old))
+            os.replace(item, target)
+    except BaseException as exc:
+        _roll_back(done)
+        shutil.rmtree(staging, ignore_errors=True)
+        disk = _disk_error(targets[0], exc)
+        if disk is not None:
+            raise disk from None
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _roll_back(done: list[tuple[Path, Path | None]]) -> None:
+    """Undo the renames of :func:`atomic_group`: remove new members, put the old files back."""
+    for target, old in reversed(done):
+        try:
+            if old is None or old.exists():
+                target.unlink(missing_ok=True)
+            if old is not None and old.exists():
+                os.replace(old, target)
+        except OSError:
+            continue
+
+
+@contextmanager
+def unwind_on_signals() -> Iterator[list[int]]:
+    """Within the block, SIGTERM and SIGINT raise :class:`Interrupted` in the main thread.
+
+    Yields the list of signals received (empty unless one came), for callers whose framework turns
+    the exception into something else (typer turns a KeyboardInterrupt into exit code 130).
+
+    Python's default SIGTERM kills the process at once, leaving temporaries (and, between two
+    renames, half a commit); raised as an exception, every ``finally`` and rollback of this module
+    runs first. A second signal ends the process at once, as without this handler (what it leaves
+    is removed by the next run, :func:`clean_stale`). The previous handlers are restored on exit.
+    Outside the main thread (where handlers cannot be set) this does nothing.
+    """
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if caught:  # asked again while unwinding: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        caught.append(signum)
+        raise Interrupted(signum)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield caught
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)

@@ -6,6 +6,11 @@ rows (the second vector), and ``z`` over the slices sorted by their position alo
 normal ``n = row_dir x col_dir`` (ascending). The affine maps these indices to RAS+ millimetres:
 DICOM's patient frame is LPS, so the first two rows of the LPS affine are negated.
 
+Geometry is kept exactly or refused: an ImageOrientationPatient whose two vectors are not
+perpendicular (beyond 0.06 degree) is refused; a gantry tilt (slices offset along the rows, so the
+slice vector is not the normal) is kept as a sheared affine, with a note in ``meta.notes`` (NIfTI
+output then carries the sform only, see :mod:`medsr.io.nifti`).
+
 Intensities: RescaleSlope/RescaleIntercept are applied (CT in Hounsfield units); the stored dtype
 and scaling stay in ``meta`` so a NIfTI written with the source dtype stores the same integers.
 
@@ -25,12 +30,47 @@ import numpy as np
 from medsr.errors import MedsrError
 from medsr.volume import Volume, VolumeMeta
 
-__all__ = ["LPS_TO_RAS", "SeriesInfo", "is_dicom_file", "list_series", "read_dicom"]
+__all__ = [
+    "LPS_TO_RAS",
+    "SeriesInfo",
+    "is_dicom_file",
+    "list_series",
+    "read_dicom",
+    "stack_geometry",
+    "tilt_notes",
+]
 
 #: Flips DICOM/ITK LPS world coordinates to RAS (negate x and y).
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 _DICOMDIR_UID = "1.2.840.10008.1.3.10"
+#: |cos| of the angle between the ImageOrientationPatient vectors accepted as perpendicular.
+_ORTHOGONAL_TOL = 1e-3
+#: Gantry tilts below this (degrees) are rounding, not a tilt.
+_TILT_TOL_DEG = 0.01
+
+
+def tilt_notes(affine: np.ndarray) -> list[str]:
+    """A note when the slice vector is not along the slice normal (gantry tilt), else nothing.
+
+    The slice distance is then the distance between slice planes along the normal (what
+    :func:`medsr.volume.plane_spacing` reports), shorter than the step between slice positions.
+    """
+    from medsr.volume import plane_spacing, spacing_of
+
+    linear = np.asarray(affine, dtype=np.float64)[:3, :3]
+    normal = np.cross(linear[:, 0], linear[:, 1])
+    step = linear[:, 2]
+    cosine = abs(float(normal @ step)) / (np.linalg.norm(normal) * np.linalg.norm(step))
+    angle = float(np.degrees(np.arccos(min(1.0, cosine))))
+    if angle < _TILT_TOL_DEG:
+        return []
+    note = (
+        f"gantry tilt of {angle:.2f} degrees: the slices are sheared, kept exactly in the affine "
+        f"(slice spacing {plane_spacing(affine)[2]:.4g} mm along the normal, step "
+        f"{spacing_of(affine)[2]:.4g} mm between slice positions)"
+    )
+    return [note]
 
 
 @dataclass(frozen=True)
@@ -177,8 +217,22 @@ def stack_geometry(
         ``(order, affine)``: the slice order (indices into ``positions``) and the 4x4 RAS affine
         of ``data[x=column, y=row, z=sorted slice]``.
     """
-    row_dir = orientation[:3] / np.linalg.norm(orientation[:3])
-    col_dir = orientation[3:] / np.linalg.norm(orientation[3:])
+    norms = np.linalg.norm(orientation[:3]), np.linalg.norm(orientation[3:])
+    if min(norms) < 1e-6:
+        raise MedsrError(
+            f"{where}: ImageOrientationPatient {list(orientation)} has a zero vector; the header "
+            "is damaged: fix it or re-export the series"
+        )
+    row_dir = orientation[:3] / norms[0]
+    col_dir = orientation[3:] / norms[1]
+    cosine = float(np.dot(row_dir, col_dir))
+    if abs(cosine) > _ORTHOGONAL_TOL:
+        angle = float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+        raise MedsrError(
+            f"{where}: the row and column directions of ImageOrientationPatient are "
+            f"{angle:.3f} degrees apart, not 90; the header is damaged: fix it or re-export the "
+            "series"
+        )
     normal = np.cross(row_dir, col_dir)
     depth = positions @ normal
     order = np.argsort(depth, kind="stable")
@@ -268,6 +322,7 @@ def _meta(
     ds: Any, path: Path, storage: str, slope: float, inter: float, nz: int, extra: dict
 ) -> VolumeMeta:
     modality = str(ds.get("Modality", "")).strip() or None
+    notes = list(extra.pop("notes", []))
     info = {
         "format": "dicom",
         "series_uid": str(ds.get("SeriesInstanceUID", "")),
@@ -291,6 +346,7 @@ def _meta(
         intercept=inter,
         header=None,
         extra=info,
+        notes=notes,
     )
 
 
@@ -354,9 +410,9 @@ def _read_slices(files: Sequence[Path], where: Path) -> Volume:
     frames = [_pixels(datasets[i], files[i]) for i in order]
     scalings = [_rescale(datasets[i]) for i in order]
     data, storage, slope, inter = _assemble(frames, scalings, samples)
-    extra: dict[str, Any] = {"files": len(files)}
+    extra: dict[str, Any] = {"files": len(files), "notes": tilt_notes(affine)}
     if not has_spacing:
-        extra["notes"] = ["no PixelSpacing in the files: 1 mm assumed"]
+        extra["notes"].append("no PixelSpacing in the files: 1 mm assumed")
     return Volume(data, affine, _meta(first, where, storage, slope, inter, data.shape[-1], extra))
 
 
@@ -439,9 +495,7 @@ def _read_file(path: Path) -> Volume:
     data, storage, slope, inter = _assemble([frames[k] for k in order], scalings, samples)
     if not has_spacing:
         notes.append("no PixelSpacing: 1 mm assumed")
-    extra: dict[str, Any] = {"files": 1, "frames": nframes}
-    if notes:
-        extra["notes"] = notes
+    extra: dict[str, Any] = {"files": 1, "frames": nframes, "notes": tilt_notes(affine) + notes}
     return Volume(data, affine, _meta(ds, path, storage, slope, inter, data.shape[-1], extra))
 
 

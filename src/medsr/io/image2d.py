@@ -2,9 +2,10 @@
 
 A picture becomes a volume of shape ``(C, H, W, 1)``: ``x`` is the image row, ``y`` the column,
 spacing 1 mm, identity affine, ``meta.is_2d = True`` and ``meta.modality = "natural"``.
-Colour images keep 3 channels (RGB), grey ones 1; 16-bit greys stay 16-bit (``meta.dtype`` is
-``uint16``); palette images are expanded (to grey when the palette is grey, else RGB); an alpha
-channel is dropped, with a note in ``meta.extra["notes"]``. A multi-page greyscale TIFF is read as a
+Colour images keep 3 channels (RGB), grey ones 1; 16-bit greys and 16-bit colour PNGs stay
+16-bit (``meta.dtype`` is ``uint16``; Pillow reduces 16-bit colour to 8 bit, so those are read and
+written with SimpleITK); palette images are expanded (to grey when the palette is grey, else RGB);
+an alpha channel is dropped, with a note in ``meta.notes``. A multi-page greyscale TIFF is read as a
 stack ``(1, H, W, pages)``.
 
 Writing gives back the same pixels (JPEG excepted: it is lossy, quality 95 without chroma
@@ -34,7 +35,7 @@ def allowed_dtypes(suffix: str, channels: int) -> tuple[str, ...]:
     if suffix in (".tif", ".tiff"):
         return ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
     if suffix == ".png":
-        return ("uint8", "uint16") if channels == 1 else ("uint8",)
+        return ("uint8", "uint16")
     return ("uint8",)
 
 
@@ -95,10 +96,26 @@ def _from_pillow(path: Path) -> tuple[np.ndarray, list[str]]:
         and array.max() <= 65535
     ):
         array = array.astype(np.uint16)
-    if _png_is_16bit_colour(path):
-        notes.append(
-            "16-bit colour PNG reduced to 8 bit by Pillow; save it as 16-bit TIFF to keep depth"
-        )
+    if array.ndim == 2:
+        array = array[..., None]
+    return array, notes
+
+
+def _from_png16(path: Path) -> tuple[np.ndarray, list[str]]:
+    """A 16-bit colour PNG as ``(H, W, 3)`` uint16 (SimpleITK; Pillow would reduce it to 8 bit)."""
+    import SimpleITK as sitk
+
+    try:
+        array = sitk.GetArrayFromImage(sitk.ReadImage(str(path), imageIO="PNGImageIO"))
+    except Exception as exc:
+        raise MedsrError(
+            f"cannot read {path} as a 16-bit PNG ({type(exc).__name__}); the image is damaged: "
+            "re-export it"
+        ) from None
+    notes: list[str] = []
+    if array.ndim == 3 and array.shape[-1] in (2, 4):
+        array = array[..., : array.shape[-1] - 1]
+        notes.append("alpha channel dropped")
     if array.ndim == 2:
         array = array[..., None]
     return array, notes
@@ -151,28 +168,37 @@ def read_image2d(path: Path) -> Volume:
     stack = False
     if suffix in (".tif", ".tiff"):
         array, notes, stack = _from_tiff(path)
+    elif suffix == ".png" and _png_is_16bit_colour(path):
+        array, notes = _from_png16(path)
     else:
         array, notes = _from_pillow(path)
     storage = np.dtype(array.dtype)
+    if storage.kind == "c":
+        raise MedsrError(
+            f"{path} holds complex ({storage.name}) pixels; medsr reads real images: save the "
+            "magnitude (abs) first"
+        )
     if storage.kind not in "uif":
         raise MedsrError(f"{path} holds {storage} pixels; save it as 8/16-bit grey or RGB")
     if stack:
         data = np.moveaxis(array, 2, 0)  # (1, H, W, Z)
     else:
         data = np.moveaxis(array, 2, 0)[..., None]  # (C, H, W, 1)
-    extra: dict = {"format": "image2d"}
-    if notes:
-        extra["notes"] = notes
     meta = VolumeMeta(
-        modality="natural", dtype=storage.name, source=str(path), is_2d=not stack, extra=extra
+        modality="natural",
+        dtype=storage.name,
+        source=str(path),
+        is_2d=not stack,
+        extra={"format": "image2d"},
+        notes=notes,
     )
     return Volume(np.ascontiguousarray(data, dtype=np.float32), np.eye(4), meta)
 
 
-def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int]:
+def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[str]]:
     """Write a ``(C, H, W, 1)`` volume as a picture (a TIFF also takes a grey ``(1, H, W, Z)``).
 
-    The affine is not stored (pictures have no geometry). Returns ``(dtype, clipped)``.
+    The affine is not stored (pictures have no geometry). Returns ``(dtype, clipped, notes)``.
     """
     suffix = path.suffix.lower()
     channels, _, _, depth = volume.data.shape
@@ -206,18 +232,32 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int]:
             photometric = "rgb" if channels == 3 else "minisblack"
         try:
             tifffile.imwrite(path, np.ascontiguousarray(pixels), photometric=photometric)
+        except OSError:
+            raise  # a full or read-only disk: medsr.io.atomic turns it into one line
         except Exception as exc:
             raise MedsrError(f"cannot write {path} ({exc}); check the disk") from None
-        return dtype, clipped
-
-    from PIL import Image
+        return dtype, clipped, []
 
     pixels = np.moveaxis(array[..., 0], 0, 2)  # (H, W, C)
     pixels = np.ascontiguousarray(pixels[..., 0] if channels == 1 else pixels)
+    if channels == 3 and dtype == "uint16":  # Pillow cannot write 16-bit colour PNG
+        import SimpleITK as sitk
+
+        try:
+            sitk.WriteImage(sitk.GetImageFromArray(pixels, isVector=True), str(path),
+                            imageIO="PNGImageIO")
+        except Exception as exc:
+            raise MedsrError(f"cannot write {path} ({type(exc).__name__}); check the disk") from None
+        return dtype, clipped, []
+
+    from PIL import Image
+
     img = Image.fromarray(pixels)
     options = {"quality": 95, "subsampling": 0} if _PIL_FORMAT[suffix] == "JPEG" else {}
     try:
         img.save(path, format=_PIL_FORMAT[suffix], **options)
+    except OSError:
+        raise  # a full or read-only disk: medsr.io.atomic turns it into one line
     except Exception as exc:
         raise MedsrError(f"cannot write {path} ({exc}); check the disk") from None
-    return dtype, clipped
+    return dtype, clipped, []

@@ -70,6 +70,10 @@ def read_itk(path: Path) -> Volume:
             "data file is missing: check it and re-export"
         ) from None
     dim = image.GetDimension()
+    if "complex" in image.GetPixelIDTypeAsString().lower():
+        raise MedsrError(
+            f"{path} holds complex samples; medsr reads real images: save the magnitude (abs) first"
+        )
     array = sitk.GetArrayFromImage(image)  # (k, j, i[, comp]) for 3-D; reversed index order
     ncomp = image.GetNumberOfComponentsPerPixel()
     if ncomp == 1:
@@ -104,10 +108,13 @@ def read_itk(path: Path) -> Volume:
     return Volume(np.ascontiguousarray(array, dtype=np.float32), affine, meta)
 
 
-def write_itk(volume: Volume, path: Path, dtype: str, *, compress: bool = True) -> tuple[str, int]:
+def write_itk(
+    volume: Volume, path: Path, dtype: str, *, compress: bool = True
+) -> tuple[str, int, list[str]]:
     """Write ``volume`` as NRRD/MetaImage at ``path`` (the format follows the suffix).
 
-    Several channels are written as vector pixels (RGB stays RGB). Returns ``(dtype, clipped)``.
+    Several channels are written as vector pixels (RGB stays RGB); a sheared grid (gantry tilt) is
+    kept (the direction matrix may be non-orthogonal). Returns ``(dtype, clipped, notes)``.
     """
     import SimpleITK as sitk
 
@@ -128,4 +135,4 @@ def write_itk(volume: Volume, path: Path, dtype: str, *, compress: bool = True) 
         raise MedsrError(
             f"cannot write {path} ({str(exc).strip().splitlines()[-1]}); check the disk"
         ) from None
-    return dtype, clipped
+    return dtype, clipped, []

@@ -6,8 +6,16 @@ float32) and keeps the header (qform/sform codes, units, ``descrip``, intent) in
 nibabel's: the sform when ``sform_code > 0``, else the qform. A 4-D file is read as channels
 (its 4th axis becomes ``C``).
 
+Refused on reading: complex samples (take the magnitude first), 5-D files other than
+``(X, Y, Z, 1, C)``, and, when the affine comes from ``pixdim`` (``sform_code == 0``), a voxel size
+that is zero, negative or NaN: nibabel would silently use 1 mm (or its absolute value) and the
+output would sit on an invented grid. ``medsr.io.read(..., spacing_override=...)`` gives the size.
+
 Writing with an integer dtype re-uses the source's slope/intercept, so a scaled file read and
-written back stores the same integers.
+written back stores the same integers. The source's qform/sform codes are kept as they are (0 stays
+0); a volume without a NIfTI header gets code 1 (scanner) for both. A sheared grid (CT gantry tilt)
+cannot be held by the qform (a rotation and zooms): only the sform is written, with
+``qform_code 0``, and the returned notes say so.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.io.storage import to_storage
 from medsr.volume import Volume, VolumeMeta
 
@@ -33,8 +41,47 @@ def _proxy_scaling(img: object) -> tuple[float, float]:
     return slope, inter
 
 
-def read_nifti(path: Path) -> Volume:
-    """Read a NIfTI file into a :class:`Volume` (channels from the 4th dimension)."""
+def _raw_pixdim(img: object, path: Path) -> np.ndarray:
+    """``pixdim`` as stored in the file (nibabel's loaded header has 0 -> 1 and abs applied)."""
+    from nibabel.openers import ImageOpener
+
+    with ImageOpener(str(path)) as fh:
+        raw = type(img.header).from_fileobj(fh, check=False)  # type: ignore[attr-defined]
+    return np.asarray(raw["pixdim"], dtype=np.float64)
+
+
+def _check_voxel_size(img: object, path: Path, spacing_given: bool) -> np.ndarray | None:
+    """Refuse an affine built from an invalid pixdim; with a spacing given, a repaired affine."""
+    hdr = img.header  # type: ignore[attr-defined]
+    if int(hdr["sform_code"]) > 0:
+        return None  # the sform gives the grid; pixdim is not used
+    n = int(np.clip(int(hdr["dim"][0]), 1, 3))
+    zooms = _raw_pixdim(img, path)[1 : 1 + n]
+    bad = [i for i, z in enumerate(zooms) if not np.isfinite(z) or z <= 0]
+    if not bad:
+        return None
+    if not spacing_given:
+        a = bad[0]
+        raise OptionError(
+            f"{path} has an invalid voxel size (pixdim {', '.join(f'{z:g}' for z in zooms)} mm, "
+            f"axis {a} is {zooms[a]:g}) and no sform; give the true voxel size with "
+            "{spacing_override} (in mm, e.g. 1,1,3) or fix the header"
+        )
+    fixed = hdr.copy()
+    pixdim = np.asarray(fixed["pixdim"], dtype=np.float64)
+    pixdim[1 + np.asarray(bad)] = 1.0  # rescaled to the given spacing by medsr.io.read
+    fixed["pixdim"] = pixdim
+    return fixed.get_best_affine()
+
+
+def read_nifti(path: Path, *, spacing_given: bool = False) -> Volume:
+    """Read a NIfTI file into a :class:`Volume` (channels from the 4th dimension).
+
+    Args:
+        path: the file.
+        spacing_given: the caller replaces the voxel size (``medsr.io.read(spacing=...)``), so an
+            invalid ``pixdim`` is not refused.
+    """
     import nibabel as nib
 
     try:
@@ -43,6 +90,12 @@ def read_nifti(path: Path) -> Volume:
             raise MedsrError(f"{path} is not a NIfTI image; convert it to .nii.gz")
         hdr = img.header
         disk_dtype = hdr.get_data_dtype()
+        if disk_dtype.kind == "c":
+            raise MedsrError(
+                f"{path} holds complex ({disk_dtype.name}) samples; medsr reads real images: "
+                "save the magnitude (abs) first"
+            )
+        repaired = _check_voxel_size(img, path, spacing_given)
         if disk_dtype.fields:  # RGB24 / RGBA32 NIfTI: a structured dtype, one field per channel
             raw = np.asanyarray(img.dataobj)
             names = [n for n in disk_dtype.names if n.upper() != "A"]
@@ -71,6 +124,11 @@ def read_nifti(path: Path) -> Volume:
             f"{path} has {data.ndim} dimensions {data.shape}; medsr reads 2-D, 3-D and 4-D NIfTI "
             "(4th axis = channels): split the file first (e.g. fslsplit)"
         )
+    affine = img.affine if repaired is None else repaired
+    if not np.all(np.isfinite(affine)):
+        raise MedsrError(
+            f"{path} has a NaN or infinite affine (qform/sform); fix the header or re-export it"
+        )
     slope, inter = _proxy_scaling(img)
     qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
     descrip = hdr["descrip"].item().decode("latin-1", "replace").strip("\x00 ")
@@ -84,17 +142,28 @@ def read_nifti(path: Path) -> Volume:
         header=hdr.copy(),
         extra={"format": "nifti", "qform_code": qcode, "sform_code": scode, "descrip": descrip},
     )
-    return Volume(np.ascontiguousarray(data, dtype=np.float32), img.affine, meta)
+    return Volume(np.ascontiguousarray(data, dtype=np.float32), affine, meta)
 
 
-def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int]:
+def _qform_holds(img: object, affine: np.ndarray) -> bool:
+    """Whether the qform nibabel derived from ``affine`` equals it (False for a sheared grid)."""
+    qform = img.header.get_qform()  # type: ignore[attr-defined]
+    linear = np.asarray(affine, dtype=np.float64)[:3, :3]
+    scale = float(np.abs(linear).max())
+    return bool(
+        np.allclose(qform[:3, :3], linear, atol=1e-4 * scale, rtol=0)
+        and np.allclose(qform[:3, 3], affine[:3, 3], atol=1e-3, rtol=1e-6)
+    )
+
+
+def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[str]]:
     """Write ``volume`` to ``path`` (a temporary name chosen by the caller) as NIfTI.
 
-    Keeps the source header when it is a NIfTI header; uses the source's slope/intercept for
-    integer dtypes. Channels go to the 4th dimension.
+    Keeps the source header (and its qform/sform codes) when it is a NIfTI header; uses the
+    source's slope/intercept for integer dtypes. Channels go to the 4th dimension.
 
     Returns:
-        ``(dtype, clipped_count)``.
+        ``(dtype, clipped_count, notes)``.
     """
     import nibabel as nib
 
@@ -112,12 +181,21 @@ def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int]:
         image_class, hdr = nib.Nifti1Image, nib.Nifti1Header()
         hdr.set_xyzt_units("mm", "sec")
         hdr["descrip"] = b"medsr"
+        hdr["qform_code"] = hdr["sform_code"] = 1  # scanner-anatomical: the affine is ours
     qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
-    if qcode == 0 and scode == 0:
-        qcode = scode = 1  # scanner-anatomical: the affine is the one we computed, state it
+    notes: list[str] = []
     img = image_class(array, None, header=hdr)
     img.set_sform(volume.affine, code=scode)
     img.set_qform(volume.affine, code=qcode)
+    if not _qform_holds(img, volume.affine):
+        # a sheared grid: the qform would silently disagree with the sform; write the sform only
+        scode = scode or qcode or 1
+        img.set_sform(volume.affine, code=scode)
+        img.set_qform(volume.affine, code=0)
+        notes.append(
+            "the grid is sheared (gantry tilt): NIfTI's qform cannot hold it, so only the sform "
+            f"is written (sform_code {scode}, qform_code 0)"
+        )
     img.header.set_data_dtype(np.dtype(dtype))
     if integer and (slope != 1.0 or inter != 0.0):
         img.header.set_slope_inter(slope, inter)
@@ -125,8 +203,10 @@ def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int]:
         img.header.set_slope_inter(np.nan, np.nan)
     try:
         img.to_filename(str(path))
+    except OSError:
+        raise  # a full or read-only disk: medsr.io.atomic turns it into one line
     except Exception as exc:
         raise MedsrError(
             f"cannot write {path} ({type(exc).__name__}: {exc}); check the disk"
         ) from None
-    return dtype, clipped
+    return dtype, clipped, notes

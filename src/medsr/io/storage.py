@@ -48,11 +48,14 @@ class WriteReport:
         path: the file written.
         dtype: its storage dtype.
         clipped: how many values fell outside the dtype's range and were clipped.
+        notes: what the writer could not keep as it was (e.g. a sheared grid written as sform
+            only), one sentence each.
     """
 
     path: Path
     dtype: str
     clipped: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def check_dtype(dtype: str | np.dtype | type) -> str:

@@ -29,7 +29,6 @@ from medsr.losses.adversarial import (
 from medsr.losses.cycle import CycleConsistencyLoss, IdentityLoss
 from medsr.losses.multi import MultiOutputLoss
 from medsr.losses.perceptual import (
-    ConvAutoEncoder,
     GramLoss,
     PerceptualLoss,
     ShapePriorLoss,
@@ -52,7 +51,6 @@ __all__ = [
     "LOSS_TERMS",
     "AdversarialLoss",
     "CharbonnierLoss",
-    "ConvAutoEncoder",
     "CycleConsistencyLoss",
     "GradientDifferenceLoss",
     "GradientMagnitudeLoss",

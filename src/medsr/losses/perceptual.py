@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from medsr.errors import MedsrError
+from medsr.models.autoencoder import ConvAutoEncoder
 
 __all__ = [
     "VGG19_LAYERS",
-    "ConvAutoEncoder",
     "GramLoss",
     "PerceptualLoss",
     "ShapePriorLoss",
@@ -380,66 +380,6 @@ class GramLoss(_FrozenFeatureLoss):
 
 
 # ---------------------------------------------------------------- auto-encoder shape prior
-class ConvAutoEncoder(nn.Module):
-    """A small convolutional auto-encoder whose encoder serves as a learned shape prior.
-
-    ACNN (Oktay et al. 2018, "Anatomically constrained neural networks", section II-B) trains an
-    auto-encoder on the target anatomy and penalises the distance between the codes of the
-    prediction and of the ground truth, so that outputs stay on the manifold of plausible anatomy.
-    Each encoder stage halves the grid with a strided convolution; the decoder mirrors it.
-
-    Args:
-        dims: 2 or 3 spatial dimensions.
-        in_channels: image channels.
-        channels: feature channels per encoder stage (its length = number of down-samplings).
-        code_channels: channels of the code (the bottleneck).
-    """
-
-    def __init__(
-        self,
-        dims: int = 2,
-        in_channels: int = 1,
-        channels: Sequence[int] = (16, 32, 64),
-        code_channels: int = 8,
-    ) -> None:
-        super().__init__()
-        if dims not in (2, 3):
-            raise MedsrError(f"auto-encoder dims must be 2 or 3, got {dims}")
-        conv = nn.Conv2d if dims == 2 else nn.Conv3d
-        convt = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose3d
-        self.config = {
-            "dims": int(dims),
-            "in_channels": int(in_channels),
-            "channels": [int(c) for c in channels],
-            "code_channels": int(code_channels),
-        }
-        enc: list[nn.Module] = []
-        prev = in_channels
-        for c in channels:
-            enc += [conv(prev, c, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            prev = c
-        enc.append(conv(prev, code_channels, 3, padding=1))
-        self.encoder = nn.Sequential(*enc)
-        dec: list[nn.Module] = [conv(code_channels, prev, 3, padding=1), nn.LeakyReLU(0.2)]
-        for c in list(channels[:-1])[::-1] + [channels[0]]:
-            dec += [convt(prev, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            prev = c
-        dec.append(conv(prev, in_channels, 3, padding=1))
-        self.decoder = nn.Sequential(*dec)
-        self.factor = 2 ** len(channels)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct ``x`` (spatial sizes must be multiples of ``2 ** len(channels)``)."""
-        if any(int(s) % self.factor for s in x.shape[2:]):
-            raise MedsrError(
-                f"auto-encoder input sizes {tuple(x.shape[2:])} must be multiples of {self.factor}"
-            )
-        return self.decoder(self.encoder(x))
-
-
 def save_autoencoder(
     ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None
 ) -> Path:

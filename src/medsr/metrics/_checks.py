@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from medsr.errors import MedsrError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def as_pair(ref: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,3 +53,16 @@ def check_mask(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | 
     if not m.any():
         raise MedsrError("the mask is empty (no voxel selected); give a mask with some non-zero voxels")
     return m
+
+
+def check_tensor_pair(ref: torch.Tensor, test: torch.Tensor) -> None:
+    """Batches ``(N, C, *spatial)`` of the same shape with 1 to 3 spatial axes (torch metrics)."""
+    if ref.shape != test.shape:
+        raise MedsrError(
+            f"reference and test tensors differ in shape: {tuple(ref.shape)} vs "
+            f"{tuple(test.shape)}; compare tensors on the same grid"
+        )
+    if ref.dim() not in (3, 4, 5):
+        raise MedsrError(
+            f"need (N, C, *spatial) tensors with 1 to 3 spatial axes, got shape {tuple(ref.shape)}"
+        )

@@ -10,25 +10,43 @@ same formula extends to volumes with a 3D Gaussian window.
 
 Why our own code: scikit-image is only a test dependency of medsr and has no voxel mask; this
 version adds the mask (mean of the SSIM map inside it) and stays small.
+
+:func:`ssim_torch` is the same definition on torch batches, differentiable (training validation
+and the SSIM loss of :mod:`medsr.losses.structural`): a separable Gaussian convolution without
+padding gives exactly the valid part of the SSIM map. Both take their window from
+:mod:`medsr.metrics.window`; torch is imported only when :func:`ssim_torch` is called.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from medsr.errors import MedsrError
-from medsr.metrics._checks import as_pair, check_mask, check_range
+from medsr.metrics._checks import as_pair, check_mask, check_range, check_tensor_pair
+from medsr.metrics.window import gaussian_window_1d, window_radius
 
-__all__ = ["ssim", "ssim_map"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["ssim", "ssim_map", "ssim_torch"]
+
+_Stat = TypeVar("_Stat", np.ndarray, "torch.Tensor")
 
 
-def _window_radius(win_size: int, sigma: float) -> int:
-    if int(win_size) != win_size or win_size < 3 or win_size % 2 == 0:
-        raise MedsrError(f"SSIM win_size must be an odd integer >= 3, got {win_size}")
-    if not sigma > 0:
-        raise MedsrError(f"SSIM sigma must be positive, got {sigma}")
-    return (int(win_size) - 1) // 2
+def _ssim_from_moments(
+    mu_a: _Stat, mu_b: _Stat, e_aa: _Stat, e_bb: _Stat, e_ab: _Stat, c1: float, c2: float
+) -> _Stat:
+    """Wang et al. 2004, eq. 13, from the local moments ``E[a]``, ``E[b]``, ``E[a^2]``, ``E[b^2]``,
+    ``E[ab]`` (population variances); numpy arrays or torch tensors alike."""
+    var_a = e_aa - mu_a * mu_a
+    var_b = e_bb - mu_b * mu_b
+    cov = e_ab - mu_a * mu_b
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2)
+    )
 
 
 def ssim_map(
@@ -51,7 +69,7 @@ def ssim_map(
     a, b = as_pair(ref, test)
     if a.ndim not in (2, 3):
         raise MedsrError(f"SSIM needs a 2D or 3D image, got shape {a.shape}; drop singleton/channel axes")
-    rad = _window_radius(win_size, sigma)
+    rad = window_radius(win_size, sigma)
     if min(a.shape) < win_size:
         raise MedsrError(
             f"image shape {a.shape} is smaller than the SSIM window ({win_size}) along an axis; "
@@ -63,12 +81,7 @@ def ssim_map(
 
     c1 = (k1 * r) ** 2
     c2 = (k2 * r) ** 2
-    mu_a = blur(a)
-    mu_b = blur(b)
-    var_a = blur(a * a) - mu_a * mu_a
-    var_b = blur(b * b) - mu_b * mu_b
-    cov = blur(a * b) - mu_a * mu_b
-    smap = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    smap = _ssim_from_moments(blur(a), blur(b), blur(a * a), blur(b * b), blur(a * b), c1, c2)
     crop = tuple(slice(rad, n - rad) for n in smap.shape)
     return smap[crop]
 
@@ -123,3 +136,76 @@ def ssim(
             "give a larger mask"
         )
     return float(smap[m].mean(dtype=np.float64))
+
+
+def _blur_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Separable depthwise convolution with the taps ``g`` along every spatial axis, no padding
+    ('valid')."""
+    import torch.nn.functional as F
+
+    spatial = x.dim() - 2
+    channels = x.shape[1]
+    conv = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
+    for axis in range(spatial):
+        shape = [1] * spatial
+        shape[axis] = g.numel()
+        weight = g.reshape(1, 1, *shape).expand(channels, 1, *shape)
+        x = conv(x, weight, groups=channels)
+    return x
+
+
+def ssim_torch(
+    ref: torch.Tensor,
+    test: torch.Tensor,
+    *,
+    data_range: float,
+    win_size: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+    reduction: str = "none",
+    fit_window: bool = False,
+) -> torch.Tensor:
+    """Differentiable SSIM (Wang et al. 2004) of ``(N, C, *spatial)`` batches (1 to 3 axes).
+
+    Args:
+        ref, test: tensors of the same shape; every spatial size >= ``win_size`` unless
+            ``fit_window``.
+        data_range: ``R`` of ``C1 = (k1 R)^2``, ``C2 = (k2 R)^2``.
+        reduction: "none" -> ``(N,)`` per-sample mean SSIM (over channels and positions),
+            "mean" -> a scalar.
+        fit_window: shrink the window to the shortest axis (its length, made odd) instead of
+            refusing thin inputs: what the SSIM loss does for thin volumes and small patches.
+
+    ``1 - ssim_torch(...)`` is the SSIM loss (Zhao et al., IEEE TCI 2017).
+    """
+    import torch
+
+    check_tensor_pair(ref, test)
+    r = check_range(data_range)
+    spatial = [int(n) for n in ref.shape[2:]]
+    if fit_window:
+        size = min([int(win_size)] + [n if n % 2 else n - 1 for n in spatial])
+        if size < 1:
+            raise MedsrError(f"SSIM needs non-empty spatial axes, got shape {tuple(ref.shape)}")
+    else:
+        window_radius(win_size, sigma)
+        if min(spatial) < win_size:
+            raise MedsrError(
+                f"spatial size {tuple(spatial)} is smaller than the SSIM window ({win_size}); "
+                "use larger patches or a smaller win_size"
+            )
+        size = int(win_size)
+    g = gaussian_window_1d(size, sigma, dtype=ref.dtype, device=ref.device)
+    c1 = (k1 * r) ** 2
+    c2 = (k2 * r) ** 2
+    n = ref.shape[0]
+    # one convolution pass for the five local statistics
+    stack = torch.cat([ref, test, ref * ref, test * test, ref * test], dim=1)
+    smap = _ssim_from_moments(*torch.chunk(_blur_valid(stack, g), 5, dim=1), c1, c2)
+    per_sample = smap.reshape(n, -1).mean(dim=1)
+    if reduction == "none":
+        return per_sample
+    if reduction == "mean":
+        return per_sample.mean()
+    raise MedsrError(f"unknown reduction {reduction!r}; use 'none' or 'mean'")

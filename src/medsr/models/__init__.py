@@ -5,21 +5,24 @@
 
 Folders follow the review: ``natural/`` holds the networks of section 3.4 (SRCNN ... ESRGAN),
 ``medical/`` those of section 4, ``blocks/`` the shared pieces (2D/3D convolutions, up-samplers),
-``discriminators.py`` the adversarial critics, ``ensemble.py`` the test-time self-ensemble.
+``discriminators.py`` the adversarial critics, ``ensemble.py`` the test-time self-ensemble,
+``autoencoder.py`` the ACNN shape-prior auto-encoder, ``io.py`` weights on disk, ``onnx.py`` the
+ONNX export and onnxruntime sessions. How a network file is written (presets, builder):
+:mod:`medsr.models.natural._common`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch.nn as nn
+from torch import nn
 
-from medsr.models.registry import MODELS, ModelInfo, register_model
+from medsr.models import discriminators as _discriminators  # noqa: F401
+from medsr.models import medical as _medical  # noqa: F401
 
 # Explicit imports register the families (no import-time scanning).
-from medsr.models import natural as _natural  # noqa: E402,F401
-from medsr.models import medical as _medical  # noqa: E402,F401
-from medsr.models import discriminators as _discriminators  # noqa: E402,F401
+from medsr.models import natural as _natural  # noqa: F401
+from medsr.models.registry import MODELS, ModelInfo, register_model
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -36,4 +39,4 @@ def model_info(name: str) -> ModelInfo:
     return MODELS.info(name)
 
 
-__all__ = ["create_model", "list_models", "model_info", "register_model", "ModelInfo"]
+__all__ = ["ModelInfo", "create_model", "list_models", "model_info", "register_model"]

@@ -35,7 +35,7 @@ pooled to them. ``spectral_norm=True`` wraps every conv and linear layer with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -43,19 +43,20 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import batch_norm, check_dims, conv, instance_norm
+from medsr.models.blocks.conv import check_dims, conv, norm_layer
 from medsr.models.natural._common import resolve_config
-from medsr.models.registry import ModelInfo, register_model
+from medsr.models.registry import MODELS, ModelInfo, register_model
 
 __all__ = [
     "PatchDiscriminator",
     "VGGStyleDiscriminator",
     "apply_spectral_norm",
     "bake_spectral_norm",
+    "create_critic",
     "receptive_field",
 ]
 
-PRESETS = ("paper", "tiny")
+Critic = TypeVar("Critic", bound=nn.Module)
 
 # (out_channels, kernel, stride, normalised) per conv
 _SRGAN = [(64, 3, 1, False), (64, 3, 2, True), (128, 3, 1, True), (128, 3, 2, True),
@@ -66,18 +67,6 @@ _ESRGAN = [(64, 3, 1, False), (64, 4, 2, True), (128, 3, 1, True), (128, 4, 2, T
 _ESRGAN_TINY = [(8, 3, 1, False), (8, 4, 2, True), (16, 3, 1, True), (16, 4, 2, True)]
 _PATCH = [(64, 4, 2, False), (128, 4, 2, True), (256, 4, 2, True), (512, 4, 1, True)]
 _PATCH_TINY = [(8, 4, 2, False), (16, 4, 2, True)]
-
-
-def _norm(kind: str, dims: int, channels: int) -> nn.Module:
-    if kind == "batch":
-        return batch_norm(dims, channels)
-    if kind == "instance":
-        return instance_norm(dims, channels, affine=True)
-    if kind == "layer":
-        return nn.GroupNorm(1, channels)
-    if kind == "none":
-        return nn.Identity()
-    raise MedsrError(f"unknown norm {kind!r}; use batch, instance, layer or none")
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:
@@ -111,12 +100,14 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
 
 class VGGStyleDiscriminator(nn.Module):
     """Conv-[norm]-LeakyReLU stack, adaptive average pooling to ``pool`` per axis, dense ``hidden``,
-    LeakyReLU, dense 1. Output ``(N, 1)`` logits."""
+    LeakyReLU, dense 1. Output ``(N, 1)`` logits. ``pool=None``: SRGAN's grid -- 96x96 patches give
+    6x6 after four stride-2 convs, 64^3 patches 4^3 in 3D."""
 
     def __init__(self, dims: int, in_channels: int, convs: Sequence[tuple[int, int, int, bool]], *, norm: str,
-                 pool: int, hidden: int, slope: float = 0.2, spectral_norm: bool = False) -> None:
+                 pool: int | None, hidden: int, slope: float = 0.2, spectral_norm: bool = False) -> None:
         super().__init__()
         self.dims = check_dims(dims)
+        pool = int(pool) if pool is not None else (6 if dims == 2 else 4)
         self.in_channels = in_channels
         layers: list[nn.Module] = []
         cin = in_channels
@@ -124,7 +115,7 @@ class VGGStyleDiscriminator(nn.Module):
             use_norm = normalised and norm != "none"
             layers.append(conv(dims, cin, cout, k, stride=s, bias=not (use_norm and norm == "batch")))
             if use_norm:
-                layers.append(_norm(norm, dims, cout))
+                layers.append(norm_layer(norm, dims, cout))
             layers.append(nn.LeakyReLU(slope))
             cin = cout
         self.features = nn.Sequential(*layers)
@@ -155,7 +146,7 @@ class PatchDiscriminator(nn.Module):
             use_norm = normalised and norm != "none"
             layers.append(conv(dims, cin, cout, k, stride=s, padding=1, bias=not (use_norm and norm == "batch")))
             if use_norm:
-                layers.append(_norm(norm, dims, cout))
+                layers.append(norm_layer(norm, dims, cout))
             layers.append(nn.LeakyReLU(slope))
             geometry.append((k, s))
             cin = cout
@@ -189,7 +180,7 @@ class PatchDiscriminator(nn.Module):
 
 
 # --------------------------------------------------------------------------- presets and builders
-_VGG_TABLES: dict[str, dict[str, dict[str, Any]]] = {
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "srgan_d": {
         "paper": {"convs": _SRGAN, "norm": "batch", "pool": None, "hidden": 1024, "slope": 0.2},
         "tiny": {"convs": _SRGAN_TINY, "norm": "batch", "pool": 1, "hidden": 8, "slope": 0.2},
@@ -206,8 +197,6 @@ _VGG_TABLES: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {"convs": _SRGAN, "norm": "batch", "pool": 2, "hidden": 1024, "slope": 0.2},
         "tiny": {"convs": _SRGAN_TINY, "norm": "batch", "pool": 1, "hidden": 8, "slope": 0.2},
     },
-}
-_PATCH_TABLES: dict[str, dict[str, dict[str, Any]]] = {
     "patchgan_d": {
         "paper": {"convs": _PATCH, "norm": "batch", "slope": 0.2},
         "tiny": {"convs": _PATCH_TINY, "norm": "batch", "slope": 0.2},
@@ -219,29 +208,25 @@ _PATCH_TABLES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def _vgg(name: str, dims: int, in_channels: int, preset: str, spectral_norm: bool,
-         overrides: dict[str, Any]) -> VGGStyleDiscriminator:
-    overrides.pop("scale", None)  # discriminators ignore the SR factor; accepted for uniform calls
-    cfg = resolve_config(name, _VGG_TABLES[name], preset, overrides)
-    pool = cfg["pool"]
-    if pool is None:  # SRGAN: 96x96 patches -> 6x6 after four stride-2 convs; 64^3 patches -> 4^3 in 3D
-        pool = 6 if dims == 2 else 4
-    return VGGStyleDiscriminator(dims, in_channels, cfg["convs"], norm=cfg["norm"], pool=int(pool),
-                                 hidden=int(cfg["hidden"]), slope=float(cfg["slope"]), spectral_norm=spectral_norm)
-
-
-def _patch(name: str, dims: int, in_channels: int, preset: str, spectral_norm: bool,
-           overrides: dict[str, Any]) -> PatchDiscriminator:
-    overrides.pop("scale", None)
-    cfg = resolve_config(name, _PATCH_TABLES[name], preset, overrides)
-    return PatchDiscriminator(dims, in_channels, cfg["convs"], norm=cfg["norm"], slope=float(cfg["slope"]),
-                              spectral_norm=spectral_norm)
+def create_critic(cls: type[Critic], name: str, *, dims: int | None = None, in_channels: int = 1,
+                  preset: str = "paper", spectral_norm: bool = False, scale: Any = None,
+                  **overrides: Any) -> Critic:
+    """The builder behind every registered discriminator: ``cls(dims, in_channels, **config,
+    spectral_norm=)`` with ``PRESETS[name][preset]`` updated by ``overrides``; ``dims`` defaults to
+    the first of the model's ``ModelInfo.dims``. ``scale`` is accepted and ignored so that training
+    code can pass the generator's keywords unchanged."""
+    del scale  # discriminators ignore the SR factor
+    if dims is None:
+        dims = MODELS.info(name).dims[0]
+    cfg = resolve_config(name, PRESETS[name], preset, overrides)
+    return cls(dims, in_channels, spectral_norm=spectral_norm, **cfg)
 
 
 def _info(name: str, paper: str, year: int, section: str, note: str, paper_in_channels: int,
           dims: tuple[int, ...] = (2, 3)) -> ModelInfo:
     return ModelInfo(name=name, paper=paper, year=year, upsampling="none", review_section=section, dims=dims,
-                     preset_note=note, kind="discriminator", presets=PRESETS, paper_in_channels=paper_in_channels)
+                     preset_note=note, kind="discriminator", presets=tuple(PRESETS[name]),
+                     paper_in_channels=paper_in_channels)
 
 
 @register_model(_info(
@@ -250,10 +235,9 @@ def _info(name: str, paper: str, year: int, section: str, note: str, paper_in_ch
     "paper: Fig. 4 -- 8 3x3 convs 64-512 (strides 1,2,...), BN from the 2nd, LeakyReLU 0.2, dense 1024, dense 1 "
     "(no sigmoid). Adaptive pooling to 6x6 (96-pixel patches, as the paper) / 4^3 in 3D before the dense layers. "
     "tiny: 4 convs 8-16, pool 1.", 3))
-def build_srgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
-                  **overrides: Any) -> VGGStyleDiscriminator:
-    """SRGAN discriminator; options: convs, norm, pool, hidden, slope."""
-    return _vgg("srgan_d", dims, in_channels, preset, spectral_norm, overrides)
+def build_srgan_d(**kwargs: Any) -> VGGStyleDiscriminator:
+    """SRGAN discriminator; options: the keys of ``PRESETS["srgan_d"]``."""
+    return create_critic(VGGStyleDiscriminator, "srgan_d", **kwargs)
 
 
 @register_model(_info(
@@ -262,10 +246,9 @@ def build_srgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper",
     "paper: VGG-128 critic of the authors' code -- 10 convs (3x3 s1 / 4x4 s2 pairs, 64-512), BN from the 2nd, "
     "LeakyReLU 0.2, dense 100, dense 1; adaptive pooling to 4x4 (128-pixel patches). Relativistic use is a loss "
     "concern. tiny: 4 convs 8-16, pool 1.", 3))
-def build_esrgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
-                   **overrides: Any) -> VGGStyleDiscriminator:
-    """ESRGAN VGG-128 discriminator; options: convs, norm, pool, hidden, slope."""
-    return _vgg("esrgan_d", dims, in_channels, preset, spectral_norm, overrides)
+def build_esrgan_d(**kwargs: Any) -> VGGStyleDiscriminator:
+    """ESRGAN VGG-128 discriminator; options: the keys of ``PRESETS["esrgan_d"]``."""
+    return create_critic(VGGStyleDiscriminator, "esrgan_d", **kwargs)
 
 
 @register_model(_info(
@@ -273,10 +256,9 @@ def build_esrgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper"
     2017, "3.4",
     "paper: 70x70 PatchGAN C64-C128-C256-C512 (4x4 convs, strides 2,2,2,1, BN except the first, LeakyReLU 0.2) + "
     "4x4 conv to 1 channel; one logit per 70x70 patch. tiny: C8-C16.", 3))
-def build_patchgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
-                     **overrides: Any) -> PatchDiscriminator:
-    """PatchGAN discriminator; options: convs, norm, slope."""
-    return _patch("patchgan_d", dims, in_channels, preset, spectral_norm, overrides)
+def build_patchgan_d(**kwargs: Any) -> PatchDiscriminator:
+    """PatchGAN discriminator; options: the keys of ``PRESETS["patchgan_d"]``."""
+    return create_critic(PatchDiscriminator, "patchgan_d", **kwargs)
 
 
 @register_model(_info(
@@ -284,10 +266,9 @@ def build_patchgan_d(*, dims: int = 2, in_channels: int = 1, preset: str = "pape
     "learning ensemble (GAN-CIRCLE), IEEE TMI 39(1):188-203", 2020, "4",
     "paper: the authors' released discriminator (charlesyou999648/GAN-CIRCLE) -- 4x4 convs 64 s2, 128 s2, 256 s2, "
     "512 s1 with instance norm from the 2nd, LeakyReLU 0.2, 4x4 conv to 1: a patch critic. tiny: 8-16.", 1))
-def build_gan_circle_d(*, dims: int = 2, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
-                       **overrides: Any) -> PatchDiscriminator:
-    """GAN-CIRCLE discriminator; options: convs, norm, slope."""
-    return _patch("gan_circle_d", dims, in_channels, preset, spectral_norm, overrides)
+def build_gan_circle_d(**kwargs: Any) -> PatchDiscriminator:
+    """GAN-CIRCLE discriminator; options: the keys of ``PRESETS["gan_circle_d"]``."""
+    return create_critic(PatchDiscriminator, "gan_circle_d", **kwargs)
 
 
 @register_model(_info(
@@ -296,10 +277,9 @@ def build_gan_circle_d(*, dims: int = 2, in_channels: int = 1, preset: str = "pa
     "paper: SRGAN critic with LayerNorm instead of BN (WGAN-GP), here GroupNorm(1, C) = LayerNorm over (C, "
     "*spatial) with per-channel affine; dense 1024, dense 1, no sigmoid (Wasserstein critic); adaptive pooling "
     "to 4^3 (64^3 patches). tiny: 4 convs 8-16.", 1, dims=(3, 2)))
-def build_mdcsrn_d(*, dims: int = 3, in_channels: int = 1, preset: str = "paper", spectral_norm: bool = False,
-                   **overrides: Any) -> VGGStyleDiscriminator:
-    """mDCSRN WGAN-GP critic; options: convs, norm, pool, hidden, slope."""
-    return _vgg("mdcsrn_d", dims, in_channels, preset, spectral_norm, overrides)
+def build_mdcsrn_d(**kwargs: Any) -> VGGStyleDiscriminator:
+    """mDCSRN WGAN-GP critic; options: the keys of ``PRESETS["mdcsrn_d"]``."""
+    return create_critic(VGGStyleDiscriminator, "mdcsrn_d", **kwargs)
 
 
 @register_model(_info(
@@ -308,7 +288,7 @@ def build_mdcsrn_d(*, dims: int = 3, in_channels: int = 1, preset: str = "paper"
     "paper: feature discriminator on VGG-19 feature maps (in_channels = feature channels, default 512 for conv5): "
     "SRGAN-style convs 64-512 with BN and LeakyReLU 0.2, dense 1024, dense 1; adaptive pooling to 2x2 (the "
     "paper's 296-pixel patches give ~18x18 conv5 maps, ~2x2 after four stride-2 convs). tiny: 4 convs 8-16.", 512))
-def build_srfeat_fd(*, dims: int = 2, in_channels: int = 512, preset: str = "paper", spectral_norm: bool = False,
-                    **overrides: Any) -> VGGStyleDiscriminator:
-    """SRFeat feature discriminator; options: convs, norm, pool, hidden, slope."""
-    return _vgg("srfeat_fd", dims, in_channels, preset, spectral_norm, overrides)
+def build_srfeat_fd(**kwargs: Any) -> VGGStyleDiscriminator:
+    """SRFeat feature discriminator (``in_channels`` 512 by default: VGG-19 conv5 maps); options: the
+    keys of ``PRESETS["srfeat_fd"]``."""
+    return create_critic(VGGStyleDiscriminator, "srfeat_fd", **{"in_channels": 512, **kwargs})

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from medsr.errors import MedsrError
+from medsr.jsonutil import to_jsonable, write_json
 
 __all__ = ["FORMAT", "load_weights", "read_meta", "save_weights", "weights_paths"]
 
@@ -38,20 +39,6 @@ def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if p.suffix == ".json":
         return p.with_suffix(".safetensors"), p
     return p / "model.safetensors", p / "model.json"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "item"):  # numpy / torch scalars
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise MedsrError(f"cannot store {type(value).__name__} value {value!r} in model.json; pass plain numbers/strings")
 
 
 def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, preset: str = "paper",
@@ -92,13 +79,15 @@ def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, p
         "format_version": FORMAT_VERSION,
         "architecture": name,
         "preset": preset,
-        "kwargs": _jsonable(dict(kwargs or {})),
-        "scale": _jsonable(list(scale)),
+        "kwargs": to_jsonable(dict(kwargs or {}), strict=True),
+        "scale": to_jsonable(list(scale), strict=True),
         "dims": int(dims),
         "in_channels": int(in_channels),
-        "normalisation": _jsonable(dict(normalisation)) if normalisation is not None else None,
+        "normalisation": (
+            to_jsonable(dict(normalisation), strict=True) if normalisation is not None else None
+        ),
         "parameters": int(sum(p.numel() for p in model.parameters())),
-        "extra": _jsonable(dict(extra or {})),
+        "extra": to_jsonable(dict(extra or {}), strict=True),
     }
     try:
         from medsr import __version__
@@ -108,8 +97,7 @@ def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, p
         pass
     with atomic_path(tensors_path) as tmp:
         save_file(state, str(tmp), metadata={"format": FORMAT, "architecture": name})
-    with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_json(json_path, meta, strict=True)
     return tensors_path, json_path
 
 

@@ -7,10 +7,11 @@ time: :mod:`medsr.models` imports each family module explicitly. Each entry carr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-import torch.nn as nn
+from torch import nn
 
 from medsr.errors import MedsrError
 

@@ -7,7 +7,7 @@
 * :func:`deep_image_prior` — Deep Image Prior (Ulyanov et al., CVPR 2018, ref. [91]):
   ``--method dip``.
 
-Importing this package registers both with :mod:`medsr.infer.methods`.
+Both are methods of the inference engine (registered in :mod:`medsr.infer.methods`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 from medsr.selfsr.config import Budget, SelfSRConfig, parse_budget
 from medsr.selfsr.dip import DIPConfig, SkipNet, deep_image_prior
 from medsr.selfsr.plan import SelfSRPlan, default_target_spacing, find_slice_axis, plan_self_sr
-from medsr.selfsr.profile import SliceProfile, load_profile_file
 from medsr.selfsr.smore import self_super_resolve
 
 __all__ = [
@@ -24,33 +23,11 @@ __all__ = [
     "SelfSRConfig",
     "SelfSRPlan",
     "SkipNet",
-    "SliceProfile",
     "deep_image_prior",
     "default_target_spacing",
     "find_slice_axis",
-    "load_profile_file",
     "parse_budget",
     "plan_self_sr",
     "self_super_resolve",
 ]
 
-
-def _register() -> None:
-    from medsr.infer.methods import register_method
-    from medsr.selfsr.methods import dip_method, self_sr_method
-
-    register_method(
-        "self",
-        self_sr_method,
-        description="self-supervised SR of the thick-slice axis (SMORE; trains on the scan itself)",
-        kind="self-supervised",
-    )
-    register_method(
-        "dip",
-        dip_method,
-        description="Deep Image Prior (slow: optimises a network per scan)",
-        kind="self-supervised",
-    )
-
-
-_register()

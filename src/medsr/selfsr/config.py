@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
-from medsr.selfsr.profile import SliceProfile
 
 __all__ = ["Budget", "parse_budget", "SelfSRConfig", "DEFAULT_BUDGET"]
 

@@ -8,9 +8,10 @@ fitted, from a fixed noise input ``z``, so that the degraded output matches the 
                                                             gives A)
 
 and ``f_theta*(z)`` is the super-resolved image. The structure of the network is the prior: it
-fits natural structure long before noise, so the optimisation is stopped early. ``A`` here is the
-acquisition operator of medsr.degrade written as one 1D matrix per axis (thick-slice profile along
-the slice axis, MATLAB bicubic elsewhere), applied in torch so it back-propagates.
+fits natural structure long before noise, so the optimisation is stopped early. ``A`` is the
+acquisition operator of medsr, :func:`medsr.degrade.acquisition_operator` (thick-slice profile along
+the slice axis, MATLAB cubic elsewhere; the one the data-consistency report uses), applied in torch
+(:class:`medsr.degrade.TorchOperator`) so it back-propagates.
 
 Slow by nature (one full forward/backward pass per iteration, thousands of iterations): minutes
 for a 2D image, much longer for a 3D volume on a CPU; meant for small images/crops or a GPU.
@@ -23,19 +24,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from medsr.degrade import AcquisitionOperator, SliceProfile, acquisition_operator
 from medsr.errors import MedsrError
+from medsr.runtime import torch_seed, torch_threads
 from medsr.selfsr.config import Budget, parse_budget
 from medsr.selfsr.plan import find_slice_axis
-from medsr.selfsr.profile import SliceProfile, thick_slice_operator
-from medsr.volume import Volume, spacing_of, zoom_grid
+from medsr.volume import TargetGrid, Volume, spacing_of
 
-__all__ = ["DIPConfig", "SkipNet", "SeparableOperator", "acquisition_operator", "deep_image_prior"]
+__all__ = ["DIPConfig", "SkipNet", "deep_image_prior", "dip_operator"]
 
 Progress = Callable[[float, str], None]
 
@@ -123,77 +125,42 @@ class SkipNet(nn.Module):
         return self.head(self.levels(z))
 
 
-# ---------------------------------------------------------------------- the operator A in torch
-class SeparableOperator:
-    """``A`` as one dense ``(m, n)`` matrix per spatial axis, applied to ``(N, C, *spatial)``
-    tensors (differentiable). Built from the matrices of :mod:`medsr.degrade` operators."""
-
-    def __init__(self, matrices: dict[int, np.ndarray], device: str = "cpu") -> None:
-        self.matrices = {
-            int(a): torch.as_tensor(
-                np.asarray(m.toarray() if hasattr(m, "toarray") else m),
-                dtype=torch.float32,
-                device=device,
-            )
-            for a, m in matrices.items()
-        }
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        for axis, mat in sorted(self.matrices.items()):
-            dim = 2 + axis
-            out = torch.movedim(torch.matmul(mat, torch.movedim(out, dim, -2)), -2, dim)
-        return out
-
-    def output_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
-        out = list(shape)
-        for axis, mat in self.matrices.items():
-            out[axis] = int(mat.shape[0])
-        return tuple(out)
-
-
-def acquisition_operator(
-    hr_shape: Sequence[int],
-    factors: Sequence[float],
-    spacing: Sequence[float],
-    kind: Literal["auto", "thick-slice", "bicubic"] = "auto",
+# ---------------------------------------------------------------------- the operator A
+def dip_operator(
+    volume: Volume,
+    target: TargetGrid,
+    kind: Literal["auto", "thick-slice", "cubic"] = "auto",
     profile: SliceProfile | None = None,
-    device: str = "cpu",
-) -> tuple[SeparableOperator, dict[str, Any]]:
-    """The operator from the target grid ``hr_shape`` to the scan's grid.
+) -> tuple[AcquisitionOperator, dict[str, Any]]:
+    """DIP's ``A``: :func:`medsr.degrade.acquisition_operator` from ``target`` to the scan.
 
     ``"thick-slice"``: the slice profile along the thick axis (:class:`medsr.degrade.ThickSlice`)
-    and MATLAB bicubic along the others that change; ``"bicubic"``: bicubic on every axis
-    (:class:`medsr.degrade.BicubicDown`); ``"auto"``: thick-slice for 3D volumes with one axis
-    up-sampled more than the others, bicubic otherwise.
+    and MATLAB cubic along the others that change; ``"cubic"``: MATLAB cubic on every axis
+    (:class:`medsr.degrade.BicubicDown`'s kernel); ``"auto"``: thick-slice for 3D volumes with one
+    axis up-sampled more than the others, cubic otherwise. ``"bicubic"`` is read as ``"cubic"``
+    (:func:`medsr.interpolate.canonical_method`).
     """
-    from medsr.degrade import BicubicDown
+    from medsr.interpolate import canonical_method
 
-    f = [float(v) for v in factors]
-    hr_shape = tuple(int(n) for n in hr_shape)
-    is_3d = len(hr_shape) == 3 and min(hr_shape) > 1
-    axis = find_slice_axis(spacing, f)
+    kind = canonical_method(kind)  # type: ignore[assignment]
+    f = [float(v) for v in target.factors]
+    is_3d = min(int(n) for n in target.shape) > 1
+    axis = find_slice_axis(spacing_of(volume.affine), f)
     others = [v for a, v in enumerate(f) if a != axis]
     if kind == "auto":
-        kind = "thick-slice" if is_3d and f[axis] > max(others) * 1.2 else "bicubic"
-    matrices: dict[int, np.ndarray] = {}
+        kind = "thick-slice" if is_3d and f[axis] > max(others) * 1.2 else "cubic"
     described: dict[str, Any] = {"operator": kind}
     if kind == "thick-slice":
         profile = profile or SliceProfile()
-        slice_spacing = float(spacing[axis])
-        fwhm = profile.thickness_mm(slice_spacing) / (slice_spacing / f[axis])
-        matrices.update(thick_slice_operator(axis, f[axis], profile, fwhm).axis_matrices(hr_shape))
-        rest = [1.0 if a == axis else f[a] for a in range(3)]
-        described.update(slice_axis=axis, fwhm_voxels=round(fwhm, 4), profile=profile.kind)
-    elif kind == "bicubic":
-        rest = f
+        op = acquisition_operator(volume, target, profile, slice_axes=(axis,))
+        described.update(
+            slice_axis=axis, fwhm_voxels=op.info["fwhm_voxels"].get(str(axis)), profile=profile.kind
+        )
+    elif kind == "cubic":
+        op = acquisition_operator(volume, target, slice_axes=())
     else:
-        raise MedsrError(f"unknown DIP operator {kind!r}; choose auto, thick-slice or bicubic")
-    if any(abs(v - 1) > 1e-9 for v in rest):
-        if any(v < 1 for v in rest):
-            raise MedsrError(f"DIP up-samples only (factors >= 1), got {tuple(f)}")
-        matrices.update(BicubicDown(tuple(rest)).axis_matrices(hr_shape))
-    return SeparableOperator(matrices, device), described
+        raise MedsrError(f"unknown DIP operator {kind!r}; choose auto, thick-slice or cubic")
+    return op, described
 
 
 # ---------------------------------------------------------------------- the optimisation
@@ -209,7 +176,7 @@ class DIPConfig:
         reg_noise_std: std of the perturbation added to ``z`` at each step [0.03].
         ema: weight of the exponential average of the outputs that is returned [0.99 in the
             authors' later code; 0 returns the last output].
-        operator: "auto", "thick-slice" or "bicubic" (see :func:`acquisition_operator`).
+        operator: "auto", "thick-slice" or "cubic" (see :func:`dip_operator`).
         profile: the slice profile for the thick-slice operator.
         patience, tol: stop when the smoothed consistency loss has not improved by a relative
             ``tol`` over ``patience`` iterations.
@@ -243,12 +210,12 @@ class DIPConfig:
 
 def deep_image_prior(
     volume: Volume,
-    factors: Sequence[float],
+    target: TargetGrid,
     config: DIPConfig | None = None,
     *,
     progress: Progress | None = None,
 ) -> tuple[Volume, dict[str, Any]]:
-    """Super-resolve ``volume`` onto ``zoom_grid(volume.shape, volume.affine, factors)`` with DIP.
+    """Super-resolve ``volume`` onto ``target`` (:class:`medsr.volume.TargetGrid`) with DIP.
 
     A 2D image (``meta.is_2d`` / ``Z == 1``) uses a 2D network, a volume a 3D one. Channels are
     fitted jointly (one network with ``C`` outputs). Intensities are min-max normalised to [0, 1]
@@ -260,40 +227,28 @@ def deep_image_prior(
     """
     config = config or DIPConfig()
     t0 = time.perf_counter()
-    volume.check_finite()
-    factors = tuple(float(f) for f in factors)
-    target_shape, target_affine = zoom_grid(volume.shape, volume.affine, factors)
+    factors = tuple(float(f) for f in target.factors)
+    target_shape = tuple(int(n) for n in target.shape)
     is_2d = volume.meta.is_2d or volume.shape[2] == 1
     if is_2d and abs(factors[2] - 1) > 1e-9:
         raise MedsrError("a 2D image can only be up-sampled in plane; give a factor of 1 for Z")
     hr_shape = tuple(target_shape[:2]) if is_2d else tuple(target_shape)
     report = progress or (lambda f, m: None)
-    if config.seed is not None:
-        torch.manual_seed(config.seed)
-    old_threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    try:
+    with torch_seed(config.seed), torch_threads(config.threads):
         dev = config.device
-        op, op_info = acquisition_operator(
-            hr_shape if not is_2d else hr_shape + (1,),
-            factors,
-            spacing_of(volume.affine),
-            "bicubic" if is_2d else config.operator,
-            config.profile,
-            dev,
-        )  # type: ignore[arg-type]
+        kind = "cubic" if is_2d else config.operator
+        acq, op_info = dip_operator(volume, target, kind, config.profile)  # type: ignore[arg-type]
+        op = acq.as_torch(dev)
         data = np.asarray(volume.data, dtype=np.float32)
         lo, hi = float(data.min()), float(data.max())
         span = hi - lo if hi > lo else 1.0
         g = (data - lo) / span  # (C, X, Y, Z)
         if is_2d:
             g = g[..., 0]
-            op.matrices.pop(2, None)
         expected = op.output_shape(hr_shape)
         if tuple(g.shape[1:]) != tuple(expected):
             raise RuntimeError(f"operator maps {hr_shape} to {expected}, the scan is {g.shape[1:]}")
-        target = torch.from_numpy(np.ascontiguousarray(g))[None].to(dev)
+        observed = torch.from_numpy(np.ascontiguousarray(g))[None].to(dev)
         dims = 2 if is_2d else 3
         net = SkipNet(
             dims, config.input_channels, volume.channels, config.width, config.depth, config.skip
@@ -312,7 +267,7 @@ def deep_image_prior(
                 break
             zin = z + config.reg_noise_std * torch.randn_like(z) if config.reg_noise_std > 0 else z
             out = net(zin)
-            loss = torch.mean((op(out) - target) ** 2)
+            loss = torch.mean((op(out) - observed) ** 2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -344,8 +299,6 @@ def deep_image_prior(
         if is_2d:
             result = result[..., None]
         out_data = result * span + lo
-    finally:
-        torch.set_num_threads(old_threads)
     report(1.0, "done")
     info = {
         "method": "dip",
@@ -363,4 +316,4 @@ def deep_image_prior(
         },
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    return volume.with_data(out_data.astype(np.float32, copy=False), target_affine), info
+    return volume.with_data(out_data.astype(np.float32, copy=False), target.affine.copy()), info

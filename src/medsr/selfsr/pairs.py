@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
-from medsr.selfsr.profile import SliceProfile, degrade_axis
 
 __all__ = ["TrainingPairs", "compatible_length", "make_training_pairs", "PatchSampler"]
 
@@ -97,7 +97,7 @@ def make_training_pairs(
                 "self-SR needs in-plane planes several slices wide"
             )
         target = np.ascontiguousarray(_central_crop(hr, a + 1, n), dtype=np.float32)
-        low = degrade_axis(target, a, factor, profile, fwhm_voxels)
+        low = thick_slice_operator(target.shape[1:], a, factor, profile, fwhm_voxels).apply(target)
         zoom = [1.0, 1.0, 1.0]
         zoom[a] = float(factor)
         back = zoom_array(low, tuple(zoom), interpolation)

@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
-from medsr.selfsr.profile import SliceProfile
 from medsr.volume import Volume, spacing_of
 
 __all__ = [

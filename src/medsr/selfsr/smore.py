@@ -48,39 +48,26 @@ A wrong profile costs: the x2.5 rect case run with the (default) Gaussian model 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from medsr.degrade import thick_slice_operator
+from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
+from medsr.normalise import robust_range
+from medsr.runtime import torch_seed, torch_threads
 from medsr.selfsr.config import Budget, SelfSRConfig
 from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
-from medsr.selfsr.profile import degrade_axis
-from medsr.selfsr.train import apply_through_plane, train_restoration
-from medsr.volume import Volume, zoom_grid
+from medsr.selfsr.train import train_restoration
+from medsr.volume import TargetGrid, Volume
 
-__all__ = ["robust_range", "self_super_resolve"]
+__all__ = ["self_super_resolve"]
 
 Progress = Callable[[float, str], None]
-
-
-def robust_range(data: np.ndarray) -> tuple[float, float]:
-    """``(low, span)`` mapping the background to about 0 and bright tissue to about 1.
-
-    ``low`` is the 0.5th percentile of all voxels (air: 0 in MR, -1000 in CT), ``low + span`` the
-    99.5th percentile of the voxels above it. An affine map commutes with the (linear)
-    interpolation, so normalising before or after it is the same.
-    """
-    flat = np.ravel(data)
-    if flat.size > 4_000_000:  # a strided subsample gives the same percentiles, much faster
-        flat = flat[:: flat.size // 4_000_000 + 1]
-    low = float(np.percentile(flat, 0.5))
-    above = flat[flat > low]
-    high = float(np.percentile(above, 99.5)) if above.size else low + 1.0
-    return low, (high - low) if high > low else 1.0
 
 
 def _blur_pairs(
@@ -105,7 +92,8 @@ def _blur_pairs(
     for k in range(len(in_plane)):
         target = aliased.targets[k]  # (N, rows = a, cols)
         # (N, R, W) seen as one channel (C=1, X=N, Y=R, Z=W): blur along R, sample every voxel
-        blurred = degrade_axis(target[None], 1, 1.0, plan.profile, plan.fwhm_voxels)[0]
+        blur = thick_slice_operator(target[None].shape[1:], 1, 1.0, plan.profile, plan.fwhm_voxels)
+        blurred = blur.apply(target[None])[0]
         blurred_in.append(np.ascontiguousarray(blurred))
         sharp.append(target)
     anti_alias = TrainingPairs(aliased.inputs, blurred_in)
@@ -115,17 +103,18 @@ def _blur_pairs(
 
 def self_super_resolve(
     volume: Volume,
-    factors: Sequence[float],
+    target: TargetGrid,
     config: SelfSRConfig | None = None,
     *,
     progress: Progress | None = None,
 ) -> tuple[Volume, dict[str, Any]]:
-    """Super-resolve the thick-slice axis of ``volume`` onto the grid ``zoom_grid(..., factors)``.
+    """Super-resolve the thick-slice axis of ``volume`` onto ``target``.
 
     Args:
-        volume: the scan (not modified). Multi-channel volumes share one network.
-        factors: per-axis factors of the target grid (e.g. from
-            :class:`medsr.infer.methods.TargetGrid`); the thick axis is the one up-sampled most.
+        volume: the scan (not modified, finite: the reader checked it). Multi-channel volumes share
+            one network.
+        target: the output grid (:class:`medsr.volume.TargetGrid`, from ``zoom_grid``); the thick
+            axis is the one up-sampled most.
         config: options (:class:`SelfSRConfig`).
         progress: ``progress(fraction, message)`` callback.
 
@@ -134,21 +123,15 @@ def self_super_resolve(
         the held-out check on training pairs and the timings (JSON-serialisable).
 
     Raises:
-        MedsrError: no thick axis, a 2D image, NaN voxels, or an unusable network choice.
+        MedsrError: no thick axis, a 2D image, or an unusable network choice.
     """
     config = config or SelfSRConfig()
     t0 = time.perf_counter()
-    volume.check_finite()
-    plan = plan_self_sr(volume, factors, config.profile)
-    target_shape, target_affine = zoom_grid(volume.shape, volume.affine, plan.factors)
+    plan = plan_self_sr(volume, target.factors, config.profile)
+    target_shape = tuple(int(n) for n in target.shape)
     report = progress or (lambda f, m: None)
     rng = np.random.default_rng(config.seed)
-    if config.seed is not None:
-        torch.manual_seed(config.seed)
-    old_threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    try:
+    with torch_seed(config.seed), torch_threads(config.threads) as threads_used:
         data = np.asarray(volume.data, dtype=np.float32)
         low, span = robust_range(data)
         normed = (data - low) / span
@@ -217,7 +200,7 @@ def self_super_resolve(
             t_apply = time.perf_counter()
             used = result.val_gain_db > 0  # never return something worse than the interpolation
             if used:
-                current = apply_through_plane(
+                current = restore_through_plane(
                     net,
                     current,
                     plan.slice_axis,
@@ -239,8 +222,6 @@ def self_super_resolve(
                 }
             )
         out = current * span + low
-    finally:
-        torch.set_num_threads(old_threads)
     report(1.0, "done")
     info: dict[str, Any] = {
         "method": "self",
@@ -257,14 +238,72 @@ def self_super_resolve(
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
-        "torch_threads": int(config.threads or old_threads),
+        "torch_threads": int(threads_used),
     }
     if not all(s["used"] for s in info_stages):
         info["warning"] = (
             "a network did not beat the interpolation on held-out training pairs; "
             "its stage was skipped (try a larger --budget)"
         )
-    return volume.with_data(out.astype(np.float32, copy=False), target_affine), info
+    return volume.with_data(out.astype(np.float32, copy=False), target.affine.copy()), info
+
+
+def restore_through_plane(
+    net: torch.nn.Module,
+    volume: np.ndarray,
+    slice_axis: int,
+    *,
+    orientations: int = 2,
+    batch: int = 8,
+    device: str = "cpu",
+    foreground: ForegroundCrop | None = None,
+    progress: Progress | None = None,
+    label: str = "applying",
+) -> np.ndarray:
+    """Run a 2D restoration network on the planes that contain ``slice_axis`` and fuse them.
+
+    Each plane is shown with the slice axis along its rows (as in training), through the engine's
+    :func:`medsr.infer.slicewise.slicewise_predict`. The planes of ``orientations`` (1 or 2)
+    orthogonal orientations through the slice axis are averaged (SMORE fuses the orientations;
+    Zhao et al. use Fourier burst accumulation, a plain average is used here). Only the foreground
+    box of each group of ``batch`` planes is computed (:class:`ForegroundCrop`, default threshold
+    0.05 of the normalised range, margin 16 voxels); the air around the head keeps its input values.
+
+    Args:
+        net: restoration network (grid in = grid out), one channel.
+        volume: ``(C, X, Y, Z)`` interpolated volume, normalised.
+
+    Returns:
+        The restored ``(C, X, Y, Z)`` float32 volume.
+    """
+    from medsr.infer.slicewise import slicewise_predict
+
+    net.to(device).eval()
+    in_plane = [a for a in range(3) if a != slice_axis]
+    slicing = [[b for b in in_plane if b != c][0] for c in in_plane[:orientations]]
+    total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing)
+    crop = foreground or ForegroundCrop()
+    out = np.zeros(volume.shape, dtype=np.float32)
+    done = [0]
+
+    def predict(x: np.ndarray) -> np.ndarray:  # (B, C, R, W): channels share the network
+        b, c = x.shape[:2]
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(x).reshape(b * c, 1, *x.shape[2:]))
+            y = net(t.to(device)).cpu().numpy()
+        return y.reshape(b, c, *y.shape[2:])
+
+    def advance(n: int) -> None:
+        done[0] += n * volume.shape[0]
+        if progress is not None:
+            progress(done[0] / total, f"{label}: plane {done[0]}/{total}")
+
+    for axis in slicing:
+        slicewise_predict(
+            volume, out, predict, (1, 1), (1, 1, 1), axis, batch_size=batch,
+            weight=1.0 / len(slicing), rows_axis=slice_axis, foreground=crop, progress=advance,
+        )
+    return out
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:

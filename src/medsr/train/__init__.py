@@ -4,12 +4,18 @@
 >>> result = train("configs/srcnn.yaml", ["train.max_steps=1000"])  # doctest: +SKIP
 >>> result.run_dir, result.metrics["val/psnr"]  # doctest: +SKIP
 
-Modules: :mod:`~medsr.train.config` (the pydantic schema, :func:`load_config`),
-:mod:`~medsr.train.normalise` (intensity normalisers stored in model.json; light, no torch),
-:mod:`~medsr.train.data` (sources, patch sampling, augmentation, deterministic sampler),
+Modules: :mod:`~medsr.train.config` (the pydantic schema, :func:`load_config`; the intensity
+normalisation it names is :mod:`medsr.normalise`),
+:mod:`~medsr.train.sources` (files into in-memory sources, colour, Otsu foreground),
+:mod:`~medsr.train.sampling` (patch geometry, crops, Noise2Noise copies),
+:mod:`~medsr.train.augment` (geometric and intensity augmentation),
+:mod:`~medsr.train.datasets` (training/validation datasets, deterministic epoch sampler),
+:mod:`~medsr.train.optim` (optimisers, schedules, gradient clipping, EMA),
 :mod:`~medsr.train.tasks` (``SupervisedSR``, ``AdversarialSR``, ``CycleSR``),
-:mod:`~medsr.train.run` (:func:`train`, :class:`RunResult`). Attributes are imported lazily so that
-``import medsr.train.normalise`` does not load Lightning.
+:mod:`~medsr.train.builders` (config -> data module, network, task),
+:mod:`~medsr.train.trainer` (the Lightning ``Trainer``, atomic checkpoints, precision),
+:mod:`~medsr.train.run` (:func:`train`, :class:`RunResult`, run folder, export). Attributes are
+imported lazily so that ``import medsr.train`` does not load Lightning.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ _EXPORTS = {
     "Config": "medsr.train.config",
     "load_config": "medsr.train.config",
     "parse_config": "medsr.train.config",
-    "Normaliser": "medsr.train.normalise",
     "SupervisedSR": "medsr.train.tasks",
     "AdversarialSR": "medsr.train.tasks",
     "CycleSR": "medsr.train.tasks",
@@ -33,7 +38,6 @@ __all__ = [
     "AdversarialSR",
     "Config",
     "CycleSR",
-    "Normaliser",
     "RunResult",
     "SupervisedSR",
     "load_config",

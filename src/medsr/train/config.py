@@ -15,7 +15,6 @@ current directory (run ``medsr train`` from the repository root for the shipped 
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medsr.errors import MedsrError
+from medsr.volume import MAX_FACTOR, parse_numbers, parse_triple
 
 __all__ = [
     "AdversarialSection",
@@ -72,22 +72,21 @@ class ModelSection(_Strict):
     @field_validator("scale")
     @classmethod
     def _positive(cls, v: Scale) -> Scale:
-        vals = v if isinstance(v, list) else [v]
-        if not vals or any(not (math.isfinite(s) and s > 0) for s in vals):
-            raise ValueError(f"scale factors must be positive, got {v}")
+        """Checked by :func:`medsr.volume.parse_numbers`: positive, finite, at most MAX_FACTOR."""
+        try:
+            parse_numbers(v, "model.scale", maximum=MAX_FACTOR)
+        except MedsrError:
+            raise ValueError(
+                f"scale factors must be positive, finite and at most {MAX_FACTOR:g}"
+            ) from None
         return v
 
     def scale_tuple(self) -> tuple[float, ...]:
-        """Per spatial axis of the network (length ``dims``)."""
-        if isinstance(self.scale, list):
-            if len(self.scale) == 1:
-                return tuple(float(self.scale[0]) for _ in range(self.dims))
-            if len(self.scale) != self.dims:
-                raise MedsrError(
-                    f"config: model.scale: give 1 or {self.dims} factors for a {self.dims}D model, got {self.scale}"
-                )
-            return tuple(float(s) for s in self.scale)
-        return tuple(float(self.scale) for _ in range(self.dims))
+        """Per spatial axis of the network (length ``dims``; :func:`medsr.volume.parse_triple`)."""
+        try:
+            return parse_triple(self.scale, self.dims, "model.scale", maximum=MAX_FACTOR)
+        except MedsrError as err:
+            raise MedsrError(f"config: {err}") from None
 
     def scale_arg(self) -> int | float | tuple[int | float, ...]:
         """The ``scale=`` argument for ``create_model`` (ints where the factors are whole)."""
@@ -148,7 +147,7 @@ class ForegroundSection(_Strict):
 
 
 class NormalisationSection(_Strict):
-    """Intensity normalisation (see :mod:`medsr.train.normalise`), stored in model.json."""
+    """Intensity normalisation (see :mod:`medsr.normalise`), stored in model.json."""
 
     kind: str = "percentile"
     params: dict[str, float] = Field(default_factory=dict)
@@ -426,7 +425,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
 
 def _check(cfg: Config) -> None:
     """Cross-field rules pydantic cannot express per field."""
-    from medsr.train.normalise import Normaliser
+    from medsr.normalise import Normaliser
 
     try:
         Normaliser(cfg.data.normalisation.kind, dict(cfg.data.normalisation.params))

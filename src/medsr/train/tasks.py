@@ -18,15 +18,13 @@ the Python/numpy/torch random states in their checkpoints so a resumed run conti
 Step counting: Lightning's ``global_step`` equals the number of training batches in every task
 (in the GAN tasks only the generator's optimiser step is counted; the discriminator's optimiser is
 stepped directly, which is why 16-bit mixed precision, needing a gradient scaler, is not offered
-for them — bf16 is).
+for them — bf16 is). Optimisers, schedules, gradient clipping and the EMA come from
+:mod:`medsr.train.optim`.
 """
 
 from __future__ import annotations
 
-import copy
 import random
-import re
-from collections.abc import Iterable
 from typing import Any
 
 import lightning as L
@@ -45,120 +43,12 @@ from medsr.losses import (
     clip_weights,
     gradient_penalty,
 )
-from medsr.losses.structural import ssim_index
-from medsr.train.config import (
-    AdversarialSection,
-    ClipSection,
-    Config,
-    OptimSection,
-    ScheduleSection,
-)
+from medsr.metrics import psnr_torch, ssim_torch
+from medsr.runtime import generator
+from medsr.train.config import AdversarialSection, Config, OptimSection
+from medsr.train.optim import EMA, build_optimizer, build_scheduler, clip_gradients
 
-__all__ = [
-    "EMA",
-    "AdversarialSR",
-    "CycleSR",
-    "SupervisedSR",
-    "build_optimizer",
-    "build_scheduler",
-    "clip_gradients",
-]
-
-
-# ---------------------------------------------------------------------- optimisation helpers
-def build_optimizer(
-    named_params: Iterable[tuple[str, nn.Parameter]], cfg: OptimSection, *, where: str = "optim"
-) -> torch.optim.Optimizer:
-    """An optimiser over ``named_params`` with ``cfg.lr_mult`` groups (regex on names)."""
-    named = [(n, p) for n, p in named_params if p.requires_grad]
-    if not named:
-        raise MedsrError(f"{where}: the network has no trainable parameters")
-    groups: dict[float, list[nn.Parameter]] = {}
-    used = {pattern: False for pattern in cfg.lr_mult}
-    for name, p in named:
-        mult = 1.0
-        for pattern, m in cfg.lr_mult.items():
-            if re.search(pattern, name):
-                mult, used[pattern] = float(m), True
-                break
-        groups.setdefault(mult, []).append(p)
-    for pattern, hit in used.items():
-        if not hit:
-            raise MedsrError(
-                f"config: {where}.lr_mult: {pattern!r} matches no parameter (names look like {named[-1][0]!r})"
-            )
-    param_groups = [{"params": ps, "lr": cfg.lr * m} for m, ps in groups.items()]
-    if cfg.name == "adam":
-        return torch.optim.Adam(
-            param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
-        )
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(
-            param_groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
-        )
-    if cfg.name == "sgd":
-        return torch.optim.SGD(
-            param_groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-        )
-    return torch.optim.RMSprop(
-        param_groups, lr=cfg.lr, momentum=cfg.momentum, eps=cfg.eps, weight_decay=cfg.weight_decay
-    )
-
-
-def build_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: ScheduleSection, max_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Step / multistep / cosine schedules, all counted in optimiser steps."""
-    if cfg.kind == "none":
-        return None
-    if cfg.kind == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
-    if cfg.kind == "multistep":
-        return torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=sorted(cfg.milestones), gamma=cfg.gamma
-        )
-    return torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(1, max_steps), eta_min=cfg.min_lr
-    )
-
-
-def clip_gradients(
-    params: Iterable[nn.Parameter], optimizer: torch.optim.Optimizer, cfg: ClipSection
-) -> None:
-    """Clip gradients in place: total norm, per-value, or VDSR's ``[-theta/lr, theta/lr]``
-    (Kim, Lee & Lee 2016, section 3.2: with a high learning rate the bound tightens)."""
-    if cfg.kind == "none" or cfg.value <= 0:
-        return
-    params = [p for p in params if p.grad is not None]
-    if cfg.kind == "norm":
-        torch.nn.utils.clip_grad_norm_(params, cfg.value)
-    elif cfg.kind == "value":
-        torch.nn.utils.clip_grad_value_(params, cfg.value)
-    else:  # each parameter group against its own current learning rate
-        wanted = {id(p) for p in params}
-        for group in optimizer.param_groups:
-            mine = [p for p in group["params"] if id(p) in wanted]
-            if mine:
-                bound = cfg.value / max(float(group["lr"]), 1e-12)
-                torch.nn.utils.clip_grad_value_(mine, bound)
-
-
-class EMA(nn.Module):
-    """Exponential moving average of a network's weights (Polyak averaging; used for evaluation and
-    export, e.g. by later ESRGAN-family training recipes). Buffers (BatchNorm statistics) are
-    copied."""
-
-    def __init__(self, model: nn.Module, decay: float) -> None:
-        super().__init__()
-        self.decay = float(decay)
-        self.module = copy.deepcopy(model).requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        for e, p in zip(self.module.parameters(), model.parameters()):
-            e.mul_(self.decay).add_(p.detach(), alpha=1.0 - self.decay)
-        for e, b in zip(self.module.buffers(), model.buffers()):
-            e.copy_(b)
+__all__ = ["AdversarialSR", "CycleSR", "SupervisedSR"]
 
 
 def _interp_like(lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
@@ -166,21 +56,6 @@ def _interp_like(lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         return lr
     mode = "bicubic" if lr.ndim == 4 else "trilinear"
     return F.interpolate(lr, size=hr.shape[2:], mode=mode, align_corners=False)
-
-
-def _psnr(ref: torch.Tensor, test: torch.Tensor, data_range: torch.Tensor) -> torch.Tensor:
-    err = (ref.float() - test.float()).pow(2).flatten(1).mean(dim=1).clamp_min(1e-20)
-    return 10.0 * torch.log10(data_range.float() ** 2 / err)
-
-
-def _ssim(ref: torch.Tensor, test: torch.Tensor, data_range: float) -> torch.Tensor:
-    try:
-        from medsr.metrics.torch_metrics import ssim_torch
-    except ImportError:  # pragma: no cover - the metrics package ships with medsr
-        ssim_torch = None
-    if ssim_torch is not None and min(ref.shape[2:]) >= 11:
-        return ssim_torch(ref.float(), test.float(), data_range=data_range, reduction="mean")
-    return ssim_index(test.float(), ref.float(), data_range=data_range)
 
 
 # ---------------------------------------------------------------------- base task
@@ -212,9 +87,8 @@ class _SRTask(L.LightningModule):
 
     def _rng_for_step(self, device: torch.device, draw: int = 0) -> torch.Generator:
         """A generator seeded from (seed, step, draw): stochastic loss terms stay reproducible."""
-        gen = torch.Generator(device=device)
-        gen.manual_seed((int(self.cfg.seed) * 1_000_003 + int(self.global_step)) * 1009 + draw)
-        return gen
+        seed = (int(self.cfg.seed) * 1_000_003 + int(self.global_step)) * 1009 + draw
+        return generator(seed, device)
 
     # ----------------------------------------------------------------- validation
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -226,13 +100,17 @@ class _SRTask(L.LightningModule):
             rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
         r = float(rng.mean())
         metrics = {
-            "val/psnr": _psnr(hr, sr, rng).mean(),
-            "val/ssim": _ssim(hr, sr, r),
+            "val/psnr": psnr_torch(hr.float(), sr, data_range=rng.float(), mse_floor=1e-20).mean(),
+            "val/ssim": ssim_torch(
+                hr.float(), sr, data_range=r, reduction="mean", fit_window=True
+            ),
             "val/l1": (sr - hr.float()).abs().mean(),
         }
         base = _interp_like(lr, hr).float()
         if not torch.equal(base, hr.float()):  # the baseline: interpolation (or the noisy input)
-            metrics["val/psnr_interp"] = _psnr(hr, base, rng).mean()
+            metrics["val/psnr_interp"] = psnr_torch(
+                hr.float(), base, data_range=rng.float(), mse_floor=1e-20
+            ).mean()
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
 
     # ----------------------------------------------------------------- checkpoints

@@ -2,8 +2,9 @@
 
 2D/3D layer choice (:mod:`.conv`):
     ``check_dims``, ``conv(dims, in, out, k, ...)`` ('same' padding), ``conv_transpose``,
-    ``batch_norm``, ``instance_norm``, ``avg_pool``, ``max_pool``, ``activation(name, channels)``
-    ("relu", "lrelu", "prelu", "sigmoid", "tanh", None), ``conv_act`` (conv-[BN]-act),
+    ``batch_norm``, ``instance_norm``, ``norm_layer(kind, dims, ch)`` ("batch", "instance", "layer",
+    "none"), ``avg_pool``, ``max_pool``, ``activation(name, channels)`` ("relu", "lrelu", "prelu",
+    "sigmoid", "tanh", None), ``conv_act`` (conv-[BN]-act),
     ``as_factors(scale, dims)`` (per-axis tuple), ``integer_factors`` (MedsrError unless integers),
     ``count_parameters(module, weights_only=False)``.
 
@@ -42,6 +43,7 @@ from medsr.models.blocks.conv import (
     instance_norm,
     integer_factors,
     max_pool,
+    norm_layer,
 )
 from medsr.models.blocks.dense import DenseBlock
 from medsr.models.blocks.residual import RRDB, ResidualBlock, ResidualDenseBlock
@@ -90,6 +92,7 @@ __all__ = [
     "integer_factors",
     "make_upsampler",
     "max_pool",
+    "norm_layer",
     "pixel_shuffle_nd",
     "pixel_unshuffle_nd",
     "stage_factors",

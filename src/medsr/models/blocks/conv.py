@@ -45,6 +45,22 @@ def instance_norm(dims: int, ch: int, affine: bool = True) -> nn.Module:
     return nn.InstanceNorm2d(ch, affine=affine) if check_dims(dims) == 2 else nn.InstanceNorm3d(ch, affine=affine)
 
 
+def norm_layer(kind: str, dims: int, ch: int) -> nn.Module:
+    """A normalisation layer by name: "batch" (Ioffe & Szegedy 2015; SRGAN, DCSRN), "instance"
+    (affine; GAN-CIRCLE's critic), "layer" (``GroupNorm(1, ch)`` = LayerNorm over (C, *spatial) with
+    a per-channel affine, as WGAN-GP critics use: mDCSRN) or "none" (identity)."""
+    if kind == "batch":
+        return batch_norm(dims, ch)
+    if kind == "instance":
+        return instance_norm(dims, ch, affine=True)
+    if kind == "layer":
+        check_dims(dims)
+        return nn.GroupNorm(1, ch)
+    if kind == "none":
+        return nn.Identity()
+    raise MedsrError(f"unknown norm {kind!r}; use batch, instance, layer or none")
+
+
 def avg_pool(dims: int, kernel: int, stride: int | None = None) -> nn.Module:
     return nn.AvgPool2d(kernel, stride) if check_dims(dims) == 2 else nn.AvgPool3d(kernel, stride)
 
@@ -73,7 +89,7 @@ def integer_factors(scale: float | Sequence[int | float], dims: int) -> tuple[in
                 f"this network up-samples by integer factors only, got {factors}; use a "
                 "pre-upsampling network or let `upscale` resample the remainder"
             )
-        out.append(int(round(f)))
+        out.append(int(round(f)))  # noqa: RUF046 - f may be a NumPy scalar
     return tuple(out)
 
 

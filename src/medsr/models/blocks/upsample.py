@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -60,6 +60,14 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- pixel shuffle
+def _shuffle_factors(x: torch.Tensor, factors: Sequence[int], name: str) -> tuple[int, ...] | None:
+    """Integer per-axis factors checked against ``x`` (one per spatial axis); None when all are 1."""
+    out = tuple(int(f) for f in factors)
+    if x.dim() != len(out) + 2:
+        raise MedsrError(f"{name} with {len(out)} factors needs a {len(out) + 2}-D tensor, got {x.dim()}-D")
+    return None if all(f == 1 for f in out) else out
+
+
 def pixel_shuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
     """Periodic shuffling with one integer factor per spatial axis (Shi et al. 2016, eq. 4).
 
@@ -67,12 +75,10 @@ def pixel_shuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
     offset`` (offset in C order over ``(r_1, ..., r_d)``) lands at sub-position ``offset`` of
     output channel ``c``, the same ordering as :func:`torch.nn.functional.pixel_shuffle` in 2D.
     """
-    factors = tuple(int(f) for f in factors)
-    d = len(factors)
-    if x.dim() != d + 2:
-        raise MedsrError(f"pixel_shuffle_nd with {d} factors needs a {d + 2}-D tensor, got {x.dim()}-D")
-    if all(f == 1 for f in factors):
+    factors = _shuffle_factors(x, factors, "pixel_shuffle_nd")
+    if factors is None:
         return x
+    d = len(factors)
     n = x.shape[0]
     spatial = x.shape[2:]
     y = x.reshape(n, -1, *factors, *spatial)
@@ -87,12 +93,10 @@ def pixel_shuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
 
 def pixel_unshuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
     """Inverse of :func:`pixel_shuffle_nd`: ``(N, C, n_i r_i) -> (N, C prod(r), n_i)``."""
-    factors = tuple(int(f) for f in factors)
-    d = len(factors)
-    if x.dim() != d + 2:
-        raise MedsrError(f"pixel_unshuffle_nd with {d} factors needs a {d + 2}-D tensor, got {x.dim()}-D")
-    if all(f == 1 for f in factors):
+    factors = _shuffle_factors(x, factors, "pixel_unshuffle_nd")
+    if factors is None:
         return x
+    d = len(factors)
     n, c = x.shape[0], x.shape[1]
     spatial = x.shape[2:]
     for s, f in zip(spatial, factors):
@@ -108,32 +112,32 @@ def pixel_unshuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
     return y.reshape(n, c * math.prod(factors), *[spatial[i] // factors[i] for i in range(d)])
 
 
-class PixelShuffleND(nn.Module):
-    """Module form of :func:`pixel_shuffle_nd` (per-axis factors, 2D or 3D)."""
+class _Shuffle(nn.Module):
+    """A parameter-free per-axis (un)shuffle by ``factors``; subclasses name the function."""
+
+    shuffle: Callable[[torch.Tensor, Sequence[int]], torch.Tensor]
 
     def __init__(self, factors: Sequence[int]) -> None:
         super().__init__()
         self.factors = tuple(int(f) for f in factors)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pixel_shuffle_nd(x, self.factors)
+        return type(self).shuffle(x, self.factors)
 
     def extra_repr(self) -> str:
         return f"factors={self.factors}"
 
 
-class PixelUnshuffleND(nn.Module):
+class PixelShuffleND(_Shuffle):
+    """Module form of :func:`pixel_shuffle_nd` (depth-to-space; per-axis factors, 2D or 3D)."""
+
+    shuffle = staticmethod(pixel_shuffle_nd)
+
+
+class PixelUnshuffleND(_Shuffle):
     """Module form of :func:`pixel_unshuffle_nd` (space-to-depth)."""
 
-    def __init__(self, factors: Sequence[int]) -> None:
-        super().__init__()
-        self.factors = tuple(int(f) for f in factors)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pixel_unshuffle_nd(x, self.factors)
-
-    def extra_repr(self) -> str:
-        return f"factors={self.factors}"
+    shuffle = staticmethod(pixel_unshuffle_nd)
 
 
 # --------------------------------------------------------------------------- kernels / inits
@@ -221,7 +225,7 @@ class PreUpsample(nn.Module):
         f = as_factors(factors, dims)
         if not all(math.isfinite(v) and v > 0 for v in f):
             raise MedsrError(f"interpolation factors must be positive, got {f}")
-        self.factors = tuple(int(round(v)) if abs(v - round(v)) < 1e-9 else float(v) for v in f)
+        self.factors = tuple(int(round(v)) if abs(v - round(v)) < 1e-9 else float(v) for v in f)  # noqa: RUF046
         if kernel not in ("cubic", "linear"):
             raise MedsrError(f"PreUpsample kernel must be 'cubic' or 'linear', got {kernel!r}")
         if border not in ("symmetric", "replicate"):
@@ -378,6 +382,15 @@ class TransposedUpsample(nn.Module):
         return self.conv(x)
 
 
+def _learned_stages(factors: int | Sequence[int], dims: int,
+                    staged: bool) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """Integer per-axis factors and the non-trivial stages a learned up-sampler runs: prime stages
+    (x4 = x2, x2 as EDSR/SRResNet/ESRGAN) when ``staged``, else one."""
+    out = integer_factors(factors, dims)
+    stages = stage_factors(out) if staged else [out]
+    return out, [tuple(s) for s in stages if math.prod(s) > 1]
+
+
 class SubPixelUpsample(nn.Module):
     """Sub-pixel convolution (ESPCN, Shi et al. 2016): conv to ``out * prod(r)`` channels, then
     :func:`pixel_shuffle_nd`.
@@ -394,10 +407,8 @@ class SubPixelUpsample(nn.Module):
                  bias: bool = True) -> None:
         super().__init__()
         self.dims = check_dims(dims)
-        self.factors = integer_factors(factors, dims)
+        self.factors, stages = _learned_stages(factors, dims, staged)
         out_channels = channels if out_channels is None else out_channels
-        stages = stage_factors(self.factors) if staged else [self.factors]
-        stages = [s for s in stages if math.prod(s) > 1]
         layers: list[nn.Module] = []
         cin = channels
         for k, st in enumerate(stages):
@@ -427,10 +438,8 @@ class ResizeConvUpsample(nn.Module):
                  kernel: int = 3, staged: bool = True, act: str | None = None, bias: bool = True) -> None:
         super().__init__()
         self.dims = check_dims(dims)
-        self.factors = integer_factors(factors, dims)
+        self.factors, stages = _learned_stages(factors, dims, staged)
         out_channels = channels if out_channels is None else out_channels
-        stages = stage_factors(self.factors) if staged else [self.factors]
-        stages = [s for s in stages if math.prod(s) > 1]
         self.stage_list = [tuple(s) for s in stages]
         self.convs = nn.ModuleList()
         self.acts = nn.ModuleList()

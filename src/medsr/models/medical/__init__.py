@@ -6,7 +6,8 @@ imported; they are imported explicitly here (no scanning):
 * ``unet_sr`` (Park et al. 2018), ``gan_circle`` (You et al. 2020), ``multicontrast_sr`` (Zeng et
   al. 2018), ``csn`` (Zhao et al. 2019), ``msfn`` (Liu et al. 2018), ``tl_net`` (ACNN, Oktay et al.
   2018), ``srcnn3d`` / ``resmi3d`` (Pham et al. 2017 / 2019), ``dcsrn`` / ``mdcsrn`` (Chen et al.
-  2018), ``smore`` / ``saa`` (Zhao et al. 2018 / 2021), ``sawgan`` (Mahapatra et al. 2017),
+  2018), ``smore`` / ``saa`` (Zhao et al. 2018 / 2021) and ``selfsr`` (the compact network of
+  medsr's self-supervised SR, section 4.2.2), ``sawgan`` (Mahapatra et al. 2017),
   ``progressive_gan`` (Mahapatra et al. 2019);
 * :mod:`.saliency` -- saliency maps for the saliency-weighted losses.
 """
@@ -26,7 +27,7 @@ from medsr.models.medical.saliency import SaliencyMap, saliency_map, saliency_we
 
 MEDICAL_MODELS = (
     "unet_sr", "gan_circle", "multicontrast_sr", "csn", "msfn", "tl_net", "srcnn3d", "resmi3d", "dcsrn",
-    "mdcsrn", "smore", "saa", "sawgan", "progressive_gan",
+    "mdcsrn", "smore", "saa", "selfsr", "sawgan", "progressive_gan",
 )
 
 __all__ = ["MEDICAL_MODELS", "SaliencyMap", "saliency_map", "saliency_weights"]

@@ -1,6 +1,7 @@
-"""Pieces the medical networks share: preset resolution (re-exported from the natural family),
-the fixed interpolation of pre-upsampling networks, padding for encoder-decoders, and checks of the
-second (reference) input of the multi-input networks.
+"""Pieces the medical networks share: the builder and scale bookkeeping (re-exported from
+:mod:`medsr.models.natural._common`, which describes the dialect of a network file), the fixed
+interpolation of pre-upsampling networks, padding for encoder-decoders and folded inputs, and checks
+of the second (reference) input of the multi-input networks.
 """
 
 from __future__ import annotations
@@ -16,25 +17,22 @@ from medsr.errors import MedsrError
 from medsr.models.blocks.upsample import PreUpsample
 from medsr.models.natural._common import (  # one home for preset handling and the scale bookkeeping
     SRNet,
-    check_channels,
+    create_srnet,
     post_factors,
     pre_factors,
-    resolve_config,
 )
 
 __all__ = [
     "SRNet",
-    "check_channels",
     "check_reference",
+    "create_srnet",
     "crop_spatial",
+    "geometric_widths",
     "make_interpolator",
     "pad_to_multiple",
     "post_factors",
     "pre_factors",
-    "resolve_config",
 ]
-
-PRESETS = ("paper", "tiny")
 
 
 def make_interpolator(dims: int, factors: Sequence[int | float], interp: str) -> nn.Module:
@@ -45,13 +43,15 @@ def make_interpolator(dims: int, factors: Sequence[int | float], interp: str) ->
     return PreUpsample(dims, tuple(factors), kernel=interp)
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, ...]]:
-    """Replicate-pad the spatial axes at their end to a multiple of ``multiple`` (an encoder with
-    ``log2(multiple)`` poolings needs it); returns the padded tensor and the original sizes."""
+def pad_to_multiple(x: torch.Tensor, multiple: int | Sequence[int]) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Replicate-pad the spatial axes at their end to a multiple of ``multiple`` (one number, or one
+    per axis): an encoder with ``log2(multiple)`` poolings or a space-to-depth fold needs it.
+    Returns the padded tensor and the original sizes (for :func:`crop_spatial`)."""
     spatial = tuple(int(s) for s in x.shape[2:])
+    multiples = [int(multiple)] * len(spatial) if isinstance(multiple, int) else [int(m) for m in multiple]
     pads: list[int] = []
-    for s in reversed(spatial):  # F.pad lists the last axis first
-        pads += [0, (-s) % multiple]
+    for s, m in zip(reversed(spatial), reversed(multiples)):  # F.pad lists the last axis first
+        pads += [0, (-s) % m]
     if any(pads):
         x = F.pad(x, pads, mode="replicate")
     return x, spatial

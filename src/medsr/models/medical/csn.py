@@ -13,7 +13,6 @@ the same group).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -22,12 +21,14 @@ from torch import nn
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
 from medsr.models.blocks.upsample import SubPixelUpsample
-from medsr.models.medical._common import PRESETS, SRNet, post_factors, resolve_config
+from medsr.models.medical._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"features": 64, "blocks": 16, "dense_layers": 2, "growth": 16},
-    "tiny": {"features": 8, "blocks": 2, "dense_layers": 2, "growth": 4},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "csn": {
+        "paper": {"channels": 64, "blocks": 16, "dense_layers": 2, "growth": 16},
+        "tiny": {"channels": 8, "blocks": 2, "dense_layers": 2, "growth": 4},
+    },
 }
 
 
@@ -43,7 +44,7 @@ class ChannelSplittingBlock(nn.Module):
     def __init__(self, dims: int, channels: int, dense_layers: int, growth: int) -> None:
         super().__init__()
         if channels % 2:
-            raise MedsrError(f"csn needs an even number of features to split, got {channels}")
+            raise MedsrError(f"csn needs an even number of channels to split, got {channels}")
         half = channels // 2
         self.half = half
         self.residual = nn.Sequential(conv(dims, half, half, 3), nn.ReLU(), conv(dims, half, half, 3))
@@ -66,15 +67,15 @@ class ChannelSplittingBlock(nn.Module):
 class CSN(SRNet):
     """Shallow conv -> CSBs -> global feature fusion (1x1 + 3x3) + global residual -> sub-pixel -> conv."""
 
-    def __init__(self, *, scale: tuple[int, ...], dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f, n = int(config["features"]), int(config["blocks"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        f, n = int(config["channels"]), int(config["blocks"])
         self.head = conv(dims, in_channels, f, 3)
         self.blocks = nn.ModuleList(
             ChannelSplittingBlock(dims, f, int(config["dense_layers"]), int(config["growth"])) for _ in range(n)
         )
         self.gff = nn.Sequential(conv(dims, n * f, f, 1), conv(dims, f, f, 3))
-        self.upsample = SubPixelUpsample(dims, f, scale)
+        self.upsample = SubPixelUpsample(dims, f, self.scale)
         self.tail = conv(dims, f, in_channels, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,11 +101,9 @@ class CSN(SRNet):
                 "and residual, sub-pixel up-sampling (ESPCN) and a 3x3 output conv. Our reading of the paper: the "
                 "block count (16) and the dense-branch sizes are assumptions, not checked against the full text. "
                 "tiny: 8 features, 2 blocks.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["csn"]),
     paper_in_channels=1,
 ))
-def build_csn(*, scale: int | Sequence[int] = 2, dims: int = 2, in_channels: int = 1, preset: str = "paper",
-              **overrides: Any) -> CSN:
-    """CSN (Zhao et al. 2019); options: features, blocks, dense_layers, growth."""
-    cfg = resolve_config("csn", PRESET_TABLE, preset, overrides)
-    return CSN(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_csn(**kwargs: Any) -> CSN:
+    """CSN (Zhao et al. 2019); options: the keys of ``PRESETS["csn"]``."""
+    return create_srnet(CSN, "csn", PRESETS, **kwargs)

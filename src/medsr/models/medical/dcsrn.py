@@ -16,49 +16,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import batch_norm, conv
-from medsr.models.medical._common import (
-    PRESETS,
-    SRNet,
-    make_interpolator,
-    pre_factors,
-    resolve_config,
-)
+from medsr.models.blocks.conv import conv, norm_layer
+from medsr.models.medical._common import SRNet, create_srnet, make_interpolator, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-DCSRN_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"growth": 24, "units": 4, "init_features": 48, "norm": "batch", "out_kernel": 1, "interp": "cubic"},
-    "tiny": {"growth": 4, "units": 2, "init_features": 8, "norm": "batch", "out_kernel": 1, "interp": "cubic"},
+# ``channels``: maps of the first conv (2k in both papers)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "dcsrn": {
+        "paper": {"growth": 24, "units": 4, "channels": 48, "norm": "batch", "out_kernel": 1, "interp": "cubic"},
+        "tiny": {"growth": 4, "units": 2, "channels": 8, "norm": "batch", "out_kernel": 1, "interp": "cubic"},
+    },
+    "mdcsrn": {
+        "paper": {"blocks": 4, "units": 4, "growth": 16, "channels": 32, "compress": 32, "norm": "batch",
+                  "interp": "cubic"},
+        "tiny": {"blocks": 2, "units": 2, "growth": 4, "channels": 8, "compress": 8, "norm": "batch",
+                 "interp": "cubic"},
+    },
 }
-
-MDCSRN_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"blocks": 4, "units": 4, "growth": 16, "init_features": 32, "compress": 32, "norm": "batch",
-              "interp": "cubic"},
-    "tiny": {"blocks": 2, "units": 2, "growth": 4, "init_features": 8, "compress": 8, "norm": "batch",
-             "interp": "cubic"},
-}
-
-
-def _norm(dims: int, channels: int, kind: str) -> nn.Module:
-    if kind == "batch":
-        return batch_norm(dims, channels)
-    if kind == "none":
-        return nn.Identity()
-    raise MedsrError(f"norm must be 'batch' or 'none', got {kind!r}")
 
 
 class DenseUnit(nn.Sequential):
     """BN -> ELU -> 3x3 conv (pre-activation unit of DenseNet, used by DCSRN and mDCSRN)."""
 
     def __init__(self, dims: int, cin: int, growth: int, norm: str) -> None:
-        super().__init__(_norm(dims, cin, norm), nn.ELU(), conv(dims, cin, growth, 3))
+        super().__init__(norm_layer(norm, dims, cin), nn.ELU(), conv(dims, cin, growth, 3))
 
 
 class DenseBlock3D(nn.Module):
@@ -79,10 +66,10 @@ class DenseBlock3D(nn.Module):
 class DCSRN(SRNet):
     """Interpolate -> conv (2k) -> dense block -> reconstruction conv on [conv output, new maps]."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        c0, k, u = int(config["init_features"]), int(config["growth"]), int(config["units"])
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        c0, k, u = int(config["channels"]), int(config["growth"]), int(config["units"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.head = conv(dims, in_channels, c0, 3)
         self.block = DenseBlock3D(dims, c0, k, u, config["norm"])
         self.tail = conv(dims, c0 + u * k, in_channels, int(config["out_kernel"]))
@@ -95,13 +82,13 @@ class DCSRN(SRNet):
 class MDCSRN(SRNet):
     """Multi-level densely connected SR network (mDCSRN, b{blocks}u{units})."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        c0, k, u = int(config["init_features"]), int(config["growth"]), int(config["units"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        c0, k, u = int(config["channels"]), int(config["growth"]), int(config["units"])
         nb, comp = int(config["blocks"]), int(config["compress"])
         if nb < 1:
             raise MedsrError(f"mdcsrn needs at least one block, got {nb}")
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.head = conv(dims, in_channels, c0, 3)
         self.blocks = nn.ModuleList()
         self.compressors = nn.ModuleList()
@@ -136,14 +123,12 @@ class MDCSRN(SRNet):
                 "1x1x1 reconstruction conv on all 144 maps, on the interpolated volume (the paper's LR comes from "
                 "k-space truncation on the HR grid; use scale=1 for that). The 1x1x1 output kernel is an "
                 "assumption (out_kernel option). tiny: k=4, 2 units.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["dcsrn"]),
     paper_in_channels=1,
 ))
-def build_dcsrn(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
-                preset: str = "paper", **overrides: Any) -> DCSRN:
-    """DCSRN (Chen et al. 2018); options: growth, units, init_features, norm, out_kernel, interp."""
-    cfg = resolve_config("dcsrn", DCSRN_PRESETS, preset, overrides)
-    return DCSRN(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_dcsrn(**kwargs: Any) -> DCSRN:
+    """DCSRN (Chen et al. 2018); options: the keys of ``PRESETS["dcsrn"]``."""
+    return create_srnet(DCSRN, "dcsrn", PRESETS, **kwargs)
 
 
 @register_model(ModelInfo(
@@ -158,11 +143,9 @@ def build_dcsrn(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_c
                 "k=16, 1x1x1 compressors to 2k before blocks 2-4 fed with all earlier levels, 1x1x1 reconstruction "
                 "conv on all levels; interpolated input (scale=1 for k-space-truncated LR). Keeping BN in the units "
                 "(as DCSRN) is an assumption (norm='none' removes it). tiny: b2u2, k=4.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["mdcsrn"]),
     paper_in_channels=1,
 ))
-def build_mdcsrn(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
-                 preset: str = "paper", **overrides: Any) -> MDCSRN:
-    """mDCSRN generator (Chen et al. 2018); options: blocks, units, growth, init_features, compress, norm, interp."""
-    cfg = resolve_config("mdcsrn", MDCSRN_PRESETS, preset, overrides)
-    return MDCSRN(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_mdcsrn(**kwargs: Any) -> MDCSRN:
+    """mDCSRN generator (Chen et al. 2018); options: the keys of ``PRESETS["mdcsrn"]``."""
+    return create_srnet(MDCSRN, "mdcsrn", PRESETS, **kwargs)

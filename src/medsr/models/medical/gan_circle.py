@@ -19,7 +19,6 @@ and joint losses belong to the losses/training code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -28,28 +27,30 @@ from torch import nn
 from medsr.models.blocks.conv import conv
 from medsr.models.blocks.upsample import TransposedUpsample
 from medsr.models.medical._common import (
-    PRESETS,
     SRNet,
+    create_srnet,
     geometric_widths,
     make_interpolator,
     post_factors,
-    resolve_config,
 )
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"layers": 12, "max_filters": 64, "min_filters": 16, "gamma": 1.5, "a1": 64, "b1": 32, "b2": 8,
-              "dropout": 0.2, "slope": 0.1, "residual": True, "interp": "cubic"},
-    "tiny": {"layers": 4, "max_filters": 12, "min_filters": 6, "gamma": 1.5, "a1": 8, "b1": 8, "b2": 4,
-             "dropout": 0.0, "slope": 0.1, "residual": True, "interp": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "gan_circle": {
+        "paper": {"layers": 12, "max_filters": 64, "min_filters": 16, "gamma": 1.5, "a1": 64, "b1": 32,
+                  "b2": 8, "dropout": 0.2, "slope": 0.1, "residual": True, "interp": "cubic"},
+        "tiny": {"layers": 4, "max_filters": 12, "min_filters": 6, "gamma": 1.5, "a1": 8, "b1": 8, "b2": 4,
+                 "dropout": 0.0, "slope": 0.1, "residual": True, "interp": "cubic"},
+    },
 }
 
 
 class GANCircleGenerator(SRNet):
     """LR features with dense skip concatenation -> 1x1 compression -> transposed-conv up-sampling."""
 
-    def __init__(self, *, scale: tuple[int, ...], dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        scale = self.scale
         slope, p = float(config["slope"]), float(config["dropout"])
         widths = geometric_widths(int(config["max_filters"]), int(config["min_filters"]), int(config["layers"]),
                                   float(config["gamma"]))
@@ -100,12 +101,9 @@ class GANCircleGenerator(SRNet):
                 "bias; output added to the bicubic-interpolated input. A1/B1/B2 widths and the kernel-4 transposed "
                 "conv follow the authors' released code (charlesyou999648/GAN-CIRCLE); dropout p=0.2 (DCSCN's keep "
                 "rate 0.8) is an assumption. tiny: 4 blocks of 12..6 filters.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["gan_circle"]),
     paper_in_channels=1,
 ))
-def build_gan_circle(*, scale: int | Sequence[int] = 2, dims: int = 2, in_channels: int = 1,
-                     preset: str = "paper", **overrides: Any) -> GANCircleGenerator:
-    """GAN-CIRCLE generator; options: layers, max_filters, min_filters, gamma, a1, b1, b2, dropout, slope,
-    residual, interp."""
-    cfg = resolve_config("gan_circle", PRESET_TABLE, preset, overrides)
-    return GANCircleGenerator(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_gan_circle(**kwargs: Any) -> GANCircleGenerator:
+    """GAN-CIRCLE generator; options: the keys of ``PRESETS["gan_circle"]``."""
+    return create_srnet(GANCircleGenerator, "gan_circle", PRESETS, **kwargs)

@@ -21,18 +21,14 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
-from medsr.models.medical._common import (
-    PRESETS,
-    SRNet,
-    make_interpolator,
-    pre_factors,
-    resolve_config,
-)
+from medsr.models.medical._common import SRNet, create_srnet, make_interpolator, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"features": 64, "units": 8, "sub_kernels": (5, 7), "dilated": False, "interp": "cubic"},
-    "tiny": {"features": 8, "units": 2, "sub_kernels": (5,), "dilated": False, "interp": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "msfn": {
+        "paper": {"channels": 64, "units": 8, "sub_kernels": (5, 7), "dilated": False, "interp": "cubic"},
+        "tiny": {"channels": 8, "units": 2, "sub_kernels": (5,), "dilated": False, "interp": "cubic"},
+    },
 }
 
 
@@ -65,10 +61,10 @@ class MultiScaleFusionUnit(nn.Module):
 class MSFN(SRNet):
     """Interpolate -> conv -> MFUs -> conv, plus the interpolated input (global residual)."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f = int(config["features"])
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        f = int(config["channels"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.head = nn.Sequential(conv(dims, in_channels, f, 3), nn.ReLU())
         self.units = nn.Sequential(*[
             MultiScaleFusionUnit(dims, f, tuple(config["sub_kernels"]), bool(config["dilated"]))
@@ -94,11 +90,9 @@ class MSFN(SRNet):
                 "pre-upsampling and global residual. The unit count and sub-path kernels are assumptions (the "
                 "paper tunes them; its full text could not be checked here). dilated=True: dilated 3x3 sub-paths. "
                 "tiny: 2 units of 8 channels, one 5x5 sub-path.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["msfn"]),
     paper_in_channels=1,
 ))
-def build_msfn(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
-               preset: str = "paper", **overrides: Any) -> MSFN:
-    """Multi-scale fusion network (Liu et al. 2018); options: features, units, sub_kernels, dilated, interp."""
-    cfg = resolve_config("msfn", PRESET_TABLE, preset, overrides)
-    return MSFN(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_msfn(**kwargs: Any) -> MSFN:
+    """Multi-scale fusion network (Liu et al. 2018); options: the keys of ``PRESETS["msfn"]``."""
+    return create_srnet(MSFN, "msfn", PRESETS, **kwargs)

@@ -21,7 +21,6 @@ Two-input API::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,43 +29,44 @@ from torch import nn
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
 from medsr.models.medical._common import (
-    PRESETS,
     SRNet,
     check_reference,
+    create_srnet,
     make_interpolator,
     pre_factors,
-    resolve_config,
 )
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"ssr_layers": 20, "msr_layers": 10, "features": 64, "ref_channels": 1, "interp": "cubic"},
-    "tiny": {"ssr_layers": 3, "msr_layers": 3, "features": 8, "ref_channels": 1, "interp": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "multicontrast_sr": {
+        "paper": {"ssr_layers": 20, "msr_layers": 10, "channels": 64, "ref_channels": 1, "interp": "cubic"},
+        "tiny": {"ssr_layers": 3, "msr_layers": 3, "channels": 8, "ref_channels": 1, "interp": "cubic"},
+    },
 }
 
 
-def plain_cnn(dims: int, cin: int, cout: int, features: int, layers: int) -> nn.Sequential:
+def plain_cnn(dims: int, cin: int, cout: int, channels: int, layers: int) -> nn.Sequential:
     """``layers`` 3x3 convolutions (ReLU between them, none after the last): the residual
     predictor of VDSR (Kim et al. 2016), which both sub-networks of Zeng et al. use."""
     if layers < 2:
         raise MedsrError(f"a residual sub-network needs at least 2 layers, got {layers}")
-    mods: list[nn.Module] = [conv(dims, cin, features, 3), nn.ReLU()]
+    mods: list[nn.Module] = [conv(dims, cin, channels, 3), nn.ReLU()]
     for _ in range(layers - 2):
-        mods += [conv(dims, features, features, 3), nn.ReLU()]
-    mods.append(conv(dims, features, cout, 3))
+        mods += [conv(dims, channels, channels, 3), nn.ReLU()]
+    mods.append(conv(dims, channels, cout, 3))
     return nn.Sequential(*mods)
 
 
 class MultiContrastSR(SRNet):
     """SSR then (when a reference is given) MSR; both predict residuals."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f = int(config["features"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        f = int(config["channels"])
         self.ref_channels = int(config["ref_channels"])
         if self.ref_channels < 1:
             raise MedsrError("multicontrast_sr needs ref_channels >= 1; use another network for single contrast")
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.ssr = plain_cnn(dims, in_channels, in_channels, f, int(config["ssr_layers"]))
         self.msr = plain_cnn(dims, in_channels + self.ref_channels, in_channels, f, int(config["msr_layers"]))
 
@@ -97,11 +97,9 @@ class MultiContrastSR(SRNet):
                 "20 (SSR) and 10 (MSR) are VDSR-like choices: the paper's exact layer counts could not be "
                 "checked here. forward(lr, ref=None): ref on the HR grid; without ref only SSR runs. "
                 "tiny: 3+3 layers of 8 channels.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["multicontrast_sr"]),
     paper_in_channels=1,
 ))
-def build_multicontrast_sr(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
-                           preset: str = "paper", **overrides: Any) -> MultiContrastSR:
-    """Multi-contrast SR (Zeng et al. 2018); options: ssr_layers, msr_layers, features, ref_channels, interp."""
-    cfg = resolve_config("multicontrast_sr", PRESET_TABLE, preset, overrides)
-    return MultiContrastSR(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_multicontrast_sr(**kwargs: Any) -> MultiContrastSR:
+    """Multi-contrast SR (Zeng et al. 2018); options: the keys of ``PRESETS["multicontrast_sr"]``."""
+    return create_srnet(MultiContrastSR, "multicontrast_sr", PRESETS, **kwargs)

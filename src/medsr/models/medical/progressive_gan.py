@@ -16,40 +16,37 @@ all stage outputs (coarse to fine), as the contract for multi-output networks as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from medsr.models.blocks.upsample import stage_factors
-from medsr.models.medical._common import (
-    PRESETS,
-    SRNet,
-    make_interpolator,
-    post_factors,
-    resolve_config,
-)
-from medsr.models.medical.sawgan import srresnet_config
+from medsr.models.medical._common import SRNet, create_srnet, make_interpolator, post_factors
 from medsr.models.natural.srresnet import SRResNet
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"blocks": 16, "features": 64, "residual": True, "interp": "cubic"},
-    "tiny": {"blocks": 1, "features": 8, "residual": True, "interp": "cubic"},
+#: the options of one SRResNet stage (medsr.models.natural.srresnet)
+_STAGE_KEYS = ("blocks", "channels", "bn", "icnr")
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "progressive_gan": {
+        "paper": {"blocks": 16, "channels": 64, "bn": True, "icnr": False, "residual": True, "interp": "cubic"},
+        "tiny": {"blocks": 1, "channels": 8, "bn": True, "icnr": False, "residual": True, "interp": "cubic"},
+    },
 }
 
 
 class ProgressiveSRGenerator(SRNet):
     """A chain of SRResNet stages, one per prime up-sampling step."""
 
-    def __init__(self, *, scale: tuple[int, ...], dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        steps = [s for s in stage_factors(scale)]
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        steps = [s for s in stage_factors(self.scale)]
         if not steps:  # scale 1: one restoration stage
-            steps = [tuple(1 for _ in scale)]
+            steps = [tuple(1 for _ in self.scale)]
         self.stage_scales = [tuple(s) for s in steps]
-        stage_cfg = srresnet_config(config)
+        stage_cfg = {k: config[k] for k in _STAGE_KEYS}
         self.stages = nn.ModuleList(SRResNet(scale=s, dims=dims, in_channels=in_channels, config=stage_cfg)
                                     for s in steps)
         self.residual = bool(config["residual"])
@@ -83,11 +80,9 @@ class ProgressiveSRGenerator(SRNet):
                 "x2, 9x9 head/tail), each stage fed with the previous stage's image; forward_all gives every stage "
                 "output for the multi-stage, triplet and saliency-weighted losses. The per-stage block count and the "
                 "interpolated-input residual are assumptions. tiny: 1 block of 8 channels per stage.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["progressive_gan"]),
     paper_in_channels=3,
 ))
-def build_progressive_gan(*, scale: int | Sequence[int] = 2, dims: int = 2, in_channels: int = 1,
-                          preset: str = "paper", **overrides: Any) -> ProgressiveSRGenerator:
-    """Progressive GAN generator; options: blocks, features, residual, interp."""
-    cfg = resolve_config("progressive_gan", PRESET_TABLE, preset, overrides)
-    return ProgressiveSRGenerator(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_progressive_gan(**kwargs: Any) -> ProgressiveSRGenerator:
+    """Progressive GAN generator; options: the keys of ``PRESETS["progressive_gan"]``."""
+    return create_srnet(ProgressiveSRGenerator, "progressive_gan", PRESETS, **kwargs)

@@ -16,24 +16,16 @@ the weights ``1 + alpha * S``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from medsr.errors import MedsrError
+from medsr.metrics.window import gaussian_window_1d, three_sigma_size
 
 __all__ = ["SaliencyMap", "saliency_map", "saliency_weights"]
 
 METHODS = ("spectral_residual", "gradient")
-
-
-def _gaussian_1d(sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
-    g = torch.exp(-0.5 * (t / sigma) ** 2)
-    return g / g.sum()
 
 
 def _separable(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -71,7 +63,9 @@ def saliency_map(x: torch.Tensor, method: str = "spectral_residual", sigma: floa
     with torch.no_grad():
         img = x.detach().float().mean(dim=1, keepdim=True)
         axes = tuple(range(2, img.dim()))
-        gauss = _gaussian_1d(sigma, img.dtype, img.device)
+        gauss = gaussian_window_1d(
+            three_sigma_size(sigma), sigma, dtype=img.dtype, device=img.device
+        )
         if method == "spectral_residual":
             spec = torch.fft.fftn(img, dim=axes)
             log_amp = torch.log(spec.abs() + 1e-8)

@@ -12,22 +12,19 @@ weighting. The network is :class:`medsr.models.natural.srresnet.SRResNet`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from medsr.models.medical._common import PRESETS, post_factors, resolve_config
+from medsr.models.medical._common import create_srnet
 from medsr.models.natural.srresnet import SRResNet
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"blocks": 16, "features": 64},
-    "tiny": {"blocks": 1, "features": 8},
+# the options of SRResNet (medsr.models.natural.srresnet)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "sawgan": {
+        "paper": {"blocks": 16, "channels": 64, "bn": True, "icnr": False},
+        "tiny": {"blocks": 1, "channels": 8, "bn": True, "icnr": False},
+    },
 }
-
-
-def srresnet_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The :class:`medsr.models.natural.srresnet.SRResNet` settings for ``blocks``/``features``."""
-    return {"blocks": int(cfg["blocks"]), "channels": int(cfg["features"]), "bn": True, "icnr": False}
 
 
 @register_model(ModelInfo(
@@ -42,11 +39,9 @@ def srresnet_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 "9x9 head/tail) -- the paper builds on SRGAN; its novelty, the saliency-weighted loss, lives in the "
                 "losses with medsr.models.medical.saliency. Paper images are colour fundus photographs "
                 "(in_channels=3). tiny: 1 block of 8 channels.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["sawgan"]),
     paper_in_channels=3,
 ))
-def build_sawgan(*, scale: int | Sequence[int] = 2, dims: int = 2, in_channels: int = 1, preset: str = "paper",
-                 **overrides: Any) -> SRResNet:
-    """Saliency-weighted GAN generator (an SRResNet); options: blocks, features."""
-    cfg = resolve_config("sawgan", PRESET_TABLE, preset, overrides)
-    return SRResNet(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=srresnet_config(cfg))
+def build_sawgan(**kwargs: Any) -> SRResNet:
+    """Saliency-weighted GAN generator (an SRResNet); options: the keys of ``PRESETS["sawgan"]``."""
+    return create_srnet(SRResNet, "sawgan", PRESETS, **kwargs)

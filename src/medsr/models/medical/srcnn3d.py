@@ -18,7 +18,6 @@ Two-input API of ``resmi3d``: ``net(lr, ref)`` with ``ref`` of shape
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -27,35 +26,37 @@ from torch import nn
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv
 from medsr.models.medical._common import (
-    PRESETS,
     SRNet,
     check_reference,
+    create_srnet,
     make_interpolator,
     pre_factors,
-    resolve_config,
 )
 from medsr.models.registry import ModelInfo, register_model
 
-SRCNN3D_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"kernels": (9, 5, 5), "widths": (64, 32), "residual": False, "interp": "cubic"},
-    "tiny": {"kernels": (3, 1, 3), "widths": (8, 4), "residual": False, "interp": "cubic"},
-}
-
-RESMI3D_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"layers": 10, "features": 64, "kernel": 3, "ref_channels": 1, "interp": "cubic"},
-    "tiny": {"layers": 3, "features": 8, "kernel": 3, "ref_channels": 1, "interp": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "srcnn3d": {  # channels: maps of each hidden layer (one kernel more than channels)
+        "paper": {"kernels": (9, 5, 5), "channels": (64, 32), "residual": False, "interp": "cubic"},
+        "tiny": {"kernels": (3, 1, 3), "channels": (8, 4), "residual": False, "interp": "cubic"},
+    },
+    "resmi3d": {
+        "paper": {"layers": 10, "channels": 64, "kernel": 3, "ref_channels": 1, "interp": "cubic"},
+        "tiny": {"layers": 3, "channels": 8, "kernel": 3, "ref_channels": 1, "interp": "cubic"},
+    },
 }
 
 
 class SRCNN3D(SRNet):
     """Interpolate, then conv(k1)-ReLU-conv(k2)-ReLU-...-conv(kn) (Dong et al. 2016, eq. 1-3, in 3D)."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        kernels, widths = tuple(config["kernels"]), tuple(config["widths"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        kernels, widths = tuple(config["kernels"]), tuple(config["channels"])
         if len(kernels) != len(widths) + 1:
-            raise MedsrError(f"srcnn3d needs one more kernel than widths, got kernels={kernels}, widths={widths}")
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+            raise MedsrError(
+                f"srcnn3d needs one more kernel than channels, got kernels={kernels}, channels={widths}"
+            )
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         layers: list[nn.Module] = []
         cin = in_channels
         for k, w in zip(kernels[:-1], widths):
@@ -74,15 +75,15 @@ class SRCNN3D(SRNet):
 class ReCNN3D(SRNet):
     """Interpolate, concatenate the HR references, L convolutions, add the interpolated input."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        n, f, k = int(config["layers"]), int(config["features"]), int(config["kernel"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        n, f, k = int(config["layers"]), int(config["channels"]), int(config["kernel"])
         if n < 2:
             raise MedsrError(f"resmi3d needs at least 2 layers, got {n}")
         self.ref_channels = int(config["ref_channels"])
         if self.ref_channels < 0:
             raise MedsrError(f"ref_channels must be >= 0, got {self.ref_channels}")
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         layers: list[nn.Module] = [conv(dims, in_channels + self.ref_channels, f, k), nn.ReLU()]
         for _ in range(n - 2):
             layers += [conv(dims, f, f, k), nn.ReLU()]
@@ -114,16 +115,14 @@ class ReCNN3D(SRNet):
     review_section="4",
     dims=(3, 2),
     preset_note="paper: 3D SRCNN 9-5-5 with 64 and 32 filters, ReLU, on the interpolated volume (the paper uses "
-                "cubic-spline interpolation; here Keys cubic, MATLAB's), no residual; options kernels/widths/"
+                "cubic-spline interpolation; here Keys cubic, MATLAB's), no residual; options kernels/channels/"
                 "residual give the deeper variants. dims=2 is plain SRCNN. tiny: 3-1-3 with 8 and 4 filters.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["srcnn3d"]),
     paper_in_channels=1,
 ))
-def build_srcnn3d(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
-                  preset: str = "paper", **overrides: Any) -> SRCNN3D:
-    """3D SRCNN (Pham et al. 2017); options: kernels, widths, residual, interp."""
-    cfg = resolve_config("srcnn3d", SRCNN3D_PRESETS, preset, overrides)
-    return SRCNN3D(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_srcnn3d(**kwargs: Any) -> SRCNN3D:
+    """3D SRCNN (Pham et al. 2017); options: the keys of ``PRESETS["srcnn3d"]``."""
+    return create_srnet(SRCNN3D, "srcnn3d", PRESETS, **kwargs)
 
 
 @register_model(ModelInfo(
@@ -137,11 +136,9 @@ def build_srcnn3d(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in
     preset_note="paper: multimodal 10-layer ReCNN -- [interpolated LR, HR reference] -> 9 x (3x3x3 conv, 64 "
                 "filters, ReLU) -> 3x3x3 conv -> + interpolated LR (authors' MultiSRReCNN3D). ref_channels=0 "
                 "with layers=20 is the monomodal multiscale 20L-ReCNN. forward(lr, ref). tiny: 3 layers of 8.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["resmi3d"]),
     paper_in_channels=1,
 ))
-def build_resmi3d(*, scale: float | Sequence[int | float] = 2, dims: int = 3, in_channels: int = 1,
-                  preset: str = "paper", **overrides: Any) -> ReCNN3D:
-    """Residual multi-input 3D CNN (Pham et al. 2019); options: layers, features, kernel, ref_channels, interp."""
-    cfg = resolve_config("resmi3d", RESMI3D_PRESETS, preset, overrides)
-    return ReCNN3D(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_resmi3d(**kwargs: Any) -> ReCNN3D:
+    """Residual multi-input 3D CNN (Pham et al. 2019); options: the keys of ``PRESETS["resmi3d"]``."""
+    return create_srnet(ReCNN3D, "resmi3d", PRESETS, **kwargs)

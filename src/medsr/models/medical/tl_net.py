@@ -36,20 +36,16 @@ from torch import nn
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import conv, conv_transpose
 from medsr.models.blocks.upsample import TransposedUpsample
-from medsr.models.medical._common import (
-    PRESETS,
-    SRNet,
-    make_interpolator,
-    post_factors,
-    resolve_config,
-)
+from medsr.models.medical._common import SRNet, create_srnet, make_interpolator, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    "paper": {"features": 64, "lr_layers": 4, "hr_layers": 3, "classes": 4, "code_size": 64,
-              "prior_widths": (16, 32, 64, 64), "prior_grid": 4, "interp": "linear"},
-    "tiny": {"features": 8, "lr_layers": 2, "hr_layers": 1, "classes": 3, "code_size": 8,
-             "prior_widths": (4, 8), "prior_grid": 2, "interp": "linear"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "tl_net": {
+        "paper": {"channels": 64, "lr_layers": 4, "hr_layers": 3, "classes": 4, "code_size": 64,
+                  "prior_channels": (16, 32, 64, 64), "prior_grid": 4, "interp": "linear"},
+        "tiny": {"channels": 8, "lr_layers": 2, "hr_layers": 1, "classes": 3, "code_size": 8,
+                 "prior_channels": (4, 8), "prior_grid": 2, "interp": "linear"},
+    },
 }
 
 
@@ -57,11 +53,11 @@ class ShapeEncoder(nn.Module):
     """Strided convolutions (stride 2, PReLU), adaptive pooling to ``grid`` per axis, a linear
     layer to the ``code_size`` latent code; used for both ``f`` (labels) and ``p`` (images)."""
 
-    def __init__(self, dims: int, in_channels: int, widths: Sequence[int], code_size: int, grid: int) -> None:
+    def __init__(self, dims: int, in_channels: int, channels: Sequence[int], code_size: int, grid: int) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         cin = in_channels
-        for w in widths:
+        for w in channels:
             layers += [conv(dims, cin, int(w), 3, stride=2), nn.PReLU()]
             cin = int(w)
         self.convs = nn.Sequential(*layers)
@@ -76,10 +72,10 @@ class ShapeDecoder(nn.Module):
     """Linear layer to a ``grid``-sized map, stride-2 transposed convolutions (PReLU), a conv to the
     class logits, then (bi/tri)linear resampling to the requested size."""
 
-    def __init__(self, dims: int, classes: int, widths: Sequence[int], code_size: int, grid: int) -> None:
+    def __init__(self, dims: int, classes: int, channels: Sequence[int], code_size: int, grid: int) -> None:
         super().__init__()
         self.dims, self.grid = dims, grid
-        widths = [int(w) for w in widths]
+        widths = [int(w) for w in channels]
         self.first = widths[-1]
         self.fc = nn.Linear(code_size, widths[-1] * grid**dims)
         layers: list[nn.Module] = []
@@ -106,14 +102,16 @@ class TLNetwork(nn.Module):
     """
 
     def __init__(self, dims: int, image_channels: int, classes: int, *, code_size: int = 64,
-                 widths: Sequence[int] = (16, 32, 64, 64), grid: int = 4) -> None:
+                 channels: Sequence[int] = (16, 32, 64, 64), grid: int = 4) -> None:
         super().__init__()
         if classes < 2:
             raise MedsrError(f"the T-L network needs at least 2 label classes (background + one), got {classes}")
         self.dims, self.classes, self.code_size = dims, classes, code_size
-        self.encoder = ShapeEncoder(dims, classes, widths, code_size, grid)
-        self.predictor = ShapeEncoder(dims, image_channels, widths, code_size, grid)
-        self.decoder = ShapeDecoder(dims, classes, widths, code_size, grid)
+        if grid < 1:
+            raise MedsrError(f"prior_grid must be >= 1, got {grid}")
+        self.encoder = ShapeEncoder(dims, classes, channels, code_size, grid)
+        self.predictor = ShapeEncoder(dims, image_channels, channels, code_size, grid)
+        self.decoder = ShapeDecoder(dims, classes, channels, code_size, grid)
 
     def encode(self, labels: torch.Tensor) -> torch.Tensor:
         """Code of a label map given as one-hot / probabilities ``(N, classes, *spatial)``."""
@@ -137,9 +135,10 @@ class ACNNSR(SRNet):
     """Oktay et al. SR network (LR convs -> transposed conv -> HR convs, + interpolated input) with
     the T-L shape prior attached for the anatomical loss."""
 
-    def __init__(self, *, scale: tuple[int, ...], dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f = int(config["features"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        scale = self.scale
+        f = int(config["channels"])
         lr: list[nn.Module] = []
         cin = in_channels
         for _ in range(int(config["lr_layers"])):
@@ -155,7 +154,7 @@ class ACNNSR(SRNet):
         self.hr_body = nn.Sequential(*hr)
         self.interp = make_interpolator(dims, scale, config["interp"])
         self.prior = TLNetwork(dims, in_channels, int(config["classes"]), code_size=int(config["code_size"]),
-                               widths=tuple(config["prior_widths"]), grid=int(config["prior_grid"]))
+                               channels=tuple(config["prior_channels"]), grid=int(config["prior_grid"]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.interp(x) + self.hr_body(self.upsample(self.lr_body(x)))
@@ -189,14 +188,9 @@ class ACNNSR(SRNet):
                 "cardiac classes) for the global loss |p(SR)-p(HR)|^2. Our reading: the layer counts and prior "
                 "widths are assumptions (only the T-L structure and the 64-d code follow the paper). "
                 "tiny: 8 features, 8-d code.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["tl_net"]),
     paper_in_channels=1,
 ))
-def build_tl_net(*, scale: int | Sequence[int] = 2, dims: int = 3, in_channels: int = 1, preset: str = "paper",
-                 **overrides: Any) -> ACNNSR:
-    """ACNN-SR with its T-L shape prior; options: features, lr_layers, hr_layers, classes, code_size,
-    prior_widths, prior_grid, interp."""
-    cfg = resolve_config("tl_net", PRESET_TABLE, preset, overrides)
-    if int(cfg["prior_grid"]) < 1:
-        raise MedsrError(f"prior_grid must be >= 1, got {cfg['prior_grid']}")
-    return ACNNSR(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_tl_net(**kwargs: Any) -> ACNNSR:
+    """ACNN-SR with its T-L shape prior; options: the keys of ``PRESETS["tl_net"]``."""
+    return create_srnet(ACNNSR, "tl_net", PRESETS, **kwargs)

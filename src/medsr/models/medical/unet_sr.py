@@ -9,7 +9,6 @@ its interpolation layer, so ``scale=1`` is a restoration network on an already-i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -17,20 +16,21 @@ from torch import nn
 
 from medsr.models.blocks.conv import batch_norm, conv, conv_transpose, max_pool
 from medsr.models.medical._common import (
-    PRESETS,
     SRNet,
+    create_srnet,
     crop_spatial,
     make_interpolator,
     pad_to_multiple,
     pre_factors,
-    resolve_config,
 )
 from medsr.models.registry import ModelInfo, register_model
 
-PRESET_TABLE: dict[str, dict[str, Any]] = {
-    # Ronneberger et al. 2015 widths (64 ... 1024, four poolings), BN + ReLU as Park et al. 2018.
-    "paper": {"features": 64, "depth": 4, "bn": True, "residual": True, "interp": "cubic"},
-    "tiny": {"features": 8, "depth": 2, "bn": True, "residual": True, "interp": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "unet_sr": {
+        # Ronneberger et al. 2015 widths (64 ... 1024, four poolings), BN + ReLU as Park et al. 2018.
+        "paper": {"channels": 64, "depth": 4, "bn": True, "residual": True, "interp": "cubic"},
+        "tiny": {"channels": 8, "depth": 2, "bn": True, "residual": True, "interp": "cubic"},
+    },
 }
 
 
@@ -50,18 +50,18 @@ class DoubleConv(nn.Sequential):
 class UNetSR(SRNet):
     """Interpolate, run a U-Net on the fine grid, add the result to the interpolation.
 
-    Encoder: ``depth`` levels of :class:`DoubleConv` + 2x max pooling (widths ``features * 2^l``);
+    Encoder: ``depth`` levels of :class:`DoubleConv` + 2x max pooling (widths ``channels * 2^l``);
     decoder: 2x transposed conv, concatenation with the skip, :class:`DoubleConv`; a 1x1 conv maps
     to the image channels. Inputs whose size is not a multiple of ``2^depth`` are replicate-padded
     and the output cropped back, so any size works.
     """
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
-        f, depth, bn = int(config["features"]), int(config["depth"]), bool(config["bn"])
+    def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
+        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        f, depth, bn = int(config["channels"]), int(config["depth"]), bool(config["bn"])
         self.depth = depth
         self.residual = bool(config["residual"])
-        self.upsample = make_interpolator(dims, scale, config["interp"])
+        self.upsample = make_interpolator(dims, self.scale, config["interp"])
         widths = [f * 2**level for level in range(depth + 1)]
         self.down = nn.ModuleList()
         cin = in_channels
@@ -105,11 +105,9 @@ class UNetSR(SRNet):
                 "input with a global residual, as Park et al. 2018 (2D slices of thick-slice CT). "
                 "Deviation: inputs are edge-padded to a multiple of 16 and cropped back instead of "
                 "requiring tile sizes divisible by 16. tiny: 8 channels, 2 poolings.",
-    presets=PRESETS,
+    presets=tuple(PRESETS["unet_sr"]),
     paper_in_channels=1,
 ))
-def build_unet_sr(*, scale: float | Sequence[int | float] = 2, dims: int = 2, in_channels: int = 1,
-                  preset: str = "paper", **overrides: Any) -> UNetSR:
-    """U-Net SR (Park et al. 2018); options: features, depth, bn, residual, interp."""
-    cfg = resolve_config("unet_sr", PRESET_TABLE, preset, overrides)
-    return UNetSR(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=cfg)
+def build_unet_sr(**kwargs: Any) -> UNetSR:
+    """U-Net SR (Park et al. 2018); options: the keys of ``PRESETS["unet_sr"]``."""
+    return create_srnet(UNetSR, "unet_sr", PRESETS, **kwargs)

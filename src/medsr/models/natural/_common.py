@@ -1,20 +1,30 @@
-"""What every natural-image network shares: preset resolution and the scale/dims bookkeeping.
+"""What every generator of the zoo shares: preset resolution, the one builder, the scale/dims
+bookkeeping (the medical family re-exports these from :mod:`medsr.models.medical._common`).
 
-A network file declares its presets as plain dicts (``{"paper": {...}, "tiny": {...}}``);
-:func:`resolve_config` picks one and applies the builder's ``**overrides`` (unknown keys are a
-user mistake and raise :class:`MedsrError`). :class:`SRNet` stores ``scale`` (per-axis tuple),
-``dims`` and ``in_channels`` as the registry contract requires.
+The dialect of a network file (in the spirit of timm):
+
+* one ``PRESETS`` dict per file, keyed by registry name, then preset name, then option
+  (``{"edsr": {"paper": {...}, "tiny": {...}}}``); network width is always ``channels``;
+* one class per network, a subclass of :class:`SRNet` built as ``cls(scale=, dims=, in_channels=,
+  config=)`` that turns ``scale`` into per-axis factors itself (:func:`pre_factors` /
+  :func:`post_factors`);
+* one registered builder per name, ``@register_model(ModelInfo(..., presets=tuple(PRESETS[name])))``
+  over ``def name(**kwargs): return create_srnet(Class, name, PRESETS, **kwargs)``.
+
+:func:`resolve_config` picks a preset and applies the builder's ``**overrides`` (unknown keys are a
+user mistake and raise :class:`MedsrError`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import as_factors, check_dims, integer_factors
+from medsr.models.blocks.conv import as_factors, batch_norm, check_dims, conv, integer_factors
 
 
 def resolve_config(name: str, presets: Mapping[str, Mapping[str, Any]], preset: str,
@@ -32,13 +42,31 @@ def resolve_config(name: str, presets: Mapping[str, Mapping[str, Any]], preset: 
     return cfg
 
 
+Net = TypeVar("Net", bound=nn.Module)
+
+
+def create_srnet(cls: Callable[..., Net], name: str,
+                 presets: Mapping[str, Mapping[str, Mapping[str, Any]]], *,
+                 scale: float | Sequence[int | float] = 2, dims: int | None = None, in_channels: int = 1,
+                 preset: str = "paper", **overrides: Any) -> Net:
+    """The builder behind every registered generator: ``cls(scale=, dims=, in_channels=, config=)``
+    with ``presets[name][preset]`` updated by ``overrides``. ``dims`` defaults to the first entry of
+    the model's ``ModelInfo.dims`` (3 for the 3D-native networks of the review section 4)."""
+    from medsr.models.registry import MODELS
+
+    if dims is None:
+        dims = MODELS.info(name).dims[0]
+    config = resolve_config(name, presets[name], preset, overrides)
+    return cls(scale=scale, dims=dims, in_channels=in_channels, config=config)
+
+
 def pre_factors(scale: float | Sequence[int | float], dims: int) -> tuple:
     """Per-axis factors for a pre-upsampling network: any positive number."""
     factors = as_factors(scale, dims)
     for f in factors:
         if not (isinstance(f, (int, float)) and f > 0):
             raise MedsrError(f"scale factors must be positive numbers, got {factors}")
-    return tuple(int(round(f)) if abs(f - round(f)) < 1e-9 else float(f) for f in factors)
+    return tuple(int(round(f)) if abs(f - round(f)) < 1e-9 else float(f) for f in factors)  # noqa: RUF046
 
 
 def post_factors(scale: float | Sequence[int | float], dims: int) -> tuple[int, ...]:
@@ -62,3 +90,29 @@ class SRNet(nn.Module):
         self.scale = tuple(scale)
         self.in_channels = check_channels(in_channels)
         self.config = dict(config)
+
+
+def residual_trunk(dims: int, channels: int, blocks: Iterable[nn.Module], *, bn: bool = False) -> nn.Sequential:
+    """``blocks`` then a 3x3 conv (and BN with ``bn``, SRResNet): the trunk under the long skip of
+    :class:`ResidualTrunkNet` (EDSR, Lim et al. 2017; SRResNet, Ledig et al. 2017; RRDBNet, Wang et
+    al. 2018)."""
+    layers: list[nn.Module] = [*blocks, conv(dims, channels, channels, 3)]
+    if bn:
+        layers.append(batch_norm(dims, channels))
+    return nn.Sequential(*layers)
+
+
+class ResidualTrunkNet(SRNet):
+    """``tail(upsample(h + body(h)))`` with ``h = head(x)``: the post-upsampling layout with one
+    long skip over the trunk that EDSR (Lim et al. 2017, Fig. 3), SRResNet (Ledig et al. 2017,
+    Fig. 4) and RRDBNet (Wang et al. 2018, Fig. 3) share; subclasses build the four parts."""
+
+    head: nn.Module
+    body: nn.Module
+    upsample: nn.Module
+    tail: nn.Module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        h = h + self.body(h)
+        return self.tail(self.upsample(h))

@@ -12,16 +12,20 @@ VDSR. Which half split and dilation rate are used is our reading of the paper.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"layers": 20, "channels": 64, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
-    "tiny": {"layers": 4, "channels": 8, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "dilated_sr": {
+        "paper": {"layers": 20, "channels": 64, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
+        "tiny": {"layers": 4, "channels": 8, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
+    },
 }
 
 
@@ -30,7 +34,7 @@ class MixedConv(nn.Module):
 
     def __init__(self, dims: int, cin: int, cout: int, dilation: int, dilated_fraction: float) -> None:
         super().__init__()
-        n_dil = int(round(cout * dilated_fraction))
+        n_dil = round(cout * dilated_fraction)
         self.standard = conv(dims, cin, cout - n_dil, 3) if cout - n_dil > 0 else None
         self.dilated = conv(dims, cin, n_dil, 3, dilation=dilation) if n_dil > 0 else None
 
@@ -63,8 +67,8 @@ class DilatedSR(SRNet):
     year=2019, upsampling="pre", review_section="3.4.2",
     preset_note="20 mixed (standard + dilation-2) conv layers, 64 maps, residual on bicubic input: "
                 "665,921 params on Y",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["dilated_sr"]), paper_in_channels=1,
 ))
-def dilated_sr(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> DilatedSR:
-    return DilatedSR(scale=scale, dims=dims, in_channels=in_channels,
-                     config=resolve_config("dilated_sr", PRESETS, preset, overrides))
+def dilated_sr(**kwargs: Any) -> DilatedSR:
+    """Registered builder; options: the keys of ``PRESETS["dilated_sr"]``."""
+    return create_srnet(DilatedSR, "dilated_sr", PRESETS, **kwargs)

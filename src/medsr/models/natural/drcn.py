@@ -12,16 +12,20 @@ initialised to 0, which gives the reference count of 1,775,122 parameters on Y w
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"recursions": 16, "channels": 256, "kernel": "cubic"},
-    "tiny": {"recursions": 3, "channels": 8, "kernel": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "drcn": {
+        "paper": {"recursions": 16, "channels": 256, "kernel": "cubic"},
+        "tiny": {"recursions": 3, "channels": 8, "kernel": "cubic"},
+    },
 }
 
 
@@ -58,8 +62,8 @@ class DRCN(SRNet):
     name="drcn", paper="Kim et al., Deeply-Recursive Convolutional Network for Image SR, CVPR",
     year=2016, upsampling="pre", review_section="3.4.3",
     preset_note="16 recursions, 256 filters, recursive supervision + learned ensemble: 1,775,122 params on Y",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["drcn"]), paper_in_channels=1,
 ))
-def drcn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> DRCN:
-    return DRCN(scale=scale, dims=dims, in_channels=in_channels,
-                config=resolve_config("drcn", PRESETS, preset, overrides))
+def drcn(**kwargs: Any) -> DRCN:
+    """Registered builder; options: the keys of ``PRESETS["drcn"]``."""
+    return create_srnet(DRCN, "drcn", PRESETS, **kwargs)

@@ -11,16 +11,20 @@ with ``bn=True``; the BN layers are shared by the recursions like the convolutio
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, batch_norm, conv
-from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"blocks": 1, "units": 25, "channels": 128, "bn": True, "kernel": "cubic"},
-    "tiny": {"blocks": 1, "units": 3, "channels": 8, "bn": True, "kernel": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "drrn": {
+        "paper": {"blocks": 1, "units": 25, "channels": 128, "bn": True, "kernel": "cubic"},
+        "tiny": {"blocks": 1, "units": 3, "channels": 8, "bn": True, "kernel": "cubic"},
+    },
 }
 
 
@@ -69,8 +73,8 @@ class DRRN(SRNet):
     year=2017, upsampling="pre", review_section="3.4.3",
     preset_note="DRRN_B1U25, 128 filters, pre-activation units: 297,601 conv params on Y "
                 "(298,369 with the shared BN scale/shift)",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["drrn"]), paper_in_channels=1,
 ))
-def drrn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> DRRN:
-    return DRRN(scale=scale, dims=dims, in_channels=in_channels,
-                config=resolve_config("drrn", PRESETS, preset, overrides))
+def drrn(**kwargs: Any) -> DRRN:
+    """Registered builder; options: the keys of ``PRESETS["drrn"]``."""
+    return create_srnet(DRRN, "drrn", PRESETS, **kwargs)

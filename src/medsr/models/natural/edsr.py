@@ -11,36 +11,35 @@ the data normalisation of medsr.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import Any
 
 from medsr.models.blocks import ResidualBlock, SubPixelUpsample, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import (
+    ResidualTrunkNet,
+    create_srnet,
+    post_factors,
+    residual_trunk,
+)
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"blocks": 32, "channels": 256, "res_scale": 0.1, "icnr": False},
-    "baseline": {"blocks": 16, "channels": 64, "res_scale": 1.0, "icnr": False},
-    "tiny": {"blocks": 2, "channels": 8, "res_scale": 1.0, "icnr": False},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "edsr": {
+        "paper": {"blocks": 32, "channels": 256, "res_scale": 0.1, "icnr": False},
+        "baseline": {"blocks": 16, "channels": 64, "res_scale": 1.0, "icnr": False},
+        "tiny": {"blocks": 2, "channels": 8, "res_scale": 1.0, "icnr": False},
+    },
 }
 
 
-class EDSR(SRNet):
+class EDSR(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
-        self.body = nn.Sequential(
-            *[ResidualBlock(dims, c, 3, res_scale=config["res_scale"]) for _ in range(config["blocks"])],
-            conv(dims, c, c, 3),
-        )
+        self.body = residual_trunk(
+            dims, c, (ResidualBlock(dims, c, 3, res_scale=config["res_scale"]) for _ in range(config["blocks"])))
         self.upsample = SubPixelUpsample(dims, c, self.scale, staged=True, icnr=config["icnr"])
         self.tail = conv(dims, c, in_channels, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        h = h + self.body(h)
-        return self.tail(self.upsample(h))
 
 
 @register_model(ModelInfo(
@@ -48,8 +47,8 @@ class EDSR(SRNet):
     year=2017, upsampling="post", review_section="3.4.2",
     preset_note="'paper': 32 blocks x 256, res. scaling 0.1: 40,729,603 (x2) / 43,089,923 (x4) params on RGB; "
                 "'baseline': 16 x 64: 1,369,859 (x2) on RGB",
-    presets=tuple(PRESETS), paper_in_channels=3,
+    presets=tuple(PRESETS["edsr"]), paper_in_channels=3,
 ))
-def edsr(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> EDSR:
-    return EDSR(scale=scale, dims=dims, in_channels=in_channels,
-                config=resolve_config("edsr", PRESETS, preset, overrides))
+def edsr(**kwargs: Any) -> EDSR:
+    """Registered builder; options: the keys of ``PRESETS["edsr"]``."""
+    return create_srnet(EDSR, "edsr", PRESETS, **kwargs)

@@ -9,16 +9,20 @@ al. 2017) so the network starts without checkerboard artefacts. Parameter count 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import SubPixelUpsample, activation, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"kernels": (5, 3, 3), "channels": (64, 32), "act": "tanh", "icnr": False},
-    "tiny": {"kernels": (3, 3, 3), "channels": (8, 4), "act": "tanh", "icnr": False},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "espcn": {
+        "paper": {"kernels": (5, 3, 3), "channels": (64, 32), "act": "tanh", "icnr": False},
+        "tiny": {"kernels": (3, 3, 3), "channels": (8, 4), "act": "tanh", "icnr": False},
+    },
 }
 
 
@@ -42,8 +46,8 @@ class ESPCN(SRNet):
     year=2016, upsampling="post", review_section="3.4.1",
     preset_note="5-3-3, 64/32 filters, tanh, one sub-pixel layer: 21,284 (x2) / 22,729 (x3) / 24,752 (x4) "
                 "params on Y; option icnr=True (Aitken et al. 2017)",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["espcn"]), paper_in_channels=1,
 ))
-def espcn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> ESPCN:
-    return ESPCN(scale=scale, dims=dims, in_channels=in_channels,
-                 config=resolve_config("espcn", PRESETS, preset, overrides))
+def espcn(**kwargs: Any) -> ESPCN:
+    """Registered builder; options: the keys of ``PRESETS["espcn"]``."""
+    return create_srnet(ESPCN, "espcn", PRESETS, **kwargs)

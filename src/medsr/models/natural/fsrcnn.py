@@ -9,17 +9,21 @@ PReLU slopes) on Y. The deconvolution is initialised from N(0, 0.001) as in the 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import TransposedUpsample, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"d": 56, "s": 12, "m": 4, "deconv_kernel": 9},
-    "fsrcnn_s": {"d": 32, "s": 5, "m": 1, "deconv_kernel": 9},
-    "tiny": {"d": 8, "s": 4, "m": 1, "deconv_kernel": 5},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "fsrcnn": {
+        "paper": {"d": 56, "s": 12, "m": 4, "deconv_kernel": 9},
+        "fsrcnn_s": {"d": 32, "s": 5, "m": 1, "deconv_kernel": 9},
+        "tiny": {"d": 8, "s": 4, "m": 1, "deconv_kernel": 5},
+    },
 }
 
 
@@ -44,8 +48,8 @@ class FSRCNN(SRNet):
     year=2016, upsampling="post", review_section="3.4.1",
     preset_note="FSRCNN(56,12,4), 9x9 deconv: 12,464 weights (12,809 with biases and PReLU slopes) on Y; "
                 "preset 'fsrcnn_s' = FSRCNN-s(32,5,1)",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["fsrcnn"]), paper_in_channels=1,
 ))
-def fsrcnn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> FSRCNN:
-    return FSRCNN(scale=scale, dims=dims, in_channels=in_channels,
-                  config=resolve_config("fsrcnn", PRESETS, preset, overrides))
+def fsrcnn(**kwargs: Any) -> FSRCNN:
+    """Registered builder; options: the keys of ``PRESETS["fsrcnn"]``."""
+    return create_srnet(FSRCNN, "fsrcnn", PRESETS, **kwargs)

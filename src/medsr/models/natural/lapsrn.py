@@ -15,17 +15,21 @@ Only power-of-two factors per axis (x2, x4, x8, or (1, 1, 4) ...); x3 raises Med
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks import TransposedUpsample, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"depth": 10, "channels": 64, "feature_kernel": 3, "image_kernel": 4},
-    "tiny": {"depth": 2, "channels": 8, "feature_kernel": 3, "image_kernel": 4},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "lapsrn": {
+        "paper": {"depth": 10, "channels": 64, "feature_kernel": 3, "image_kernel": 4},
+        "tiny": {"depth": 2, "channels": 8, "feature_kernel": 3, "image_kernel": 4},
+    },
 }
 
 
@@ -87,8 +91,8 @@ class LapSRN(SRNet):
     year=2017, upsampling="progressive", review_section="3.4.4",
     preset_note="depth 10 per level, 64 maps, as the authors' MatConvNet model: 814,242 params at x4 on Y "
                 "(812,768 weights = the paper's 812K); x2/x4/x8 only",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["lapsrn"]), paper_in_channels=1,
 ))
-def lapsrn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> LapSRN:
-    return LapSRN(scale=scale, dims=dims, in_channels=in_channels,
-                  config=resolve_config("lapsrn", PRESETS, preset, overrides))
+def lapsrn(**kwargs: Any) -> LapSRN:
+    """Registered builder; options: the keys of ``PRESETS["lapsrn"]``."""
+    return create_srnet(LapSRN, "lapsrn", PRESETS, **kwargs)

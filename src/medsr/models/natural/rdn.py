@@ -10,16 +10,20 @@ up-sampler and an output conv. Paper preset D=16, C=8, G=G0=64: 22,123,395 param
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import ResidualDenseBlock, SubPixelUpsample, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"blocks": 16, "layers": 8, "growth": 64, "channels": 64},
-    "tiny": {"blocks": 2, "layers": 2, "growth": 4, "channels": 8},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "rdn": {
+        "paper": {"blocks": 16, "layers": 8, "growth": 64, "channels": 64},
+        "tiny": {"blocks": 2, "layers": 2, "growth": 4, "channels": 8},
+    },
 }
 
 
@@ -51,8 +55,8 @@ class RDN(SRNet):
     name="rdn", paper="Zhang et al., Residual Dense Network for Image Super-Resolution, CVPR",
     year=2018, upsampling="post", review_section="3.4.5",
     preset_note="D=16 RDBs, C=8, G=G0=64: 22,123,395 (x2) / 22,271,107 (x4) params on RGB",
-    presets=tuple(PRESETS), paper_in_channels=3,
+    presets=tuple(PRESETS["rdn"]), paper_in_channels=3,
 ))
-def rdn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> RDN:
-    return RDN(scale=scale, dims=dims, in_channels=in_channels,
-               config=resolve_config("rdn", PRESETS, preset, overrides))
+def rdn(**kwargs: Any) -> RDN:
+    """Registered builder; options: the keys of ``PRESETS["rdn"]``."""
+    return create_srnet(RDN, "rdn", PRESETS, **kwargs)

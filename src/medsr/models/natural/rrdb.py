@@ -8,43 +8,44 @@ output conv. 16,697,987 parameters at x4 on RGB.
 
 from __future__ import annotations
 
-import torch
+from typing import Any
+
 from torch import nn
 
 from medsr.models.blocks import RRDB, ResizeConvUpsample, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import (
+    ResidualTrunkNet,
+    create_srnet,
+    post_factors,
+    residual_trunk,
+)
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"blocks": 23, "channels": 64, "growth": 32, "res_scale": 0.2},
-    "tiny": {"blocks": 1, "channels": 8, "growth": 4, "res_scale": 0.2},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "rrdbnet": {
+        "paper": {"blocks": 23, "channels": 64, "growth": 32, "res_scale": 0.2},
+        "tiny": {"blocks": 1, "channels": 8, "growth": 4, "res_scale": 0.2},
+    },
 }
 
 
-class RRDBNet(SRNet):
+class RRDBNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
-        self.body = nn.Sequential(
-            *[RRDB(dims, c, config["growth"], res_scale=config["res_scale"]) for _ in range(config["blocks"])],
-            conv(dims, c, c, 3),
-        )
+        self.body = residual_trunk(
+            dims, c, (RRDB(dims, c, config["growth"], res_scale=config["res_scale"]) for _ in range(config["blocks"])))
         self.upsample = ResizeConvUpsample(dims, c, self.scale, staged=True, act="lrelu")
         self.tail = nn.Sequential(conv(dims, c, c, 3), nn.LeakyReLU(0.2), conv(dims, c, in_channels, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        h = h + self.body(h)
-        return self.tail(self.upsample(h))
 
 
 @register_model(ModelInfo(
     name="rrdbnet", paper="Wang et al., ESRGAN: Enhanced Super-Resolution GANs (RRDBNet generator), ECCVW",
     year=2018, upsampling="post", review_section="3.4.6",
     preset_note="23 RRDBs, 64 maps, growth 32, residual scaling 0.2: 16,697,987 params at x4 on RGB",
-    presets=tuple(PRESETS), paper_in_channels=3,
+    presets=tuple(PRESETS["rrdbnet"]), paper_in_channels=3,
 ))
-def rrdbnet(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> RRDBNet:
-    return RRDBNet(scale=scale, dims=dims, in_channels=in_channels,
-                   config=resolve_config("rrdbnet", PRESETS, preset, overrides))
+def rrdbnet(**kwargs: Any) -> RRDBNet:
+    """Registered builder; options: the keys of ``PRESETS["rrdbnet"]``."""
+    return create_srnet(RRDBNet, "rrdbnet", PRESETS, **kwargs)

@@ -9,17 +9,21 @@ so the output has the input's size (the paper used 'valid' convolutions on patch
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"kernels": (9, 5, 5), "channels": (64, 32), "kernel": "cubic"},
-    "915": {"kernels": (9, 1, 5), "channels": (64, 32), "kernel": "cubic"},
-    "tiny": {"kernels": (3, 1, 3), "channels": (8, 4), "kernel": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "srcnn": {
+        "paper": {"kernels": (9, 5, 5), "channels": (64, 32), "kernel": "cubic"},
+        "915": {"kernels": (9, 1, 5), "channels": (64, 32), "kernel": "cubic"},
+        "tiny": {"kernels": (3, 1, 3), "channels": (8, 4), "kernel": "cubic"},
+    },
 }
 
 
@@ -45,8 +49,8 @@ class SRCNN(SRNet):
     name="srcnn", paper="Dong et al., Image Super-Resolution Using Deep Convolutional Networks, ECCV/TPAMI",
     year=2014, upsampling="pre", review_section="3.4.1",
     preset_note="9-5-5, 64/32 filters (TPAMI 2016): 57,281 params on Y; preset '915' = 9-1-5: 8,129",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["srcnn"]), paper_in_channels=1,
 ))
-def srcnn(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> SRCNN:
-    return SRCNN(scale=scale, dims=dims, in_channels=in_channels,
-                 config=resolve_config("srcnn", PRESETS, preset, overrides))
+def srcnn(**kwargs: Any) -> SRCNN:
+    """Registered builder; options: the keys of ``PRESETS["srcnn"]``."""
+    return create_srnet(SRCNN, "srcnn", PRESETS, **kwargs)

@@ -13,17 +13,21 @@ Other factors: x2 = one stride-2 deconv, x3 = one stride-3 deconv, x8 = three.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import DenseBlock, TransposedUpsample, conv, stage_factors
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"low_channels": 128, "blocks": 8, "layers": 8, "growth": 16, "bottleneck": 256,
-              "deconv_kernel": 3},
-    "tiny": {"low_channels": 8, "blocks": 2, "layers": 2, "growth": 4, "bottleneck": 8, "deconv_kernel": 3},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "srdensenet": {
+        "paper": {"low_channels": 128, "blocks": 8, "layers": 8, "growth": 16, "bottleneck": 256,
+                  "deconv_kernel": 3},
+        "tiny": {"low_channels": 8, "blocks": 2, "layers": 2, "growth": 4, "bottleneck": 8, "deconv_kernel": 3},
+    },
 }
 
 
@@ -59,8 +63,8 @@ class SRDenseNet(SRNet):
     year=2017, upsampling="post", review_section="3.4.5",
     preset_note="SRDenseNet_All: 8 dense blocks x 8 layers, growth 16, 1x1 bottleneck 256, 3x3 deconvs: "
                 "2,659,585 params at x4 on Y (no count in the paper; 2,004,225 with deconv_kernel=2)",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["srdensenet"]), paper_in_channels=1,
 ))
-def srdensenet(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> SRDenseNet:
-    return SRDenseNet(scale=scale, dims=dims, in_channels=in_channels,
-                      config=resolve_config("srdensenet", PRESETS, preset, overrides))
+def srdensenet(**kwargs: Any) -> SRDenseNet:
+    """Registered builder; options: the keys of ``PRESETS["srdensenet"]``."""
+    return create_srnet(SRDenseNet, "srdensenet", PRESETS, **kwargs)

@@ -8,44 +8,44 @@ x4 on RGB (~1.55M).
 
 from __future__ import annotations
 
-import torch
+from typing import Any
+
 from torch import nn
 
-from medsr.models.blocks import ResidualBlock, SubPixelUpsample, batch_norm, conv
-from medsr.models.natural._common import SRNet, post_factors, resolve_config
+from medsr.models.blocks import ResidualBlock, SubPixelUpsample, conv
+from medsr.models.natural._common import (
+    ResidualTrunkNet,
+    create_srnet,
+    post_factors,
+    residual_trunk,
+)
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"blocks": 16, "channels": 64, "bn": True, "icnr": False},
-    "tiny": {"blocks": 2, "channels": 8, "bn": True, "icnr": False},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "srresnet": {
+        "paper": {"blocks": 16, "channels": 64, "bn": True, "icnr": False},
+        "tiny": {"blocks": 2, "channels": 8, "bn": True, "icnr": False},
+    },
 }
 
 
-class SRResNet(SRNet):
+class SRResNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
         c, bn = config["channels"], config["bn"]
         self.head = nn.Sequential(conv(dims, in_channels, c, 9), nn.PReLU())
-        body: list[nn.Module] = [ResidualBlock(dims, c, 3, bn=bn, act="prelu") for _ in range(config["blocks"])]
-        body.append(conv(dims, c, c, 3))
-        if bn:
-            body.append(batch_norm(dims, c))
-        self.body = nn.Sequential(*body)
+        self.body = residual_trunk(
+            dims, c, (ResidualBlock(dims, c, 3, bn=bn, act="prelu") for _ in range(config["blocks"])), bn=bn)
         self.upsample = SubPixelUpsample(dims, c, self.scale, staged=True, act="prelu", icnr=config["icnr"])
         self.tail = conv(dims, c, in_channels, 9)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        h = h + self.body(h)
-        return self.tail(self.upsample(h))
 
 
 @register_model(ModelInfo(
     name="srresnet", paper="Ledig et al., Photo-Realistic Single Image SR Using a GAN (SRResNet/SRGAN), CVPR",
     year=2017, upsampling="post", review_section="3.4.2",
     preset_note="16 residual blocks with BN and PReLU, 2 sub-pixel x2 stages: 1,549,462 params at x4 on RGB",
-    presets=tuple(PRESETS), paper_in_channels=3,
+    presets=tuple(PRESETS["srresnet"]), paper_in_channels=3,
 ))
-def srresnet(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> SRResNet:
-    return SRResNet(scale=scale, dims=dims, in_channels=in_channels,
-                    config=resolve_config("srresnet", PRESETS, preset, overrides))
+def srresnet(**kwargs: Any) -> SRResNet:
+    """Registered builder; options: the keys of ``PRESETS["srresnet"]``."""
+    return create_srnet(SRResNet, "srresnet", PRESETS, **kwargs)

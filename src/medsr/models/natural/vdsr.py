@@ -8,16 +8,20 @@ bicubic-interpolated input and the HR image (global residual learning, section 3
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, pre_factors, resolve_config
+from medsr.models.natural._common import SRNet, create_srnet, pre_factors
 from medsr.models.registry import ModelInfo, register_model
 
-PRESETS = {
-    "paper": {"layers": 20, "channels": 64, "kernel": "cubic"},
-    "tiny": {"layers": 4, "channels": 8, "kernel": "cubic"},
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "vdsr": {
+        "paper": {"layers": 20, "channels": 64, "kernel": "cubic"},
+        "tiny": {"layers": 4, "channels": 8, "kernel": "cubic"},
+    },
 }
 
 
@@ -41,8 +45,8 @@ class VDSR(SRNet):
     name="vdsr", paper="Kim et al., Accurate Image SR Using Very Deep Convolutional Networks, CVPR",
     year=2016, upsampling="pre", review_section="3.4.2",
     preset_note="20 layers, 64 channels, global residual: 665,921 params on Y",
-    presets=tuple(PRESETS), paper_in_channels=1,
+    presets=tuple(PRESETS["vdsr"]), paper_in_channels=1,
 ))
-def vdsr(*, scale=2, dims: int = 2, in_channels: int = 1, preset: str = "paper", **overrides) -> VDSR:
-    return VDSR(scale=scale, dims=dims, in_channels=in_channels,
-                config=resolve_config("vdsr", PRESETS, preset, overrides))
+def vdsr(**kwargs: Any) -> VDSR:
+    """Registered builder; options: the keys of ``PRESETS["vdsr"]``."""
+    return create_srnet(VDSR, "vdsr", PRESETS, **kwargs)

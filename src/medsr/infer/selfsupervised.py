@@ -1,4 +1,8 @@
-"""``medsr upscale --method self`` and ``--method dip``: adapters to :mod:`medsr.infer.methods`.
+"""The ``self`` and ``dip`` methods of the engine: option adapters to :mod:`medsr.selfsr`.
+
+Self-supervised SR (SMORE/SAA, review section 4.2.2) and Deep Image Prior (ref. [91]) are ordinary
+methods of :mod:`medsr.infer.methods`, registered there (one explicit place) with a lazy import of
+this module (it pulls in torch).
 
 They turn :class:`~medsr.infer.methods.MethodOptions` (``--budget`` seconds, ``--seed``,
 ``--device`` and ``--option key=value`` pairs) into :class:`SelfSRConfig` / :class:`DIPConfig`.
@@ -7,22 +11,43 @@ Option keys (unknown keys raise :class:`MedsrError`):
 ``self``: ``arch`` (network: ``selfsr`` or a 2D registry name), ``preset``, ``profile``
 (``gaussian``, ``rect`` or a file of weights), ``slice_thickness`` (mm), ``slice_gap`` (mm),
 ``iterations``, ``budget`` (e.g. ``800it,120s``), ``patch``, ``batch``, ``lr``, ``orientations``
-(1|2), ``anti_alias`` (auto|true|false), ``threads``.
+(1|2), ``anti_alias`` (auto|true|false), ``threads``, ``model_kwargs`` (JSON object of network
+keyword arguments).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
-(auto|thick-slice|bicubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
+(auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
 ``patience``, ``ema``, ``threads``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from medsr.errors import MedsrError
+from medsr.degrade import SliceProfile, load_profile_file
+from medsr.errors import MedsrError, OptionError
 from medsr.selfsr.config import Budget, SelfSRConfig, parse_budget
-from medsr.selfsr.profile import SliceProfile, load_profile_file
+
+if TYPE_CHECKING:
+    from medsr.infer.methods import MethodOptions
+    from medsr.volume import TargetGrid, Volume
 
 __all__ = ["self_sr_method", "dip_method", "profile_from_options", "budget_from_options"]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A dict, or its JSON text (``model_kwargs={"channels": 32}`` on the command line)."""
+    if isinstance(value, dict):
+        return dict(value)
+    import json
+
+    try:
+        parsed = json.loads(str(value))
+    except json.JSONDecodeError:
+        raise MedsrError(f'expected a JSON object such as {{"channels": 32}}, got {value!r}') from None
+    if not isinstance(parsed, dict):
+        raise MedsrError(f'expected a JSON object such as {{"channels": 32}}, got {value!r}')
+    return parsed
 
 
 def _bool(value: Any) -> bool | str:
@@ -42,7 +67,7 @@ def _typed(
     unknown = sorted(set(extra) - set(spec))
     if unknown:
         raise MedsrError(
-            f"--method {method} does not know the option(s) {', '.join(unknown)}; "
+            f"method {method} does not know the option(s) {', '.join(unknown)}; "
             f"valid keys: {', '.join(sorted(spec))}"
         )
     out: dict[str, Any] = {}
@@ -52,7 +77,7 @@ def _typed(
         except MedsrError:
             raise
         except (TypeError, ValueError):
-            raise MedsrError(f"option {key}={value!r} of --method {method} is not valid") from None
+            raise MedsrError(f"option {key}={value!r} of method {method} is not valid") from None
     return out
 
 
@@ -74,7 +99,7 @@ def budget_from_options(
     """Combine ``--budget`` (seconds), an ``iterations`` and a ``budget`` option string."""
     if text is not None:
         if seconds is not None or iterations is not None:
-            raise MedsrError("give the budget once: either --budget/iterations or budget=...")
+            raise OptionError("give the budget once: either {budget}/iterations or budget=...")
         return parse_budget(text)
     if seconds is None and iterations is None:
         return default
@@ -95,10 +120,13 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "orientations": int,
     "anti_alias": _bool,
     "threads": int,
+    "model_kwargs": _mapping,
 }
 
 
-def self_sr_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, Any]]:
+def self_sr_method(
+    volume: Volume, target: TargetGrid, options: MethodOptions
+) -> tuple[Volume, dict[str, Any]]:
     """The ``self`` upscale method: :func:`medsr.selfsr.smore.self_super_resolve` on ``target``."""
     from medsr.selfsr.smore import self_super_resolve
 
@@ -117,9 +145,7 @@ def self_sr_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[st
         device=options.device,
         **opts,
     )
-    out, info = self_super_resolve(volume, target.factors, config, progress=options.progress)
-    _check_grid(out, target)
-    return out, info
+    return self_super_resolve(volume, target, config, progress=options.progress)
 
 
 _DIP_KEYS: dict[str, Callable[[Any], Any]] = {
@@ -140,7 +166,9 @@ _DIP_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def dip_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, Any]]:
+def dip_method(
+    volume: Volume, target: TargetGrid, options: MethodOptions
+) -> tuple[Volume, dict[str, Any]]:
     """The ``dip`` upscale method: :func:`medsr.selfsr.dip.deep_image_prior` onto ``target``."""
     from medsr.selfsr.dip import DIPConfig, deep_image_prior
 
@@ -161,15 +189,4 @@ def dip_method(volume: Any, target: Any, options: Any) -> tuple[Any, dict[str, A
         device=options.device,
         **opts,
     )
-    out, info = deep_image_prior(volume, target.factors, config, progress=options.progress)
-    _check_grid(out, target)
-    return out, info
-
-
-def _check_grid(out: Any, target: Any) -> None:
-    import numpy as np
-
-    if tuple(out.shape) != tuple(target.shape) or not np.allclose(
-        out.affine, target.affine, atol=1e-6
-    ):
-        raise RuntimeError(f"self-SR produced grid {out.shape}, expected {target.shape}")
+    return deep_image_prior(volume, target, config, progress=options.progress)

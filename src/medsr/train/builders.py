@@ -1,0 +1,300 @@
+"""Builders: a validated :class:`~medsr.train.config.Config` -> data module, network, task.
+
+* :func:`build_datamodule` reads the training (and validation) sources, checks their channels
+  against the model, and wraps a :class:`~medsr.train.datasets.PatchDataset` /
+  :class:`~medsr.train.datasets.ValidationDataset` into a :class:`SRDataModule`;
+* :func:`build_model` creates the generator (``medsr.models.create_model``; the auto-encoder of
+  the shape-prior loss for ``task: autoencoder``), optionally from earlier weights;
+* :func:`build_discriminator` the critic of the GAN tasks (review section 3.3);
+* :func:`build_task` the Lightning task of the config (:mod:`medsr.train.tasks`) with its loss
+  (review section 2.4).
+
+Config mistakes raise :class:`~medsr.errors.MedsrError` naming the config key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from medsr.errors import MedsrError
+from medsr.normalise import Normaliser
+from medsr.runtime import generator
+from medsr.train.config import Config
+from medsr.train.datasets import EpochSampler, PatchDataset, ValidationDataset, seed_worker
+from medsr.train.sampling import SamplingSpec
+from medsr.train.sources import load_sources
+
+__all__ = [
+    "SRDataModule",
+    "build_datamodule",
+    "build_discriminator",
+    "build_model",
+    "build_task",
+    "sampling_spec",
+]
+
+
+# ---------------------------------------------------------------------- data module
+class SRDataModule(L.LightningDataModule):
+    """Train/validation loaders. Each epoch holds ``steps_per_epoch`` batches per process; the
+    :class:`~medsr.train.datasets.EpochSampler` splits the epoch's sample keys across DDP ranks (so
+    Lightning's own distributed sampler is switched off)."""
+
+    def __init__(
+        self,
+        train_set: PatchDataset,
+        val_set: ValidationDataset | None,
+        *,
+        batch_size: int,
+        steps_per_epoch: int,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.train_set = train_set
+        self.val_set = val_set
+        self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.num_workers = num_workers
+        self.seed = seed
+
+    def _world(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0, 1
+        return int(trainer.global_rank), int(trainer.world_size)
+
+    def train_dataloader(self) -> DataLoader:
+        rank, world = self._world()
+        length = self.steps_per_epoch * self.batch_size * world
+        self.train_set.length = length
+        sampler = EpochSampler(length, rank=rank, world_size=world)
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            worker_init_fn=seed_worker,
+            # a private generator: creating loader iterators never consumes the global torch RNG
+            generator=generator(self.seed),
+            drop_last=True,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=False,
+        )
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.val_set is None or len(self.val_set) == 0:
+            return []
+        return DataLoader(self.val_set, batch_size=1, shuffle=False, num_workers=0)
+
+
+# ---------------------------------------------------------------------- builders
+def _normaliser(cfg: Config) -> Normaliser:
+    return Normaliser(cfg.data.normalisation.kind, dict(cfg.data.normalisation.params))
+
+
+def sampling_spec(cfg: Config) -> SamplingSpec:
+    """How the training samples of a config are cut, degraded and augmented."""
+    return SamplingSpec(
+        dims=cfg.model.dims,
+        patch=cfg.patch_tuple(),
+        scale=cfg.model.scale_tuple(),
+        slice_axis=cfg.data.slice_axis,
+        degradation=cfg.data.degradation,
+        augment=cfg.data.augment,
+        foreground_probability=cfg.data.foreground.probability,
+        interpolate_lr=cfg.data.interpolate_lr,
+        noise2noise=cfg.train.noise2noise if cfg.train.mode == "noise2noise" else None,
+        unpaired=bool(cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.unpaired),
+    )
+
+
+def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
+    """Read the data of a config; returns the data module, the normaliser spec and the file names."""
+    norm = _normaliser(cfg)
+    common = {
+        "color": cfg.data.color,
+        "normalisation": norm,
+        "foreground": cfg.data.foreground.method,
+        "foreground_percentile": cfg.data.foreground.percentile,
+        "seed": cfg.seed,
+    }
+    t = cfg.data.train
+    train_sources = load_sources(
+        t.hr_dir, lr_spec=t.lr_dir, pattern=t.pattern, limit=t.limit, **common
+    )
+    channels = {int(s.hr.shape[0]) for s in train_sources}
+    if channels != {cfg.model.in_channels}:
+        raise MedsrError(
+            f"config: model.in_channels is {cfg.model.in_channels} but the training images have "
+            f"{sorted(channels)} channel(s); set data.color (y/grey/rgb) or model.in_channels"
+        )
+    spec = sampling_spec(cfg)
+    train_set = PatchDataset(
+        train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed
+    )
+    val_set = None
+    if cfg.data.val is not None:
+        v = cfg.data.val
+        val_sources = load_sources(
+            v.hr_dir, lr_spec=v.lr_dir, pattern=v.pattern, limit=v.limit, **common
+        )
+        crop = cfg.data.val_crop
+        crop_t = (
+            None
+            if crop is None
+            else ([crop] * cfg.model.dims if isinstance(crop, int) else list(crop))
+        )
+        val_spec = SamplingSpec(**{**spec.__dict__, "augment": None, "unpaired": False})
+        val_set = ValidationDataset(
+            val_sources,
+            val_spec,
+            crop=crop_t,
+            slices=cfg.data.val_slices,
+            max_items=cfg.data.val_max_images,
+            seed=cfg.seed,
+        )
+    dm = SRDataModule(
+        train_set,
+        val_set,
+        batch_size=cfg.data.batch_size,
+        steps_per_epoch=cfg.train.checkpoint_every,
+        num_workers=cfg.data.num_workers,
+        seed=cfg.seed,
+    )
+    return dm, norm, [s.name for s in train_sources]
+
+
+def _load_init_weights(model: nn.Module, path: str) -> None:
+    from safetensors.torch import load_file
+
+    from medsr.models.io import weights_paths
+
+    p = Path(path)
+    tensors = p if p.suffix == ".safetensors" else weights_paths(p)[0]
+    if not tensors.is_file():
+        raise MedsrError(
+            f"config: model.init_weights: {tensors} not found; give a model.safetensors or a run folder"
+        )
+    state = load_file(str(tensors))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+        raise MedsrError(
+            f"config: model.init_weights: {tensors} does not fit {type(model).__name__} ({first})"
+        ) from None
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """The generator of a config (or the auto-encoder for ``task: autoencoder``)."""
+    if cfg.task == "autoencoder":
+        from medsr.models.autoencoder import ConvAutoEncoder
+
+        try:
+            model: nn.Module = ConvAutoEncoder(
+                dims=cfg.model.dims, in_channels=cfg.model.in_channels, **cfg.model.kwargs
+            )
+        except TypeError as err:
+            raise MedsrError(f"config: model.kwargs: {err}") from None
+    else:
+        from medsr.models import create_model
+
+        try:
+            model = create_model(
+                cfg.model.name,
+                scale=cfg.model.scale_arg(),
+                dims=cfg.model.dims,
+                in_channels=cfg.model.in_channels,
+                preset=cfg.model.preset,
+                **cfg.model.kwargs,
+            )
+        except MedsrError as err:
+            raise MedsrError(f"config: model: {err}") from None
+        except TypeError as err:
+            raise MedsrError(f"config: model.kwargs: {err}") from None
+    if cfg.model.init_weights:
+        _load_init_weights(model, cfg.model.init_weights)
+    return model
+
+
+def build_discriminator(cfg: Config, in_channels: int) -> nn.Module:
+    """The discriminator of a GAN config (``medsr.models.create_model`` of ``discriminator``)."""
+    from medsr.models import create_model
+
+    assert cfg.discriminator is not None
+    try:
+        return create_model(
+            cfg.discriminator.name,
+            dims=cfg.model.dims,
+            in_channels=in_channels,
+            preset=cfg.discriminator.preset,
+            **cfg.discriminator.kwargs,
+        )
+    except MedsrError as err:
+        raise MedsrError(f"config: discriminator: {err}") from None
+    except TypeError as err:
+        raise MedsrError(f"config: discriminator.kwargs: {err}") from None
+
+
+def _val_range(norm: Normaliser) -> float | None:
+    return 1.0 if norm.unit_range else None
+
+
+def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningModule:
+    """The LightningModule of a config's task."""
+    from medsr.losses import MultiOutputLoss, build_loss_term, build_weighted_sum
+    from medsr.train.nets import DownsamplingNet
+    from medsr.train.tasks import AdversarialSR, CycleSR, SupervisedSR
+
+    terms = {k: dict(v or {}) for k, v in cfg.loss.terms.items()}
+    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.unpaired:
+        paired = [k for k, v in terms.items() if v.get("kind", k) != "tv"]
+        if paired:
+            raise MedsrError(
+                f"config: loss.terms.{paired[0]}: unpaired cycle training has no target for this term; keep only "
+                "tv, or set cycle.unpaired: false"
+            )
+        if not terms:
+            terms = {"tv": {"weight": 0.0}}
+    loss = build_weighted_sum(terms)
+    vr = _val_range(norm)
+    if cfg.task in ("supervised", "autoencoder"):
+        multi = None
+        mo = cfg.loss.multi_output
+        if mo is not None:
+            first = next(iter(terms.items()))
+            base = build_loss_term(
+                first[1].pop("kind", first[0]), {k: v for k, v in first[1].items() if k != "weight"}
+            )
+            multi = MultiOutputLoss(
+                base,
+                mo.mode,
+                alpha=mo.alpha,
+                alpha_min=mo.alpha_min,
+                alpha_decay_steps=mo.alpha_decay_steps,
+            )
+        return SupervisedSR(cfg, model, loss, multi_output=multi, val_data_range=vr)
+    if cfg.task == "adversarial":
+        return AdversarialSR(
+            cfg, model, build_discriminator(cfg, cfg.model.in_channels), loss, val_data_range=vr
+        )
+    assert cfg.cycle is not None
+    scale = cfg.model.scale_tuple()
+    down = DownsamplingNet(
+        cfg.model.dims, cfg.model.in_channels, scale, cfg.cycle.down.features, cfg.cycle.down.layers
+    )
+    return CycleSR(
+        cfg,
+        model,
+        down,
+        build_discriminator(cfg, cfg.model.in_channels),
+        build_discriminator(cfg, cfg.model.in_channels),
+        loss,
+        val_data_range=vr,
+    )
