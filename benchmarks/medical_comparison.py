@@ -30,14 +30,28 @@ DATA = ROOT.parent / "shared" / "data" / "medical"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "medical_bench", help="output folder")
-    parser.add_argument("--data", type=Path, default=DATA, help="folder with chris_t1, chris_PD, CT_pitch")
-    parser.add_argument("--quick", action="store_true", help="small crops and tiny budgets (seconds)")
-    parser.add_argument("--factors", type=int, nargs="+", default=None, help="simulated factors (2 4)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "runs" / "medical_bench", help="output folder"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder with chris_t1, chris_PD, CT_pitch"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small crops and tiny budgets (seconds)"
+    )
+    parser.add_argument(
+        "--factors", type=int, nargs="+", default=None, help="simulated factors (2 4)"
+    )
     parser.add_argument("--methods", nargs="+", default=None, help="rows of the simulated table")
-    parser.add_argument("--self-budget", type=float, default=None, help="self-SR seconds (default: medsr's)")
-    parser.add_argument("--supervised-seconds", type=float, default=None, help="training time per factor")
-    parser.add_argument("--supervised-steps", type=int, default=None, help="training steps per factor")
+    parser.add_argument(
+        "--self-budget", type=float, default=None, help="self-SR seconds (default: medsr's)"
+    )
+    parser.add_argument(
+        "--supervised-seconds", type=float, default=None, help="training time per factor"
+    )
+    parser.add_argument(
+        "--supervised-steps", type=int, default=None, help="training steps per factor"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--no-simulated", action="store_true", help="only the real scans")
     parser.add_argument("--no-real", action="store_true", help="only the simulated case")
@@ -48,22 +62,35 @@ def main(argv: list[str] | None = None) -> int:
     from medsr.errors import MedsrError
 
     settings = BenchSettings.quick() if args.quick else BenchSettings()
-    for key, value in (("factors", tuple(args.factors) if args.factors else None),
-                       ("methods", tuple(args.methods) if args.methods else None),
-                       ("self_budget", args.self_budget), ("supervised_seconds", args.supervised_seconds),
-                       ("supervised_steps", args.supervised_steps), ("threads", args.threads)):
+    for key, value in (
+        ("factors", tuple(args.factors) if args.factors else None),
+        ("methods", tuple(args.methods) if args.methods else None),
+        ("self_budget", args.self_budget),
+        ("supervised_seconds", args.supervised_seconds),
+        ("supervised_steps", args.supervised_steps),
+        ("threads", args.threads),
+    ):
         if value is not None:
             setattr(settings, key, value)
     truth = None if args.no_simulated else args.data / "chris_t1.nii.gz"
-    real = {} if args.no_real else {"chris_PD": args.data / "chris_PD.nii.gz", "CT_pitch": args.data / "CT_pitch.nii.gz"}
+    real = (
+        {}
+        if args.no_real
+        else {"chris_PD": args.data / "chris_PD.nii.gz", "CT_pitch": args.data / "CT_pitch.nii.gz"}
+    )
     missing = [p for p in ([truth] if truth else []) + list(real.values()) if not Path(p).is_file()]
     if missing:
         print(f"data not found: {', '.join(map(str, missing))}; pass --data", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
     try:
-        result = run_medical_benchmark(truth, real, args.out, settings,
-                                       log=lambda m: print(f"[{time.perf_counter() - t0:7.1f} s] {m}", flush=True))
+        result = run_medical_benchmark(
+            truth,
+            real,
+            args.out,
+            settings,
+            log=lambda m: print(f"[{time.perf_counter() - t0:7.1f} s] {m}", flush=True),
+        )
     except MedsrError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -37,19 +37,33 @@ def _fmt(r: Table1Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding CSet5/ and CSet14/")
+    ap.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder holding CSet5/ and CSet14/"
+    )
     ap.add_argument("--scales", default="2,3,4", help="comma-separated scales (default 2,3,4)")
     ap.add_argument("--datasets", default="Set5,Set14")
-    ap.add_argument("--weights", action="append", default=[], help="model.safetensors of a trained 2D network (repeatable)")
+    ap.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        help="model.safetensors of a trained 2D network (repeatable)",
+    )
     ap.add_argument("--name", action="append", default=[], help="row name for each --weights")
-    ap.add_argument("--mode", choices=["y", "rgb"], default=None, help="LR protocol for --weights rows")
-    ap.add_argument("--json", type=Path, default=None, help="also write every per-image score to this JSON file")
+    ap.add_argument(
+        "--mode", choices=["y", "rgb"], default=None, help="LR protocol for --weights rows"
+    )
+    ap.add_argument(
+        "--json", type=Path, default=None, help="also write every per-image score to this JSON file"
+    )
     args = ap.parse_args(argv)
     scales = [int(s) for s in args.scales.split(",")]
     datasets = [d.strip() for d in args.datasets.split(",")]
 
     rows: list[tuple[str, dict[tuple[str, int], str]]] = [
-        ("Bicubic, published", {k: f"{v[0]:.2f} / {v[1]:.4f}" for k, v in PUBLISHED_BICUBIC.items()})
+        (
+            "Bicubic, published",
+            {k: f"{v[0]:.2f} / {v[1]:.4f}" for k, v in PUBLISHED_BICUBIC.items()},
+        )
     ]
     results: list[dict] = []
     t0 = time.perf_counter()
@@ -70,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                     from medsr.models.io import read_meta
 
                     mode = args.mode or ("y" if int(read_meta(w)["in_channels"]) == 1 else "rgb")
-                    r = evaluate_method(args.data / f"C{d}", s, network_upscale(w, s, mode=mode), mode=mode)
+                    r = evaluate_method(
+                        args.data / f"C{d}", s, network_upscale(w, s, mode=mode), mode=mode
+                    )
                     cells[(d, s)] = _fmt(r)
                     results.append({"method": name, "weights": str(w), **r.as_dict()})
             rows.append((name, cells))
@@ -83,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | " + " | ".join("---" for _ in cols) + " |")
     for name, cells in rows:
         print(f"| {name} | " + " | ".join(cells.get(c, "") for c in cols) + " |")
-    print(f"\n({time.perf_counter() - t0:.1f} s; PSNR in dB on Y, border = scale, SSIM Wang et al. 2004)")
+    print(
+        f"\n({time.perf_counter() - t0:.1f} s; PSNR in dB on Y, border = scale, SSIM Wang et al. "
+        "2004)"
+    )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -81,16 +81,26 @@ def main(argv: list[str] | None = None) -> None:
         affine = np.diag([0.5, 0.5, 2.0, 1.0])
         nib.save(nib.Nifti1Image(_phantom(shape), affine), str(folder / "ct.nii.gz"))
         with torch_seed(0):  # random weights (memory does not depend on them), reproducible
-            model = create_model(args.model, scale=(1, 1, args.factor), dims=3, in_channels=1,
-                                 preset="tiny")
-        weights, _ = save_weights(model, folder / "w", name=args.model, preset="tiny",
-                                  normalisation={"kind": "minmax", "params": {"min": -1024, "max": 3071}})
+            model = create_model(
+                args.model, scale=(1, 1, args.factor), dims=3, in_channels=1, preset="tiny"
+            )
+        weights, _ = save_weights(
+            model,
+            folder / "w",
+            name=args.model,
+            preset="tiny",
+            normalisation={"kind": "minmax", "params": {"min": -1024, "max": 3071}},
+        )
         del model
         baseline = _peak_gib()
         tile = [int(v) for v in args.tile.split(",")]
-        job = Job(factors=f"1,1,{args.factor}", weights=weights,
-                  config=UpscaleConfig(tile=tile[0] if len(tile) == 1 else tile,
-                                       max_memory=parse_bytes(args.max_memory)))
+        job = Job(
+            factors=f"1,1,{args.factor}",
+            weights=weights,
+            config=UpscaleConfig(
+                tile=tile[0] if len(tile) == 1 else tile, max_memory=parse_bytes(args.max_memory)
+            ),
+        )
         t0 = time.perf_counter()
         stages = _StagePeaks()
         sidecar = upscale_file(folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job, progress=stages)
@@ -98,16 +108,24 @@ def main(argv: list[str] | None = None) -> None:
     out_shape = sidecar["geometry"]["output"]["shape"]
     out_gib = 4 * np.prod(out_shape) / 2**30
     peak = _peak_gib()
-    print(f"input {shape} int16 -> output {tuple(out_shape)} {sidecar['dtype']} "
-          f"({out_gib:.2f} GiB as float32), {args.model} tiny 3D x{args.factor}, "
-          f"{sidecar['tiling']['windows']} windows of {sidecar['tiling']['tile']}")
-    print(f"output buffer: {sidecar['memory']['output_buffer']}; time {seconds:.1f} s "
-          f"(upscale {sidecar['timings_s']['upscale']:.1f} s, consistency "
-          f"{sidecar['timings_s']['consistency']:.1f} s, write {sidecar['timings_s']['write']:.1f} s)")
-    print(f"peak RSS before writing (read + inference + consistency): {stages.peaks['writing']:.2f} GiB; "
-          f"the writer (medsr.io.write) adds {peak - stages.peaks['writing']:.2f} GiB")
-    print(f"peak RSS: {peak:.2f} GiB (before the job: {baseline:.2f} GiB); target < 2.5 GiB: "
-          f"{'OK' if peak < 2.5 else 'ABOVE TARGET'}")
+    print(
+        f"input {shape} int16 -> output {tuple(out_shape)} {sidecar['dtype']} "
+        f"({out_gib:.2f} GiB as float32), {args.model} tiny 3D x{args.factor}, "
+        f"{sidecar['tiling']['windows']} windows of {sidecar['tiling']['tile']}"
+    )
+    print(
+        f"output buffer: {sidecar['memory']['output_buffer']}; time {seconds:.1f} s "
+        f"(upscale {sidecar['timings_s']['upscale']:.1f} s, consistency "
+        f"{sidecar['timings_s']['consistency']:.1f} s, write {sidecar['timings_s']['write']:.1f} s)"
+    )
+    print(
+        f"peak RSS before writing (read + inference + consistency): {stages.peaks['writing']:.2f} "
+        f"GiB; the writer (medsr.io.write) adds {peak - stages.peaks['writing']:.2f} GiB"
+    )
+    print(
+        f"peak RSS: {peak:.2f} GiB (before the job: {baseline:.2f} GiB); target < 2.5 GiB: "
+        f"{'OK' if peak < 2.5 else 'ABOVE TARGET'}"
+    )
     sys.exit(0 if peak < 2.5 else 1)
 
 

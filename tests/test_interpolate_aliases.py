@@ -1,4 +1,5 @@
-"""The MATLAB cubic kernel is ``cubic``; ``bicubic`` (and kin) typed by users map to it in one place."""
+"""The MATLAB cubic kernel is ``cubic``; ``bicubic`` (and kin) typed by users map to it in one
+place."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ from medsr.volume import TargetGrid, Volume
 
 @pytest.mark.parametrize(
     "typed,name",
-    [("bicubic", "cubic"), ("BiCubic", "cubic"), ("tricubic", "cubic"), ("trilinear", "linear"),
-     ("lanczos3", "lanczos"), ("cubic", "cubic"), ("auto", "auto"), ("thick-slice", "thick-slice")],
+    [
+        ("bicubic", "cubic"),
+        ("BiCubic", "cubic"),
+        ("tricubic", "cubic"),
+        ("trilinear", "linear"),
+        ("lanczos3", "lanczos"),
+        ("cubic", "cubic"),
+        ("auto", "auto"),
+        ("thick-slice", "thick-slice"),
+    ],
 )
 def test_canonical_method(typed: str, name: str) -> None:
     assert canonical_method(typed) == name
@@ -27,7 +36,9 @@ def test_aliases_point_at_methods() -> None:
 
 def test_bicubic_is_the_cubic_kernel_everywhere_it_is_typed() -> None:
     x = np.random.default_rng(0).random((1, 6, 7, 1)).astype(np.float32)
-    np.testing.assert_array_equal(zoom_array(x, (2, 3, 1), "bicubic"), zoom_array(x, (2, 3, 1), "cubic"))
+    np.testing.assert_array_equal(
+        zoom_array(x, (2, 3, 1), "bicubic"), zoom_array(x, (2, 3, 1), "cubic")
+    )
     job = Job(factors="2", config=UpscaleConfig(finish="bicubic")).validate()
     assert job.config.finish == "cubic"
     scan = Volume(np.zeros((1, 5, 6, 4), np.float32), np.eye(4))

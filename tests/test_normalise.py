@@ -44,15 +44,18 @@ def test_forward_inverse_roundtrip_is_exact_to_float32(spec, ct_like):
     assert np.array_equal(again.forward(ct_like), y)
 
 
-@pytest.mark.parametrize("entry", [
-    {"kind": "minmax", "params": {"min": -1024, "max": 3071}},
-    {"kind": "zscore", "params": {"mean": 40.0, "std": 350.0}},
-    {"kind": "affine", "params": {"offset": -1000.0, "scale": 1000.0}},
-    {"kind": "percentile", "params": {"low": 1, "high": 99}},
-    {"kind": "volume_minmax"},
-    {"kind": "volume_zscore"},
-    None,
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"kind": "minmax", "params": {"min": -1024, "max": 3071}},
+        {"kind": "zscore", "params": {"mean": 40.0, "std": 350.0}},
+        {"kind": "affine", "params": {"offset": -1000.0, "scale": 1000.0}},
+        {"kind": "percentile", "params": {"low": 1, "high": 99}},
+        {"kind": "volume_minmax"},
+        {"kind": "volume_zscore"},
+        None,
+    ],
+)
 def test_inverse_undoes_forward_hu_stay_hu(entry) -> None:
     ct = np.random.default_rng(0).uniform(-1024, 2000, size=(1, 16, 16, 8)).astype(np.float32)
     norm = Normaliser.from_dict(entry).fit(ct)
@@ -111,8 +114,18 @@ def test_every_old_name_still_loads(alias: str, kind: str) -> None:
 
 
 def test_the_vocabulary_covers_both_former_tables():
-    former_training = {"none", "minmax", "zscore", "affine", "percentile", "volume_minmax",
-                       "volume_zscore", "window", "range", "identity"}
+    former_training = {
+        "none",
+        "minmax",
+        "zscore",
+        "affine",
+        "percentile",
+        "volume_minmax",
+        "volume_zscore",
+        "window",
+        "range",
+        "identity",
+    }
     former_inference = former_training | {"standard", "meanstd", "linear"}
     assert former_inference <= set(KINDS) | set(ALIASES)
 

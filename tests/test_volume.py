@@ -37,7 +37,9 @@ def test_upsampling_tiles_old_voxels_and_keeps_fov(factors):
     shape, affine = (10, 12, 8), oblique_affine()
     new_shape, new_affine = zoom_grid(shape, affine, factors)
     assert new_shape == tuple(int(round(n * f)) for n, f in zip(shape, factors))
-    np.testing.assert_allclose(spacing_of(new_affine), spacing_of(affine) / np.array(factors), rtol=1e-12)
+    np.testing.assert_allclose(
+        spacing_of(new_affine), spacing_of(affine) / np.array(factors), rtol=1e-12
+    )
     # the centre of the grid does not move
     centre_old = world(affine, (np.array(shape) - 1) / 2.0)
     centre_new = world(new_affine, (np.array(new_shape) - 1) / 2.0)
@@ -77,7 +79,9 @@ def test_non_integer_factor_keeps_centre_and_exact_spacing():
     assert new_shape == (7, 7, 17)  # round(7 * 2.4) = 17
     assert factors[2] == pytest.approx(2.4)
     np.testing.assert_allclose(
-        world(new_affine, (np.array(new_shape) - 1) / 2.0), world(affine, (np.array(shape) - 1) / 2.0), atol=1e-9
+        world(new_affine, (np.array(new_shape) - 1) / 2.0),
+        world(affine, (np.array(shape) - 1) / 2.0),
+        atol=1e-9,
     )
 
 
@@ -92,7 +96,9 @@ def test_down_then_up_returns_to_the_same_grid():
 def test_crop_affine_moves_origin_to_the_crop_start():
     affine = oblique_affine()
     cropped = crop_affine(affine, (3, 4, 5))
-    np.testing.assert_allclose(world(cropped, np.zeros((1, 3))), world(affine, np.array([[3.0, 4.0, 5.0]])))
+    np.testing.assert_allclose(
+        world(cropped, np.zeros((1, 3))), world(affine, np.array([[3.0, 4.0, 5.0]]))
+    )
 
 
 def test_volume_validates_and_reports():
@@ -107,7 +113,10 @@ def test_volume_validates_and_reports():
         bad.check_finite()
 
 
-@pytest.mark.parametrize("text,expected", [("2", (2.0, 2.0, 2.0)), ("1,1,4", (1.0, 1.0, 4.0)), ("1x1x4", (1.0, 1.0, 4.0))])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("2", (2.0, 2.0, 2.0)), ("1,1,4", (1.0, 1.0, 4.0)), ("1x1x4", (1.0, 1.0, 4.0))],
+)
 def test_parse_triple(text, expected):
     assert parse_triple(text) == expected
 

@@ -1,4 +1,5 @@
-"""The one parser of factors, spacings, scales and window sizes (medsr.volume.parse_numbers/triple)."""
+"""The one parser of factors, spacings, scales and window sizes
+(medsr.volume.parse_numbers/triple)."""
 
 from __future__ import annotations
 

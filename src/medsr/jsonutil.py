@@ -1,9 +1,9 @@
 """JSON for medsr's records: one converter to plain JSON values and one atomic writer.
 
 Every JSON medsr writes (``model.json`` of trained weights, the ``OUT.json`` sidecar of
-``medsr upscale``, benchmark ``results.json``, ``medsr metrics --json``) records measurements such as
-the PSNR and SSIM of review section 5.2 (eqs. 24-25), which can be infinite (identical images) or
-NaN. Strict JSON has neither, so :func:`to_jsonable` writes them as ``null`` (or, where a record
+``medsr upscale``, benchmark ``results.json``, ``medsr metrics --json``) records measurements such
+as the PSNR and SSIM of review section 5.2 (eqs. 24-25), which can be infinite (identical images)
+or NaN. Strict JSON has neither, so :func:`to_jsonable` writes them as ``null`` (or, where a record
 documents it, as the strings ``"inf"``/``"nan"``). It also turns numpy/torch scalars and arrays into
 Python numbers and lists, paths into strings and dataclasses into dicts. :func:`write_json` writes
 the result atomically through :func:`medsr.io.atomic.atomic_path`.
@@ -23,7 +23,8 @@ from medsr.errors import MedsrError
 
 __all__ = ["NonFinite", "to_jsonable", "write_json"]
 
-#: How :func:`to_jsonable` writes NaN and +-inf: ``"null"`` (JSON null) or ``"string"`` ("inf", "nan").
+#: How :func:`to_jsonable` writes NaN and +-inf: ``"null"`` (JSON null) or ``"string"`` ("inf",
+#: "nan").
 NonFinite = Literal["null", "string"]
 
 
@@ -49,7 +50,9 @@ def to_jsonable(value: Any, *, nonfinite: NonFinite = "null", strict: bool = Fal
             return float(value)
         return None if nonfinite == "null" else str(value)
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v, nonfinite=nonfinite, strict=strict) for k, v in value.items()}
+        return {
+            str(k): to_jsonable(v, nonfinite=nonfinite, strict=strict) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         return [to_jsonable(v, nonfinite=nonfinite, strict=strict) for v in items]
@@ -93,8 +96,9 @@ def write_json(
     """
     from medsr.io.atomic import atomic_path
 
-    text = json.dumps(to_jsonable(data, nonfinite=nonfinite, strict=strict), indent=indent,
-                      allow_nan=False)
+    text = json.dumps(
+        to_jsonable(data, nonfinite=nonfinite, strict=strict), indent=indent, allow_nan=False
+    )
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")

@@ -17,8 +17,8 @@ Kinds (:data:`KINDS`; the older names in :data:`ALIASES` are still read, so ever
   is exact.
 * ``zscore`` (aliases ``standard``, ``meanstd``) -- fixed ``(x - mean) / std``.
 * ``affine`` (alias ``linear``) -- fixed ``offset`` / ``scale``.
-* ``percentile`` -- per volume: the percentiles ``low`` / ``high`` (default 0.5 / 99.5) map to 0 / 1,
-  robust to the bright outliers of MR.
+* ``percentile`` -- per volume: the percentiles ``low`` / ``high`` (default 0.5 / 99.5) map to
+  0 / 1, robust to the bright outliers of MR.
 * ``volume_minmax``, ``volume_zscore`` -- per volume min/max or mean/std.
 * ``foreground_percentile`` (alias ``robust``) -- per volume: ``low`` percentile of all voxels
   (the background: 0 in MR, -1000 HU in CT) -> 0, ``high`` percentile of the voxels above it
@@ -158,7 +158,9 @@ class Normaliser:
                 raise MedsrError(f"zscore normalisation needs std > 0, got {p['std']}")
             return p["mean"], p["std"]
         if p["scale"] == 0 or not np.isfinite(p["scale"]):
-            raise MedsrError(f"affine normalisation needs a finite non-zero scale, got {p['scale']}")
+            raise MedsrError(
+                f"affine normalisation needs a finite non-zero scale, got {p['scale']}"
+            )
         return p["offset"], p["scale"]
 
     # ----------------------------------------------------------------- (de)serialisation

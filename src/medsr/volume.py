@@ -153,7 +153,9 @@ class Volume:
     # ------------------------------------------------------------------ derived objects
     def with_data(self, data: np.ndarray, affine: np.ndarray | None = None, **meta: Any) -> Volume:
         """A new volume with other samples (and optionally another affine), same metadata."""
-        return Volume(data, self.affine.copy() if affine is None else affine, self.meta.copy(**meta))
+        return Volume(
+            data, self.affine.copy() if affine is None else affine, self.meta.copy(**meta)
+        )
 
     def check_finite(self) -> None:
         """Raise :class:`MedsrError` if the samples hold NaN or Inf."""
@@ -187,7 +189,8 @@ def plane_spacing(affine: np.ndarray) -> np.ndarray:
 #: (section 3: x2 to x8 in natural images, section 4: x2 to x6 through-plane) makes sense.
 MAX_FACTOR = 64.0
 
-#: Factors within this relative distance of a whole number are that number (see :func:`snap_factors`).
+#: Factors within this relative distance of a whole number are that number (see
+#: :func:`snap_factors`).
 SNAP_TOLERANCE = 1e-4
 
 Numbers = float | Sequence[float] | str
@@ -239,8 +242,9 @@ def parse_numbers(
         )
     if maximum is not None and max(items) > maximum:
         raise _option_error(
-            name, f"{max(items):g} is above {maximum:g}, the largest medsr accepts per axis (the "
-            f"grid would hold too many voxels); use smaller factors, at most {maximum:g}"
+            name,
+            f"{max(items):g} is above {maximum:g}, the largest medsr accepts per axis (the "
+            f"grid would hold too many voxels); use smaller factors, at most {maximum:g}",
         )
     if integer:
         if any(abs(v - round(v)) > 1e-6 or round(v) < 1 for v in items):
@@ -274,8 +278,9 @@ def parse_triple(
         items.append(int(fill) if integer else float(fill))
     if len(items) != ndim:
         raise _option_error(
-            name, f"needs 1 or {ndim} numbers, got {len(items)} ({value!r}); give one number for "
-            "all axes or one per axis"
+            name,
+            f"needs 1 or {ndim} numbers, got {len(items)} ({value!r}); give one number for "
+            "all axes or one per axis",
         )
     return tuple(items)
 
@@ -287,8 +292,7 @@ def snap_factors(values: Sequence[float], tol: float = SNAP_TOLERANCE) -> tuple[
     should not turn x2 into x2.000001 (a network would then run at x3).
     """
     return tuple(
-        float(round(v)) if abs(v - round(v)) < tol * max(1.0, abs(v)) else float(v)
-        for v in values
+        float(round(v)) if abs(v - round(v)) < tol * max(1.0, abs(v)) else float(v) for v in values
     )
 
 
@@ -334,7 +338,9 @@ def index_coordinates(n_old: int, n_new: int, factor: float) -> np.ndarray:
     return (j - (n_new - 1) / 2.0) / factor + (n_old - 1) / 2.0
 
 
-def factors_for_spacing(spacing_old: Sequence[float], spacing_new: Sequence[float]) -> tuple[float, ...]:
+def factors_for_spacing(
+    spacing_old: Sequence[float], spacing_new: Sequence[float]
+) -> tuple[float, ...]:
     """Per-axis factors that take ``spacing_old`` to ``spacing_new`` (``s = old / new``)."""
     return tuple(float(o) / float(n) for o, n in zip(spacing_old, spacing_new))
 

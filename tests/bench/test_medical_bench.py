@@ -25,7 +25,9 @@ from medsr.volume import Volume, grid_for_spacing
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "medical"
 needs_data = pytest.mark.skipif(
-    not all((DATA / f).is_file() for f in ("chris_t1.nii.gz", "chris_PD.nii.gz", "CT_pitch.nii.gz")),
+    not all(
+        (DATA / f).is_file() for f in ("chris_t1.nii.gz", "chris_PD.nii.gz", "CT_pitch.nii.gz")
+    ),
     reason=f"medical benchmark scans not found in {DATA}",
 )
 
@@ -115,7 +117,9 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
 
     # simulated: every method at every factor, sane numbers, B-spline beats nearest
     methods = INTERPOLATIONS + ("self", SUPERVISED)
-    assert [(r.case, r.method) for r in result.simulated] == [(f"x{f}", m) for f in (2, 4) for m in methods]
+    assert [(r.case, r.method) for r in result.simulated] == [
+        (f"x{f}", m) for f in (2, 4) for m in methods
+    ]
     for r in result.simulated:
         assert 15 < r.psnr < 60 and 0.3 < r.ssim <= 1 and 0 < r.nrmse < 0.5, r
         assert 20 < r.consistency_psnr < 80, r
@@ -147,10 +151,15 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
     assert len(data["simulated"]) == 14 and len(data["real"]) == 2
     md = (tmp_path / "results.md").read_text()
     assert md == markdown_report(result)
-    for label in ("cubic B-spline", "Lanczos-3", "self-SR", "VDSR 2D, trained on MNI brain", "CT_pitch"):
+    for label in (
+        "cubic B-spline",
+        "Lanczos-3",
+        "self-SR",
+        "VDSR 2D, trained on MNI brain",
+        "CT_pitch",
+    ):
         assert label in md
     from PIL import Image
 
     with Image.open(tmp_path / "real_scans.png") as png:
         assert png.format == "PNG" and png.size[0] > 600 and png.size[1] > 800
-

@@ -11,7 +11,9 @@ from medsr.bench.table1 import PUBLISHED_BICUBIC, bicubic_baseline, evaluate_met
 from medsr.errors import MedsrError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "natural"
-needs_data = pytest.mark.skipif(not (DATA / "CSet5").is_dir(), reason=f"benchmark images not found in {DATA}")
+needs_data = pytest.mark.skipif(
+    not (DATA / "CSet5").is_dir(), reason=f"benchmark images not found in {DATA}"
+)
 
 
 @needs_data
@@ -74,7 +76,10 @@ def test_network_upscale_runs_a_saved_model(tmp_path: Path) -> None:
     with torch_seed(0):
         model = create_model("espcn", scale=2, dims=2, in_channels=1)
     weights, _ = save_weights(
-        model, tmp_path / "net", name="espcn", normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}}
+        model,
+        tmp_path / "net",
+        name="espcn",
+        normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}},
     )
     images = tmp_path / "imgs"
     images.mkdir()
@@ -82,7 +87,9 @@ def test_network_upscale_runs_a_saved_model(tmp_path: Path) -> None:
     fn = network_upscale(weights, 2, mode="y")
     lr = np.random.default_rng(0).uniform(0, 255, (20, 18, 1))
     with torch.no_grad():
-        manual = model.eval()(torch.from_numpy(lr[None, ..., 0][None] / 255).float())[0, 0].numpy() * 255
+        manual = (
+            model.eval()(torch.from_numpy(lr[None, ..., 0][None] / 255).float())[0, 0].numpy() * 255
+        )
     np.testing.assert_allclose(fn(lr)[..., 0], manual, rtol=1e-4, atol=1e-3)
     res = evaluate_method(images, 2, fn, mode="y")
     assert np.isfinite(res.psnr) and len(res.images) == 1

@@ -76,15 +76,24 @@ def mini_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.slow  # 5 s idle, ~20 s on the loaded shared 2-core machine (mostly importing Lightning)
+# 5 s idle, ~20 s on the loaded shared 2-core machine (mostly importing Lightning)
+@pytest.mark.slow
 def test_quick_train_and_table(mini_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     lines: list[str] = []
 
     def run() -> str:
-        result = run_table1_train(["espcn"], [2], data=mini_data, out=out, configs=CONFIGS,
-                                  steps=parse_step_budgets(["espcn=3"]), threads=1,
-                                  command="quick", log=lines.append)
+        result = run_table1_train(
+            ["espcn"],
+            [2],
+            data=mini_data,
+            out=out,
+            configs=CONFIGS,
+            steps=parse_step_budgets(["espcn=3"]),
+            threads=1,
+            command="quick",
+            log=lines.append,
+        )
         return result.table
 
     printed = run()
@@ -100,7 +109,10 @@ def test_quick_train_and_table(mini_data: Path, tmp_path: Path) -> None:
     table = (out / "table1.md").read_text()
     assert table == printed
     lines = [ln for ln in table.splitlines() if ln.startswith("| x2")]
-    assert [ln.split("|")[2].strip() for ln in lines] == ["Bicubic (MATLAB imresize)", "ESPCN (Shi et al. 2016)"]
+    assert [ln.split("|")[2].strip() for ln in lines] == [
+        "Bicubic (MATLAB imresize)",
+        "ESPCN (Shi et al. 2016)",
+    ]
     assert f"{row['scores']['Set5'][0]:.2f} / {row['scores']['Set5'][1]:.4f}" in lines[1]
     # trained on the staged CBSD68 + Sun-Hays80 images only, never on the test folders
     meta = json.loads((Path(row["run_dir"]) / "model.json").read_text())
@@ -119,10 +131,18 @@ def test_tiny_network_row(mini_data: Path, tmp_path: Path) -> None:
     train_dir = stage_training_images(
         [mini_data / "CBSD68"], tmp_path / "train", test_dirs=[mini_data / "CSet5"]
     )
-    recipe = NetRecipe("fsrcnn", "FSRCNN tiny", lr_patch=8, batch_size=4, steps=2,
-                       overrides=("model.preset=tiny",))
-    row = train_and_evaluate(recipe, 3, train_dir=train_dir, test_dirs=[mini_data / "CSet5"],
-                             out_dir=tmp_path / "runs", configs=CONFIGS, threads=1)
+    recipe = NetRecipe(
+        "fsrcnn", "FSRCNN tiny", lr_patch=8, batch_size=4, steps=2, overrides=("model.preset=tiny",)
+    )
+    row = train_and_evaluate(
+        recipe,
+        3,
+        train_dir=train_dir,
+        test_dirs=[mini_data / "CSet5"],
+        out_dir=tmp_path / "runs",
+        configs=CONFIGS,
+        threads=1,
+    )
     assert row.steps == 2 and row.params < 2000 and list(row.scores) == ["Set5"]
     assert all(math.isfinite(v) for v in row.scores["Set5"])
     table = markdown_table([row], {("Set5", 3): (30.0, 0.8)})
@@ -160,8 +180,11 @@ def test_command_line_reports_user_errors(mini_data: Path, tmp_path: Path) -> No
     """The script is a thin wrapper: a user error is one line on stderr and exit status 2."""
     script = [sys.executable, str(ROOT / "benchmarks" / "table1_train.py")]
     common = ["--data", str(mini_data), "--out", str(tmp_path)]
-    for args, message in ((["--nets", "edsr"], "unknown network 'edsr'"),
-                          (["--steps", "espcn=0"], "step budget 'espcn=0'")):
-        done = subprocess.run(script + args + common, capture_output=True, text=True, timeout=120,
-                              check=False)
+    for args, message in (
+        (["--nets", "edsr"], "unknown network 'edsr'"),
+        (["--steps", "espcn=0"], "step budget 'espcn=0'"),
+    ):
+        done = subprocess.run(
+            script + args + common, capture_output=True, text=True, timeout=120, check=False
+        )
         assert done.returncode == 2 and message in done.stderr, done.stderr

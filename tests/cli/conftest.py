@@ -24,7 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DICOM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "medical" / "mr_t1_series_dicom"
+SHARED_DICOM = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "medical"
+    / "mr_t1_series_dicom"
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,9 @@ def snapshot() -> Callable[[Path], dict[str, tuple[str, int, int]]]:
     return snapshot_tree
 
 
-def _nifti(path: Path, data: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 2.0)) -> None:
+def _nifti(
+    path: Path, data: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 2.0)
+) -> None:
     import nibabel as nib
 
     affine = np.diag([*spacing, 1.0])
@@ -134,8 +142,13 @@ def _weights(root: Path) -> None:
 
     torch.manual_seed(0)
     net = create_model("espcn", scale=2, dims=2, in_channels=1, preset="tiny")
-    save_weights(net, root / "net", name="espcn", preset="tiny",
-                 normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}})
+    save_weights(
+        net,
+        root / "net",
+        name="espcn",
+        preset="tiny",
+        normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}},
+    )
     corrupt = root / "net_corrupt"
     corrupt.mkdir()
     shutil.copyfile(root / "net" / "model.json", corrupt / "model.json")

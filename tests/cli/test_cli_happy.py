@@ -17,11 +17,33 @@ import medsr
 
 HELP_OPTIONS = {
     "info": ["--json", "--series"],
-    "degrade": ["--factors", "--method", "--profile", "--gap", "--noise", "--seed", "--dtype", "--series",
-                "--overwrite"],
+    "degrade": [
+        "--factors",
+        "--method",
+        "--profile",
+        "--gap",
+        "--noise",
+        "--seed",
+        "--dtype",
+        "--series",
+        "--overwrite",
+    ],
     "metrics": ["--mask", "--data-range", "--protocol", "--scale", "--ignore-grid", "--json"],
-    "upscale": ["--output", "--spacing", "--factors", "--method", "--model", "--weights", "--onnx", "--tile",
-                "--device", "--dtype", "--overwrite", "--series", "--enforce-consistency"],
+    "upscale": [
+        "--output",
+        "--spacing",
+        "--factors",
+        "--method",
+        "--model",
+        "--weights",
+        "--onnx",
+        "--tile",
+        "--device",
+        "--dtype",
+        "--overwrite",
+        "--series",
+        "--enforce-consistency",
+    ],
     "export": ["--weights", "--output", "--format", "--opset", "--overwrite"],
     "models": ["--json", "--kind"],
     "train": [],  # owned by the training part: only checks that its help exists
@@ -35,7 +57,11 @@ def _options(text: str) -> set[str]:
 
 def test_version_and_root_help(cli) -> None:
     result = cli("--version")
-    assert (result.code, result.stdout.strip(), result.stderr) == (0, f"medsr {medsr.__version__}", "")
+    assert (result.code, result.stdout.strip(), result.stderr) == (
+        0,
+        f"medsr {medsr.__version__}",
+        "",
+    )
     result = cli("--help", columns=120)
     assert result.code == 0 and result.stderr == "", result.describe()
     for name in HELP_OPTIONS:
@@ -62,7 +88,9 @@ def test_info_json_on_nifti_dicom_and_nan(cli, cli_data, snapshot) -> None:
     assert info["format"] == "nifti" and info["shape"] == [12, 10, 6] and info["channels"] == 1
     assert info["spacing_mm"] == [1.0, 1.0, 2.0] and info["nan_count"] == 0
 
-    nan = json.loads(cli("info", cli_data / "nan.nii.gz", "--json").stdout)  # info reports, never refuses
+    nan = json.loads(
+        cli("info", cli_data / "nan.nii.gz", "--json").stdout
+    )  # info reports, never refuses
     assert (nan["nan_count"], nan["inf_count"]) == (1, 0)
 
     second = (cli_data / "second_series_uid.txt").read_text()
@@ -80,13 +108,16 @@ def test_degrade_thick_slices_of_a_nifti(cli, cli_data, snapshot, tmp_path) -> N
 
     before = snapshot(cli_data)
     out = tmp_path / "thick.nii.gz"
-    result = cli("degrade", cli_data / "good.nii.gz", out, "--factors", "1,1,2", "--method", "thick")
+    result = cli(
+        "degrade", cli_data / "good.nii.gz", out, "--factors", "1,1,2", "--method", "thick"
+    )
     assert result.code == 0 and result.stderr == "", result.describe()
     img = nib.load(str(out))
     assert img.shape == (12, 10, 3)
     np.testing.assert_allclose(img.header.get_zooms(), (1.0, 1.0, 4.0))
     # same world centre: the centre voxel maps to the same point before and after
     src = nib.load(str(cli_data / "good.nii.gz"))
+
     def centre(im: nib.Nifti1Image) -> np.ndarray:
         return im.affine @ np.r_[(np.array(im.shape) - 1) / 2.0, 1.0]
 
@@ -108,7 +139,14 @@ def test_degrade_png_with_two_factors(cli, cli_data, tmp_path) -> None:
 def test_metrics_json_matches_numpy(cli, cli_data) -> None:
     import nibabel as nib
 
-    result = cli("metrics", cli_data / "good.nii.gz", cli_data / "other.nii.gz", "--data-range", "100", "--json")
+    result = cli(
+        "metrics",
+        cli_data / "good.nii.gz",
+        cli_data / "other.nii.gz",
+        "--data-range",
+        "100",
+        "--json",
+    )
     assert result.code == 0 and result.stderr == "", result.describe()
     got = json.loads(result.stdout)
     ref = np.asarray(nib.load(str(cli_data / "good.nii.gz")).dataobj, dtype=np.float64)
@@ -126,7 +164,9 @@ def test_upscale_bspline_nifti_lands_on_zoom_grid(cli, cli_data, snapshot, tmp_p
 
     before = snapshot(cli_data)
     out = tmp_path / "sr.nii.gz"
-    result = cli("upscale", cli_data / "good.nii.gz", "-o", out, "--factors", "2", "--method", "bspline")
+    result = cli(
+        "upscale", cli_data / "good.nii.gz", "-o", out, "--factors", "2", "--method", "bspline"
+    )
     assert result.code == 0 and result.stderr == "", result.describe()
     assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"wrote {out}")
     src, img = nib.load(str(cli_data / "good.nii.gz")), nib.load(str(out))
@@ -146,7 +186,9 @@ def test_upscale_png_gives_png_of_the_right_size(cli, cli_data, tmp_path, factor
     from PIL import Image
 
     out = tmp_path / "sr.png"
-    result = cli("upscale", cli_data / "picture.png", "-o", out, "--factors", factors, "--method", "bspline")
+    result = cli(
+        "upscale", cli_data / "picture.png", "-o", out, "--factors", factors, "--method", "bspline"
+    )
     assert result.code == 0 and result.stderr == "", result.describe()
     with Image.open(out) as img, Image.open(cli_data / "picture.png") as src:
         assert img.format == "PNG" and img.mode == src.mode == "L"

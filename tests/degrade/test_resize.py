@@ -56,7 +56,10 @@ def test_symmetric_border_first_output() -> None:
 def test_cubic_reproduces_linear_ramp_inside() -> None:
     x = np.add.outer(np.arange(12.0) * 3.0, np.arange(10.0))
     y = imresize(x, 2.0)
-    coord = lambda n, m: (np.arange(m) + 0.5) / 2 - 0.5
+
+    def coord(n: int, m: int) -> np.ndarray:
+        return (np.arange(m) + 0.5) / 2 - 0.5
+
     expected = np.add.outer(coord(12, 24) * 3.0, coord(10, 20))
     inner = (slice(4, -4), slice(4, -4))
     np.testing.assert_allclose(y[inner], expected[inner], atol=1e-12)

@@ -26,7 +26,9 @@ class TinyNet(nn.Module):
         self.dims = dims
         self.scale = tuple(int(s) for s in scale)
         self.in_channels = 1
-        self.body = nn.Sequential(conv(1, features, 3, padding=1), nn.ReLU(), conv(features, 1, 3, padding=1))
+        self.body = nn.Sequential(
+            conv(1, features, 3, padding=1), nn.ReLU(), conv(features, 1, 3, padding=1)
+        )
         self.up = nn.Upsample(scale_factor=tuple(float(s) for s in self.scale), mode="nearest")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -36,7 +38,9 @@ class TinyNet(nn.Module):
 def crop(volume: Volume, start: Sequence[int], size: Sequence[int]) -> Volume:
     """A sub-volume with its affine (header and dtype kept)."""
     idx = (slice(None),) + tuple(slice(s, s + n) for s, n in zip(start, size))
-    return volume.with_data(np.ascontiguousarray(volume.data[idx]), crop_affine(volume.affine, start))
+    return volume.with_data(
+        np.ascontiguousarray(volume.data[idx]), crop_affine(volume.affine, start)
+    )
 
 
 def thick(volume: Volume, axis: int, factor: int) -> Volume:
@@ -71,6 +75,11 @@ def save_network(folder: Path, scale: tuple[int, ...], dims: int = 3, name: str 
 
     torch.manual_seed(0)
     model = create_model(name, scale=scale, dims=dims, in_channels=1, preset="tiny")
-    tensors, _ = save_weights(model, folder, name=name, preset="tiny",
-                              normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}})
+    tensors, _ = save_weights(
+        model,
+        folder,
+        name=name,
+        preset="tiny",
+        normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}},
+    )
     return tensors

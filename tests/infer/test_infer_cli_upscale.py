@@ -34,10 +34,31 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
-def test_weights_end_to_end_keeps_grid_header_and_dtype(t1_crop, t1_path, thick_file, weights3d, tmp_path) -> None:
+def test_weights_end_to_end_keeps_grid_header_and_dtype(
+    t1_crop, t1_path, thick_file, weights3d, tmp_path
+) -> None:
     out = tmp_path / "sr.nii.gz"
-    assert run(["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--weights", weights3d,
-                "--tile", "16", "--overlap", "8", "--batch-size", "2"]) == 0
+    assert (
+        run(
+            [
+                "upscale",
+                thick_file,
+                "-o",
+                out,
+                "--factors",
+                "1,1,4",
+                "--weights",
+                weights3d,
+                "--tile",
+                "16",
+                "--overlap",
+                "8",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     reference = write(t1_crop, tmp_path / "hr.nii.gz")
     img, ref, src = nib.load(str(out)), nib.load(str(reference)), nib.load(str(thick_file))
     assert img.shape == ref.shape == (32, 32, 32)
@@ -62,11 +83,26 @@ def test_weights_end_to_end_keeps_grid_header_and_dtype(t1_crop, t1_path, thick_
 def test_errors_are_one_line_and_leave_no_file(thick_file, weights3d, tmp_path, capsys) -> None:
     out = tmp_path / "o.nii.gz"
     cases = [
-        (["upscale", tmp_path / "missing.nii.gz", "-o", out, "--factors", "1,1,4"], "does not exist"),
-        (["upscale", thick_file, "-o", out, "--factors", "4", "--spacing", "1"], "only one of --spacing"),
-        (["upscale", thick_file, "-o", out, "--factors", "1,0.5,1", "--method", "linear"], "not super-resolution"),
-        (["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--method", "magic"], "unknown method"),
-        (["upscale", thick_file, "-o", out, "--factors", "1,1,2", "--weights", weights3d], "model scale mismatch"),
+        (
+            ["upscale", tmp_path / "missing.nii.gz", "-o", out, "--factors", "1,1,4"],
+            "does not exist",
+        ),
+        (
+            ["upscale", thick_file, "-o", out, "--factors", "4", "--spacing", "1"],
+            "only one of --spacing",
+        ),
+        (
+            ["upscale", thick_file, "-o", out, "--factors", "1,0.5,1", "--method", "linear"],
+            "not super-resolution",
+        ),
+        (
+            ["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--method", "magic"],
+            "unknown method",
+        ),
+        (
+            ["upscale", thick_file, "-o", out, "--factors", "1,1,2", "--weights", weights3d],
+            "model scale mismatch",
+        ),
     ]
     for args, message in cases:
         capsys.readouterr()
@@ -76,7 +112,9 @@ def test_errors_are_one_line_and_leave_no_file(thick_file, weights3d, tmp_path, 
         assert "Traceback" not in err
         assert not out.exists()
     weights3d.with_suffix(".json").unlink()
-    assert run(["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--weights", weights3d]) == 2
+    assert (
+        run(["upscale", thick_file, "-o", out, "--factors", "1,1,4", "--weights", weights3d]) == 2
+    )
     assert "model.json" in capsys.readouterr().err
     assert _leftovers(tmp_path) == []
 
@@ -85,8 +123,21 @@ def test_nan_input_is_refused(tmp_path, capsys) -> None:
     data = np.ones((8, 8, 4), np.float32)
     data[2, 2, 2] = np.nan
     nib.save(nib.Nifti1Image(data, np.diag([1, 1, 4, 1])), str(tmp_path / "nan.nii.gz"))
-    assert run(["upscale", tmp_path / "nan.nii.gz", "-o", tmp_path / "o.nii.gz", "--factors", "1,1,4",
-                "--method", "linear"]) == 2
+    assert (
+        run(
+            [
+                "upscale",
+                tmp_path / "nan.nii.gz",
+                "-o",
+                tmp_path / "o.nii.gz",
+                "--factors",
+                "1,1,4",
+                "--method",
+                "linear",
+            ]
+        )
+        == 2
+    )
     assert "NaN" in capsys.readouterr().err
     assert not (tmp_path / "o.nii.gz").exists()
 
@@ -104,7 +155,16 @@ def test_existing_output_needs_overwrite(thick_file, tmp_path, capsys) -> None:
 
 
 def test_enforce_consistency_cli(thick_file, weights3d, tmp_path) -> None:
-    base = ["upscale", thick_file, "--factors", "1,1,4", "--weights", weights3d, "--dtype", "float32"]
+    base = [
+        "upscale",
+        thick_file,
+        "--factors",
+        "1,1,4",
+        "--weights",
+        weights3d,
+        "--dtype",
+        "float32",
+    ]
     assert run(base + ["-o", tmp_path / "plain.nii.gz"]) == 0
     assert run(base + ["-o", tmp_path / "ibp.nii.gz", "--enforce-consistency"]) == 0
     plain = json.loads((tmp_path / "plain.nii.gz.json").read_text())["consistency"]["psnr_db"]
@@ -124,8 +184,12 @@ def test_folder_input_skip_overwrite_and_failures(t1_crop, tmp_path, capsys) -> 
     assert run(args) == 1  # one scan failed, the others went on
     err = capsys.readouterr()
     assert "broken.nii.gz" in err.out + err.err
-    assert sorted(p.name for p in dst.iterdir()) == ["scan0.nii.gz", "scan0.nii.gz.json",
-                                                     "scan1.nii.gz", "scan1.nii.gz.json"]
+    assert sorted(p.name for p in dst.iterdir()) == [
+        "scan0.nii.gz",
+        "scan0.nii.gz.json",
+        "scan1.nii.gz",
+        "scan1.nii.gz.json",
+    ]
     stamp = (dst / "scan0.nii.gz").stat().st_mtime_ns
     (src / "broken.nii.gz").unlink()
     assert run(args) == 0
@@ -134,7 +198,21 @@ def test_folder_input_skip_overwrite_and_failures(t1_crop, tmp_path, capsys) -> 
     assert run(args + ["--overwrite"]) == 0
     assert (dst / "scan0.nii.gz").stat().st_mtime_ns != stamp
     # a glob selects the same scans
-    assert run(["upscale", str(src / "scan*.nii.gz"), "-o", dst, "--factors", "1,1,4", "--method", "linear"]) == 0
+    assert (
+        run(
+            [
+                "upscale",
+                str(src / "scan*.nii.gz"),
+                "-o",
+                dst,
+                "--factors",
+                "1,1,4",
+                "--method",
+                "linear",
+            ]
+        )
+        == 0
+    )
     assert "skipped" in capsys.readouterr().out
 
 
@@ -151,25 +229,48 @@ def _sitk_affine(path: Path) -> np.ndarray:
 @pytest.mark.parametrize("method", ["linear", "network"])
 @pytest.mark.parametrize("name", ["chris_PD", "CT_pitch"])
 def test_real_thick_slice_scans(shared_data, name, method, tmp_path) -> None:
-    """Real anisotropic (and, for CT_pitch, tilted) acquisitions: crop in-plane, x2 through-plane."""
+    """Real anisotropic (and, for CT_pitch, tilted) acquisitions: crop in-plane, x2
+    through-plane."""
     from medsr.io import read
 
     path = shared_data / "medical" / f"{name}.nii.gz"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     vol = read(path)
-    small = write(crop(vol, (vol.shape[0] // 2 - 20, vol.shape[1] // 2 - 20, 0), (40, 40, vol.shape[2])),
-                   tmp_path / f"{name}.nii.gz")
+    small = write(
+        crop(vol, (vol.shape[0] // 2 - 20, vol.shape[1] // 2 - 20, 0), (40, 40, vol.shape[2])),
+        tmp_path / f"{name}.nii.gz",
+    )
     spacing = vol.spacing
     out = tmp_path / f"{name}_sr.nii.gz"
-    how = ["--method", "linear"] if method == "linear" else ["--weights", save_network(tmp_path / "w", (1, 1, 2))]
-    assert run(["upscale", small, "-o", out, "--spacing",
-                f"{spacing[0]:.7f},{spacing[1]:.7f},{spacing[2] / 2:.4f}"] + how) == 0
+    how = (
+        ["--method", "linear"]
+        if method == "linear"
+        else ["--weights", save_network(tmp_path / "w", (1, 1, 2))]
+    )
+    assert (
+        run(
+            [
+                "upscale",
+                small,
+                "-o",
+                out,
+                "--spacing",
+                f"{spacing[0]:.7f},{spacing[1]:.7f},{spacing[2] / 2:.4f}",
+            ]
+            + how
+        )
+        == 0
+    )
     img = nib.load(str(out))
     assert img.shape == (40, 40, 2 * vol.shape[2])
     np.testing.assert_allclose(_sitk_affine(out), img.affine, atol=1e-4)
-    np.testing.assert_allclose(img.header.get_zooms(), [spacing[0], spacing[1], spacing[2] / 2], rtol=1e-5)
-    centre_in = nib.load(str(small)).affine @ np.append((np.array([40, 40, vol.shape[2]]) - 1) / 2, 1)
+    np.testing.assert_allclose(
+        img.header.get_zooms(), [spacing[0], spacing[1], spacing[2] / 2], rtol=1e-5
+    )
+    centre_in = nib.load(str(small)).affine @ np.append(
+        (np.array([40, 40, vol.shape[2]]) - 1) / 2, 1
+    )
     centre_out = img.affine @ np.append((np.array(img.shape) - 1) / 2, 1)
     np.testing.assert_allclose(centre_out, centre_in, atol=1e-3)  # same field of view
     sidecar = json.loads(Path(str(out) + ".json").read_text())
@@ -204,9 +305,13 @@ def test_default_method_is_reported(thick_file, tmp_path, capsys) -> None:
     assert json.loads(Path(str(out) + ".json").read_text())["method"] == expected
 
 
-def test_ensemble_model_name_and_series_options(thick_file, weights3d, tmp_path, capsys, shared_data) -> None:
+def test_ensemble_model_name_and_series_options(
+    thick_file, weights3d, tmp_path, capsys, shared_data
+) -> None:
     base = ["upscale", thick_file, "--factors", "1,1,4", "--dtype", "float32"]
-    assert run(base + ["-o", tmp_path / "a.nii.gz", "--weights", weights3d, "--model", "espcn"]) == 0
+    assert (
+        run(base + ["-o", tmp_path / "a.nii.gz", "--weights", weights3d, "--model", "espcn"]) == 0
+    )
     assert run(base + ["-o", tmp_path / "b.nii.gz", "--weights", weights3d, "--ensemble"]) == 0
     a = np.asarray(nib.load(str(tmp_path / "a.nii.gz")).dataobj)
     b = np.asarray(nib.load(str(tmp_path / "b.nii.gz")).dataobj)
@@ -216,10 +321,27 @@ def test_ensemble_model_name_and_series_options(thick_file, weights3d, tmp_path,
     assert run(base + ["-o", tmp_path / "c.nii.gz", "--weights", weights3d, "--model", "edsr"]) == 2
     assert "does not match" in capsys.readouterr().err
     assert run(base + ["-o", tmp_path / "c.nii.gz", "--method", "linear", "--ensemble"]) == 2
-    assert run(base + ["-o", tmp_path / "c.nii.gz", "--method", "linear", "--weights", weights3d]) == 2
+    assert (
+        run(base + ["-o", tmp_path / "c.nii.gz", "--method", "linear", "--weights", weights3d]) == 2
+    )
     assert "only one of" in capsys.readouterr().err
     folder = shared_data / "medical" / "mr_t1_series_dicom"
     if folder.is_dir():
-        assert run(["upscale", folder, "-o", tmp_path / "d.nii.gz", "--factors", "1,1,2", "--method", "linear",
-                    "--series", "1.2.3.4.does.not.exist"]) == 2
+        assert (
+            run(
+                [
+                    "upscale",
+                    folder,
+                    "-o",
+                    tmp_path / "d.nii.gz",
+                    "--factors",
+                    "1,1,2",
+                    "--method",
+                    "linear",
+                    "--series",
+                    "1.2.3.4.does.not.exist",
+                ]
+            )
+            == 2
+        )
         assert not (tmp_path / "d.nii.gz").exists()

@@ -41,8 +41,12 @@ def test_engine_options_are_range_checked(fields, option) -> None:
 
 @pytest.mark.parametrize(
     ("options", "option"),
-    [({"device": "tpu9"}, "device"), ({"budget": -5.0}, "budget"), ({"budget": float("inf")}, "budget"),
-     ({"seed": -1}, "seed")],
+    [
+        ({"device": "tpu9"}, "device"),
+        ({"budget": -5.0}, "budget"),
+        ({"budget": float("inf")}, "budget"),
+        ({"seed": -1}, "seed"),
+    ],
 )
 def test_method_options_are_range_checked(options, option) -> None:
     with pytest.raises(OptionError, match=f"^{option} "):
@@ -73,14 +77,34 @@ def test_option_error_renders_flags_and_survives_braces() -> None:
 
 @pytest.mark.parametrize(
     ("args", "flag"),
-    [(["--tile", "0"], "--tile"), (["--overlap", "-5"], "--overlap"), (["--batch-size", "0"], "--batch-size"),
-     (["--budget", "-5"], "--budget"), (["--device", "tpu9"], "--device"), (["--finish", "bogus"], "--finish")],
+    [
+        (["--tile", "0"], "--tile"),
+        (["--overlap", "-5"], "--overlap"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--budget", "-5"], "--budget"),
+        (["--device", "tpu9"], "--device"),
+        (["--finish", "bogus"], "--finish"),
+    ],
 )
 def test_cli_refuses_bad_ranges_before_reading(tmp_path, capsys, args, flag) -> None:
-    vol = Volume(np.zeros((1, 6, 6, 3), np.float32), np.diag([1.0, 1.0, 3.0, 1.0]), VolumeMeta(modality="MR"))
+    vol = Volume(
+        np.zeros((1, 6, 6, 3), np.float32), np.diag([1.0, 1.0, 3.0, 1.0]), VolumeMeta(modality="MR")
+    )
     write(vol, tmp_path / "in.nii.gz")
     out = tmp_path / "out.nii.gz"
-    code = run(["upscale", tmp_path / "in.nii.gz", "-o", out, "--factors", "1,1,3", "--method", "linear", *args])
+    code = run(
+        [
+            "upscale",
+            tmp_path / "in.nii.gz",
+            "-o",
+            out,
+            "--factors",
+            "1,1,3",
+            "--method",
+            "linear",
+            *args,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.startswith(f"error: {flag} ") and err.count("\n") == 1, err

@@ -58,7 +58,8 @@ def test_self_and_dip_are_registered_without_importing_torch() -> None:
         "assert get_method('self').kind == 'self-supervised'\n"
         "assert get_method('dip').kind == 'self-supervised'\n"
         "assert {'self', 'dip'} <= set(available_methods())\n"
-        "assert 'medsr.selfsr' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)\n"
+        "assert 'medsr.selfsr' not in sys.modules and 'torch' not in sys.modules, "
+        "sorted(sys.modules)\n"
     )
     import subprocess
     import sys

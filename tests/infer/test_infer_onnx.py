@@ -15,8 +15,12 @@ def thick_file(t1_crop, tmp_path: Path) -> Path:
     return write(thick(t1_crop, 2, 4), tmp_path / "thick.nii.gz")
 
 
-@pytest.mark.parametrize("dims,scale,extra", [(3, (1, 1, 4), ["--tile", "16"]), (2, (1, 4), ["--planes", "all"])])
-def test_onnx_export_and_inference_match_pytorch(thick_file, tmp_path, capsys, dims, scale, extra) -> None:
+@pytest.mark.parametrize(
+    "dims,scale,extra", [(3, (1, 1, 4), ["--tile", "16"]), (2, (1, 4), ["--planes", "all"])]
+)
+def test_onnx_export_and_inference_match_pytorch(
+    thick_file, tmp_path, capsys, dims, scale, extra
+) -> None:
     import onnx
 
     weights = save_network(tmp_path / "w", scale, dims=dims)
@@ -33,8 +37,10 @@ def test_onnx_export_and_inference_match_pytorch(thick_file, tmp_path, capsys, d
     b = np.asarray(nib.load(str(tmp_path / "onnx.nii.gz")).dataobj)
     assert a.shape == b.shape == (32, 32, 32)
     assert np.max(np.abs(a - b)) <= 1e-4 * max(1.0, float(np.abs(a).max()))
-    np.testing.assert_allclose(nib.load(str(tmp_path / "onnx.nii.gz")).affine,
-                               nib.load(str(tmp_path / "torch.nii.gz")).affine)
+    np.testing.assert_allclose(
+        nib.load(str(tmp_path / "onnx.nii.gz")).affine,
+        nib.load(str(tmp_path / "torch.nii.gz")).affine,
+    )
 
 
 def test_export_errors(tmp_path, capsys) -> None:
@@ -55,8 +61,27 @@ def test_onnx_without_medsr_metadata_is_refused(thick_file, tmp_path, capsys) ->
     import torch
 
     plain = tmp_path / "plain.onnx"
-    torch.onnx.export(torch.nn.Conv3d(1, 1, 3, padding=1), (torch.zeros(1, 1, 4, 4, 4),), str(plain),
-                      dynamo=False, input_names=["x"])
-    assert run(["upscale", thick_file, "-o", tmp_path / "o.nii.gz", "--factors", "1,1,4", "--onnx", plain]) == 2
+    torch.onnx.export(
+        torch.nn.Conv3d(1, 1, 3, padding=1),
+        (torch.zeros(1, 1, 4, 4, 4),),
+        str(plain),
+        dynamo=False,
+        input_names=["x"],
+    )
+    assert (
+        run(
+            [
+                "upscale",
+                thick_file,
+                "-o",
+                tmp_path / "o.nii.gz",
+                "--factors",
+                "1,1,4",
+                "--onnx",
+                plain,
+            ]
+        )
+        == 2
+    )
     assert "no medsr metadata" in capsys.readouterr().err
     assert not (tmp_path / "o.nii.gz").exists()

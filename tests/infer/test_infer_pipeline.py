@@ -16,7 +16,9 @@ from medsr.volume import Volume, zoom_grid
 def _all_centres(volume: Volume) -> np.ndarray:
     """World coordinates of the voxel centres at the 8 corners and the middle of the grid."""
     n = np.asarray(volume.shape) - 1
-    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])] + [n / 2.0])
+    corners = np.array(
+        [[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])] + [n / 2.0]
+    )
     return corners @ volume.affine[:3, :3].T + volume.affine[:3, 3]
 
 
@@ -32,12 +34,15 @@ def test_3d_network_restores_the_original_grid(t1_crop: Volume, tiny_net) -> Non
     out = upscale_volume(lr, tiny_net(3, (1, 1, 4)), (1, 1, 4), tile=(16, 16, 8), overlap=8)
     _same_grid(out, t1_crop)
     assert out.meta.dtype == t1_crop.meta.dtype == "uint8"  # output dtype follows the input
-    # intensities keep their units: the network is near identity, so the output is near the thick input
+    # intensities keep their units: the network is near identity, so the output is near the thick
+    # input
     assert abs(float(out.data.mean()) - float(lr.data.mean())) < 0.1 * float(lr.data.std())
 
 
 @pytest.mark.parametrize("slice_axis,thick_axis", [(0, 2), (1, 2), (2, 0)])
-def test_2d_network_along_each_axis(t1_crop: Volume, tiny_net, slice_axis: int, thick_axis: int) -> None:
+def test_2d_network_along_each_axis(
+    t1_crop: Volume, tiny_net, slice_axis: int, thick_axis: int
+) -> None:
     lr = thick(t1_crop, thick_axis, 4)
     factors = [1, 1, 1]
     factors[thick_axis] = 4
@@ -48,8 +53,12 @@ def test_2d_network_along_each_axis(t1_crop: Volume, tiny_net, slice_axis: int, 
 def test_2d_network_fused_over_planes(t1_crop: Volume, tiny_net) -> None:
     lr = thick(t1_crop, 2, 4)
     net = tiny_net(2, (1, 4))
-    fused = upscale(lr, resolve_target(lr, factors="1,1,4"), predictor=Predictor.from_module(net),
-                    config=UpscaleConfig(planes="all", batch_size=16))
+    fused = upscale(
+        lr,
+        resolve_target(lr, factors="1,1,4"),
+        predictor=Predictor.from_module(net),
+        config=UpscaleConfig(planes="all", batch_size=16),
+    )
     _same_grid(fused.volume, t1_crop)
     assert fused.info["slicing"]["axes"] == [0, 1] and fused.info["slicing"]["fused"]
     single = [upscale_volume(lr, net, "1,1,4", axis=a, batch_size=16).data for a in (0, 1)]
@@ -58,8 +67,12 @@ def test_2d_network_fused_over_planes(t1_crop: Volume, tiny_net) -> None:
 
 def test_non_integer_factor_runs_the_network_at_the_next_integer(t1_crop: Volume, tiny_net) -> None:
     lr = thick(t1_crop, 2, 4)
-    result = upscale(lr, resolve_target(lr, factors=(1, 1, 3.5)),
-                     predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))), config=UpscaleConfig(tile=16))
+    result = upscale(
+        lr,
+        resolve_target(lr, factors=(1, 1, 3.5)),
+        predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))),
+        config=UpscaleConfig(tile=16),
+    )
     shape, affine = zoom_grid(lr.shape, lr.affine, (1, 1, 3.5))
     assert result.volume.shape == shape == (32, 32, 28)
     np.testing.assert_allclose(result.volume.affine, affine)
@@ -90,12 +103,16 @@ def test_consistency_report_for_every_method(t1_crop: Volume, tiny_net, method: 
     lr = thick(t1_crop, 2, 4)
     target = resolve_target(lr, factors="1,1,4")
     if method == "network":
-        result = upscale(lr, target, predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))), dtype="uint8")
+        result = upscale(
+            lr, target, predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))), dtype="uint8"
+        )
     else:
         if method in ("self", "dip") and method not in available_methods():
             pytest.skip(f"method {method} is not registered")
         options = MethodOptions(extra={"iterations": "2"} if method in ("self", "dip") else {})
-        result = upscale(lr, target, method=method, dtype="uint8", config=UpscaleConfig(method_options=options))
+        result = upscale(
+            lr, target, method=method, dtype="uint8", config=UpscaleConfig(method_options=options)
+        )
         assert result.info["method"] == method
     report = result.info["consistency"]
     for key in ("psnr_db", "rmse", "nrmse", "psnr_db_stored", "operator"):
@@ -107,21 +124,31 @@ def test_consistency_report_for_every_method(t1_crop: Volume, tiny_net, method: 
 
 
 @pytest.mark.parametrize("method", ["network", "bspline"])
-def test_enforce_consistency_reaches_40_db_and_gains_10(t1_crop: Volume, tiny_net, method: str) -> None:
+def test_enforce_consistency_reaches_40_db_and_gains_10(
+    t1_crop: Volume, tiny_net, method: str
+) -> None:
     lr = thick(t1_crop, 2, 4)
     target = resolve_target(lr, factors="1,1,4")
-    kw = {"predictor": Predictor.from_module(tiny_net(3, (1, 1, 4)))} if method == "network" else {"method": method}
+    kw = (
+        {"predictor": Predictor.from_module(tiny_net(3, (1, 1, 4)))}
+        if method == "network"
+        else {"method": method}
+    )
     plain = upscale(lr, target, **kw).info["consistency"]["psnr_db"]
-    forced = upscale(lr, target, config=UpscaleConfig(enforce_consistency=True), dtype="float32", **kw)
+    forced = upscale(
+        lr, target, config=UpscaleConfig(enforce_consistency=True), dtype="float32", **kw
+    )
     after = forced.info["consistency"]["psnr_db"]
     assert after >= 40.0
     assert after >= plain + 10.0
-    assert forced.info["enforce_consistency"]["psnr_db_history"][0] == pytest.approx(plain, abs=1e-3)
+    assert forced.info["enforce_consistency"]["psnr_db_history"][0] == pytest.approx(
+        plain, abs=1e-3
+    )
 
 
 def test_user_errors(t1_crop: Volume, tiny_net) -> None:
     lr = thick(t1_crop, 2, 4)
-    with pytest.raises(MedsrError, match="only one of --spacing"):
+    with pytest.raises(MedsrError, match="only one of spacing"):
         resolve_target(lr, factors=2, spacing=1)
     with pytest.raises(MedsrError, match="not super-resolution"):
         resolve_target(lr, factors="0.5,1,1")
@@ -140,8 +167,12 @@ def test_user_errors(t1_crop: Volume, tiny_net) -> None:
 def test_input_is_not_modified(t1_crop: Volume, tiny_net) -> None:
     lr = thick(t1_crop, 2, 4)
     before = lr.data.copy()
-    upscale(lr, resolve_target(lr, factors="1,1,4"), predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))),
-            config=UpscaleConfig(enforce_consistency=True))
+    upscale(
+        lr,
+        resolve_target(lr, factors="1,1,4"),
+        predictor=Predictor.from_module(tiny_net(3, (1, 1, 4))),
+        config=UpscaleConfig(enforce_consistency=True),
+    )
     np.testing.assert_array_equal(lr.data, before)
 
 
@@ -162,7 +193,8 @@ def test_default_target_is_isotropic_at_the_finest_spacing(t1_crop: Volume) -> N
 
 
 def test_coarser_axes_are_reduced_after_super_resolving_the_others(t1_crop: Volume) -> None:
-    """--spacing 1 on a 0.88 x 0.88 x 3.5 mm scan: z up, x/y down, exactly on the zoom_grid target."""
+    """--spacing 1 on a 0.88 x 0.88 x 3.5 mm scan: z up, x/y down, exactly on the zoom_grid
+    target."""
     from medsr.volume import grid_for_spacing
 
     lr = thick(t1_crop, 2, 4)

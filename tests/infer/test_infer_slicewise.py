@@ -31,7 +31,9 @@ def test_slice_by_slice_matches_manual_loop(tiny_net, axis: int) -> None:
     net = tiny_net(2, (2, 2))
     pred = Predictor.from_module(net)
     out = np.zeros((1,) + tuple(n * f for n, f in zip(x.shape[1:], factors)), np.float32)
-    slicewise_predict(x, out, pred.batch_fn(pred.normalisation.fit(x), 1), (2, 2), factors, axis, batch_size=4)
+    slicewise_predict(
+        x, out, pred.batch_fn(pred.normalisation.fit(x), 1), (2, 2), factors, axis, batch_size=4
+    )
     np.testing.assert_allclose(out, _manual(net, x, axis), atol=1e-5)
 
 
@@ -39,7 +41,9 @@ def test_slices_are_transposed_when_the_network_scales_the_other_in_plane_axis(t
     x = np.random.default_rng(5).normal(size=(1, 6, 5, 4)).astype(np.float32)
     net = tiny_net(2, (1, 3))  # up-samples its second axis
     pred = Predictor.from_module(net)
-    out = np.zeros((1, 6, 15, 4), np.float32)  # factor 3 along y; slicing along z gives planes (x, y)
+    out = np.zeros(
+        (1, 6, 15, 4), np.float32
+    )  # factor 3 along y; slicing along z gives planes (x, y)
     slicewise_predict(x, out, pred.batch_fn(pred.normalisation.fit(x), 1), (1, 3), (1, 3, 1), 2)
     np.testing.assert_allclose(out, _manual(net, x, 2), atol=1e-5)
     out_t = np.zeros((1, 18, 5, 4), np.float32)  # factor 3 along x: slices must be transposed

@@ -13,28 +13,34 @@ from medsr.infer.predictor import Predictor
 from medsr.infer.sliding import plan_axis, plan_tiles, tiled_predict, window_starts
 
 
-@pytest.mark.parametrize("n,tile,overlap", [(10, 4, 1), (120, 64, 8), (37, 16, 8), (16, 16, 4), (5, 8, 2)])
+@pytest.mark.parametrize(
+    "n,tile,overlap", [(10, 4, 1), (120, 64, 8), (37, 16, 8), (16, 16, 4), (5, 8, 2)]
+)
 def test_window_starts_cover_axis_with_overlap(n: int, tile: int, overlap: int) -> None:
     starts = window_starts(n, tile, overlap)
     t = min(tile, n)
     covered = np.zeros(n, bool)
     for s in starts:
         assert 0 <= s <= n - t
-        covered[s:s + t] = True
+        covered[s : s + t] = True
     assert covered.all()
     for a, b in itertools.pairwise(starts):
         assert a + t - b >= overlap  # neighbours overlap at least by `overlap`
 
 
 @pytest.mark.parametrize("blend", ["hann", "gaussian"])
-@pytest.mark.parametrize("n,tile,overlap,scale", [(40, 12, 8, 4), (23, 10, 4, 1), (9, 9, 4, 3), (50, 20, 12, 2)])
-def test_normalised_weights_sum_to_one(blend: str, n: int, tile: int, overlap: int, scale: int) -> None:
+@pytest.mark.parametrize(
+    "n,tile,overlap,scale", [(40, 12, 8, 4), (23, 10, 4, 1), (9, 9, 4, 3), (50, 20, 12, 2)]
+)
+def test_normalised_weights_sum_to_one(
+    blend: str, n: int, tile: int, overlap: int, scale: int
+) -> None:
     plan = plan_axis(n, tile, overlap, scale, blend=blend)
     total = np.zeros(n * scale)
     for p, w in zip(plan.starts, plan.weights):
         assert w.shape == (plan.tile * scale,)
         assert np.all(w >= 0)
-        total[p * scale:(p + plan.tile) * scale] += w
+        total[p * scale : (p + plan.tile) * scale] += w
     np.testing.assert_allclose(total, 1.0, atol=1e-6)
 
 
@@ -42,7 +48,7 @@ def test_halo_gets_zero_weight_at_interior_edges() -> None:
     plan = plan_axis(40, 16, 8, 2, blend="hann")
     assert plan.halo == 2
     first, middle = plan.weights[0], plan.weights[1]
-    assert np.all(first[-2 * 2:] == 0)  # right edge of the first window: 2 input voxels x 2
+    assert np.all(first[-2 * 2 :] == 0)  # right edge of the first window: 2 input voxels x 2
     assert np.all(middle[:4] == 0) and np.all(middle[-4:] == 0)
     assert first[0] == pytest.approx(1.0)  # the volume's border is not tapered
 
@@ -59,14 +65,20 @@ def _predictor(net) -> Predictor:
     return Predictor.from_module(net)
 
 
-@pytest.mark.parametrize("dims,shape,scale,tile", [
-    (3, (30, 26, 12), (1, 1, 4), (12, 12, 10)),
-    (3, (21, 17, 19), (2, 1, 3), 10),
-    (2, (45, 38, 1), (2, 3), (16, 12)),
-])
+@pytest.mark.parametrize(
+    "dims,shape,scale,tile",
+    [
+        (3, (30, 26, 12), (1, 1, 4), (12, 12, 10)),
+        (3, (21, 17, 19), (2, 1, 3), 10),
+        (2, (45, 38, 1), (2, 3), (16, 12)),
+    ],
+)
 @pytest.mark.parametrize("blend", ["hann", "gaussian"])
-def test_tiled_equals_untiled_when_receptive_field_is_below_overlap(tiny_net, dims, shape, scale, tile, blend) -> None:
-    """TinyNet's receptive field is 5 voxels (radius 2); overlap 8 puts a zero halo of 2 at seams."""
+def test_tiled_equals_untiled_when_receptive_field_is_below_overlap(
+    tiny_net, dims, shape, scale, tile, blend
+) -> None:
+    """TinyNet's receptive field is 5 voxels (radius 2); overlap 8 puts a zero halo of 2 at
+    seams."""
     rng = np.random.default_rng(1)
     spatial = shape if dims == 3 else shape[:2]
     x = rng.normal(size=(1,) + spatial).astype(np.float32)
@@ -82,13 +94,19 @@ def test_tiled_equals_untiled_when_receptive_field_is_below_overlap(tiny_net, di
 
 def test_seams_are_blended_not_cut_for_large_receptive_fields() -> None:
     """A network whose output depends on the window (here: its mean) still gives a smooth result."""
-    x = np.linspace(0, 1, 64, dtype=np.float32)[None, :, None, None] * np.ones((1, 64, 4, 4), np.float32)
+    x = np.linspace(0, 1, 64, dtype=np.float32)[None, :, None, None] * np.ones(
+        (1, 64, 4, 4), np.float32
+    )
 
     def window_mean(batch: np.ndarray) -> np.ndarray:
-        return np.repeat(np.broadcast_to(batch.mean(axis=(2, 3, 4), keepdims=True), batch.shape), 2, axis=-1)
+        return np.repeat(
+            np.broadcast_to(batch.mean(axis=(2, 3, 4), keepdims=True), batch.shape), 2, axis=-1
+        )
 
     out = np.zeros((1, 64, 4, 8), np.float32)
-    tiled_predict([(x, out)], window_mean, plan_tiles((64, 4, 4), (1, 1, 2), (16, 4, 4), 8), batch_size=2)
+    tiled_predict(
+        [(x, out)], window_mean, plan_tiles((64, 4, 4), (1, 1, 2), (16, 4, 4), 8), batch_size=2
+    )
     profile = out[0, :, 0, 0]
     assert np.all(np.diff(profile) >= -1e-6)  # monotone: no step back at any seam
     assert np.max(np.diff(profile)) < 0.2  # and no jump as large as a window's mean change

@@ -119,7 +119,8 @@ def test_several_series_are_listed_and_series_picks_one(tmp_path: Path) -> None:
         and "'second'" in msg
         and "t1_mpr_tra_gk_v4" in msg
     )
-    assert "--series" in msg and "3 files" in msg and "\n" not in msg
+    assert "choose one with series UID" in msg and "3 files" in msg and "\n" not in msg
+    assert "--series UID" in err.value.as_flag()  # the CLI names the flag
     picked = io.read(tmp_path / "two", series=new_uid)
     assert picked.shape == (512, 512, 3) and picked.meta.extra["series_uid"] == new_uid
     first = io.read(tmp_path / "two", series="1.3.6.1.4.1.14519")  # a unique prefix is enough

@@ -38,7 +38,11 @@ def tree(tmp_path: Path) -> Path:
 
 def test_folder_of_scans_lists_scan_files_then_dicom_folders(tree: Path):
     assert find_scans(tree) == [
-        tree / "a.png", tree / "b.nii.gz", tree / "c.nrrd", tree / "series1", tree / "series2"
+        tree / "a.png",
+        tree / "b.nii.gz",
+        tree / "c.nrrd",
+        tree / "series1",
+        tree / "series2",
     ]
     assert expands(tree)
 
@@ -46,7 +50,11 @@ def test_folder_of_scans_lists_scan_files_then_dicom_folders(tree: Path):
 def test_recursive_search_enters_plain_subfolders(tree: Path):
     # this folder's scans and DICOM folders first, then what the plain sub-folders hold
     assert find_scans([str(tree)], recursive=True) == [
-        tree / "a.png", tree / "b.nii.gz", tree / "c.nrrd", tree / "series1", tree / "series2",
+        tree / "a.png",
+        tree / "b.nii.gz",
+        tree / "c.nrrd",
+        tree / "series1",
+        tree / "series2",
         tree / "plain" / "deep.nii",
     ]
 
@@ -65,7 +73,10 @@ def test_nested_dicom_is_one_scan_unless_recursive(tmp_path: Path):
     _dicom(patient / "study" / "t1" / "1.dcm")
     _dicom(patient / "study" / "t2" / "1.dcm")
     assert find_scans(patient) == [patient]  # the reader then asks which series
-    assert find_scans(patient, recursive=True) == [patient / "study" / "t1", patient / "study" / "t2"]
+    assert find_scans(patient, recursive=True) == [
+        patient / "study" / "t1",
+        patient / "study" / "t2",
+    ]
 
 
 def test_files_and_globs(tree: Path):
@@ -73,7 +84,11 @@ def test_files_and_globs(tree: Path):
     assert not expands(tree / "b.nii.gz")
     assert find_scans(str(tree / "*.nii.gz")) == [tree / "b.nii.gz"]  # hidden files skipped
     assert find_scans(str(tree / "*")) == [
-        tree / "a.png", tree / "b.nii.gz", tree / "c.nrrd", tree / "series1", tree / "series2"
+        tree / "a.png",
+        tree / "b.nii.gz",
+        tree / "c.nrrd",
+        tree / "series1",
+        tree / "series2",
     ]
     assert find_scans(str(tree / "**" / "*.nii"), recursive=True) == [tree / "plain" / "deep.nii"]
     assert expands(str(tree / "b.nii.*"))

@@ -215,7 +215,11 @@ def test_overwrite_with_a_folder_at_the_sidecar_path_changes_nothing(
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "sr.nii.gz.json is a folder" in err
     assert out.read_bytes() == b"previous scan"
-    assert Path(f"{out}.json").is_dir() and _names(tmp_path) == ["in.nii.gz", "sr.nii.gz", "sr.nii.gz.json"]
+    assert Path(f"{out}.json").is_dir() and _names(tmp_path) == [
+        "in.nii.gz",
+        "sr.nii.gz",
+        "sr.nii.gz.json",
+    ]
 
 
 def test_a_file_at_the_sidecar_path_needs_overwrite(

@@ -123,7 +123,7 @@ def test_picture_formats_refuse_what_they_cannot_hold(tmp_out: Path, phantom: Vo
     with pytest.raises(MedsrError, match="9 slices"):
         io.write(phantom, tmp_out / "v.png", dtype="uint8")
     flat = Volume(np.full((1, 4, 5, 1), 0.5, np.float32), np.eye(4), VolumeMeta(dtype="float32"))
-    with pytest.raises(MedsrError, match="--dtype uint16"):
+    with pytest.raises(MedsrError, match="pass dtype uint16"):
         io.write(flat, tmp_out / "f.png")
     rgb16 = Volume(np.zeros((3, 4, 5, 1), np.float32), np.eye(4), VolumeMeta(dtype="uint16"))
     with pytest.raises(MedsrError, match="cannot store uint16 RGB"):

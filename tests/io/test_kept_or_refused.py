@@ -83,8 +83,10 @@ def test_invalid_pixdim_is_refused_and_the_override_fixes_it(
     _refused(code, err, "--spacing-override")
     assert _files(tmp_path) == ["bad.nii"]
 
-    code, stdout, err = _cli(["upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR,
-                              "--spacing-override", "2,2,4"], capsys)
+    code, stdout, err = _cli(
+        ["upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR, "--spacing-override", "2,2,4"],
+        capsys,
+    )
     assert code == 0, err
     img = nib.load(str(out))
     assert img.shape == (6, 5, 8)
@@ -130,8 +132,9 @@ def test_complex_nifti_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     src = tmp_path / "c.nii.gz"
     data = (np.ones((6, 5, 4)) + 1j * np.ones((6, 5, 4))).astype(np.complex64)
     nib.save(nib.Nifti1Image(data, np.eye(4)), str(src))
-    code, _, err = _cli(["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR],
-                        capsys)
+    code, _, err = _cli(
+        ["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR], capsys
+    )
     _refused(code, err, "complex", "magnitude")
     assert _files(tmp_path) == ["c.nii.gz"]
 
@@ -142,16 +145,28 @@ def test_int64_beyond_int32_is_refused_within_is_written_as_int32(
     big = np.full((6, 5, 4), 7, dtype=np.int64)
     big[0, 0, 0] = 3_000_000_000
     nib.save(nib.Nifti1Image(big, np.eye(4), dtype=np.int64), str(tmp_path / "big.nii.gz"))
-    code, _, err = _cli(["upscale", tmp_path / "big.nii.gz", "-o", tmp_path / "o.nii.gz",
-                         "--factors", "1,1,2", *LINEAR], capsys)
+    code, _, err = _cli(
+        [
+            "upscale",
+            tmp_path / "big.nii.gz",
+            "-o",
+            tmp_path / "o.nii.gz",
+            "--factors",
+            "1,1,2",
+            *LINEAR,
+        ],
+        capsys,
+    )
     _refused(code, err, "int64", "beyond the int32 range")
     assert not (tmp_path / "o.nii.gz").exists()
 
     small = np.arange(120, dtype=np.int64).reshape(6, 5, 4) * 1000
     nib.save(nib.Nifti1Image(small, np.eye(4), dtype=np.int64), str(tmp_path / "ok.nii.gz"))
     out = tmp_path / "ok_sr.nii.gz"
-    code, stdout, err = _cli(["upscale", tmp_path / "ok.nii.gz", "-o", out, "--factors", "1,1,2",
-                              "--method", "nearest"], capsys)
+    code, stdout, err = _cli(
+        ["upscale", tmp_path / "ok.nii.gz", "-o", out, "--factors", "1,1,2", "--method", "nearest"],
+        capsys,
+    )
     assert code == 0, err
     back = nib.load(str(out))
     assert back.get_data_dtype() == np.int32
@@ -169,8 +184,10 @@ def test_16bit_colour_png_stays_16bit(tmp_path: Path, capsys: pytest.CaptureFixt
     np.testing.assert_array_equal(vol.data[..., 0], np.moveaxis(rgb, 2, 0))
 
     out = tmp_path / "c16_sr.png"
-    code, _, err = _cli(["upscale", tmp_path / "c16.png", "-o", out, "--factors", "2",
-                         "--method", "nearest"], capsys)
+    code, _, err = _cli(
+        ["upscale", tmp_path / "c16.png", "-o", out, "--factors", "2", "--method", "nearest"],
+        capsys,
+    )
     assert code == 0, err
     head = out.read_bytes()[:26]
     assert head[12:16] == b"IHDR" and (head[24], head[25]) == (16, 2)  # 16-bit RGB
@@ -184,8 +201,9 @@ def test_alpha_note_reaches_the_output_and_sidecar(
     rgba = np.random.default_rng(1).integers(0, 256, size=(6, 8, 4), dtype=np.uint8)
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
     out = tmp_path / "a_sr.png"
-    code, stdout, err = _cli(["upscale", tmp_path / "a.png", "-o", out, "--factors", "2",
-                              *LINEAR], capsys)
+    code, stdout, err = _cli(
+        ["upscale", tmp_path / "a.png", "-o", out, "--factors", "2", *LINEAR], capsys
+    )
     assert code == 0, err
     assert "note: alpha channel dropped" in stdout
     assert _sidecar(out)["notes"] == ["alpha channel dropped"]
@@ -194,8 +212,9 @@ def test_alpha_note_reaches_the_output_and_sidecar(
 def test_five_d_nifti_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "five.nii.gz"
     nib.save(nib.Nifti1Image(np.zeros((4, 4, 4, 2, 3), np.float32), np.eye(4)), str(src))
-    code, _, err = _cli(["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR],
-                        capsys)
+    code, _, err = _cli(
+        ["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR], capsys
+    )
     _refused(code, err, "5 dimensions", "split the file")
 
 
@@ -204,12 +223,14 @@ def test_z_factor_for_a_2d_image_is_refused(
 ) -> None:
     Image.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8)).save(tmp_path / "g.png")
     out = tmp_path / "g_sr.png"
-    code, _, err = _cli(["upscale", tmp_path / "g.png", "-o", out, "--factors", "2,2,3", *LINEAR],
-                        capsys)
+    code, _, err = _cli(
+        ["upscale", tmp_path / "g.png", "-o", out, "--factors", "2,2,3", *LINEAR], capsys
+    )
     _refused(code, err, "factor 3 along Z", "2-D image", "--factors 2,2")
     assert not out.exists()
-    code, _, err = _cli(["upscale", tmp_path / "g.png", "-o", out, "--factors", "2", *LINEAR],
-                        capsys)
+    code, _, err = _cli(
+        ["upscale", tmp_path / "g.png", "-o", out, "--factors", "2", *LINEAR], capsys
+    )
     assert code == 0, err
     assert io.read(out).shape == (12, 16, 1)
 
@@ -245,8 +266,9 @@ def test_gantry_tilt_is_kept_as_sform_only_with_notes_and_true_spacing(
     assert any("gantry tilt of 20.00 degrees" in n for n in info["notes"])
 
     out = tmp_path / "tilted_sr.nii.gz"
-    code, stdout, err = _cli(["upscale", tmp_path / "tilted", "-o", out, "--factors", "1,1,2",
-                              *LINEAR], capsys)
+    code, stdout, err = _cli(
+        ["upscale", tmp_path / "tilted", "-o", out, "--factors", "1,1,2", *LINEAR], capsys
+    )
     assert code == 0, err
     img = nib.load(str(out))
     h = img.header
@@ -263,8 +285,9 @@ def test_untilted_series_has_no_note_and_both_codes(
 ) -> None:
     _small_series(tmp_path / "straight")
     out = tmp_path / "straight_sr.nii.gz"
-    code, stdout, err = _cli(["upscale", tmp_path / "straight", "-o", out, "--factors", "1,1,2",
-                              *LINEAR], capsys)
+    code, stdout, err = _cli(
+        ["upscale", tmp_path / "straight", "-o", out, "--factors", "1,1,2", *LINEAR], capsys
+    )
     assert code == 0, err
     h = nib.load(str(out)).header
     assert (int(h["qform_code"]), int(h["sform_code"])) == (1, 1)
@@ -275,8 +298,10 @@ def test_non_perpendicular_orientation_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _small_series(tmp_path / "skew", iop=[1, 0, 0, 0.2, 0.98, 0])
-    code, _, err = _cli(["upscale", tmp_path / "skew", "-o", tmp_path / "o.nii.gz",
-                         "--factors", "1,1,2", *LINEAR], capsys)
+    code, _, err = _cli(
+        ["upscale", tmp_path / "skew", "-o", tmp_path / "o.nii.gz", "--factors", "1,1,2", *LINEAR],
+        capsys,
+    )
     _refused(code, err, "not 90", "header is damaged")
     with pytest.raises(MedsrError, match="degrees apart"):
         io.read(tmp_path / "skew")

@@ -60,7 +60,7 @@ def test_refuses_to_overwrite_unless_asked(phantom: Volume, tmp_path: Path) -> N
     out = tmp_path / "p.nii.gz"
     io.write(phantom, out)
     before = _digest(out)
-    with pytest.raises(MedsrError, match="already exists; pass overwrite=True"):
+    with pytest.raises(MedsrError, match="already exists; pass overwrite or"):
         io.write(phantom.with_data(phantom.data + 1), out)
     assert _digest(out) == before
     io.write(phantom.with_data(phantom.data + 1), out, overwrite=True)

@@ -1,4 +1,5 @@
-"""Adversarial objectives: known values, relativistic symmetry, WGAN-GP penalty of linear critics."""
+"""Adversarial objectives: known values, relativistic symmetry, WGAN-GP penalty of linear
+critics."""
 
 import math
 

@@ -10,8 +10,13 @@ from medsr.losses import CycleConsistencyLoss, IdentityLoss
 def test_cycle_loss_zero_for_perfect_inverses_and_known_otherwise():
     lr = torch.rand(2, 1, 4, 4)
     hr = torch.rand(2, 1, 8, 8)
-    up = lambda x: torch.repeat_interleave(torch.repeat_interleave(x, 2, 2), 2, 3)
-    down = lambda y: torch.nn.functional.avg_pool2d(y, 2)
+
+    def up(x):
+        return torch.repeat_interleave(torch.repeat_interleave(x, 2, 2), 2, 3)
+
+    def down(y):
+        return torch.nn.functional.avg_pool2d(y, 2)
+
     cyc = CycleConsistencyLoss("l1")
     assert cyc(lr, down(up(lr)), hr, up(down(hr))).item() > 0  # F(G(x)) = x but G(F(y)) != y
     assert cyc(lr, down(up(lr)), up(lr), up(down(up(lr)))).item() == pytest.approx(0.0)

@@ -51,7 +51,9 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def volumes(tmp_path: Path) -> tuple[Path, Path, Path, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     # an MR-like phantom: a bright ellipsoid "head" with smooth texture, 10 thick slices
-    x, y, z = np.meshgrid(np.linspace(-1, 1, 160), np.linspace(-1, 1, 160), np.linspace(-1, 1, 10), indexing="ij")
+    x, y, z = np.meshgrid(
+        np.linspace(-1, 1, 160), np.linspace(-1, 1, 160), np.linspace(-1, 1, 10), indexing="ij"
+    )
     head = (x**2 / 0.8 + y**2 / 0.6 + z**2 / 1.5) < 1
     texture = gaussian_filter(rng.random((160, 160, 10)), (4, 4, 1))
     ref = (head * (800 + 2000 * texture)).astype(np.float32)
@@ -68,7 +70,19 @@ def volumes(tmp_path: Path) -> tuple[Path, Path, Path, np.ndarray, np.ndarray, n
 
 def test_json_on_volumes_with_mask(volumes, capsys) -> None:
     ref_p, test_p, mask_p, ref, test, mask = volumes
-    code, out, _ = run(["metrics", str(ref_p), str(test_p), "--mask", str(mask_p), "--data-range", "4000", "--json"], capsys)
+    code, out, _ = run(
+        [
+            "metrics",
+            str(ref_p),
+            str(test_p),
+            "--mask",
+            str(mask_p),
+            "--data-range",
+            "4000",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0
     res = json.loads(out)
     assert res["psnr"] == pytest.approx(psnr(ref, test, data_range=4000, mask=mask), abs=1e-4)
@@ -97,7 +111,16 @@ def test_table1_protocol(tmp_path: Path, capsys) -> None:
     Image.fromarray(hr_full).save(tmp_path / "hr.png")
     Image.fromarray(sr).save(tmp_path / "sr.png")
     code, out, _ = run(
-        ["metrics", str(tmp_path / "hr.png"), str(tmp_path / "sr.png"), "--protocol", "table1", "--scale", "2", "--json"],
+        [
+            "metrics",
+            str(tmp_path / "hr.png"),
+            str(tmp_path / "sr.png"),
+            "--protocol",
+            "table1",
+            "--scale",
+            "2",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0, out

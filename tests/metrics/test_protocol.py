@@ -17,7 +17,9 @@ def rgb() -> np.ndarray:
 
 
 def test_to_uint8_is_matlab_rounding() -> None:
-    np.testing.assert_array_equal(to_uint8(np.array([-3.0, 0.5, 1.49, 2.5, 254.6, 300.0])), [0, 1, 1, 3, 255, 255])
+    np.testing.assert_array_equal(
+        to_uint8(np.array([-3.0, 0.5, 1.49, 2.5, 254.6, 300.0])), [0, 1, 1, 3, 255, 255]
+    )
 
 
 def test_pair_rgb_mode(rgb: np.ndarray) -> None:
@@ -29,7 +31,9 @@ def test_pair_rgb_mode(rgb: np.ndarray) -> None:
     # within about a grey level of the float resize except near overshoots of 0..255
     np.testing.assert_array_equal(lr, imresize(hr, 1 / 3))
     diff = np.abs(lr.astype(float) - imresize(hr.astype(np.float64), 1 / 3))
-    inside = (imresize(hr.astype(np.float64), 1 / 3) > 2) & (imresize(hr.astype(np.float64), 1 / 3) < 253)
+    inside = (imresize(hr.astype(np.float64), 1 / 3) > 2) & (
+        imresize(hr.astype(np.float64), 1 / 3) < 253
+    )
     assert np.mean(diff[inside] > 1.0) < 0.01 and diff.mean() < 0.4
 
 

@@ -62,7 +62,9 @@ def test_ssim_mask_is_mean_of_map_inside(image_pair: tuple[np.ndarray, np.ndarra
     _, full = structural_similarity(ref, test, data_range=255, full=True, **SK)
     assert ssim(ref, test, data_range=255, mask=mask) == pytest.approx(full[mask].mean(), abs=1e-6)
     whole = np.ones(ref.shape, bool)
-    assert ssim(ref, test, data_range=255, mask=whole) == pytest.approx(ssim(ref, test, data_range=255))
+    assert ssim(ref, test, data_range=255, mask=whole) == pytest.approx(
+        ssim(ref, test, data_range=255)
+    )
     assert ssim_map(ref, test, data_range=255).shape == (190, 190)
 
 

@@ -26,7 +26,9 @@ def test_ssim_torch_matches_numpy(shape: tuple[int, ...]) -> None:
     for i in range(shape[0]):
         expected = np.mean([ssim(ref[i, c], test[i, c], data_range=1.0) for c in range(shape[1])])
         assert float(got[i]) == pytest.approx(expected, abs=1e-10)
-    mean = ssim_torch(torch.from_numpy(ref), torch.from_numpy(test), data_range=1.0, reduction="mean")
+    mean = ssim_torch(
+        torch.from_numpy(ref), torch.from_numpy(test), data_range=1.0, reduction="mean"
+    )
     assert float(mean) == pytest.approx(float(got.mean()))
 
 

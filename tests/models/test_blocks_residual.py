@@ -46,7 +46,14 @@ def test_residual_block_bn_prelu_and_preactivation_layouts():
     kinds = [type(m).__name__ for m in srres.body]
     assert kinds == ["Conv2d", "BatchNorm2d", "PReLU", "Conv2d", "BatchNorm2d"]
     pre = ResidualBlock(3, 8, bn=True, pre_activation=True)
-    assert [type(m).__name__ for m in pre.body] == ["BatchNorm3d", "ReLU", "Conv3d", "BatchNorm3d", "ReLU", "Conv3d"]
+    assert [type(m).__name__ for m in pre.body] == [
+        "BatchNorm3d",
+        "ReLU",
+        "Conv3d",
+        "BatchNorm3d",
+        "ReLU",
+        "Conv3d",
+    ]
 
 
 def test_residual_dense_block_widths_and_count():

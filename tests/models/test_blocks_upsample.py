@@ -53,7 +53,9 @@ def test_pixel_shuffle_nd_matches_reference_loop(factors):
     got = pixel_shuffle_nd(x, factors).numpy()
     np.testing.assert_array_equal(got, _reference_shuffle(x.numpy(), factors))
     # unshuffle is its exact inverse
-    torch.testing.assert_close(pixel_unshuffle_nd(pixel_shuffle_nd(x, factors), factors), x, rtol=0, atol=0)
+    torch.testing.assert_close(
+        pixel_unshuffle_nd(pixel_shuffle_nd(x, factors), factors), x, rtol=0, atol=0
+    )
 
 
 def test_pixel_shuffle_nd_equals_torch_pixel_shuffle_in_2d():
@@ -137,7 +139,9 @@ def test_preupsample_scale_one_is_identity_and_constants_are_kept():
     x = torch.randn(1, 2, 4, 4, 3)
     assert PreUpsample(3, 1)(x) is x
     c = torch.full((1, 1, 4, 5, 3), 7.0)
-    torch.testing.assert_close(PreUpsample(3, (2, 3, 1.5))(c), torch.full_like(PreUpsample(3, (2, 3, 1.5))(c), 7.0))
+    torch.testing.assert_close(
+        PreUpsample(3, (2, 3, 1.5))(c), torch.full_like(PreUpsample(3, (2, 3, 1.5))(c), 7.0)
+    )
 
 
 def test_preupsample_rejects_bad_factors():
@@ -172,7 +176,9 @@ def test_icnr_anisotropic_3d():
     assert (blocks.amax(-1) - blocks.amin(-1)).abs().max() < 1e-6
 
 
-@pytest.mark.parametrize("factors,kernel", [(2, 9), (3, 9), (4, 9), (2, 4), (2, 3), ((1, 1, 4), 9), ((2, 1, 3), 3)])
+@pytest.mark.parametrize(
+    "factors,kernel", [(2, 9), (3, 9), (4, 9), (2, 4), (2, 3), ((1, 1, 4), 9), ((2, 1, 3), 3)]
+)
 def test_transposed_upsample_output_size(factors, kernel):
     dims = 3 if isinstance(factors, tuple) else 2
     shape = (5, 4, 3)[:dims]

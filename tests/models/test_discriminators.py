@@ -126,7 +126,9 @@ def test_spectral_norm_in_3d() -> None:
     for _ in range(10):
         d(torch.rand(1, 1, 16, 16, 16))
     d.eval()
-    assert all(abs(_sigma(m.weight) - 1.0) < 0.05 for m in _layers(d, (torch.nn.Conv3d, torch.nn.Linear)))
+    assert all(
+        abs(_sigma(m.weight) - 1.0) < 0.05 for m in _layers(d, (torch.nn.Conv3d, torch.nn.Linear))
+    )
 
 
 @pytest.mark.parametrize("name", DISCRIMINATORS)
@@ -146,10 +148,14 @@ def test_options_and_errors() -> None:
     with pytest.raises(MedsrError, match="norm"):
         create_model("srgan_d", preset="tiny", norm="weird")
     # the SR factor is accepted and ignored, so training code can pass the same kwargs
-    assert tuple(create_model("patchgan_d", preset="tiny", scale=4)(torch.rand(1, 1, 32, 32)).shape)[:2] == (1, 1)
+    assert tuple(
+        create_model("patchgan_d", preset="tiny", scale=4)(torch.rand(1, 1, 32, 32)).shape
+    )[:2] == (1, 1)
 
 
-@pytest.mark.parametrize("name,dims", [("esrgan_d", 2), ("patchgan_d", 3), ("mdcsrn_d", 3), ("srgan_d", 2)])
+@pytest.mark.parametrize(
+    "name,dims", [("esrgan_d", 2), ("patchgan_d", 3), ("mdcsrn_d", 3), ("srgan_d", 2)]
+)
 def test_onnx_export(name: str, dims: int, tmp_path) -> None:
     pytest.importorskip("onnxruntime")
     from medsr.models.onnx import open_session
@@ -166,7 +172,9 @@ def test_onnx_export(name: str, dims: int, tmp_path) -> None:
             torch.testing.assert_close(d(x), before)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(d, (x,), str(tmp_path / "d.onnx"), dynamo=False, input_names=["x"], output_names=["y"])
+        torch.onnx.export(
+            d, (x,), str(tmp_path / "d.onnx"), dynamo=False, input_names=["x"], output_names=["y"]
+        )
     got = open_session(tmp_path / "d.onnx").run(None, {"x": x.numpy()})[0]
     with torch.no_grad():
         want = d(x).numpy()

@@ -60,11 +60,19 @@ def test_ensemble_of_random_network_is_flip_and_rotation_invariant_2d(name):
     x = torch.randn(1, 1, 7, 7)
     with torch.no_grad():
         y = ens(x)
-        torch.testing.assert_close(ens(torch.flip(x, dims=[3])), torch.flip(y, dims=[3]), atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(ens(torch.rot90(x, 1, dims=(2, 3))), torch.rot90(y, 1, dims=(2, 3)),
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            ens(torch.flip(x, dims=[3])), torch.flip(y, dims=[3]), atol=1e-5, rtol=1e-5
+        )
+        torch.testing.assert_close(
+            ens(torch.rot90(x, 1, dims=(2, 3))),
+            torch.rot90(y, 1, dims=(2, 3)),
+            atol=1e-5,
+            rtol=1e-5,
+        )
         # the bare network is not (so the test can fail)
-        assert not torch.allclose(net(torch.flip(x, dims=[3])), torch.flip(net(x), dims=[3]), atol=1e-5)
+        assert not torch.allclose(
+            net(torch.flip(x, dims=[3])), torch.flip(net(x), dims=[3]), atol=1e-5
+        )
 
 
 def test_ensemble_3d_keeps_the_anisotropic_axis():
@@ -75,7 +83,9 @@ def test_ensemble_3d_keeps_the_anisotropic_axis():
         y = ens(x)
         assert y.shape == (1, 1, 5, 5, 12)
         for axes in ([2], [3], [4], [2, 4]):
-            torch.testing.assert_close(ens(torch.flip(x, dims=axes)), torch.flip(y, dims=axes), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                ens(torch.flip(x, dims=axes)), torch.flip(y, dims=axes), atol=1e-5, rtol=1e-5
+            )
         torch.testing.assert_close(ens(x.transpose(2, 3)), y.transpose(2, 3), atol=1e-5, rtol=1e-5)
 
 

@@ -23,8 +23,15 @@ def _trained_like(name="edsr", **kw):
 def test_round_trip_folder(tmp_path):
     net = _trained_like("edsr", scale=3, dims=2, in_channels=2, blocks=1).eval()
     norm = {"kind": "percentile", "params": {"low": 0.5, "high": 99.5}}
-    t, j = save_weights(net, tmp_path / "run", name="edsr", preset="tiny", kwargs={"blocks": 1},
-                        normalisation=norm, extra={"metrics": {"psnr": 31.2}})
+    t, j = save_weights(
+        net,
+        tmp_path / "run",
+        name="edsr",
+        preset="tiny",
+        kwargs={"blocks": 1},
+        normalisation=norm,
+        extra={"metrics": {"psnr": 31.2}},
+    )
     assert t.name == "model.safetensors" and j.name == "model.json"
     meta = json.loads(j.read_text())
     assert meta["architecture"] == "edsr" and meta["scale"] == [3, 3] and meta["in_channels"] == 2

@@ -10,13 +10,39 @@ from medsr.errors import MedsrError
 from medsr.models import create_model, list_models, model_info
 from medsr.models.blocks.upsample import PreUpsample
 
-GENERATORS = ("unet_sr", "gan_circle", "multicontrast_sr", "csn", "msfn", "tl_net", "srcnn3d", "resmi3d", "dcsrn",
-              "mdcsrn", "smore", "saa", "sawgan", "progressive_gan")
+GENERATORS = (
+    "unet_sr",
+    "gan_circle",
+    "multicontrast_sr",
+    "csn",
+    "msfn",
+    "tl_net",
+    "srcnn3d",
+    "resmi3d",
+    "dcsrn",
+    "mdcsrn",
+    "smore",
+    "saa",
+    "sawgan",
+    "progressive_gan",
+)
 TWO_INPUT = {"multicontrast_sr", "resmi3d"}
-PRE_UPSAMPLING = ("unet_sr", "multicontrast_sr", "msfn", "srcnn3d", "resmi3d", "dcsrn", "mdcsrn", "smore", "saa")
+PRE_UPSAMPLING = (
+    "unet_sr",
+    "multicontrast_sr",
+    "msfn",
+    "srcnn3d",
+    "resmi3d",
+    "dcsrn",
+    "mdcsrn",
+    "smore",
+    "saa",
+)
 
 
-def _inputs(net: torch.nn.Module, name: str, shape: tuple[int, ...], seed: int = 0) -> list[torch.Tensor]:
+def _inputs(
+    net: torch.nn.Module, name: str, shape: tuple[int, ...], seed: int = 0
+) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(*shape, generator=g)
     args = [x]
@@ -94,7 +120,9 @@ def test_same_seed_same_weights(name: str) -> None:
     c = create_model(name, scale=2, dims=2, preset="tiny").state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert any(not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point() and a[k].numel() > 1)
+    assert any(
+        not torch.equal(a[k], c[k]) for k in a if a[k].is_floating_point() and a[k].numel() > 1
+    )
 
 
 def test_unknown_preset_and_option_are_user_errors() -> None:
@@ -166,7 +194,9 @@ def test_progressive_stages_follow_the_prime_factors() -> None:
 def test_tl_net_prior_codes_and_freezing() -> None:
     net = create_model("tl_net", scale=(1, 1, 2), dims=3, preset="tiny")
     prior = net.prior
-    labels = torch.nn.functional.one_hot(torch.randint(0, prior.classes, (2, 8, 8, 6)), prior.classes)
+    labels = torch.nn.functional.one_hot(
+        torch.randint(0, prior.classes, (2, 8, 8, 6)), prior.classes
+    )
     labels = labels.permute(0, 4, 1, 2, 3).float()
     code = prior.encode(labels)
     assert tuple(code.shape) == (2, prior.code_size)

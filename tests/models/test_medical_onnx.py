@@ -38,7 +38,9 @@ def _export_and_compare(net: torch.nn.Module, args: tuple[torch.Tensor, ...], pa
     names = [f"in{i}" for i in range(len(args))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python ints
-        torch.onnx.export(net, args, str(path), dynamo=False, input_names=names, output_names=["out"])
+        torch.onnx.export(
+            net, args, str(path), dynamo=False, input_names=names, output_names=["out"]
+        )
     session = open_session(path)
     got = session.run(None, {n: a.numpy() for n, a in zip(names, args)})[0]
     with torch.no_grad():
@@ -48,7 +50,9 @@ def _export_and_compare(net: torch.nn.Module, args: tuple[torch.Tensor, ...], pa
 
 
 @pytest.mark.parametrize("name,dims,scale,shape", CASES, ids=[c[0] for c in CASES])
-def test_onnx_matches_pytorch(name: str, dims: int, scale, shape: tuple[int, ...], tmp_path: Path) -> None:
+def test_onnx_matches_pytorch(
+    name: str, dims: int, scale, shape: tuple[int, ...], tmp_path: Path
+) -> None:
     torch.manual_seed(0)
     net = create_model(name, scale=scale, dims=dims, preset="tiny")
     x = torch.rand(*shape)

@@ -44,7 +44,8 @@ def test_dcsrn_dense_block_k24_four_units() -> None:
 
 
 def test_mdcsrn_b4u4_with_compressors() -> None:
-    """Chen et al. MICCAI 2018, Fig. 1: b4u4, k = 16, first conv and compressors give 2k = 32 maps."""
+    """Chen et al. MICCAI 2018, Fig. 1: b4u4, k = 16, first conv and compressors give 2k = 32
+    maps."""
     net = create_model("mdcsrn", scale=1)
     assert len(net.blocks) == 4 and all(len(b.units) == 4 for b in net.blocks)
     assert net.head.out_channels == 32

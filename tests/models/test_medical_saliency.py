@@ -25,7 +25,9 @@ def test_blob_is_the_salient_region_2d(method: str) -> None:
     x = _blob_image((48, 48), (30, 14))
     s = saliency_map(x, method)
     assert tuple(s.shape) == (1, 1, 48, 48)
-    assert float(s.min()) == pytest.approx(0.0, abs=1e-6) and float(s.max()) == pytest.approx(1.0, abs=1e-6)
+    assert float(s.min()) == pytest.approx(0.0, abs=1e-6) and float(s.max()) == pytest.approx(
+        1.0, abs=1e-6
+    )
     yy, xx = np.meshgrid(np.arange(48), np.arange(48), indexing="ij")
     near = (yy - 30) ** 2 + (xx - 14) ** 2 <= 6**2
     s_np = s[0, 0].numpy()
@@ -45,7 +47,9 @@ def test_saliency_is_a_constant_weight_not_a_graph() -> None:
     s = saliency_map(x, "gradient")
     assert not s.requires_grad
     w = saliency_weights(s, alpha=2.0)
-    assert float(w.min()) == pytest.approx(1.0, abs=1e-6) and float(w.max()) == pytest.approx(3.0, abs=1e-6)
+    assert float(w.min()) == pytest.approx(1.0, abs=1e-6) and float(w.max()) == pytest.approx(
+        3.0, abs=1e-6
+    )
 
 
 def test_saliency_user_errors() -> None:

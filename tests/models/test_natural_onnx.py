@@ -13,8 +13,21 @@ from medsr.models.onnx import check_onnx, export_onnx, onnx_predict, read_onnx_m
 
 pytest.importorskip("onnxruntime")
 
-NATURAL = ["srcnn", "fsrcnn", "espcn", "vdsr", "drcn", "drrn", "lapsrn", "edsr", "srresnet", "srdensenet",
-           "rdn", "rrdbnet", "dilated_sr"]
+NATURAL = [
+    "srcnn",
+    "fsrcnn",
+    "espcn",
+    "vdsr",
+    "drcn",
+    "drrn",
+    "lapsrn",
+    "edsr",
+    "srresnet",
+    "srdensenet",
+    "rdn",
+    "rrdbnet",
+    "dilated_sr",
+]
 
 
 def _torch_out(net, x):
@@ -32,8 +45,10 @@ def test_onnx_2d_matches_torch(name, tmp_path):
     np.testing.assert_allclose(got, _torch_out(net, x), atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("name,factors", [("edsr", (1, 1, 4)), ("srcnn", (2, 2, 2)), ("lapsrn", (1, 1, 4)),
-                                          ("fsrcnn", (1, 2, 3))])
+@pytest.mark.parametrize(
+    "name,factors",
+    [("edsr", (1, 1, 4)), ("srcnn", (2, 2, 2)), ("lapsrn", (1, 1, 4)), ("fsrcnn", (1, 2, 3))],
+)
 def test_onnx_3d_matches_torch(name, factors, tmp_path):
     net = create_model(name, scale=factors, dims=3, preset="tiny").eval()
     path = export_onnx(net, tmp_path / "net.onnx", (1, 1, 6, 6, 4))
@@ -56,7 +71,9 @@ def test_onnx_metadata_is_embedded_and_checked(tmp_path):
     meta = {"architecture": "espcn", "scale": [2, 2], "dims": 2}
     path = export_onnx(net, tmp_path / "m.onnx", (1, 1, 12, 12), metadata=meta)
     assert read_onnx_metadata(path) == meta
-    assert check_onnx(net, path, (2, 1, 9, 13)) < 1e-4  # another batch and size than the tracing one
+    assert (
+        check_onnx(net, path, (2, 1, 9, 13)) < 1e-4
+    )  # another batch and size than the tracing one
     plain = export_onnx(net, tmp_path / "plain.onnx", (1, 1, 12, 12))
     with pytest.raises(MedsrError, match="no medsr metadata"):
         read_onnx_metadata(plain)

@@ -41,8 +41,11 @@ def _count(name, preset, scale, in_channels, weights_only):
     return count_parameters(net, weights_only=weights_only)
 
 
-@pytest.mark.parametrize("name,preset,scale,cin,expected,weights_only,source", CASES,
-                         ids=[f"{c[0]}-{c[1]}-x{c[2]}" for c in CASES])
+@pytest.mark.parametrize(
+    "name,preset,scale,cin,expected,weights_only,source",
+    CASES,
+    ids=[f"{c[0]}-{c[1]}-x{c[2]}" for c in CASES],
+)
 def test_paper_parameter_count(name, preset, scale, cin, expected, weights_only, source):
     got = _count(name, preset, scale, cin, weights_only)
     assert abs(got - expected) <= 0.005 * expected, f"{source}: {got:,} vs {expected:,}"
@@ -67,7 +70,17 @@ def test_model_info_states_channels_of_the_count():
     for name in ("edsr", "rdn", "rrdbnet", "srresnet"):
         assert model_info(name).paper_in_channels == 3
         assert "RGB" in model_info(name).preset_note
-    for name in ("srcnn", "fsrcnn", "espcn", "vdsr", "drcn", "drrn", "lapsrn", "srdensenet", "dilated_sr"):
+    for name in (
+        "srcnn",
+        "fsrcnn",
+        "espcn",
+        "vdsr",
+        "drcn",
+        "drrn",
+        "lapsrn",
+        "srdensenet",
+        "dilated_sr",
+    ):
         assert model_info(name).paper_in_channels == 1
         assert "Y" in model_info(name).preset_note
 

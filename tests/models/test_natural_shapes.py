@@ -11,8 +11,21 @@ from medsr.errors import MedsrError
 from medsr.models import create_model, list_models, model_info
 from medsr.volume import zoom_grid
 
-NATURAL = ["srcnn", "fsrcnn", "espcn", "vdsr", "drcn", "drrn", "lapsrn", "edsr", "srresnet", "srdensenet",
-           "rdn", "rrdbnet", "dilated_sr"]
+NATURAL = [
+    "srcnn",
+    "fsrcnn",
+    "espcn",
+    "vdsr",
+    "drcn",
+    "drrn",
+    "lapsrn",
+    "edsr",
+    "srresnet",
+    "srdensenet",
+    "rdn",
+    "rrdbnet",
+    "dilated_sr",
+]
 PRE = {"srcnn", "vdsr", "drcn", "drrn", "dilated_sr"}
 
 
@@ -22,7 +35,9 @@ def test_all_natural_networks_are_registered():
         info = model_info(name)
         assert "tiny" in info.presets and "paper" in info.presets
         assert info.review_section.startswith("3.4")
-        assert info.upsampling == ("pre" if name in PRE else ("progressive" if name == "lapsrn" else "post"))
+        assert info.upsampling == (
+            "pre" if name in PRE else ("progressive" if name == "lapsrn" else "post")
+        )
 
 
 def _check_forward_backward(net, x, expected_spatial):
@@ -51,7 +66,9 @@ def test_2d_forward_backward(name, scale):
 def test_3d_forward_backward(name, factors):
     net = create_model(name, scale=factors, dims=3, in_channels=1, preset="tiny")
     assert net.scale == factors and net.dims == 3
-    _check_forward_backward(net, torch.randn(1, 1, 8, 8, 6), tuple(n * f for n, f in zip((8, 8, 6), factors)))
+    _check_forward_backward(
+        net, torch.randn(1, 1, 8, 8, 6), tuple(n * f for n, f in zip((8, 8, 6), factors))
+    )
 
 
 @pytest.mark.parametrize("name", ["edsr", "srcnn", "lapsrn", "rdn"])
@@ -91,7 +108,10 @@ def test_multi_output_networks():
     levels = lap.forward_all(torch.randn(1, 1, 5, 4))
     assert [tuple(o.shape[2:]) for o in levels] == [(10, 8), (20, 16), (40, 32)]
     lap3 = create_model("lapsrn", scale=(1, 2, 4), dims=3, preset="tiny")
-    assert [tuple(o.shape[2:]) for o in lap3.forward_all(torch.randn(1, 1, 3, 3, 2))] == [(3, 6, 4), (3, 6, 8)]
+    assert [tuple(o.shape[2:]) for o in lap3.forward_all(torch.randn(1, 1, 3, 3, 2))] == [
+        (3, 6, 4),
+        (3, 6, 8),
+    ]
 
 
 def test_drcn_paper_preset_has_16_recursions():

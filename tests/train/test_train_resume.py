@@ -1,4 +1,5 @@
-"""A run killed with SIGKILL after a checkpoint and resumed ends bitwise equal to an uninterrupted run."""
+"""A run killed with SIGKILL after a checkpoint and resumed ends bitwise equal to an uninterrupted
+run."""
 
 import json
 import os

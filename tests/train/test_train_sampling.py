@@ -38,7 +38,10 @@ def test_foreground_weighted_sampling_finds_the_object():
         [_source(vol, foreground=foreground_coordinates(vol, "otsu", 50, 0))], spec_fg, length=40
     )
     without = PatchDataset([_source(vol)], spec_fg, length=40)
-    hit = lambda ds: np.mean([float(ds[(0, i)]["hr"].max()) > 500 for i in range(40)])
+
+    def hit(ds):
+        return np.mean([float(ds[(0, i)]["hr"].max()) > 500 for i in range(40)])
+
     assert hit(with_fg) == 1.0
     assert hit(without) < 0.3
 

@@ -182,7 +182,9 @@ def comparison_figure(
 
 # ---------------------------------------------------------------------- real scans
 def real_scans_figure(
-    scans: Sequence[tuple[RealScan, dict[str, Volume]]], path: str | Path, *,
+    scans: Sequence[tuple[RealScan, dict[str, Volume]]],
+    path: str | Path,
+    *,
     window_mm: float = 32.0,
 ) -> None:
     """Through-plane views (coronal and sagittal, in voxel space) of each real scan: input
@@ -194,11 +196,15 @@ def real_scans_figure(
 
     plt = _pyplot()
     columns = [("nearest", "input (nearest)"), ("bspline", "cubic B-spline"), ("self", "self-SR")]
-    rows = [(scan, vols, view, axis) for scan, vols in scans
-            for view, axis in (("coronal", 1), ("sagittal", 0))]
+    rows = [
+        (scan, vols, view, axis)
+        for scan, vols in scans
+        for view, axis in (("coronal", 1), ("sagittal", 0))
+    ]
     ncol = 2 * len(columns)
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.5 * ncol, 2.75 * len(rows)), dpi=110,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), ncol, figsize=(2.5 * ncol, 2.75 * len(rows)), dpi=110, squeeze=False
+    )
     for r, (scan, vols, view, fixed) in enumerate(rows):
         ref = vols["nearest"].data[0]
         lo, hi = (float(v) for v in np.percentile(ref, [0.5, 99.5]))
@@ -223,24 +229,43 @@ def real_scans_figure(
                 continue
             img = cut(vols[key].data[0])
             full.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-            full.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), size, size, fill=False, ec=_FRAME,
-                                     lw=1.0))
-            zoom.imshow(img[r0 : r0 + size, c0 : c0 + size], cmap="gray", vmin=lo, vmax=hi,
-                        interpolation="nearest")
+            full.add_patch(
+                Rectangle((c0 - 0.5, r0 - 0.5), size, size, fill=False, ec=_FRAME, lw=1.0)
+            )
+            zoom.imshow(
+                img[r0 : r0 + size, c0 : c0 + size],
+                cmap="gray",
+                vmin=lo,
+                vmax=hi,
+                interpolation="nearest",
+            )
             for spine in zoom.spines.values():
                 spine.set_edgecolor(_FRAME)
                 spine.set_linewidth(1.5)
             if key in consistency:
-                full.text(0.02, 0.02, f"consistency {consistency[key]:.1f} dB",
-                          transform=full.transAxes, color="white", fontsize=7, va="bottom",
-                          bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.5, "lw": 0})
+                full.text(
+                    0.02,
+                    0.02,
+                    f"consistency {consistency[key]:.1f} dB",
+                    transform=full.transAxes,
+                    color="white",
+                    fontsize=7,
+                    va="bottom",
+                    bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.5, "lw": 0},
+                )
             if r == 0:
                 full.set_title(label, fontsize=9)
                 zoom.set_title(f"{label}, {window_mm:g} mm window", fontsize=9)
             if c == 0:
                 sp = scan.input_spacing
-                full.set_ylabel(f"{scan.name} {view}\n{sp[0]:.2f} x {sp[1]:.2f} x {sp[2]:.2f} mm\n"
-                                f"-> {pixel:.2f} mm isotropic", fontsize=8)
-    fig.suptitle("Real thick-slice scans up-scaled to isotropic voxels: through-plane views (voxel "
-                 "space, superior at the top) and the marked window magnified", fontsize=10)
+                full.set_ylabel(
+                    f"{scan.name} {view}\n{sp[0]:.2f} x {sp[1]:.2f} x {sp[2]:.2f} mm\n"
+                    f"-> {pixel:.2f} mm isotropic",
+                    fontsize=8,
+                )
+    fig.suptitle(
+        "Real thick-slice scans up-scaled to isotropic voxels: through-plane views (voxel "
+        "space, superior at the top) and the marked window magnified",
+        fontsize=10,
+    )
     _save(fig, path)

@@ -146,8 +146,9 @@ def _timed_upscale(
 
     options = MethodOptions(seed=settings.seed)
     if method == "self":
-        options = MethodOptions(seed=settings.seed, budget=settings.self_budget,
-                                extra=dict(settings.self_options))
+        options = MethodOptions(
+            seed=settings.seed, budget=settings.self_budget, extra=dict(settings.self_options)
+        )
     config = UpscaleConfig(method_options=options, planes=planes)
     t0, c0 = time.perf_counter(), time.process_time()
     result = upscale(volume, target, method=method, predictor=predictor, config=config)
@@ -183,27 +184,38 @@ def simulated_comparison(
     for method in settings.methods:
         if method == SUPERVISED:
             if supervised is None:
-                raise MedsrError(f"the {SUPERVISED} row needs a trained network; "
-                                 "train one with train_supervised first")
+                raise MedsrError(
+                    f"the {SUPERVISED} row needs a trained network; "
+                    "train one with train_supervised first"
+                )
             predictor = Predictor.from_weights(supervised.weights)
-            result, wall, cpu = _timed_upscale(case.lr, target, predictor=predictor,
-                                               settings=settings, planes="all")
-            note = (f"{supervised.steps} training steps on MNI; slices fused over "
-                    f"{result.details['slicing']['axes']}")
+            result, wall, cpu = _timed_upscale(
+                case.lr, target, predictor=predictor, settings=settings, planes="all"
+            )
+            note = (
+                f"{supervised.steps} training steps on MNI; slices fused over "
+                f"{result.details['slicing']['axes']}"
+            )
             train_s: float | None = supervised.seconds
         else:
             result, wall, cpu = _timed_upscale(case.lr, target, method=method, settings=settings)
             note, train_s = (self_sr_note(result.details), None)
         _check_grid(method, result.volume, case.truth.shape, case.truth.affine)
         test = np.asarray(result.volume.data[0], dtype=np.float32)
-        rows.append(MethodRow(
-            case=name, method=method,
-            psnr=float(psnr(ref, test, data_range=r, mask=mask)),
-            ssim=float(ssim(ref, test, data_range=r, mask=mask)),
-            nrmse=float(nrmse(ref, test, mask=mask)),
-            consistency_psnr=float(result.consistency["psnr_db"]),
-            seconds=wall, cpu_seconds=cpu, train_seconds=train_s, note=note,
-        ))
+        rows.append(
+            MethodRow(
+                case=name,
+                method=method,
+                psnr=float(psnr(ref, test, data_range=r, mask=mask)),
+                ssim=float(ssim(ref, test, data_range=r, mask=mask)),
+                nrmse=float(nrmse(ref, test, mask=mask)),
+                consistency_psnr=float(result.consistency["psnr_db"]),
+                seconds=wall,
+                cpu_seconds=cpu,
+                train_seconds=train_s,
+                note=note,
+            )
+        )
     return rows
 
 
@@ -228,10 +240,20 @@ def units_check(observed: Volume, output: Volume) -> dict[str, Any]:
     hounsfield = lo < -500
     report: dict[str, Any] = {
         "hounsfield": hounsfield,
-        "input": {"min": lo, "max": hi, "p1": float(q_in[0]), "median": float(q_in[1]),
-                  "p99.9": float(q_in[2])},
-        "output": {"min": float(y.min()), "max": float(y.max()), "p1": float(q_out[0]),
-                   "median": float(q_out[1]), "p99.9": float(q_out[2])},
+        "input": {
+            "min": lo,
+            "max": hi,
+            "p1": float(q_in[0]),
+            "median": float(q_in[1]),
+            "p99.9": float(q_in[2]),
+        },
+        "output": {
+            "min": float(y.min()),
+            "max": float(y.max()),
+            "p1": float(q_out[0]),
+            "median": float(q_out[1]),
+            "p99.9": float(q_out[2]),
+        },
         "input_dtype": observed.meta.dtype,
     }
     median_ok = abs(float(q_out[1] - q_in[1])) <= 0.03 * span
@@ -270,18 +292,32 @@ def real_scan_comparison(
         result, wall, cpu = _timed_upscale(volume, target, method=method, settings=settings)
         _check_grid(method, result.volume, target.shape, target.affine)
         units[method] = units_check(volume, result.volume)
-        rows.append(MethodRow(name, method, None, None, None,
-                              float(result.consistency["psnr_db"]), wall, cpu,
-                              note=self_sr_note(result.details) if method == "self" else ""))
+        rows.append(
+            MethodRow(
+                name,
+                method,
+                None,
+                None,
+                None,
+                float(result.consistency["psnr_db"]),
+                wall,
+                cpu,
+                note=self_sr_note(result.details) if method == "self" else "",
+            )
+        )
         volumes[method] = result.volume
     nearest = zoom_array(np.asarray(volume.data, dtype=np.float32), target.factors, "nearest")
     volumes["nearest"] = volume.with_data(nearest, target.affine.copy())
     scan = RealScan(
-        name, volume.shape, tuple(float(s) for s in volume.spacing),  # type: ignore[arg-type]
+        name,
+        volume.shape,
+        tuple(float(s) for s in volume.spacing),  # type: ignore[arg-type]
         tuple(target.shape),  # type: ignore[arg-type]
         tuple(float(s) for s in target.spacing),  # type: ignore[arg-type]
         tuple(float(f) for f in target.factors),  # type: ignore[arg-type]
-        rows, units, np.asarray(target.affine).tolist(),
+        rows,
+        units,
+        np.asarray(target.affine).tolist(),
     )
     return scan, volumes
 
@@ -302,20 +338,27 @@ def _simulated(
     for factor in settings.factors:
         model = None
         if SUPERVISED in settings.methods:
-            say(f"x{factor}: training {SUPERVISED} on the MNI brain "
-                f"({settings.supervised_steps} steps / {settings.supervised_seconds:g} s at most)")
+            say(
+                f"x{factor}: training {SUPERVISED} on the MNI brain "
+                f"({settings.supervised_steps} steps / {settings.supervised_seconds:g} s at most)"
+            )
             model = train_supervised(int(factor), settings.axis, out, settings)
             result.supervised.append(model)
             say(f"x{factor}: {model.steps} steps in {model.seconds:.0f} s")
         rows = simulated_comparison(truth, int(factor), settings, supervised=model)
         result.simulated += rows
         for row in rows:
-            say(f"x{factor} {row.method}: {row.psnr:.2f} dB, SSIM {row.ssim:.4f}, "
-                f"{row.seconds:.1f} s")
+            say(
+                f"x{factor} {row.method}: {row.psnr:.2f} dB, SSIM {row.ssim:.4f}, "
+                f"{row.seconds:.1f} s"
+            )
 
 
 def _real(
-    real_paths: dict[str, str | Path], out: Path, settings: BenchSettings, result: BenchResult,
+    real_paths: dict[str, str | Path],
+    out: Path,
+    settings: BenchSettings,
+    result: BenchResult,
     say: Any,
 ) -> None:
     """The real-scan table and its figure ``real_scans.png``."""
@@ -333,8 +376,10 @@ def _real(
         result.real.append(scan)
         figure_input.append((scan, vols))
         for row in scan.rows:
-            say(f"{name} {row.method}: consistency {row.consistency_psnr:.1f} dB, "
-                f"{row.seconds:.1f} s")
+            say(
+                f"{name} {row.method}: consistency {row.consistency_psnr:.1f} dB, "
+                f"{row.seconds:.1f} s"
+            )
     if figure_input:
         real_scans_figure(figure_input, out / "real_scans.png")
         result.files["figure"] = str(out / "real_scans.png")

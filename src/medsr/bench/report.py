@@ -156,13 +156,21 @@ def metrics_markdown(
     (inside the head), gain over B-spline, seconds."""
     ref = metrics.get("bspline", {}).get("psnr")
     rows = [
-        [_SIMULATION_LABELS.get(name, name), f"{m['psnr']:.2f}", f"{m['ssim']:.4f}",
-         "" if ref is None else f"{m['psnr'] - ref:+.2f}", f"{m.get('seconds', float('nan')):.1f}"]
+        [
+            _SIMULATION_LABELS.get(name, name),
+            f"{m['psnr']:.2f}",
+            f"{m['ssim']:.4f}",
+            "" if ref is None else f"{m['psnr'] - ref:+.2f}",
+            f"{m.get('seconds', float('nan')):.1f}",
+        ]
         for name, m in metrics.items()
     ]
     lines = [f"# {title}", ""]
-    lines += markdown_table(["method", "PSNR (dB)", "SSIM", "vs B-spline (dB)", "seconds"],
-                            [False, True, True, True, True], rows)
+    lines += markdown_table(
+        ["method", "PSNR (dB)", "SSIM", "vs B-spline (dB)", "seconds"],
+        [False, True, True, True, True],
+        rows,
+    )
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -190,7 +198,8 @@ def _machine_line(env: dict[str, Any]) -> str:
         f"{env.get('torch_threads')} threads, "
         f"load average at start {env.get('load_average_1_5_15')}"
         + (f", at end {env['load_average_end']}" if "load_average_end" in env else "")
-        + (f"; total {env['total_seconds']:.0f} s" if "total_seconds" in env else "") + "."
+        + (f"; total {env['total_seconds']:.0f} s" if "total_seconds" in env else "")
+        + "."
     )
 
 
@@ -198,20 +207,40 @@ def _simulated_lines(result: BenchResult) -> list[str]:
     lines = [
         f"### Simulated thick slices (truth available), slice axis {result.settings.axis}",
         "",
-        ("PSNR/SSIM/NRMSE inside the head mask against the isotropic truth; consistency = PSNR of "
-         "A(output) against the thick-slice input (A: Gaussian slice profile, FWHM one slice). "
-         "Seconds: wall-clock of the up-scaling (self-SR includes its own training); CPU: "
-         "process CPU seconds; training: the supervised network's training on the MNI brain."),
+        (
+            "PSNR/SSIM/NRMSE inside the head mask against the isotropic truth; consistency = PSNR "
+            "of A(output) against the thick-slice input (A: Gaussian slice profile, FWHM one "
+            "slice). Seconds: wall-clock of the up-scaling (self-SR includes its own training); "
+            "CPU: process CPU seconds; training: the supervised network's training on the MNI "
+            "brain."
+        ),
         "",
     ]
     rows = [
-        [row.case, row.label, _f(row.psnr, 2), _f(row.ssim, 4), _f(row.nrmse, 4),
-         f"{row.consistency_psnr:.1f}", f"{row.seconds:.1f}", f"{row.cpu_seconds:.1f}",
-         _f(row.train_seconds, 0)]
+        [
+            row.case,
+            row.label,
+            _f(row.psnr, 2),
+            _f(row.ssim, 4),
+            _f(row.nrmse, 4),
+            f"{row.consistency_psnr:.1f}",
+            f"{row.seconds:.1f}",
+            f"{row.cpu_seconds:.1f}",
+            _f(row.train_seconds, 0),
+        ]
         for row in result.simulated
     ]
-    header = ["scale", "method", "PSNR (dB)", "SSIM", "NRMSE", "consistency (dB)", "seconds",
-              "CPU s", "training s"]
+    header = [
+        "scale",
+        "method",
+        "PSNR (dB)",
+        "SSIM",
+        "NRMSE",
+        "consistency (dB)",
+        "seconds",
+        "CPU s",
+        "training s",
+    ]
     lines += markdown_table(header, [False, False] + [True] * 7, rows)
     notes = [f"{r.case} {r.label}: {r.note}" for r in result.simulated if r.note]
     if notes:
@@ -231,15 +260,31 @@ def _real_lines(result: BenchResult) -> list[str]:
         for row in scan.rows:
             u = scan.units[row.method]
             hu = " (HU, air " + format(u["air_hu"], ".0f") + ")" if u["hounsfield"] else ""
-            rows.append([
-                scan.name, grid_in, grid_out, row.label, f"{row.consistency_psnr:.1f}",
-                f"{row.seconds:.1f}", f"{row.cpu_seconds:.1f}",
-                f"{u['output']['min']:.1f} / {u['output']['max']:.1f}",
-                f"{'ok' if u['ok'] else 'FAILED'}{hu}",
-            ])
+            rows.append(
+                [
+                    scan.name,
+                    grid_in,
+                    grid_out,
+                    row.label,
+                    f"{row.consistency_psnr:.1f}",
+                    f"{row.seconds:.1f}",
+                    f"{row.cpu_seconds:.1f}",
+                    f"{u['output']['min']:.1f} / {u['output']['max']:.1f}",
+                    f"{'ok' if u['ok'] else 'FAILED'}{hu}",
+                ]
+            )
     lines = ["### Real thick-slice scans (no truth)", ""]
-    header = ["scan", "input grid (mm)", "output grid", "method", "consistency (dB)", "seconds",
-              "CPU s", "output min / max", "units check"]
+    header = [
+        "scan",
+        "input grid (mm)",
+        "output grid",
+        "method",
+        "consistency (dB)",
+        "seconds",
+        "CPU s",
+        "output min / max",
+        "units check",
+    ]
     lines += markdown_table(header, [False] * 4 + [True] * 3 + [False] * 2, rows)
     notes = [
         f"{scan.name} {r.label}: {r.note}" for scan in result.real for r in scan.rows if r.note
@@ -270,10 +315,14 @@ def markdown_report(result: BenchResult, *, title: str = "medsr medical comparis
     if result.real:
         lines += _real_lines(result)
     if result.supervised:
-        lines.append("Supervised network: " + "; ".join(
-            f"x{m.factor}: {m.steps} steps in {m.seconds:.0f} s ({m.cpu_seconds:.0f} CPU s)"
-            for m in result.supervised
-        ) + ".")
+        lines.append(
+            "Supervised network: "
+            + "; ".join(
+                f"x{m.factor}: {m.steps} steps in {m.seconds:.0f} s ({m.cpu_seconds:.0f} CPU s)"
+                for m in result.supervised
+            )
+            + "."
+        )
         lines.append("")
     return "\n".join(lines)
 

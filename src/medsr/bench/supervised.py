@@ -71,37 +71,63 @@ def train_supervised(
     patch = [int(settings.supervised_patch // factor * factor)] * 2
     steps = settings.supervised_steps
     run_dir = Path(out_dir) / f"supervised_x{factor}"
-    cfg = parse_config({
-        "name": f"medical-bench-vdsr-x{factor}",
-        "task": "supervised",
-        "seed": settings.seed,
-        "description": (
-            "medsr medical benchmark: VDSR for thick slices, trained on the MNI template"
-        ),
-        "output_dir": str(run_dir),
-        "model": {"name": "vdsr", "preset": "paper", "kwargs": dict(settings.supervised_model),
-                  "scale": scale, "dims": 2, "in_channels": 1},
-        "data": {
-            "train": {"hr_dir": str(data or sample_path("brain"))},
-            "degradation": "thick:profile=gaussian",
-            "normalisation": {"kind": "percentile", "params": {"low": 0.5, "high": 99.5}},
-            "patch_size": patch,
-            "slice_axis": cut,
-            "batch_size": settings.supervised_batch,
-            "foreground": {"method": "otsu", "probability": 0.9},
-        },
-        "loss": {"terms": {"l1": {"weight": 1.0}}},
-        "optim": {"name": "adam", "lr": settings.supervised_lr,
-                  "clip": {"kind": "norm", "value": 1.0}},
-        "train": {"max_steps": steps, "checkpoint_every": steps,
-                  "log_every": max(1, min(50, steps)), "progress": "none",
-                  "accelerator": "cpu", "deterministic": False, "threads": settings.threads},
-    })
-    timer = Timer(duration=dt.timedelta(seconds=float(settings.supervised_seconds)),
-                  interval="step", verbose=False)
+    cfg = parse_config(
+        {
+            "name": f"medical-bench-vdsr-x{factor}",
+            "task": "supervised",
+            "seed": settings.seed,
+            "description": (
+                "medsr medical benchmark: VDSR for thick slices, trained on the MNI template"
+            ),
+            "output_dir": str(run_dir),
+            "model": {
+                "name": "vdsr",
+                "preset": "paper",
+                "kwargs": dict(settings.supervised_model),
+                "scale": scale,
+                "dims": 2,
+                "in_channels": 1,
+            },
+            "data": {
+                "train": {"hr_dir": str(data or sample_path("brain"))},
+                "degradation": "thick:profile=gaussian",
+                "normalisation": {"kind": "percentile", "params": {"low": 0.5, "high": 99.5}},
+                "patch_size": patch,
+                "slice_axis": cut,
+                "batch_size": settings.supervised_batch,
+                "foreground": {"method": "otsu", "probability": 0.9},
+            },
+            "loss": {"terms": {"l1": {"weight": 1.0}}},
+            "optim": {
+                "name": "adam",
+                "lr": settings.supervised_lr,
+                "clip": {"kind": "norm", "value": 1.0},
+            },
+            "train": {
+                "max_steps": steps,
+                "checkpoint_every": steps,
+                "log_every": max(1, min(50, steps)),
+                "progress": "none",
+                "accelerator": "cpu",
+                "deterministic": False,
+                "threads": settings.threads,
+            },
+        }
+    )
+    timer = Timer(
+        duration=dt.timedelta(seconds=float(settings.supervised_seconds)),
+        interval="step",
+        verbose=False,
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg, callbacks=[timer])
     if result.weights is None:
         raise RuntimeError("training wrote no weights")
-    return SupervisedModel(run_dir, result.weights, int(factor), int(result.global_step),
-                           time.perf_counter() - t0, time.process_time() - c0)
+    return SupervisedModel(
+        run_dir,
+        result.weights,
+        int(factor),
+        int(result.global_step),
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )

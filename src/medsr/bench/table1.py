@@ -85,12 +85,15 @@ class Table1Result:
 
 
 def list_images(dataset_dir: str | Path) -> list[Path]:
-    """The image files of a benchmark folder, sorted by name (:func:`medsr.io.discover.find_scans`)."""
+    """The image files of a benchmark folder, sorted by name
+    (:func:`medsr.io.discover.find_scans`)."""
     from medsr.io.discover import find_scans
 
     folder = Path(dataset_dir)
     if not folder.is_dir():
-        raise MedsrError(f"benchmark folder {folder} does not exist; give the folder holding the images")
+        raise MedsrError(
+            f"benchmark folder {folder} does not exist; give the folder holding the images"
+        )
     try:
         found = find_scans(folder)
     except MedsrError:  # no scan at all: the message below names the image formats
@@ -154,7 +157,8 @@ def evaluate_method(
 
 
 def bicubic_upscale(scale: int) -> UpscaleFn:
-    """The baseline method: MATLAB bicubic ``imresize(lr, s)`` (uint8 in -> uint8 out, as MATLAB)."""
+    """The baseline method: MATLAB bicubic ``imresize(lr, s)`` (uint8 in -> uint8 out, as
+    MATLAB)."""
 
     def upscale(lr: np.ndarray) -> np.ndarray:
         return imresize(lr, float(scale))
@@ -162,7 +166,9 @@ def bicubic_upscale(scale: int) -> UpscaleFn:
     return upscale
 
 
-def bicubic_baseline(dataset_dir: str | Path, scale: int, *, mode: Table1Mode = "rgb") -> Table1Result:
+def bicubic_baseline(
+    dataset_dir: str | Path, scale: int, *, mode: Table1Mode = "rgb"
+) -> Table1Result:
     """The bicubic row of Table 1 for one dataset and scale."""
     return evaluate_method(dataset_dir, scale, bicubic_upscale(scale), mode=mode)
 
@@ -188,9 +194,16 @@ def network_upscale(
         raise MedsrError(f"{weights} is a {meta['dims']}D network; Table 1 needs a 2D one")
     model_scale = meta["scale"] if isinstance(meta["scale"], list) else [meta["scale"]] * 2
     if any(float(s) != float(scale) for s in model_scale):
-        raise MedsrError(f"{weights} upscales by {tuple(model_scale)}, the benchmark by {scale}; use weights of that scale")
+        raise MedsrError(
+            f"{weights} upscales by {tuple(model_scale)}, the benchmark by {scale}; use weights of "
+            "that scale"
+        )
     channels = int(meta["in_channels"])
-    if channels not in (1, 3) or (mode == "rgb" and channels == 1) or (mode == "y" and channels == 3):
+    if (
+        channels not in (1, 3)
+        or (mode == "rgb" and channels == 1)
+        or (mode == "y" and channels == 3)
+    ):
         want = "y" if channels == 1 else "rgb"
         raise MedsrError(f"{weights} takes {channels} channel(s); evaluate it in mode {want!r}")
     spec = meta.get("normalisation")

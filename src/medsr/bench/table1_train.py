@@ -136,13 +136,15 @@ RECIPES: dict[str, NetRecipe] = {
     for r in (
         # ESPCN: 17x17 LR patches as the paper (Shi et al. 2016, section 3.2), which starts at
         # lr 0.01
-        NetRecipe("espcn", "ESPCN (Shi et al. 2016)", lr_patch=17, batch_size=16, steps=8000,
-                  lr=3e-3),
+        NetRecipe(
+            "espcn", "ESPCN (Shi et al. 2016)", lr_patch=17, batch_size=16, steps=8000, lr=3e-3
+        ),
         # FSRCNN: the paper's LR sub-images are 10 / 7 / 6 pixels; 12 keeps the 9x9 deconv busy
         NetRecipe("fsrcnn", "FSRCNN (Dong et al. 2016)", lr_patch=12, batch_size=16, steps=6000),
         # SRCNN 9-5-5: 33x33 HR sub-images in the paper -> 16 / 11 / 8 LR pixels
-        NetRecipe("srcnn", "SRCNN 9-5-5 (Dong et al. 2014/16)", lr_patch=16, batch_size=16,
-                  steps=3000),
+        NetRecipe(
+            "srcnn", "SRCNN 9-5-5 (Dong et al. 2014/16)", lr_patch=16, batch_size=16, steps=3000
+        ),
         # VDSR: 41x41 HR patches in the paper; 20 layers of 64 maps are slow on a CPU; a lower
         # Adam rate keeps the 20-layer plain stack stable without the paper's gradient clipping
         NetRecipe("vdsr", "VDSR (Kim et al. 2016)", lr_patch=16, batch_size=8, steps=600, lr=3e-4),
@@ -258,8 +260,9 @@ def train_and_evaluate(
     run_dir = out_dir / f"{recipe.key}_x{scale}"
     weights = run_dir / "model.safetensors"
     n_steps = int(steps or recipe.steps)
-    overrides = short_budget_overrides(recipe, scale, steps=n_steps, lr=lr or recipe.lr,
-                                       threads=threads)
+    overrides = short_budget_overrides(
+        recipe, scale, steps=n_steps, lr=lr or recipe.lr, threads=threads
+    )
     overrides += [f"data.train.hr_dir={train_dir}", f"output_dir={run_dir}", *extra_overrides]
     record = run_dir / "table1_train.json"
     if weights.is_file() and record.is_file():
@@ -275,8 +278,16 @@ def train_and_evaluate(
         write_json(record, {"steps": global_step, "train_seconds": seconds, "overrides": overrides})
     model, _ = load_weights(weights)
     params = sum(p.numel() for p in model.parameters())
-    row = Row(recipe.key, recipe.label, scale, params, global_step, seconds, overrides=overrides,
-              run_dir=str(run_dir))
+    row = Row(
+        recipe.key,
+        recipe.label,
+        scale,
+        params,
+        global_step,
+        seconds,
+        overrides=overrides,
+        run_dir=str(run_dir),
+    )
     for d in test_dirs:
         r = evaluate_method(d, scale, network_upscale(weights, scale, mode="y"), mode="y")
         row.scores[r.dataset] = (r.psnr, r.ssim)
@@ -302,8 +313,13 @@ def markdown_table(rows: Sequence[Row], bicubic: dict[tuple[str, int], tuple[flo
         for r in (r for r in rows if r.scale == s):
             pub = [PUBLISHED.get((r.key, d, s)) for d in TABLE_DATASETS]
             srcs = sorted({p[2] for p in pub if p is not None})
-            cells = [f"x{s}", r.label, f"{r.params:,}", str(r.steps),
-                     f"{r.train_seconds / 60:.1f} min"]
+            cells = [
+                f"x{s}",
+                r.label,
+                f"{r.params:,}",
+                str(r.steps),
+                f"{r.train_seconds / 60:.1f} min",
+            ]
             cells += [_cell(r.scores.get(d)) for d in TABLE_DATASETS]
             cells += [_cell(p[:2] if p else None) or "n/a" for p in pub] + ["; ".join(srcs) or "-"]
             lines.append("| " + " | ".join(cells) + " |")
@@ -334,8 +350,10 @@ def parse_step_budgets(items: Sequence[str]) -> dict[str, int]:
     for item in items:
         name, _, n = item.partition("=")
         if name not in RECIPES or not n.isdigit() or int(n) < 1:
-            raise MedsrError(f"step budget {item!r} is not valid; give NET=N with NET one of "
-                             f"{', '.join(RECIPES)} and N >= 1")
+            raise MedsrError(
+                f"step budget {item!r} is not valid; give NET=N with NET one of "
+                f"{', '.join(RECIPES)} and N >= 1"
+            )
         out[name] = int(n)
     return out
 
@@ -411,20 +429,32 @@ def run_table1_train(
         for n in nets:
             t0 = time.perf_counter()
             row = train_and_evaluate(
-                RECIPES[n], s, train_dir=train_dir, test_dirs=test_dirs, out_dir=out,
-                configs=configs, steps=steps.get(n), max_minutes=max_minutes, lr=lr,
+                RECIPES[n],
+                s,
+                train_dir=train_dir,
+                test_dirs=test_dirs,
+                out_dir=out,
+                configs=configs,
+                steps=steps.get(n),
+                max_minutes=max_minutes,
+                lr=lr,
                 threads=threads,
             )
             result.rows = [r for r in result.rows if (r.key, r.scale) != (row.key, row.scale)]
             result.rows.append(row)
-            write_json(results, {
-                "commands": result.commands,
-                "bicubic": [[d, sc, p, q] for (d, sc), (p, q) in sorted(bicubic.items())],
-                "rows": [asdict(r) for r in result.rows],
-            })
+            write_json(
+                results,
+                {
+                    "commands": result.commands,
+                    "bicubic": [[d, sc, p, q] for (d, sc), (p, q) in sorted(bicubic.items())],
+                    "rows": [asdict(r) for r in result.rows],
+                },
+            )
             with atomic_path(out / "table1.md") as tmp:
                 Path(tmp).write_text(result.table, encoding="utf-8")
             scores = ", ".join(f"{d} {p:.2f}/{q:.4f}" for d, (p, q) in row.scores.items())
-            say(f"[{n} x{s}] {row.steps} steps, {row.train_seconds / 60:.1f} min train, "
-                f"{time.perf_counter() - t0:.0f} s total: {scores}")
+            say(
+                f"[{n} x{s}] {row.steps} steps, {row.train_seconds / 60:.1f} min train, "
+                f"{time.perf_counter() - t0:.0f} s total: {scores}"
+            )
     return result

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         usage = _usage_error(exc)  # a mistyped command line: no traceback even with --debug
         if usage is not None:
             message, code = usage
-            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+            )
             sys.exit(code)
         if debug:
             raise

@@ -42,7 +42,11 @@ def _version_callback(value: bool) -> None:
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     version: Optional[bool] = typer.Option(
-        None, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        None,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """medsr command line."""

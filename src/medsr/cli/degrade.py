@@ -122,7 +122,9 @@ def degrade(
 
     volume = None
     try:
-        op = build_degradation(method, factors, profile, gap, noise)  # bad options fail before any I/O
+        op = build_degradation(
+            method, factors, profile, gap, noise
+        )  # bad options fail before any I/O
     except MedsrError:
         # a 2-D picture also takes two factors (X,Y): only then is the input needed to decide
         if not _two_numbers(factors):

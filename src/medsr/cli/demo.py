@@ -65,7 +65,7 @@ def demo(
     ),
 ) -> None:
     """Simulate a thick-slice brain scan and super-resolve it (self-SR vs interpolation)."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from medsr.cli.progress import RichProgress, progress_bar
     from rich.table import Table
 
     from medsr.bench.figures import comparison_figure
@@ -102,20 +102,9 @@ def demo(
         f"{'x'.join(map(str, case.lr.shape))}",
         highlight=False,
     )
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
-        task = bar.add_task("self-SR", total=1.0)
-
-        def on_progress(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=f"self-SR: {message}")
-
+    with progress_bar() as bar:
         extra = {k: v for k, v in (("threads", threads), ("budget", budget)) if v is not None}
-        options = MethodOptions(seed=seed, progress=on_progress, extra=extra)
+        options = MethodOptions(seed=seed, progress=RichProgress(bar), extra=extra)
 
         metrics, volumes, info = compare(case, options)
 

@@ -12,7 +12,9 @@ from medsr.errors import MedsrError
 
 @app.command()
 def export(
-    weights: Path = typer.Option(..., "--weights", help="model.safetensors (model.json beside it)."),
+    weights: Path = typer.Option(
+        ..., "--weights", help="model.safetensors (model.json beside it)."
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="The .onnx file to write."),
     format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (>= 17)."),

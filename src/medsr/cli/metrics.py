@@ -50,7 +50,9 @@ def _table1(ref: Any, test: Any, scale: int) -> dict[str, Any]:
     if ref.data.shape[-1] != 1 or test.data.shape[-1] != 1:
         raise MedsrError("--protocol table1 is for 2D images (PNG, BMP...); got a 3D volume")
     if ref.data.shape[0] not in (1, 3):
-        raise MedsrError(f"--protocol table1 needs grey or RGB images, the reference has {ref.data.shape[0]} channels")
+        raise MedsrError(
+            f"--protocol table1 needs grey or RGB images, the reference has {ref.data.shape[0]} channels"
+        )
 
     def hwc(vol: Any) -> np.ndarray:
         img = np.moveaxis(vol.data[..., 0], 0, -1)  # (C, X, Y) -> (rows, cols, C)
@@ -99,7 +101,12 @@ def _generic(ref: Any, test: Any, mask_vol: Any, data_range: float | None) -> di
     try:
         m2 = None if mask_sp is None else _spatial(mask_sp)
         result["ssim"] = float(
-            np.mean([ssim(_spatial(ca), _spatial(cb), data_range=data_range, mask=m2) for ca, cb in zip(a, b)])
+            np.mean(
+                [
+                    ssim(_spatial(ca), _spatial(cb), data_range=data_range, mask=m2)
+                    for ca, cb in zip(a, b)
+                ]
+            )
         )
     except MedsrError as exc:  # e.g. a volume thinner than the SSIM window: report the rest
         result["ssim"] = None
@@ -111,18 +118,24 @@ def _generic(ref: Any, test: Any, mask_vol: Any, data_range: float | None) -> di
 def metrics_command(
     ref: Path = typer.Argument(..., help="Reference (ground-truth) image."),
     test: Path = typer.Argument(..., help="Image to score, on the same grid."),
-    mask: Path | None = typer.Option(None, "--mask", help="Mask image: only non-zero voxels count."),
+    mask: Path | None = typer.Option(
+        None, "--mask", help="Mask image: only non-zero voxels count."
+    ),
     data_range: float | None = typer.Option(
         None, "--data-range", help="Dynamic range R of PSNR/SSIM (default: reference max - min)."
     ),
     protocol: str | None = typer.Option(
-        None, "--protocol", help="'table1': the SR benchmark protocol (Y channel, border crop, 8-bit)."
+        None,
+        "--protocol",
+        help="'table1': the SR benchmark protocol (Y channel, border crop, 8-bit).",
     ),
     scale: int | None = typer.Option(None, "--scale", help="SR factor for --protocol table1."),
     ignore_grid: bool = typer.Option(False, "--ignore-grid", help="Do not compare the affines."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     series: str | None = typer.Option(
-        None, "--series", help="SeriesInstanceUID (or a unique prefix) when a DICOM folder holds several series."
+        None,
+        "--series",
+        help="SeriesInstanceUID (or a unique prefix) when a DICOM folder holds several series.",
     ),
 ) -> None:
     """PSNR, SSIM (Wang et al. 2004), NRMSE and MAE of TEST against REF."""
@@ -138,14 +151,18 @@ def metrics_command(
     for vol, p in ((ref_vol, ref), (test_vol, test)):
         bad = int(np.size(vol.data) - np.count_nonzero(np.isfinite(vol.data)))
         if bad:
-            raise MedsrError(f"{p} holds {bad} NaN/Inf voxels; replace them (e.g. with 0) before measuring")
+            raise MedsrError(
+                f"{p} holds {bad} NaN/Inf voxels; replace them (e.g. with 0) before measuring"
+            )
     if protocol is not None:
         if protocol.lower() != "table1":
             raise MedsrError(f"unknown protocol {protocol!r}; the only one is 'table1'")
         if scale is None:
             raise MedsrError("--protocol table1 needs --scale (2, 3 or 4)")
         if mask is not None or data_range is not None:
-            raise MedsrError("--protocol table1 fixes the data range (255) and uses no mask; drop --mask/--data-range")
+            raise MedsrError(
+                "--protocol table1 fixes the data range (255) and uses no mask; drop --mask/--data-range"
+            )
         if ref_vol.data.shape[0] != test_vol.data.shape[0]:
             raise MedsrError(
                 f"reference has {ref_vol.data.shape[0]} channels and test {test_vol.data.shape[0]}; "
@@ -169,7 +186,9 @@ def metrics_command(
         typer.echo(json.dumps(clean, indent=2))  # plain JSON (no rich wrapping)
         return
     if result.get("data_range_source") == "reference":
-        console.print(f"data range taken from reference: {result['data_range']:g} (max - min); set it with --data-range")
+        console.print(
+            f"data range taken from reference: {result['data_range']:g} (max - min); set it with --data-range"
+        )
     title = f"Table 1 protocol, x{scale}" if protocol else "metrics"
     table = Table(title=title)
     table.add_column("metric")

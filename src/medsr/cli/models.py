@@ -54,7 +54,9 @@ def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
             row["params_x2"] = _count(name, info.kind, preset, info.paper_in_channels, 2)
             row["params_x4"] = _count(name, info.kind, preset, info.paper_in_channels, 4)
         else:
-            row["params_x2"] = row["params_x4"] = _count(name, info.kind, preset, info.paper_in_channels, None)
+            row["params_x2"] = row["params_x4"] = _count(
+                name, info.kind, preset, info.paper_in_channels, None
+            )
         rows.append(row)
     rows.sort(key=lambda r: (r["kind"] != "generator", r["review_section"], r["year"], r["name"]))
     return rows
@@ -75,7 +77,9 @@ def _fmt_count(n: int | None) -> str:
 @app.command()
 def models(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-    kind: str | None = typer.Option(None, "--kind", help="Only 'generator' or 'discriminator' networks."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only 'generator' or 'discriminator' networks."
+    ),
 ) -> None:
     """List the networks (review sections 3.4 and 4) with their paper preset's parameter count."""
     from medsr.errors import MedsrError
@@ -91,14 +95,24 @@ def models(
         if not selected:
             continue
         gen = group == "generator"
-        table = Table(title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)")
+        table = Table(
+            title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)"
+        )
         cols = ["name", "paper", "up", "section", "dims", "ch"] + (
-            ["params x2", "params x4"] if gen else ["params"])
+            ["params x2", "params x4"] if gen else ["params"]
+        )
         for col in cols:
             table.add_column(col, overflow="fold", no_wrap=col != "paper")
         for r in selected:
-            cells = [r["name"], _short_paper(r["paper"], r["year"]), r["upsampling"], r["review_section"],
-                     "/".join(f"{d}D" for d in r["dims"]), str(r["paper_in_channels"]), _fmt_count(r["params_x2"])]
+            cells = [
+                r["name"],
+                _short_paper(r["paper"], r["year"]),
+                r["upsampling"],
+                r["review_section"],
+                "/".join(f"{d}D" for d in r["dims"]),
+                str(r["paper_in_channels"]),
+                _fmt_count(r["params_x2"]),
+            ]
             if gen:
                 cells.append(_fmt_count(r["params_x4"]))
             table.add_row(*cells)
@@ -106,4 +120,6 @@ def models(
     console.print("[bold]notes[/] (presets; what the paper preset follows):", highlight=False)
     for r in rows:
         presets = escape(f"[{', '.join(r['presets'])}]")
-        console.print(f"  [cyan]{r['name']}[/] {presets}: {escape(r['preset_note'])}", highlight=False)
+        console.print(
+            f"  [cyan]{r['name']}[/] {presets}: {escape(r['preset_note'])}", highlight=False
+        )

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from medsr.cli.progress import RichProgress, progress_bar
 
 from medsr.cli.app import app, console, err_console
 from medsr.errors import MedsrError
@@ -51,48 +51,6 @@ def _options(items: List[str]) -> dict[str, str]:
     return out
 
 
-class _Bar:
-    """Adapts a rich progress bar to :class:`medsr.infer.pipeline.ProgressSink` (one task per stage)."""
-
-    def __init__(self, progress: Progress, prefix: str = "") -> None:
-        self.progress = progress
-        self.prefix = prefix
-        self.task: Any = None
-
-    def stage(self, description: str, total: float | None) -> None:
-        label = f"{self.prefix}{description}"
-        if self.task is None:
-            self.task = self.progress.add_task(label, total=total)
-        else:
-            self.progress.reset(self.task, total=total, description=label)
-
-    def advance(self, amount: float = 1) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, amount)
-
-    def note(self, message: str) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, description=f"{self.prefix}{message}")
-
-    def done(self) -> None:
-        if self.task is not None:
-            self.progress.remove_task(self.task)
-            self.task = None
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        # rich leaves a blank line on a non-terminal stderr (logs, pipes): no bar there
-        disable=not err_console.is_terminal,
-    )
-
-
 def _summary(sidecar: dict[str, Any]) -> str:
     c = sidecar["consistency"]
     psnr = c.get("psnr_db_stored", c.get("psnr_db"))
@@ -114,45 +72,82 @@ def upscale(
     inputs: List[str] = typer.Argument(
         ..., metavar="IN...", help="Scan file, DICOM folder, folder of scans, or glob (quote it)."
     ),
-    output: Path = typer.Option(..., "-o", "--output", help="Output file (one input) or existing folder."),
-    spacing: Optional[str] = typer.Option(None, "--spacing", help="Target voxel size in mm: 1 or 1,1,1 (default: isotropic at the finest spacing)."),
-    factors: Optional[str] = typer.Option(None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."),
-    method: Optional[str] = typer.Option(
-        None, "--method",
-        help="nearest | linear | cubic | bspline | lanczos | self | dip (default: self if available, else "
-             "bspline).",
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output file (one input) or existing folder."
     ),
-    model: Optional[str] = typer.Option(None, "--model", help="Architecture name (checked against model.json)."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="model.safetensors (model.json beside it)."),
-    onnx: Optional[Path] = typer.Option(None, "--onnx", help="ONNX file from `medsr export` (onnxruntime)."),
-    tile: Optional[str] = typer.Option(None, "--tile", help="Window in input voxels: 64 or 64,64,32."),
+    spacing: Optional[str] = typer.Option(
+        None,
+        "--spacing",
+        help="Target voxel size in mm: 1 or 1,1,1 (default: isotropic at the finest spacing).",
+    ),
+    factors: Optional[str] = typer.Option(
+        None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."
+    ),
+    method: Optional[str] = typer.Option(
+        None,
+        "--method",
+        help="nearest | linear | cubic | bspline | lanczos | self | dip (default: self if available, else "
+        "bspline).",
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Architecture name (checked against model.json)."
+    ),
+    weights: Optional[Path] = typer.Option(
+        None, "--weights", help="model.safetensors (model.json beside it)."
+    ),
+    onnx: Optional[Path] = typer.Option(
+        None, "--onnx", help="ONNX file from `medsr export` (onnxruntime)."
+    ),
+    tile: Optional[str] = typer.Option(
+        None, "--tile", help="Window in input voxels: 64 or 64,64,32."
+    ),
     overlap: int = typer.Option(8, "--overlap", help="Window overlap in input voxels."),
     blend: str = typer.Option("hann", "--blend", help="Window blending: hann or gaussian."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Windows/slices per forward pass."),
-    axis: Optional[str] = typer.Option(None, "--axis", help="2D networks: slicing axis 0|1|2 (x|y|z)."),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", help="Windows/slices per forward pass."
+    ),
+    axis: Optional[str] = typer.Option(
+        None, "--axis", help="2D networks: slicing axis 0|1|2 (x|y|z)."
+    ),
     planes: Optional[str] = typer.Option(
         None, "--planes", help="2D networks: average several slicing axes, e.g. 0,1 or all."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    ensemble: bool = typer.Option(False, "--ensemble", help="Self-ensemble (flips/transposes averaged)."),
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="Output dtype (default: the input's)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    series: Optional[str] = typer.Option(None, "--series", help="SeriesInstanceUID in a DICOM folder."),
-    spacing_override: Optional[str] = typer.Option(
-        None, "--spacing-override", help="Input voxel size in mm (X,Y,Z) to use instead of the header's."
+    ensemble: bool = typer.Option(
+        False, "--ensemble", help="Self-ensemble (flips/transposes averaged)."
     ),
-    max_memory: str = typer.Option("4GB", "--max-memory", help="Larger outputs go to a memory-mapped file."),
+    dtype: Optional[str] = typer.Option(
+        None, "--dtype", help="Output dtype (default: the input's)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    series: Optional[str] = typer.Option(
+        None, "--series", help="SeriesInstanceUID in a DICOM folder."
+    ),
+    spacing_override: Optional[str] = typer.Option(
+        None,
+        "--spacing-override",
+        help="Input voxel size in mm (X,Y,Z) to use instead of the header's.",
+    ),
+    max_memory: str = typer.Option(
+        "4GB", "--max-memory", help="Larger outputs go to a memory-mapped file."
+    ),
     enforce_consistency: bool = typer.Option(
         False, "--enforce-consistency", help="Iterative back-projection onto the acquired data."
     ),
     ibp_iterations: int = typer.Option(3, "--ibp-iterations", help="Back-projection iterations."),
     consistency_profile: str = typer.Option(
-        "gaussian", "--consistency-profile", help="Slice profile of the check: gaussian (FWHM 1 voxel) or rect."
+        "gaussian",
+        "--consistency-profile",
+        help="Slice profile of the check: gaussian (FWHM 1 voxel) or rect.",
     ),
-    finish: str = typer.Option("cubic", "--finish", help="Interpolation for non-integer factor remainders."),
+    finish: str = typer.Option(
+        "cubic", "--finish", help="Interpolation for non-integer factor remainders."
+    ),
     option: List[str] = typer.Option([], "--option", help="Method option key=value (repeatable)."),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
-    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for self/dip (default: theirs)."),
+    budget: Optional[float] = typer.Option(
+        None, "--budget", help="Seconds for self/dip (default: theirs)."
+    ),
 ) -> None:
     """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report.
 
@@ -173,51 +168,90 @@ def upscale(
     from medsr.io.discover import expands, find_scans
 
     config = UpscaleConfig(
-        tile=_ints(tile, "tile"), overlap=overlap, blend=blend,  # type: ignore[arg-type]
-        batch_size=batch_size, axis=_axis(axis), planes=_planes(planes), finish=finish,
-        max_memory=parse_bytes(max_memory), enforce_consistency=enforce_consistency,
-        ibp_iterations=ibp_iterations, consistency_profile=consistency_profile,  # type: ignore[arg-type]
-        method_options=MethodOptions(device=device, seed=seed, budget=budget, extra=_options(option)),
+        tile=_ints(tile, "tile"),
+        overlap=overlap,
+        blend=blend,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        axis=_axis(axis),
+        planes=_planes(planes),
+        finish=finish,
+        max_memory=parse_bytes(max_memory),
+        enforce_consistency=enforce_consistency,
+        ibp_iterations=ibp_iterations,
+        consistency_profile=consistency_profile,  # type: ignore[arg-type]
+        method_options=MethodOptions(
+            device=device, seed=seed, budget=budget, extra=_options(option)
+        ),
     )
-    job = Job(factors=factors, spacing=spacing, method=method, model=model, weights=weights, onnx=onnx,
-              ensemble=ensemble, dtype=dtype, overwrite=overwrite, series=series,
-              config=config, spacing_override=spacing_override).validate()  # every option checked once
+    job = Job(
+        factors=factors,
+        spacing=spacing,
+        method=method,
+        model=model,
+        weights=weights,
+        onnx=onnx,
+        ensemble=ensemble,
+        dtype=dtype,
+        overwrite=overwrite,
+        series=series,
+        config=config,
+        spacing_override=spacing_override,
+    ).validate()  # every option checked once
     paths = find_scans(inputs)
     batch = len(inputs) > 1 or any(expands(spec) for spec in inputs)  # -o is then a folder
     # The default method is named in the (transient) progress bar and, once done, on stderr; not
     # before the run, so that an error stays the only line on stderr.
     default = "" if (weights or onnx or method or model) else default_method()
     if not batch:
-        with _progress() as bar:
-            sidecar = upscale_file(paths[0], _single_output(paths[0], output), job,
-                                   progress=_Bar(bar, prefix=f"{default} (default method): " if default else ""))
+        with progress_bar() as bar:
+            sidecar = upscale_file(
+                paths[0],
+                _single_output(paths[0], output),
+                job,
+                progress=RichProgress(
+                    bar, prefix=f"{default} (default method): " if default else ""
+                ),
+            )
         if default:
             err_console.print(f"method: {default} (default)", highlight=False)
-        console.print(f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"wrote {sidecar['output']} ({sidecar['method']}): {_summary(sidecar)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         _print_notes(sidecar)
         return
 
     failed = 0
-    with _progress() as bar:
+    with progress_bar() as bar:
         overall = bar.add_task("scans", total=len(paths))
-        stage = _Bar(bar, prefix=f"  {default} (default method): " if default else "  ")
+        stage = RichProgress(bar, prefix=f"  {default} (default method): " if default else "  ")
 
         def on_scan(outcome: Any) -> None:
             nonlocal failed
             stage.done()
             bar.advance(overall)
             if outcome.status == "done":
-                console.print(f"[green]done[/] {outcome.input} -> {outcome.output}: "
-                                  f"{_summary(outcome.sidecar)}", highlight=False, soft_wrap=True)
+                console.print(
+                    f"[green]done[/] {outcome.input} -> {outcome.output}: "
+                    f"{_summary(outcome.sidecar)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 _print_notes(outcome.sidecar)
             elif outcome.status == "skipped":
-                console.print(f"[yellow]skipped[/] {outcome.input}: {outcome.message}", highlight=False,
-                              soft_wrap=True)
+                console.print(
+                    f"[yellow]skipped[/] {outcome.input}: {outcome.message}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             else:
                 failed += 1
-                err_console.print(f"[bold red]failed[/] {outcome.input}: {escape(outcome.message)}", highlight=False,
-                                  soft_wrap=True)
+                err_console.print(
+                    f"[bold red]failed[/] {outcome.input}: {escape(outcome.message)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
         run_many(paths, output, job, progress=stage, on_scan=on_scan)
     if default:

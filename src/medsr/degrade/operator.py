@@ -226,8 +226,12 @@ def thick_slice_operator(
     """
     shape = tuple(int(n) for n in shape)
     op = profile.thick_slice(axis, factor, fwhm_voxels)
-    info = {"slice_axes": [axis], "cubic_axes": [], "profile": profile.kind,
-            "fwhm_voxels": {str(axis): float(fwhm_voxels)}}
+    info = {
+        "slice_axes": [axis],
+        "cubic_axes": [],
+        "profile": profile.kind,
+        "fwhm_voxels": {str(axis): float(fwhm_voxels)},
+    }
     return AcquisitionOperator(shape, op.axis_matrices(shape), info)  # type: ignore[arg-type]
 
 

@@ -81,7 +81,8 @@ class Pipeline(Degradation):
         return out
 
     def with_reference(self, intensity_range: float, peak: float) -> Degradation:
-        """Every stage referred to the volume's ``intensity_range`` and ``peak`` (a new pipeline)."""
+        """Every stage referred to the volume's ``intensity_range`` and ``peak`` (a new
+        pipeline)."""
         return Pipeline([st.with_reference(intensity_range, peak) for st in self.stages])
 
     def __repr__(self) -> str:

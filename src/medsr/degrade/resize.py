@@ -128,6 +128,7 @@ def imresize_weights(
     func, width, aa_default = _kernel(kernel)
     aa = aa_default if antialias is None else bool(antialias)
     if scale < 1 and aa:
+
         def h(t: np.ndarray) -> np.ndarray:
             return scale * func(scale * t)
 
@@ -169,7 +170,8 @@ def _default_axes(ndim: int) -> tuple[int, ...]:
     if ndim == 3:
         return (0, 1)  # an H x W x C image, as MATLAB
     raise MedsrError(
-        f"give the axes to resize for a {ndim}-D array (e.g. axes=(1, 2, 3) for a (C, X, Y, Z) volume)"
+        f"give the axes to resize for a {ndim}-D array (e.g. axes=(1, 2, 3) for a (C, X, Y, Z) "
+        "volume)"
     )
 
 

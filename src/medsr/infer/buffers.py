@@ -23,8 +23,22 @@ __all__ = ["DEFAULT_MAX_MEMORY", "allocate", "parse_bytes"]
 #: Default ``--max-memory``: larger outputs go to a memory-mapped temporary file.
 DEFAULT_MAX_MEMORY = 4 * 2**30
 
-_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
-          "g": 2**30, "gb": 2**30, "gib": 2**30, "t": 2**40, "tb": 2**40, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 2**10,
+    "kb": 2**10,
+    "kib": 2**10,
+    "m": 2**20,
+    "mb": 2**20,
+    "mib": 2**20,
+    "g": 2**30,
+    "gb": 2**30,
+    "gib": 2**30,
+    "t": 2**40,
+    "tb": 2**40,
+    "tib": 2**40,
+}
 
 
 def parse_bytes(value: str | float) -> int:
@@ -38,7 +52,10 @@ def parse_bytes(value: str | float) -> int:
 
 
 def allocate(
-    shape: Sequence[int], *, max_memory: int = DEFAULT_MAX_MEMORY, scratch: str | os.PathLike[str] | None = None
+    shape: Sequence[int],
+    *,
+    max_memory: int = DEFAULT_MAX_MEMORY,
+    scratch: str | os.PathLike[str] | None = None,
 ) -> np.ndarray:
     """A zero-filled float32 array of ``shape``; memory-mapped if it is larger than ``max_memory``.
 

@@ -70,7 +70,9 @@ def describe_operator(op: AcquisitionOperator) -> dict[str, Any]:
     }
 
 
-def quantiser(dtype: str, slope: float = 1.0, intercept: float = 0.0) -> Callable[[np.ndarray], np.ndarray] | None:
+def quantiser(
+    dtype: str, slope: float = 1.0, intercept: float = 0.0
+) -> Callable[[np.ndarray], np.ndarray] | None:
     """What storing in ``dtype`` does to physical values (rounding, clipping), as a slab function.
 
     Mirrors :func:`medsr.io.storage.to_storage` (round half to even, clip to the dtype's range,
@@ -185,9 +187,7 @@ def enforce_consistency(
         model.back_project(residual, output, back)
         if progress is not None:
             progress(1)
-    history.append(
-        _psnr_of_residual(observed - model.apply(output, dtype=np.float32), data_range)
-    )
+    history.append(_psnr_of_residual(observed - model.apply(output, dtype=np.float32), data_range))
     return history
 
 

@@ -74,8 +74,10 @@ class ScanReport:
             "dtype": self.dtype,
             "clipped_voxels": self.clipped_voxels,
             "timings_s": dict(self.timings),
-            "memory": {"peak_rss_mib": self.peak_rss_mib,
-                       "output_buffer": details.pop("output_buffer", "memory")},
+            "memory": {
+                "peak_rss_mib": self.peak_rss_mib,
+                "output_buffer": details.pop("output_buffer", "memory"),
+            },
             "notes": list(self.notes),
         }
         if r.description is not None:
@@ -112,7 +114,9 @@ def sidecar_path(output: str | os.PathLike[str]) -> Path:
 def load_predictor(job: Job) -> Predictor | None:
     """The network of ``job`` (weights or ONNX), or None for a method (``job`` validated)."""
     if job.weights:
-        return Predictor.from_weights(job.weights, device=job.device, ensemble=job.ensemble, model_name=job.model)
+        return Predictor.from_weights(
+            job.weights, device=job.device, ensemble=job.ensemble, model_name=job.model
+        )
     if job.onnx:
         return Predictor.from_onnx(job.onnx, device=job.device)
     return None
@@ -162,19 +166,39 @@ def upscale_file(
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
     dtype = job.dtype or _default_dtype(volume, output)
-    result = upscale(volume, target, predictor=predictor, method=method, config=job.config,
-                     progress=progress, dtype=dtype)
+    result = upscale(
+        volume,
+        target,
+        predictor=predictor,
+        method=method,
+        config=job.config,
+        progress=progress,
+        dtype=dtype,
+    )
     t2 = time.perf_counter()
     if progress is not None:
         progress.stage("writing", None)
     with atomic_group([output, sidecar_path(output)], overwrite=job.overwrite) as (scan, side):
         report = write(result.volume, scan, dtype=dtype)
         t_write = time.perf_counter() - t2
-        timings = {"read": t_read, **result.timings, "write": t_write,
-                   "total": time.perf_counter() - t0}
-        sidecar = ScanReport(__version__, input, output, volume, result, report.dtype,
-                             int(report.clipped), timings, peak_rss_mib(),
-                             [*volume.meta.notes, *report.notes]).as_dict()
+        timings = {
+            "read": t_read,
+            **result.timings,
+            "write": t_write,
+            "total": time.perf_counter() - t0,
+        }
+        sidecar = ScanReport(
+            __version__,
+            input,
+            output,
+            volume,
+            result,
+            report.dtype,
+            int(report.clipped),
+            timings,
+            peak_rss_mib(),
+            [*volume.meta.notes, *report.notes],
+        ).as_dict()
         sidecar = to_jsonable(sidecar, nonfinite="string")  # JSON has no inf/nan: "inf", "nan"
         write_json(side, sidecar, nonfinite="string")
     return sidecar
@@ -194,7 +218,11 @@ def output_path_for(input: Path, out_dir: Path) -> Path:
 
     if input.is_dir() or format_of_suffix(input) in (None, "dicom"):
         suffix = full_suffix(input)
-        stem = input.name[: len(input.name) - len(suffix)] if suffix and not input.is_dir() else input.name
+        stem = (
+            input.name[: len(input.name) - len(suffix)]
+            if suffix and not input.is_dir()
+            else input.name
+        )
         return out_dir / f"{stem}.nii.gz"
     return out_dir / input.name
 
@@ -222,9 +250,11 @@ def run_many(
     for path in inputs:
         out = output_path_for(path, out_dir)
         if out in names:
-            outcome = ScanOutcome(path, out, "failed", f"another input also writes {out.name}; rename one")
+            outcome = ScanOutcome(
+                path, out, "failed", f"another input also writes {out.name}; rename one"
+            )
         elif out.exists() and not job.overwrite:
-            outcome = ScanOutcome(path, out, "skipped", "output exists (use --overwrite to redo)")
+            outcome = ScanOutcome(path, out, "skipped", "output exists (overwrite to redo)")
         else:
             try:
                 sidecar = upscale_file(path, out, job, predictor=predictor, progress=progress)

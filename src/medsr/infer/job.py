@@ -35,10 +35,14 @@ def check_device(device: str) -> str:
         import torch
 
         if not torch.cuda.is_available():
-            raise OptionError(f"{{device}} {device} asks for a GPU, but CUDA is not available here; use cpu")
+            raise OptionError(
+                f"{{device}} {device} asks for a GPU, but CUDA is not available here; use cpu"
+            )
         index = int(text.split(":")[1]) if ":" in text else 0
         if index >= torch.cuda.device_count():
-            raise OptionError(f"{{device}} {device}: this machine has {torch.cuda.device_count()} GPU(s)")
+            raise OptionError(
+                f"{{device}} {device}: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     return text
 
 
@@ -85,17 +89,28 @@ class Job:
             OptionError: one option has a bad value (``tile`` 0, ``device`` tpu9, ...).
             MedsrError: options that contradict each other.
         """
-        chosen = [n for n, v in (("method", self.method), ("weights", self.weights),
-                                 ("onnx", self.onnx)) if v]
+        chosen = [
+            n
+            for n, v in (("method", self.method), ("weights", self.weights), ("onnx", self.onnx))
+            if v
+        ]
         if len(chosen) > 1:
             names = " and ".join("{" + n + "}" for n in chosen)
-            raise OptionError(f"give only one of {{method}}, {{weights}} (with {{model}}) and {{onnx}}; got {names}")
+            raise OptionError(
+                f"give only one of {{method}}, {{weights}} (with {{model}}) and {{onnx}}; got {names}"
+            )
         if self.model and not self.weights:
-            raise OptionError(f"{{model}} {self.model} needs {{weights}} FILE.safetensors (with its model.json beside it)")
+            raise OptionError(
+                f"{{model}} {self.model} needs {{weights}} FILE.safetensors (with its model.json beside it)"
+            )
         if self.ensemble and not self.weights:
-            raise OptionError("{ensemble} applies to PyTorch networks given by their weights; drop it")
+            raise OptionError(
+                "{ensemble} applies to PyTorch networks given by their weights; drop it"
+            )
         if self.factors is not None and self.spacing is not None:
-            raise OptionError("give only one of {spacing} (e.g. 1 or 1,1,1) and {factors} (e.g. 1,1,4)")
+            raise OptionError(
+                "give only one of {spacing} (e.g. 1 or 1,1,1) and {factors} (e.g. 1,1,4)"
+            )
         # the numbers themselves (their count per axis needs the scan: resolve_target checks it)
         if self.factors is not None:
             parse_numbers(self.factors, "factors", maximum=MAX_FACTOR)
@@ -103,6 +118,8 @@ class Job:
             parse_numbers(self.spacing, "spacing")
         if self.method is not None:
             get_method(self.method)  # unknown method: fail before reading anything
+        if self.spacing_override is not None:
+            parse_numbers(self.spacing_override, "spacing_override")
         if self.dtype is not None:
             from medsr.io import check_dtype
 
@@ -121,11 +138,17 @@ class Job:
 
         cfg.finish = canonical_method(cfg.finish)  # "bicubic" -> "cubic"
         if cfg.finish not in INTERPOLATION_METHODS:
-            raise OptionError(f"{{finish}} must be one of {', '.join(INTERPOLATION_METHODS)}, got {cfg.finish!r}")
+            raise OptionError(
+                f"{{finish}} must be one of {', '.join(INTERPOLATION_METHODS)}, got {cfg.finish!r}"
+            )
         if cfg.consistency_profile not in ("gaussian", "rect"):
-            raise OptionError(f"{{consistency_profile}} must be gaussian or rect, got {cfg.consistency_profile!r}")
+            raise OptionError(
+                f"{{consistency_profile}} must be gaussian or rect, got {cfg.consistency_profile!r}"
+            )
         if not (math.isfinite(cfg.consistency_fwhm) and cfg.consistency_fwhm > 0):
-            raise OptionError(f"{{consistency_fwhm}} must be a positive number, got {cfg.consistency_fwhm}")
+            raise OptionError(
+                f"{{consistency_fwhm}} must be a positive number, got {cfg.consistency_fwhm}"
+            )
         if not cfg.max_memory > 0:
             raise OptionError(f"{{max_memory}} must be positive, got {cfg.max_memory}")
         opts = cfg.method_options

@@ -26,13 +26,13 @@ with :func:`register_method`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from medsr.errors import MedsrError
+from medsr.progress import ProgressSink
 from medsr.volume import TargetGrid, Volume
 
 __all__ = [
@@ -53,7 +53,6 @@ MethodKind = Literal["interpolation", "self-supervised", "network"]
 INTERPOLATION_METHODS: tuple[str, ...] = ("nearest", "linear", "cubic", "bspline", "lanczos")
 
 
-
 @dataclass
 class MethodOptions:
     """Options every method receives; method-specific ones go in ``extra``.
@@ -62,7 +61,8 @@ class MethodOptions:
         device: "cpu" or "cuda" (for methods that run networks).
         seed: random seed (self-SR and DIP are stochastic); None for non-deterministic.
         budget: rough compute budget in seconds for iterative methods (None: the method's default).
-        progress: optional callback ``progress(fraction_done, message)`` for the progress bar.
+        progress: the :class:`medsr.progress.ProgressSink` the method reports to (the engine
+            passes its own when None).
         extra: method-specific options (``--option key=value`` on the command line), as strings or
             already-typed values; a method documents the keys it reads and ignores none silently
             (unknown keys should raise :class:`MedsrError`).
@@ -71,7 +71,7 @@ class MethodOptions:
     device: str = "cpu"
     seed: int | None = 0
     budget: float | None = None
-    progress: Callable[[float, str], None] | None = None
+    progress: ProgressSink | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -100,7 +100,12 @@ class MethodRegistry:
     entries: dict[str, MethodEntry] = field(default_factory=dict)
 
     def register(
-        self, name: str, fn: UpscaleMethod, *, description: str = "", kind: MethodKind = "interpolation"
+        self,
+        name: str,
+        fn: UpscaleMethod,
+        *,
+        description: str = "",
+        kind: MethodKind = "interpolation",
     ) -> UpscaleMethod:
         if name in self.entries and self.entries[name].fn is not fn:
             raise ValueError(f"upscale method {name!r} registered twice")
@@ -111,7 +116,9 @@ class MethodRegistry:
         entry = self.entries.get(name)
         if entry is None:
             known = ", ".join(self.names())
-            raise MedsrError(f"unknown method {name!r}; choose one of: {known} (or a trained network)")
+            raise MedsrError(
+                f"unknown method {name!r}; choose one of: {known} (or a trained network)"
+            )
         return entry
 
     def names(self) -> list[str]:
@@ -145,7 +152,9 @@ def default_method() -> str:
 
 # ---------------------------------------------------------------------- interpolation methods
 def _interpolation(method: str) -> UpscaleMethod:
-    def run(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+    def run(
+        volume: Volume, target: TargetGrid, options: MethodOptions
+    ) -> tuple[Volume, dict[str, Any]]:
         from medsr.interpolate import zoom_array
 
         if options.extra:
@@ -169,14 +178,20 @@ _DESCRIPTIONS = {
     "bspline": "cubic B-spline interpolation",
     "lanczos": "Lanczos-3 interpolation",
 }
-def _self_sr(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+
+
+def _self_sr(
+    volume: Volume, target: TargetGrid, options: MethodOptions
+) -> tuple[Volume, dict[str, Any]]:
     """SMORE-style self-supervised SR (:func:`medsr.selfsr.smore.self_super_resolve`)."""
     from medsr.infer.selfsupervised import self_sr_method
 
     return self_sr_method(volume, target, options)
 
 
-def _dip(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Volume, dict[str, Any]]:
+def _dip(
+    volume: Volume, target: TargetGrid, options: MethodOptions
+) -> tuple[Volume, dict[str, Any]]:
     """Deep Image Prior (:func:`medsr.selfsr.dip.deep_image_prior`)."""
     from medsr.infer.selfsupervised import dip_method
 
@@ -186,7 +201,9 @@ def _dip(volume: Volume, target: TargetGrid, options: MethodOptions) -> tuple[Vo
 def _register_builtin(registry: MethodRegistry) -> None:
     """The one place where medsr's own methods are registered."""
     for name in INTERPOLATION_METHODS:
-        registry.register(name, _interpolation(name), description=_DESCRIPTIONS[name], kind="interpolation")
+        registry.register(
+            name, _interpolation(name), description=_DESCRIPTIONS[name], kind="interpolation"
+        )
     registry.register(
         "self",
         _self_sr,

@@ -31,11 +31,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.infer.buffers import DEFAULT_MAX_MEMORY, allocate
 from medsr.infer.consistency import (
     Profile,
@@ -47,6 +47,7 @@ from medsr.infer.methods import MethodOptions, TargetGrid, get_method
 from medsr.infer.predictor import Predictor
 from medsr.infer.slicewise import check_axis, matching_axes, slicewise_predict, windows_per_plane
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
+from medsr.progress import ProgressSink, Quiet
 from medsr.volume import (
     MAX_FACTOR,
     SNAP_TOLERANCE,
@@ -75,16 +76,6 @@ DEFAULT_TILE_3D = 64
 # Largest output grid (voxels x channels) a factor may ask for: 2**36 float32 voxels are 256 GiB, far
 # past any memory-mapped output medsr writes; larger requests are typing mistakes (e.g. 1e9).
 _MAX_VOXELS = 2**36
-
-
-class ProgressSink(Protocol):
-    """What :func:`upscale` reports progress to (the CLI passes a rich progress bar)."""
-
-    def stage(self, description: str, total: float | None) -> None: ...
-
-    def advance(self, amount: float = 1) -> None: ...
-
-    def note(self, message: str) -> None: ...
 
 
 @dataclass
@@ -175,17 +166,6 @@ class UpscaleResult:
         return self.as_dict()
 
 
-class _Quiet:
-    def stage(self, description: str, total: float | None) -> None:
-        pass
-
-    def advance(self, amount: float = 1) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-
 # ---------------------------------------------------------------------- target grid
 def resolve_target(
     volume: Volume,
@@ -206,7 +186,7 @@ def resolve_target(
     default of self-supervised SR, review section 4.2.2: thick slices -> in-plane resolution).
     """
     if factors is not None and spacing is not None:
-        raise MedsrError("give only one of --spacing (e.g. 1 or 1,1,1) and --factors (e.g. 1,1,4)")
+        raise OptionError("give only one of {spacing} (e.g. 1 or 1,1,1) and {factors} (e.g. 1,1,4)")
     if factors is None and spacing is None:
         sp = spacing_of(volume.affine)
         axes = [a for a in range(3) if int(volume.shape[a]) > 1]
@@ -214,36 +194,38 @@ def resolve_target(
     if spacing is not None:
         wanted = _per_axis(volume, spacing, "spacing", spacing_of(volume.affine)[2], None)
         f = snap_factors(factors_for_spacing(spacing_of(volume.affine), wanted))
-        what = f"--spacing {','.join(f'{s:g}' for s in wanted)}"
+        what = "{spacing} " + ",".join(f"{s:g}" for s in wanted)
         if max(f) > MAX_FACTOR:
             a = int(np.argmax(f))
-            raise MedsrError(
+            raise OptionError(
                 f"{what} asks for factor {f[a]:.4g} along axis {a}, above {MAX_FACTOR:g}, the largest "
                 "medsr accepts (the grid would hold too many voxels); ask for a coarser spacing"
             )
     else:
         f = snap_factors(_per_axis(volume, factors, "factors", 1.0, MAX_FACTOR))  # type: ignore[arg-type]
-        what = "--factors"
+        what = "{factors}"
     if volume.meta.is_2d and f[2] != 1.0:
         given = factors if spacing is None else spacing
         # a Z asked for explicitly is refused, not dropped (X,Y of 1: "unchanged" is said below)
         if len(parse_numbers(given)) != 1 and (f[0], f[1]) != (1.0, 1.0):
-            raise MedsrError(
+            raise OptionError(
                 f"{what} asks for factor {f[2]:g} along Z, but this is a 2-D image (one slice): only "
-                f"X and Y can be zoomed; give X,Y only, e.g. --factors {f[0]:g},{f[1]:g}"
+                f"X and Y can be zoomed; give X,Y only, e.g. {{factors}} {f[0]:g},{f[1]:g}"
             )
         f = (f[0], f[1], 1.0)  # one number for all axes: it applies to X and Y of a 2-D image
     f = _single_voxel_axes(volume, f, factors if spacing is None else spacing, what)
     if all(v == 1.0 for v in f):
         if volume.meta.is_2d:
-            raise MedsrError(
+            raise OptionError(
                 f"{what} leaves this 2-D image unchanged (it has one slice, so only X and Y are zoomed, "
-                "here by 1,1); ask for X,Y factors above 1, e.g. --factors 2"
+                "here by 1,1); ask for X,Y factors above 1, e.g. {factors} 2"
             )
-        raise MedsrError(f"{what} leaves the grid unchanged (factors 1,1,1); ask for a finer spacing")
+        raise OptionError(
+            f"{what} leaves the grid unchanged (factors 1,1,1); ask for a finer spacing"
+        )
     if all(v <= 1.0 for v in f):
         a = int(np.argmin(f))
-        raise MedsrError(
+        raise OptionError(
             f"{what} gives factor {f[a]:.4g} < 1 along axis {a} (spacing "
             f"{spacing_of(volume.affine)[a]:.4g} mm) and no axis above 1: that is down-sampling, not "
             "super-resolution; ask for a finer spacing on at least one axis, or use `medsr degrade`"
@@ -251,15 +233,16 @@ def resolve_target(
     target = TargetGrid.from_factors(volume, f)
     voxels = math.prod(int(n) for n in target.shape) * volume.channels
     if voxels > _MAX_VOXELS:
-        raise MedsrError(
+        raise OptionError(
             f"{what} asks for a {' x '.join(str(int(n)) for n in target.shape)} grid ({voxels:.3g} voxels), "
             f"beyond the {_MAX_VOXELS:.3g} medsr can hold; ask for smaller factors or a coarser spacing"
         )
     return target
 
 
-def _single_voxel_axes(volume: Volume, f: tuple[float, float, float], given: Any, what: str
-                       ) -> tuple[float, float, float]:
+def _single_voxel_axes(
+    volume: Volume, f: tuple[float, float, float], given: Any, what: str
+) -> tuple[float, float, float]:
     """Factor 1 on axes one voxel thick: kept silently for one number (it acts on the other axes,
     as in :mod:`medsr.degrade`), refused when asked for explicitly (nothing to interpolate)."""
     thin = [a for a in range(3) if int(volume.shape[a]) == 1 and f[a] != 1.0]
@@ -269,16 +252,17 @@ def _single_voxel_axes(volume: Volume, f: tuple[float, float, float], given: Any
     if not single:
         a = thin[0]
         example = ",".join("1" if i in thin else f"{f[i]:g}" for i in range(3))
-        raise MedsrError(
+        raise OptionError(
             f"{what} asks for factor {f[a]:g} along axis {a}, but the input is one voxel thick there "
             f"(shape {tuple(int(n) for n in volume.shape)}) and cannot be super-resolved along it; "
-            f"give factor 1 there, e.g. --factors {example}"
+            f"give factor 1 there, e.g. {{factors}} {example}"
         )
     return tuple(1.0 if a in thin else f[a] for a in range(3))  # type: ignore[return-value]
 
 
-def _per_axis(volume: Volume, value: Any, name: str, z_value: float, maximum: float | None
-              ) -> tuple[float, float, float]:
+def _per_axis(
+    volume: Volume, value: Any, name: str, z_value: float, maximum: float | None
+) -> tuple[float, float, float]:
     """Three numbers from :func:`parse_triple`; a 2-D image also takes two (X, Y), Z gets ``z_value``."""
     fill = float(z_value) if volume.meta.is_2d else None
     return parse_triple(value, 3, name, fill=fill, maximum=maximum)  # type: ignore[return-value]
@@ -296,21 +280,21 @@ def network_plan(
     need = tuple(math.ceil(f - SNAP_TOLERANCE) for f in factors)
     if predictor.dims == 3:
         if config.axis is not None or config.planes is not None:
-            raise MedsrError("--axis/--planes apply to 2D networks; this network is 3D: drop them")
+            raise OptionError("{axis}/{planes} apply to 2D networks; this network is 3D: drop them")
         if tuple(predictor.scale) != need:
-            raise MedsrError(
+            raise OptionError(
                 f"model scale mismatch: the network up-samples by {tuple(predictor.scale)} but "
                 f"factors {tuple(round(f, 4) for f in factors)} need {need} (the next integers); "
-                "use a model trained for these factors or change --factors/--spacing"
+                "use a model trained for these factors or change {factors}/{spacing}"
             )
         return need, None  # type: ignore[return-value]
     if config.planes is not None and config.axis is not None:
-        raise MedsrError("give --axis (one orientation) or --planes (several, averaged), not both")
+        raise OptionError("give {axis} (one orientation) or {planes} (several, averaged), not both")
     fitting = matching_axes(predictor.scale, need)
     if config.planes is not None:
         if isinstance(config.planes, str):
             if config.planes.lower() not in ("all", "auto"):
-                raise MedsrError(f"--planes takes 'all' or axes like 0,1; got {config.planes!r}")
+                raise OptionError(f"{{planes}} takes 'all' or axes like 0,1; got {config.planes!r}")
             axes = fitting
         else:
             axes = sorted({int(a) for a in config.planes})
@@ -334,14 +318,20 @@ def network_plan(
 
 
 def _run_network(
-    volume: Volume, target: TargetGrid, predictor: Predictor, config: UpscaleConfig, progress: ProgressSink
+    volume: Volume,
+    target: TargetGrid,
+    predictor: Predictor,
+    config: UpscaleConfig,
+    progress: ProgressSink,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     net_factors, axes = network_plan(predictor, target.factors, config)
     net_shape, _ = zoom_grid(volume.shape, volume.affine, net_factors)
     data = volume.data
     norm = predictor.normalisation.fit(data)
     predict = predictor.batch_fn(norm, volume.channels)
-    buffer = allocate((volume.channels,) + tuple(net_shape), max_memory=config.max_memory, scratch=config.scratch)
+    buffer = allocate(
+        (volume.channels,) + tuple(net_shape), max_memory=config.max_memory, scratch=config.scratch
+    )
     info: dict[str, Any] = {
         "network_factors": list(net_factors),
         "normalisation": norm.to_dict(include_fit=True),
@@ -349,33 +339,77 @@ def _run_network(
     }
     if predictor.dims == 3:
         tile = config.tile if config.tile is not None else DEFAULT_TILE_3D
-        plan = plan_tiles(volume.shape, net_factors, tile, config.overlap, halo=config.halo, blend=config.blend)
+        plan = plan_tiles(
+            volume.shape, net_factors, tile, config.overlap, halo=config.halo, blend=config.blend
+        )
         progress.stage("network (3D windows)", len(plan))
-        tiled_predict([(data, buffer)], predict, plan, batch_size=config.batch_size or 1,
-                      progress=progress.advance)
-        info["tiling"] = {"tile": list(plan.tile), "overlap": [a.overlap for a in plan.axes],
-                          "halo": [a.halo for a in plan.axes], "blend": config.blend,
-                          "windows": len(plan), "batch_size": config.batch_size or 1}
+        tiled_predict(
+            [(data, buffer)],
+            predict,
+            plan,
+            batch_size=config.batch_size or 1,
+            progress=progress.advance,
+        )
+        info["tiling"] = {
+            "tile": list(plan.tile),
+            "overlap": [a.overlap for a in plan.axes],
+            "halo": [a.halo for a in plan.axes],
+            "blend": config.blend,
+            "windows": len(plan),
+            "batch_size": config.batch_size or 1,
+        }
     else:
         assert axes is not None
-        total = sum(windows_per_plane(volume.shape, a, predictor.scale, net_factors, config.tile,
-                                      config.overlap, config.blend) for a in axes)
+        total = sum(
+            windows_per_plane(
+                volume.shape,
+                a,
+                predictor.scale,
+                net_factors,
+                config.tile,
+                config.overlap,
+                config.blend,
+            )
+            for a in axes
+        )
         progress.stage(f"network (2D slices along axis {','.join(map(str, axes))})", total)
         for a in axes:
-            slicewise_predict(data, buffer, predict, predictor.scale, net_factors, a, tile=config.tile,
-                              overlap=config.overlap, blend=config.blend, batch_size=config.batch_size or 8,
-                              weight=1.0 / len(axes), progress=progress.advance)
-        info["slicing"] = {"axes": axes, "fused": len(axes) > 1, "tile": config.tile,
-                           "overlap": config.overlap, "batch_size": config.batch_size or 8}
-    if tuple(net_shape) != tuple(target.shape) or any(abs(s - f) > 1e-12 for s, f in zip(net_factors, target.factors)):
+            slicewise_predict(
+                data,
+                buffer,
+                predict,
+                predictor.scale,
+                net_factors,
+                a,
+                tile=config.tile,
+                overlap=config.overlap,
+                blend=config.blend,
+                batch_size=config.batch_size or 8,
+                weight=1.0 / len(axes),
+                progress=progress.advance,
+            )
+        info["slicing"] = {
+            "axes": axes,
+            "fused": len(axes) > 1,
+            "tile": config.tile,
+            "overlap": config.overlap,
+            "batch_size": config.batch_size or 8,
+        }
+    if tuple(net_shape) != tuple(target.shape) or any(
+        abs(s - f) > 1e-12 for s, f in zip(net_factors, target.factors)
+    ):
         from medsr.interpolate import zoom_array
 
-        progress.stage(f"resample x{net_factors} -> x{tuple(round(f, 4) for f in target.factors)}", None)
+        progress.stage(
+            f"resample x{net_factors} -> x{tuple(round(f, 4) for f in target.factors)}", None
+        )
         ratio = tuple(f / s for f, s in zip(target.factors, net_factors))
         finished = np.asarray(zoom_array(buffer, ratio, config.finish), dtype=np.float32)
         del buffer
         if tuple(finished.shape[1:]) != tuple(target.shape):
-            raise RuntimeError(f"finishing resample gave {finished.shape[1:]}, expected {target.shape}")
+            raise RuntimeError(
+                f"finishing resample gave {finished.shape[1:]}, expected {target.shape}"
+            )
         buffer = finished
         info["finish_resample"] = {"method": config.finish, "factors": list(ratio)}
     return buffer, info
@@ -402,12 +436,21 @@ def upscale(
         :class:`UpscaleResult`: the volume, the method, timings and the data-consistency report.
     """
     config = config or UpscaleConfig()
-    progress = progress or _Quiet()
+    progress = progress or Quiet()
     if any(f < 1.0 for f in target.factors):
-        return _upscale_then_reduce(volume, target, predictor=predictor, method=method, config=config,
-                                    progress=progress, dtype=dtype)
+        return _upscale_then_reduce(
+            volume,
+            target,
+            predictor=predictor,
+            method=method,
+            config=config,
+            progress=progress,
+            dtype=dtype,
+        )
     if (predictor is None) == (method is None):
-        raise MedsrError("give either a method (--method) or a network (--model/--weights or --onnx)")
+        raise OptionError(
+            "give either a method ({method}) or a network ({model}/{weights} or {onnx})"
+        )
     volume.check_finite()  # the one NaN/Inf check of the input
     t0 = time.perf_counter()
     description: str | None = None
@@ -417,20 +460,12 @@ def upscale(
     else:
         entry = get_method(str(method))
         options = config.method_options
-        if options.progress is None:
-            progress.stage(f"{entry.name}", 1.0)
-            last = [0.0]
-
-            def report(fraction: float, message: str = "") -> None:
-                step = max(0.0, min(1.0, float(fraction)) - last[0])
-                last[0] += step
-                progress.advance(step)
-                if message:
-                    progress.note(f"{entry.name}: {message}")
-
-            options = dataclasses.replace(options, progress=report, extra=dict(options.extra))
+        if options.progress is None:  # the method reports to the engine's sink
+            options = dataclasses.replace(options, progress=progress, extra=dict(options.extra))
         result, method_info = entry.fn(volume, target, options)
-        if tuple(result.shape) != tuple(target.shape) or not np.allclose(result.affine, target.affine, atol=1e-6):
+        if tuple(result.shape) != tuple(target.shape) or not np.allclose(
+            result.affine, target.affine, atol=1e-6
+        ):
             raise RuntimeError(
                 f"method {entry.name} returned grid {result.shape} that is not the target {target.shape}"
             )
@@ -444,24 +479,33 @@ def upscale(
     timings = {"upscale": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
-    acq = consistency_operator(volume, target, profile=config.consistency_profile,
-                               fwhm=config.consistency_fwhm)
+    acq = consistency_operator(
+        volume, target, profile=config.consistency_profile, fwhm=config.consistency_fwhm
+    )
     if config.enforce_consistency:
         progress.stage("back-projection", config.ibp_iterations)
-        history = enforce_consistency(volume.data, data, acq, iterations=config.ibp_iterations,
-                                      progress=progress.advance)
-        details["enforce_consistency"] = {"iterations": config.ibp_iterations, "psnr_db_history": history,
-                                       "method": "iterative back-projection (Irani & Peleg 1991), "
-                                                 "kernel A^T (A A^T)^-1"}
+        history = enforce_consistency(
+            volume.data, data, acq, iterations=config.ibp_iterations, progress=progress.advance
+        )
+        details["enforce_consistency"] = {
+            "iterations": config.ibp_iterations,
+            "psnr_db_history": history,
+            "method": "iterative back-projection (Irani & Peleg 1991), kernel A^T (A A^T)^-1",
+        }
     integer = dtype is not None and np.dtype(dtype).kind in "iu"
     report = consistency_report(
-        volume.data, data, acq, dtype=dtype,
-        slope=volume.meta.slope if integer else 1.0, intercept=volume.meta.intercept if integer else 0.0,
+        volume.data,
+        data,
+        acq,
+        dtype=dtype,
+        slope=volume.meta.slope if integer else 1.0,
+        intercept=volume.meta.intercept if integer else 0.0,
     )
     timings["consistency"] = time.perf_counter() - t1
     out = volume.with_data(data, target.affine.copy())
-    return UpscaleResult(out, name, kind, tuple(target.factors), report, timings, model, description,
-                         details)
+    return UpscaleResult(
+        out, name, kind, tuple(target.factors), report, timings, model, description, details
+    )
 
 
 def _upscale_then_reduce(volume: Volume, target: TargetGrid, **kwargs: Any) -> UpscaleResult:
@@ -484,13 +528,19 @@ def _upscale_then_reduce(volume: Volume, target: TargetGrid, **kwargs: Any) -> U
     if tuple(reduced.shape[1:]) != tuple(target.shape):
         raise RuntimeError(f"reduction gave {reduced.shape[1:]}, expected {target.shape}")
     details = dict(result.details)
-    details["reduction"] = {"axes": [a for a in range(3) if target.factors[a] < 1.0],
-                            "factors": list(reduction), "operator": "MATLAB antialiased bicubic",
-                            "consistency_measured_on": "the intermediate grid, before the reduction"}
+    details["reduction"] = {
+        "axes": [a for a in range(3) if target.factors[a] < 1.0],
+        "factors": list(reduction),
+        "operator": "MATLAB antialiased bicubic",
+        "consistency_measured_on": "the intermediate grid, before the reduction",
+    }
     timings = {**result.timings, "reduction": time.perf_counter() - t0}
-    volume_out = result.volume.with_data(reduced.astype(np.float32, copy=False), target.affine.copy())
-    return dataclasses.replace(result, volume=volume_out, factors=tuple(target.factors), timings=timings,
-                               details=details)
+    volume_out = result.volume.with_data(
+        reduced.astype(np.float32, copy=False), target.affine.copy()
+    )
+    return dataclasses.replace(
+        result, volume=volume_out, factors=tuple(target.factors), timings=timings, details=details
+    )
 
 
 def upscale_volume(
@@ -516,7 +566,9 @@ def upscale_volume(
         config: further :class:`UpscaleConfig` fields (blend, finish, max_memory, ...).
     """
     target = resolve_target(volume, factors=factors, spacing=spacing)
-    cfg = UpscaleConfig(tile=tile, overlap=overlap, batch_size=batch_size, planes=planes, axis=axis, **config)
+    cfg = UpscaleConfig(
+        tile=tile, overlap=overlap, batch_size=batch_size, planes=planes, axis=axis, **config
+    )
     if isinstance(predictor, str):
         cfg.method_options.device = device
         return upscale(volume, target, method=predictor, config=cfg).volume

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.jsonutil import to_jsonable
 from medsr.normalise import Normaliser
 from medsr.volume import MAX_FACTOR, parse_triple
@@ -75,7 +75,9 @@ class Predictor:
         meta = dict(meta or {})
         dims = int(meta.get("dims", getattr(model, "dims", 0)))
         if dims not in (2, 3):
-            raise MedsrError("cannot tell whether the network is 2D or 3D; give model.json a 'dims' entry")
+            raise MedsrError(
+                "cannot tell whether the network is 2D or 3D; give model.json a 'dims' entry"
+            )
         scale = integer_scale(meta.get("scale", getattr(model, "scale", 1)), dims)
         in_channels = int(meta.get("in_channels", getattr(model, "in_channels", 1)))
         dev = _torch_device(device)
@@ -84,8 +86,12 @@ class Predictor:
             from medsr.models.ensemble import SelfEnsemble
 
             model = SelfEnsemble(model, dims, keep_axis=_odd_axis(scale))
-        norm = normalisation if isinstance(normalisation, Normaliser) else Normaliser.from_dict(
-            normalisation if normalisation is not None else meta.get("normalisation")
+        norm = (
+            normalisation
+            if isinstance(normalisation, Normaliser)
+            else Normaliser.from_dict(
+                normalisation if normalisation is not None else meta.get("normalisation")
+            )
         )
 
         def forward(batch: np.ndarray) -> np.ndarray:
@@ -108,7 +114,12 @@ class Predictor:
 
     @classmethod
     def from_weights(
-        cls, weights: str | Path, *, device: str = "cpu", ensemble: bool = False, model_name: str | None = None
+        cls,
+        weights: str | Path,
+        *,
+        device: str = "cpu",
+        ensemble: bool = False,
+        model_name: str | None = None,
     ) -> Predictor:
         """Load safetensors weights with their model.json (:func:`medsr.models.io.load_weights`).
 
@@ -120,15 +131,19 @@ class Predictor:
 
         tensors, meta_path = weights_paths(weights)
         if Path(weights).suffix not in ("", ".safetensors", ".json"):
-            raise MedsrError(f"{weights} is not a .safetensors file; medsr loads weights only as safetensors")
+            raise MedsrError(
+                f"{weights} is not a .safetensors file; medsr loads weights only as safetensors"
+            )
         if not tensors.is_file():
-            raise MedsrError(f"weights file {tensors} not found; give the path to a .safetensors file")
+            raise MedsrError(
+                f"weights file {tensors} not found; give the path to a .safetensors file"
+            )
         model, meta = load_weights(weights)
         arch = meta.get("architecture")
         if model_name is not None and arch is not None and model_name.lower() != str(arch).lower():
-            raise MedsrError(
-                f"--model {model_name} does not match {meta_path.name}, which describes {arch}; "
-                "drop --model or give the right weights"
+            raise OptionError(
+                f"{{model}} {model_name} does not match {meta_path.name}, which describes {arch}; "
+                "drop {model} or give the right weights"
             )
         pred = cls.from_module(model, device=device, ensemble=ensemble, meta=meta)
         pred.info.update({"weights": str(tensors), "model_json": to_jsonable(meta)})
@@ -153,8 +168,14 @@ class Predictor:
             "ensemble": False,
             "model_json": to_jsonable(meta),
         }
-        return cls(forward, dims, scale, int(meta.get("in_channels", 1)),
-                   Normaliser.from_dict(meta.get("normalisation")), info)
+        return cls(
+            forward,
+            dims,
+            scale,
+            int(meta.get("in_channels", 1)),
+            Normaliser.from_dict(meta.get("normalisation")),
+            info,
+        )
 
     # ------------------------------------------------------------------ use
     def batch_fn(self, norm: Normaliser, channels: int) -> ForwardFn:
@@ -184,7 +205,7 @@ def _torch_device(device: str) -> Any:
     import torch
 
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise MedsrError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu")
+        raise OptionError("{device} cuda asked for, but PyTorch sees no CUDA GPU; use {device} cpu")
     if device not in ("cpu",) and not device.startswith("cuda"):
         raise MedsrError(f"unknown device {device!r}; use cpu or cuda")
     return torch.device(device)
@@ -198,5 +219,4 @@ def _odd_axis(scale: tuple[int, ...]) -> int | None:
         others = [scale[b] for b in range(3) if b != a]
         if others[0] == others[1]:
             return a
-    raise MedsrError(f"--ensemble needs two equal factors among {scale}; drop --ensemble")
-
+    raise OptionError(f"{{ensemble}} needs two equal factors among {scale}; drop {{ensemble}}")

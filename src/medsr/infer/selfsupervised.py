@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from medsr.degrade import SliceProfile, load_profile_file
 from medsr.errors import MedsrError, OptionError
+from medsr.progress import FractionReporter
 from medsr.selfsr.config import Budget, SelfSRConfig, parse_budget
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ def _mapping(value: Any) -> dict[str, Any]:
     try:
         parsed = json.loads(str(value))
     except json.JSONDecodeError:
-        raise MedsrError(f'expected a JSON object such as {{"channels": 32}}, got {value!r}') from None
+        raise MedsrError(
+            f'expected a JSON object such as {{"channels": 32}}, got {value!r}'
+        ) from None
     if not isinstance(parsed, dict):
         raise MedsrError(f'expected a JSON object such as {{"channels": 32}}, got {value!r}')
     return parsed
@@ -124,28 +127,40 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _fractions(options: MethodOptions, name: str) -> FractionReporter | None:
+    """The method's sink as the ``(fraction, message)`` callback its inner loops use."""
+    return None if options.progress is None else FractionReporter(options.progress, name)
+
+
+def _config_kwargs(
+    options: MethodOptions, spec: dict[str, Callable[[Any], Any]], method: str, default: Budget
+) -> dict[str, Any]:
+    """Keyword arguments of a method's config: typed ``extra`` options, the slice profile, the
+    budget (``budget`` seconds, ``iterations`` or a budget string), seed and device."""
+    opts = _typed(dict(options.extra), spec, method)
+    profile = profile_from_options(
+        opts.pop("profile", None), opts.pop("slice_thickness", None), opts.pop("slice_gap", None)
+    )
+    budget = budget_from_options(
+        options.budget, opts.pop("iterations", None), opts.pop("budget", None), default
+    )
+    return {
+        "profile": profile,
+        "budget": budget,
+        "seed": options.seed,
+        "device": options.device,
+        **opts,
+    }
+
+
 def self_sr_method(
     volume: Volume, target: TargetGrid, options: MethodOptions
 ) -> tuple[Volume, dict[str, Any]]:
     """The ``self`` upscale method: :func:`medsr.selfsr.smore.self_super_resolve` on ``target``."""
     from medsr.selfsr.smore import self_super_resolve
 
-    opts = _typed(dict(options.extra), _SELF_KEYS, "self")
-    default = SelfSRConfig().budget
-    config = SelfSRConfig(
-        profile=profile_from_options(
-            opts.pop("profile", None),
-            opts.pop("slice_thickness", None),
-            opts.pop("slice_gap", None),
-        ),
-        budget=budget_from_options(
-            options.budget, opts.pop("iterations", None), opts.pop("budget", None), default
-        ),
-        seed=options.seed,
-        device=options.device,
-        **opts,
-    )
-    return self_super_resolve(volume, target, config, progress=options.progress)
+    config = SelfSRConfig(**_config_kwargs(options, _SELF_KEYS, "self", SelfSRConfig().budget))
+    return self_super_resolve(volume, target, config, progress=_fractions(options, "self"))
 
 
 _DIP_KEYS: dict[str, Callable[[Any], Any]] = {
@@ -172,21 +187,5 @@ def dip_method(
     """The ``dip`` upscale method: :func:`medsr.selfsr.dip.deep_image_prior` onto ``target``."""
     from medsr.selfsr.dip import DIPConfig, deep_image_prior
 
-    opts = _typed(dict(options.extra), _DIP_KEYS, "dip")
-    config = DIPConfig(
-        profile=profile_from_options(
-            opts.pop("profile", None),
-            opts.pop("slice_thickness", None),
-            opts.pop("slice_gap", None),
-        ),
-        budget=budget_from_options(
-            options.budget,
-            opts.pop("iterations", None),
-            opts.pop("budget", None),
-            DIPConfig().budget,
-        ),
-        seed=options.seed,
-        device=options.device,
-        **opts,
-    )
-    return deep_image_prior(volume, target, config, progress=options.progress)
+    config = DIPConfig(**_config_kwargs(options, _DIP_KEYS, "dip", DIPConfig().budget))
+    return deep_image_prior(volume, target, config, progress=_fractions(options, "dip"))

@@ -25,7 +25,13 @@ import numpy as np
 from medsr.errors import MedsrError, OptionError
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 
-__all__ = ["ForegroundCrop", "matching_axes", "plane_axes", "slicewise_predict", "windows_per_plane"]
+__all__ = [
+    "ForegroundCrop",
+    "matching_axes",
+    "plane_axes",
+    "slicewise_predict",
+    "windows_per_plane",
+]
 
 _AXIS_NAMES = "xyz"
 
@@ -72,8 +78,15 @@ def check_axis(axis: int, net_scale: Sequence[int], factors: Sequence[int]) -> N
     )
 
 
-def windows_per_plane(shape: Sequence[int], axis: int, net_scale: Sequence[int], factors: Sequence[int],
-                      tile: int | Sequence[int] | None, overlap: int, blend: Blend = "hann") -> int:
+def windows_per_plane(
+    shape: Sequence[int],
+    axis: int,
+    net_scale: Sequence[int],
+    factors: Sequence[int],
+    tile: int | Sequence[int] | None,
+    overlap: int,
+    blend: Blend = "hann",
+) -> int:
     """Number of network windows one plane needs (for progress bars)."""
     transpose = _orientation(axis, net_scale, factors)
     p, q = plane_axes(axis)

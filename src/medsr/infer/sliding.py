@@ -76,7 +76,9 @@ def _ramp(u: np.ndarray, blend: Blend) -> np.ndarray:
     raise ValueError(blend)
 
 
-def _profile(tile: int, scale: int, overlap: int, halo: int, blend: Blend, left: bool, right: bool) -> np.ndarray:
+def _profile(
+    tile: int, scale: int, overlap: int, halo: int, blend: Blend, left: bool, right: bool
+) -> np.ndarray:
     """1D weight of one window at output resolution (``tile * scale`` samples).
 
     ``left``/``right`` say whether that edge of the window is interior (another window overlaps it)
@@ -145,11 +147,11 @@ def plan_axis(
     ]
     total = np.zeros(n * scale, dtype=np.float64)
     for p, w in zip(starts, raw):
-        total[p * scale:(p + tile) * scale] += w
+        total[p * scale : (p + tile) * scale] += w
     if np.any(total <= 0):  # cannot happen with overlap > 2 halo; guard against future edits
         raise RuntimeError("tiling leaves output voxels without weight")
     weights = tuple(
-        (w / total[p * scale:(p + tile) * scale]).astype(np.float32) for p, w in zip(starts, raw)
+        (w / total[p * scale : (p + tile) * scale]).astype(np.float32) for p, w in zip(starts, raw)
     )
     return AxisPlan(n, tile, overlap, halo, scale, tuple(starts), weights)
 
@@ -180,7 +182,8 @@ class TilePlan:
 
     def output_slices(self, index: Sequence[int]) -> tuple[slice, ...]:
         return tuple(
-            slice(a.starts[k] * a.scale, (a.starts[k] + a.tile) * a.scale) for a, k in zip(self.axes, index)
+            slice(a.starts[k] * a.scale, (a.starts[k] + a.tile) * a.scale)
+            for a, k in zip(self.axes, index)
         )
 
     def weight(self, index: Sequence[int]) -> np.ndarray:
@@ -260,14 +263,21 @@ def tiled_predict(
         if not chunk:
             break
         batch = np.stack(
-            [np.asarray(items[i][0][(slice(None),) + plan.input_slices(w)], dtype=np.float32) for i, w in chunk]
+            [
+                np.asarray(items[i][0][(slice(None),) + plan.input_slices(w)], dtype=np.float32)
+                for i, w in chunk
+            ]
         )
         pred = np.asarray(predict(batch))
-        if pred.ndim != batch.ndim or pred.shape[0] != len(chunk) or tuple(pred.shape[2:]) != expected:
-            raise MedsrError(
+        if (
+            pred.ndim != batch.ndim
+            or pred.shape[0] != len(chunk)
+            or tuple(pred.shape[2:]) != expected
+        ):
+            raise OptionError(
                 f"model scale mismatch: the network turned a window {tuple(batch.shape[1:])} into "
                 f"{tuple(pred.shape[1:])}, expected spatial {expected} (x{plan.scale}); check the "
-                "model's scale in model.json against --factors/--spacing"
+                "model's scale in model.json against {factors}/{spacing}"
             )
         for (i, w), p in zip(chunk, pred):
             out = items[i][1]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.io.atomic import atomic_files, atomic_path, full_suffix
 from medsr.io.storage import DTYPES, WriteReport, check_dtype, physical_dtype
 from medsr.volume import Volume, parse_triple, spacing_of
@@ -120,7 +120,9 @@ def _read(path: Path, series: str | None, *, given_spacing: bool) -> Volume:
         raise MedsrError(f"{path} does not exist; check the path")
     fmt = format_of(path)
     if series is not None and fmt != "dicom":
-        raise MedsrError(f"--series only applies to DICOM; {path.name} is {fmt}: drop --series")
+        raise OptionError(
+            f"{{series}} only applies to DICOM; {path.name} is {fmt}: drop {{series}}"
+        )
     if fmt == "dicom":
         from medsr.io.dicom import read_dicom
 
@@ -231,9 +233,7 @@ def write(
     ):
         raise MedsrError(f"refusing to overwrite the input {path}; choose another output name")
     if path.exists() and not overwrite:
-        raise MedsrError(
-            f"{path} already exists; pass overwrite=True (--overwrite) or choose another name"
-        )
+        raise OptionError(f"{path} already exists; pass {{overwrite}} or choose another name")
     volume.check_finite()
     dtype = check_dtype(dtype) if dtype is not None else default_dtype(volume, path)
 

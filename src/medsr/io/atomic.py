@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 
 __all__ = [
     "STALE_AGE_S",
@@ -140,7 +140,9 @@ def _make_dir(parent: Path, stem: str) -> Path:
 
 def _unwritable(parent: Path, exc: OSError) -> MedsrError:
     reason = exc.strerror or type(exc).__name__
-    return MedsrError(f"cannot write in folder {parent} ({reason}); choose a folder you can write to")
+    return MedsrError(
+        f"cannot write in folder {parent} ({reason}); choose a folder you can write to"
+    )
 
 
 def _disk_error(path: Path, exc: BaseException) -> MedsrError | None:
@@ -213,7 +215,8 @@ def check_targets(paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = 
     """Refuse before anything is written: a folder at any target, or an existing file.
 
     Raises:
-        MedsrError: a target is a folder (never replaced), or exists and ``overwrite`` is False.
+        MedsrError: a target is a folder (never replaced); OptionError (naming ``overwrite``): it
+            exists and ``overwrite`` is False.
     """
     for path in map(Path, paths):
         if path.is_dir():
@@ -222,9 +225,7 @@ def check_targets(paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = 
                 "another output name"
             )
         if not overwrite and (path.exists() or path.is_symlink()):
-            raise MedsrError(
-                f"{path} already exists; pass overwrite=True (--overwrite) or choose another name"
-            )
+            raise OptionError(f"{path} already exists; pass {{overwrite}} or choose another name")
 
 
 @contextmanager
@@ -280,9 +281,9 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
         if not overwrite:
             clash = [parent / p.name for p in companions if (parent / p.name).exists()]
             if clash:
-                raise MedsrError(
+                raise OptionError(
                     f"{clash[0]} (the data file of {path.name}) already exists; "
-                    "pass overwrite=True (--overwrite) or choose another name"
+                    "pass {overwrite} or choose another name"
                 )
         for item in companions:
             os.replace(item, parent / item.name)
@@ -337,9 +338,7 @@ def atomic_group(
         if missing:
             raise MedsrError(f"the writer for {missing[0]} produced no file; nothing was written")
         names = {t.name for t in targets}
-        companions = sorted(
-            p for p in staging.iterdir() if p.is_file() and p.name not in names
-        )
+        companions = sorted(p for p in staging.iterdir() if p.is_file() and p.name not in names)
         check_targets([parent / p.name for p in companions], overwrite=overwrite)
         aside = staging / ".replaced"
         aside.mkdir()

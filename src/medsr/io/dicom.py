@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.volume import Volume, VolumeMeta
 
 __all__ = [
@@ -154,9 +154,8 @@ def _choose_series(folder: Path, series: str | None) -> SeriesInfo:
         if len(found) == 1:
             return found[0]
         listing = "; ".join(s.summary() for s in found)
-        raise MedsrError(
-            f"{folder} holds {len(found)} DICOM series: {listing}; choose one with --series UID "
-            "(series=UID in Python)"
+        raise OptionError(
+            f"{folder} holds {len(found)} DICOM series: {listing}; choose one with {{series}} UID"
         )
     matches = [s for s in found if s.uid == series] or [
         s for s in found if s.uid.startswith(series)
@@ -164,7 +163,9 @@ def _choose_series(folder: Path, series: str | None) -> SeriesInfo:
     if len(matches) != 1:
         listing = "; ".join(s.summary() for s in found)
         what = "matches no" if not matches else "matches more than one"
-        raise MedsrError(f"--series {series} {what} series in {folder}: {listing}; pass a full UID")
+        raise OptionError(
+            f"{{series}} {series} {what} series in {folder}: {listing}; pass a full UID"
+        )
     return matches[0]
 
 
@@ -333,7 +334,9 @@ def _meta(
     thickness = ds.get("SliceThickness", None)
     try:
         if thickness is not None and float(thickness) > 0:
-            info["slice_thickness"] = float(thickness)  # mm; self-SR's default slice profile uses it
+            info["slice_thickness"] = float(
+                thickness
+            )  # mm; self-SR's default slice profile uses it
     except (TypeError, ValueError):
         pass
     info.update(extra)
@@ -514,8 +517,8 @@ def read_dicom(path: Path, series: str | None = None) -> Volume:
         return _read_slices(list(chosen.files), path)
     volume = _read_file(path)
     if series is not None and not volume.meta.extra.get("series_uid", "").startswith(series):
-        raise MedsrError(
+        raise OptionError(
             f"{path} belongs to series {volume.meta.extra.get('series_uid')}, not {series}; "
-            "drop --series or pass the folder"
+            "drop {series} or pass the folder"
         )
     return volume

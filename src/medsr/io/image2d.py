@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.io.storage import to_storage
 from medsr.volume import Volume, VolumeMeta
 
@@ -215,9 +215,9 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, lis
         )
     allowed = allowed_dtypes(suffix, channels)
     if dtype not in allowed:
-        raise MedsrError(
+        raise OptionError(
             f"{suffix} cannot store {dtype} {'RGB' if channels == 3 else 'grey'} pixels; pass "
-            f"dtype={allowed[-1]!r} (--dtype {allowed[-1]}) or write .tif/.nii.gz"
+            f"{{dtype}} {allowed[-1]} or write .tif/.nii.gz"
         )
     array, clipped = to_storage(volume.data, dtype)
     if is_tiff:
@@ -244,10 +244,13 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, lis
         import SimpleITK as sitk
 
         try:
-            sitk.WriteImage(sitk.GetImageFromArray(pixels, isVector=True), str(path),
-                            imageIO="PNGImageIO")
+            sitk.WriteImage(
+                sitk.GetImageFromArray(pixels, isVector=True), str(path), imageIO="PNGImageIO"
+            )
         except Exception as exc:
-            raise MedsrError(f"cannot write {path} ({type(exc).__name__}); check the disk") from None
+            raise MedsrError(
+                f"cannot write {path} ({type(exc).__name__}); check the disk"
+            ) from None
         return dtype, clipped, []
 
     from PIL import Image

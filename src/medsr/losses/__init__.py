@@ -162,7 +162,8 @@ def build_loss_term(
     for key in params:
         if key not in accepted:
             raise MedsrError(
-                f"{where}.{name}: unknown parameter {key!r} (accepted: {', '.join(accepted) or 'none'})"
+                f"{where}.{name}: unknown parameter {key!r} (accepted: "
+                f"{', '.join(accepted) or 'none'})"
             )
     missing = [
         p.name for p in plain if p.default is inspect.Parameter.empty and p.name not in params

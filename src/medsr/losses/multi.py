@@ -26,7 +26,8 @@ __all__ = ["MultiOutputLoss", "downscale_to"]
 
 
 def downscale_to(target: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
-    """``target`` (N, C, *spatial) resampled to ``shape`` (antialiased bicubic in 2D, area in 3D)."""
+    """``target`` (N, C, *spatial) resampled to ``shape`` (antialiased bicubic in 2D, area in
+    3D)."""
     shape = tuple(int(s) for s in shape)
     if tuple(target.shape[2:]) == shape:
         return target

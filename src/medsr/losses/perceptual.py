@@ -402,7 +402,10 @@ def save_autoencoder(
 
 def load_autoencoder(path: str | os.PathLike[str]) -> ConvAutoEncoder:
     """Read a file written by :func:`save_autoencoder` (e.g. by the ``autoencoder`` recipe)."""
-    hint = "train one first with `medsr train configs/shape_prior_ae.yaml` and point to its autoencoder.safetensors"
+    hint = (
+        "train one first with `medsr train configs/shape_prior_ae.yaml` and point to its "
+        "autoencoder.safetensors"
+    )
     tensors, meta = _read_safetensors(path, "shape-prior loss", hint)
     if meta.get("architecture") != "conv_autoencoder" or "config" not in meta:
         raise MedsrError(f"shape-prior loss: {path} is not a medsr auto-encoder file; {hint}")

@@ -1,9 +1,9 @@
 """Weighted combinations of losses: the saliency-weighted L1 and :class:`WeightedSum`.
 
-Most SR objectives are sums of named terms, ``L = sum_k w_k L_k`` (e.g. SRGAN: ``1e-3`` adversarial +
-VGG content, Ledig et al. 2017 eq. 3; ESRGAN: ``L_percep + 5e-3 L_G^Ra + 1e-2 L_1``, Wang et al.
-2018 eq. 3). :class:`WeightedSum` holds such a sum as configured in YAML and reports every term so
-the logs show which one dominates.
+Most SR objectives are sums of named terms, ``L = sum_k w_k L_k`` (e.g. SRGAN:
+``1e-3`` adversarial + VGG content, Ledig et al. 2017 eq. 3; ESRGAN:
+``L_percep + 5e-3 L_G^Ra + 1e-2 L_1``, Wang et al. 2018 eq. 3). :class:`WeightedSum` holds such
+a sum as configured in YAML and reports every term so the logs show which one dominates.
 
 The saliency-weighted L1 concentrates the pixel loss where the image carries structure: a weight map
 ``1 + gain * S / max S`` from a saliency map ``S`` (by default the gradient magnitude of the

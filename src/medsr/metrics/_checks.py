@@ -47,11 +47,16 @@ def check_mask(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | 
         return None
     m = np.asarray(mask)
     if m.shape != shape:
-        raise MedsrError(f"mask shape {m.shape} differs from the image shape {shape}; give a mask on the same grid")
+        raise MedsrError(
+            f"mask shape {m.shape} differs from the image shape {shape}; give a mask on the same "
+            "grid"
+        )
     if m.dtype != bool:
         m = m != 0
     if not m.any():
-        raise MedsrError("the mask is empty (no voxel selected); give a mask with some non-zero voxels")
+        raise MedsrError(
+            "the mask is empty (no voxel selected); give a mask with some non-zero voxels"
+        )
     return m
 
 

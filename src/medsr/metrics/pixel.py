@@ -119,7 +119,9 @@ def nrmse(
     elif normalization == "mean":
         denom = float(a.mean())
     else:
-        raise MedsrError(f"unknown NRMSE normalization {normalization!r}; use euclidean, min-max or mean")
+        raise MedsrError(
+            f"unknown NRMSE normalization {normalization!r}; use euclidean, min-max or mean"
+        )
     if denom == 0:
         raise MedsrError(f"cannot normalise the RMSE by {normalization}: the reference gives 0")
     return rmse / denom

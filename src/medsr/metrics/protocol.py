@@ -58,7 +58,9 @@ def _check_image(img: np.ndarray, name: str) -> np.ndarray:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
-        raise MedsrError(f"{name} must be an H x W grey or H x W x 3 RGB image, got shape {a.shape}")
+        raise MedsrError(
+            f"{name} must be an H x W grey or H x W x 3 RGB image, got shape {a.shape}"
+        )
     return a
 
 
@@ -101,7 +103,9 @@ def table1_pair(
     """
     hr = _check_image(hr_uint8, "HR image")
     if hr.dtype != np.uint8:
-        raise MedsrError(f"Table-1 HR images are 8-bit; got dtype {hr.dtype} (convert to uint8 first)")
+        raise MedsrError(
+            f"Table-1 HR images are 8-bit; got dtype {hr.dtype} (convert to uint8 first)"
+        )
     s = _check_scale(scale)
     hr = modcrop(hr, s)
     out_shape = (hr.shape[0] // s, hr.shape[1] // s)

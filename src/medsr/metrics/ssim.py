@@ -68,7 +68,9 @@ def ssim_map(
     r = check_range(data_range)
     a, b = as_pair(ref, test)
     if a.ndim not in (2, 3):
-        raise MedsrError(f"SSIM needs a 2D or 3D image, got shape {a.shape}; drop singleton/channel axes")
+        raise MedsrError(
+            f"SSIM needs a 2D or 3D image, got shape {a.shape}; drop singleton/channel axes"
+        )
     rad = window_radius(win_size, sigma)
     if min(a.shape) < win_size:
         raise MedsrError(
@@ -119,7 +121,16 @@ def ssim(
         return float(
             np.mean(
                 [
-                    ssim(ca, cb, data_range=data_range, mask=mask, win_size=win_size, sigma=sigma, k1=k1, k2=k2)
+                    ssim(
+                        ca,
+                        cb,
+                        data_range=data_range,
+                        mask=mask,
+                        win_size=win_size,
+                        sigma=sigma,
+                        k1=k1,
+                        k2=k2,
+                    )
                     for ca, cb in zip(a, b)
                 ]
             )

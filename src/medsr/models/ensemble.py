@@ -31,8 +31,11 @@ from medsr.models.blocks.conv import check_dims
 __all__ = ["SelfEnsemble", "ensemble_transforms"]
 
 
-def ensemble_transforms(dims: int, keep_axis: int | None = None) -> list[tuple[tuple[int, ...], tuple[int, int] | None]]:
-    """The group elements as ``(flipped spatial axes, transposed pair or None)``; 8 in 2D, 16 in 3D."""
+def ensemble_transforms(
+    dims: int, keep_axis: int | None = None
+) -> list[tuple[tuple[int, ...], tuple[int, int] | None]]:
+    """The group elements as ``(flipped spatial axes, transposed pair or None)``; 8 in 2D, 16 in
+    3D."""
     check_dims(dims)
     if dims == 2:
         if keep_axis is not None:
@@ -95,12 +98,15 @@ class SelfEnsemble(nn.Module):
             if len(self.scale) == dims and self.scale[pair[0]] != self.scale[pair[1]]:
                 raise MedsrError(
                     f"self-ensemble transposes spatial axes {pair} but the model scales them by "
-                    f"{self.scale[pair[0]]} and {self.scale[pair[1]]}; set keep_axis to the anisotropic axis"
+                    f"{self.scale[pair[0]]} and {self.scale[pair[1]]}; set keep_axis to the "
+                    "anisotropic axis"
                 )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != self.dims + 2:
-            raise MedsrError(f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D")
+            raise MedsrError(
+                f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D"
+            )
         total: torch.Tensor | None = None
         for flips, pair in self.transforms:
             y = _undo(self.model(_apply(x, flips, pair)), flips, pair)

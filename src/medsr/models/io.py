@@ -41,11 +41,19 @@ def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p / "model.safetensors", p / "model.json"
 
 
-def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, preset: str = "paper",
-                 kwargs: Mapping[str, Any] | None = None, scale: float | Sequence[int | float] | None = None,
-                 dims: int | None = None, in_channels: int | None = None,
-                 normalisation: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None
-                 ) -> tuple[Path, Path]:
+def save_weights(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    name: str,
+    preset: str = "paper",
+    kwargs: Mapping[str, Any] | None = None,
+    scale: float | Sequence[int | float] | None = None,
+    dims: int | None = None,
+    in_channels: int | None = None,
+    normalisation: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path]:
     """Write the model's state dict as safetensors and its description as JSON.
 
     Args:
@@ -70,7 +78,9 @@ def save_weights(model: nn.Module, path: str | os.PathLike[str], *, name: str, p
     dims = getattr(model, "dims", None) if dims is None else dims
     in_channels = getattr(model, "in_channels", None) if in_channels is None else in_channels
     if scale is None or dims is None or in_channels is None:
-        raise MedsrError("save_weights needs scale, dims and in_channels (the model has no such attributes)")
+        raise MedsrError(
+            "save_weights needs scale, dims and in_channels (the model has no such attributes)"
+        )
     if isinstance(scale, (int, float)):
         scale = (scale,) * int(dims)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -105,12 +115,15 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``model.json`` beside a weights file (or in a weights folder), checked."""
     if Path(path).is_file() and Path(path).suffix not in (".safetensors", ".json"):
         raise MedsrError(
-            f"{path} is not a weights file; give model.safetensors (with model.json beside it) or their folder"
+            f"{path} is not a weights file; give model.safetensors (with model.json beside it) or "
+            "their folder"
         )
     tensors_path, json_path = weights_paths(path)
     if not json_path.is_file():
         if not tensors_path.is_file() and not Path(path).exists():
-            raise MedsrError(f"weights {path} not found; give a folder with model.safetensors + model.json")
+            raise MedsrError(
+                f"weights {path} not found; give a folder with model.safetensors + model.json"
+            )
         raise MedsrError(
             f"{json_path} is missing; medsr needs the model.json written beside the weights by "
             "save_weights (or `medsr train`) to rebuild the network"
@@ -118,15 +131,20 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MedsrError(f"{json_path} is not valid JSON ({exc}); restore it from the training run") from None
+        raise MedsrError(
+            f"{json_path} is not valid JSON ({exc}); restore it from the training run"
+        ) from None
     missing = [k for k in ("architecture", "scale", "dims", "in_channels") if k not in meta]
     if not isinstance(meta, dict) or missing:
-        raise MedsrError(f"{json_path} lacks {', '.join(missing) or 'its fields'}; it is not a medsr model.json")
+        raise MedsrError(
+            f"{json_path} lacks {', '.join(missing) or 'its fields'}; it is not a medsr model.json"
+        )
     return meta
 
 
-def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
-                 ) -> tuple[nn.Module, dict[str, Any]]:
+def load_weights(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the network described by ``model.json`` and load its safetensors weights.
 
     Args:
@@ -148,16 +166,26 @@ def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "
     meta = read_meta(path)
     tensors_path, _ = weights_paths(path)
     if not tensors_path.is_file():
-        raise MedsrError(f"{tensors_path} is missing; the weights file must sit beside its model.json")
+        raise MedsrError(
+            f"{tensors_path} is missing; the weights file must sit beside its model.json"
+        )
     scale = meta["scale"]
     scale = tuple(scale) if isinstance(scale, list) else scale
-    model = create_model(meta["architecture"], scale=scale, dims=int(meta["dims"]),
-                         in_channels=int(meta["in_channels"]), preset=meta.get("preset", "paper"),
-                         **dict(meta.get("kwargs") or {}))
+    model = create_model(
+        meta["architecture"],
+        scale=scale,
+        dims=int(meta["dims"]),
+        in_channels=int(meta["in_channels"]),
+        preset=meta.get("preset", "paper"),
+        **dict(meta.get("kwargs") or {}),
+    )
     try:
         state = load_file(str(tensors_path), device=str(device))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise MedsrError(f"{tensors_path} is not a readable safetensors file ({exc}); restore it from the training run") from None
+        raise MedsrError(
+            f"{tensors_path} is not a readable safetensors file ({exc}); restore it from the "
+            "training run"
+        ) from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -175,7 +203,8 @@ def load_weights(path: str | os.PathLike[str], *, device: str | torch.device = "
         if tuple(tensor.shape) != tuple(expected[key].shape):
             raise MedsrError(
                 f"{tensors_path}: tensor {key} has shape {tuple(tensor.shape)} but "
-                f"{meta['architecture']} expects {tuple(expected[key].shape)}; check the preset/kwargs in model.json"
+                f"{meta['architecture']} expects {tuple(expected[key].shape)}; check the "
+                "preset/kwargs in model.json"
             )
     model.load_state_dict(state, strict=True)
     model.to(device)

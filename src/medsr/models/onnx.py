@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -50,13 +50,21 @@ METADATA_KEY = "medsr"
 def _has_fixed_size_layers(model: nn.Module) -> bool:
     from medsr.models.blocks.upsample import PreUpsample
 
-    return any(isinstance(m, PreUpsample) and any(isinstance(f, float) for f in m.factors)
-               for m in model.modules())
+    return any(
+        isinstance(m, PreUpsample) and any(isinstance(f, float) for f in m.factors)
+        for m in model.modules()
+    )
 
 
-def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: Sequence[int], *,
-                dynamic_spatial: bool = True, opset: int = DEFAULT_OPSET,
-                metadata: Mapping[str, Any] | None = None) -> Path:
+def export_onnx(
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    example_shape: Sequence[int],
+    *,
+    dynamic_spatial: bool = True,
+    opset: int = DEFAULT_OPSET,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
     """Export ``model`` to ``path`` (written atomically).
 
     Args:
@@ -65,8 +73,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: S
         example_shape: ``(N, C, *spatial)`` of the tracing input.
         dynamic_spatial: make batch and spatial axes dynamic (input names ``lr``, output ``sr``).
         opset: ONNX opset (17 or later).
-        metadata: a JSON-serialisable dict (e.g. model.json) embedded as ``metadata_props["medsr"]``;
-            the file is then checked with ``onnx.checker``.
+        metadata: a JSON-serialisable dict (e.g. model.json) embedded as
+            ``metadata_props["medsr"]``; the file is then checked with ``onnx.checker``.
 
     Returns:
         The path written.
@@ -77,13 +85,21 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: S
         raise MedsrError(f"opset {opset} is too old; use 17 or later")
     newest = _newest_opset()
     if opset > newest:
-        raise MedsrError(f"opset {opset} is newer than this PyTorch exports (up to {newest}); use 17 to {newest}")
+        raise MedsrError(
+            f"opset {opset} is newer than this PyTorch exports (up to {newest}); use 17 to {newest}"
+        )
     shape = tuple(int(s) for s in example_shape)
     if len(shape) not in (4, 5) or min(shape) < 1:
-        raise MedsrError(f"example_shape must be (N, C, H, W) or (N, C, D, H, W) with positive sizes, got {shape}")
+        raise MedsrError(
+            "example_shape must be (N, C, H, W) or (N, C, D, H, W) with positive sizes, got "
+            f"{shape}"
+        )
     if dynamic_spatial and _has_fixed_size_layers(model):
-        warnings.warn("the model interpolates by a non-integer factor: exporting with fixed spatial sizes "
-                      f"{shape[2:]}", stacklevel=2)
+        warnings.warn(
+            "the model interpolates by a non-integer factor: exporting with fixed spatial sizes "
+            f"{shape[2:]}",
+            stacklevel=2,
+        )
         dynamic_spatial = False
     param = next(iter(model.parameters()), None)
     device = param.device if param is not None else torch.device("cpu")
@@ -92,7 +108,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: S
     dynamic_axes = None
     if dynamic_spatial:
         axes = {0: "batch", **{2 + i: n for i, n in enumerate(names)}}
-        dynamic_axes = {"lr": axes, "sr": {0: "batch", **{2 + i: f"{n}_out" for i, n in enumerate(names)}}}
+        dynamic_axes = {
+            "lr": axes,
+            "sr": {0: "batch", **{2 + i: f"{n}_out" for i, n in enumerate(names)}},
+        }
     was_training = model.training
     model.eval()
     path = Path(path)
@@ -100,9 +119,17 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example_shape: S
         with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", category=DeprecationWarning)
-            torch.onnx.export(model, (example,), str(tmp), input_names=["lr"], output_names=["sr"],
-                              dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
-                              do_constant_folding=True)
+            torch.onnx.export(
+                model,
+                (example,),
+                str(tmp),
+                input_names=["lr"],
+                output_names=["sr"],
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
+            )
             if metadata is not None:
                 _embed_metadata(tmp, metadata)
     finally:
@@ -121,8 +148,9 @@ def _embed_metadata(path: Path, metadata: Mapping[str, Any]) -> None:
     onnx.save(proto, str(path))
 
 
-def check_onnx(model: nn.Module, path: str | os.PathLike[str], shape: Sequence[int], *,
-               seed: int = 0) -> float:
+def check_onnx(
+    model: nn.Module, path: str | os.PathLike[str], shape: Sequence[int], *, seed: int = 0
+) -> float:
     """Max ``|onnxruntime - PyTorch|`` on a random input of ``shape``; MedsrError when the shapes
     differ or the difference exceeds 1e-4 (relative to the output's magnitude when it exceeds 1).
 
@@ -150,9 +178,15 @@ def check_onnx(model: nn.Module, path: str | os.PathLike[str], shape: Sequence[i
     return diff
 
 
-def export_weights(weights: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                   opset: int = DEFAULT_OPSET, overwrite: bool = False, check: bool = True,
-                   probe: int | None = None) -> dict[str, Any]:
+def export_weights(
+    weights: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    opset: int = DEFAULT_OPSET,
+    overwrite: bool = False,
+    check: bool = True,
+    probe: int | None = None,
+) -> dict[str, Any]:
     """Export trained ``weights`` (+ model.json) to ``out`` with the model.json embedded.
 
     Args:
@@ -173,9 +207,11 @@ def export_weights(weights: str | os.PathLike[str], out: str | os.PathLike[str],
     if out.suffix != ".onnx":
         raise MedsrError(f"the ONNX file name should end with .onnx, got {out.name}")
     if out.exists() and not overwrite:
-        raise MedsrError(f"{out} already exists; allow overwriting or choose another name")
+        raise OptionError(f"{out} already exists; pass {{overwrite}} or choose another name")
     if not Path(weights).exists():
-        raise MedsrError(f"weights {weights} not found; give the .safetensors file written by training")
+        raise MedsrError(
+            f"weights {weights} not found; give the .safetensors file written by training"
+        )
     model, meta = load_weights(weights)
     model = model.eval().cpu()
     dims, channels = int(meta["dims"]), int(meta["in_channels"])
@@ -194,11 +230,15 @@ def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise MedsrError(f"ONNX file {path} not found; give the .onnx file written by `medsr export`")
+        raise MedsrError(
+            f"ONNX file {path} not found; give the .onnx file written by `medsr export`"
+        )
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - onnx raises parser-specific errors
-        raise MedsrError(f"cannot read {path} as ONNX ({type(exc).__name__}); re-export it") from None
+        raise MedsrError(
+            f"cannot read {path} as ONNX ({type(exc).__name__}); re-export it"
+        ) from None
     for entry in proto.metadata_props:
         if entry.key == METADATA_KEY:
             return dict(json.loads(entry.value))
@@ -208,7 +248,8 @@ def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def open_session(path: str | os.PathLike[str], *, device: str = "cpu") -> Any:
-    """An ``onnxruntime.InferenceSession`` on ``path`` (CPU, or CUDA first for ``device="cuda..."``)."""
+    """An ``onnxruntime.InferenceSession`` on ``path`` (CPU, or CUDA first for
+    ``device="cuda..."``)."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -217,7 +258,9 @@ def open_session(path: str | os.PathLike[str], *, device: str = "cpu") -> Any:
     providers = ["CPUExecutionProvider"]
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" not in ort.get_available_providers():
-            raise MedsrError("device cuda asked for, but onnxruntime has no CUDA provider; use the CPU")
+            raise MedsrError(
+                "device cuda asked for, but onnxruntime has no CUDA provider; use the CPU"
+            )
         providers.insert(0, "CUDAExecutionProvider")
     options = ort.SessionOptions()
     options.log_severity_level = 3
@@ -231,23 +274,28 @@ def _session_forward(session: Any) -> Callable[[np.ndarray], np.ndarray]:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if x.ndim != len(inp.shape):
             raise MedsrError(
-                f"the ONNX model expects a {len(inp.shape)}-D array (N, C, *spatial), got shape {x.shape}"
+                f"the ONNX model expects a {len(inp.shape)}-D array (N, C, *spatial), got shape "
+                f"{x.shape}"
             )
         return np.asarray(session.run(None, {inp.name: x})[0])
 
     return forward
 
 
-def onnx_forward(path: str | os.PathLike[str], *,
-                 device: str = "cpu") -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
+def onnx_forward(
+    path: str | os.PathLike[str], *, device: str = "cpu"
+) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
     """A session on a file from :func:`export_weights` as a function on float32 batches, and the
     embedded metadata."""
     meta = read_onnx_metadata(path)
     return _session_forward(open_session(path, device=device)), meta
 
 
-def onnx_predict(path: str | os.PathLike[str], array: np.ndarray, *, device: str = "cpu") -> np.ndarray:
-    """Run an exported model on ``array`` (``(N, C, *spatial)``, cast to float32) with onnxruntime."""
+def onnx_predict(
+    path: str | os.PathLike[str], array: np.ndarray, *, device: str = "cpu"
+) -> np.ndarray:
+    """Run an exported model on ``array`` (``(N, C, *spatial)``, cast to float32) with
+    onnxruntime."""
     return _session_forward(open_session(path, device=device))(array)
 
 

@@ -62,7 +62,9 @@ class ModelRegistry:
 
     entries: dict[str, _Entry] = field(default_factory=dict)
 
-    def register(self, info: ModelInfo) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    def register(
+        self, info: ModelInfo
+    ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
         def decorator(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
             if info.name in self.entries:
                 raise ValueError(f"model {info.name!r} registered twice")

@@ -30,4 +30,3 @@ __all__ = [
     "plan_self_sr",
     "self_super_resolve",
 ]
-

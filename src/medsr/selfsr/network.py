@@ -53,6 +53,7 @@ def build_network(arch: str = DEFAULT_ARCH, preset: str | None = None, **kwargs:
     if tuple(probe.shape) != (1, 1, 24, 24):
         raise MedsrError(
             f"network {arch!r} at scale 1 maps 24x24 to {tuple(probe.shape[2:])}; self-SR needs a "
-            f"network that keeps the grid (pre-upsampling, e.g. vdsr) or the default {DEFAULT_ARCH!r}"
+            "network that keeps the grid (pre-upsampling, e.g. vdsr) or the default "
+            f"{DEFAULT_ARCH!r}"
         )
     return net

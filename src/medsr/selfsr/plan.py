@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from medsr.degrade import SliceProfile
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.volume import Volume, spacing_of
 
 __all__ = [
@@ -139,8 +139,8 @@ def plan_self_sr(
     """
     profile = profile or SliceProfile()
     if volume.meta.is_2d or min(volume.shape) < 2:
-        raise MedsrError(
-            "self-SR needs a 3D scan with a thick-slice axis; use --method bspline for 2D images"
+        raise OptionError(
+            "self-SR needs a 3D scan with a thick-slice axis; use {method} bspline for 2D images"
         )
     factors = tuple(float(f) for f in factors)
     if len(factors) != 3:
@@ -151,10 +151,10 @@ def plan_self_sr(
         raise MedsrError(f"slice axis must be 0, 1 or 2, got {slice_axis}")
     factor = factors[axis]
     if factor < MIN_FACTOR:
-        raise MedsrError(
+        raise OptionError(
             f"the target grid up-samples the thick axis {axis} by only {factor:.3g}; self-SR "
             f"needs a "
-            f"factor of at least {MIN_FACTOR} (ask for a finer --spacing, or use --method bspline)"
+            f"factor of at least {MIN_FACTOR} (ask for a finer {{spacing}}, or use {{method}} bspline)"
         )
     slice_spacing = float(spacing[axis])
     target_spacing = slice_spacing / factor

@@ -243,7 +243,7 @@ def self_super_resolve(
     if not all(s["used"] for s in info_stages):
         info["warning"] = (
             "a network did not beat the interpolation on held-out training pairs; "
-            "its stage was skipped (try a larger --budget)"
+            "its stage was skipped (try a larger budget)"
         )
     return volume.with_data(out.astype(np.float32, copy=False), target.affine.copy()), info
 
@@ -300,8 +300,17 @@ def restore_through_plane(
 
     for axis in slicing:
         slicewise_predict(
-            volume, out, predict, (1, 1), (1, 1, 1), axis, batch_size=batch,
-            weight=1.0 / len(slicing), rows_axis=slice_axis, foreground=crop, progress=advance,
+            volume,
+            out,
+            predict,
+            (1, 1),
+            (1, 1, 1),
+            axis,
+            batch_size=batch,
+            weight=1.0 / len(slicing),
+            rows_axis=slice_axis,
+            foreground=crop,
+            progress=advance,
         )
     return out
 

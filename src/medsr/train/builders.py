@@ -115,7 +115,8 @@ def sampling_spec(cfg: Config) -> SamplingSpec:
 
 
 def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
-    """Read the data of a config; returns the data module, the normaliser spec and the file names."""
+    """Read the data of a config; returns the data module, the normaliser spec and the file
+    names."""
     norm = _normaliser(cfg)
     common = {
         "color": cfg.data.color,
@@ -179,7 +180,8 @@ def _load_init_weights(model: nn.Module, path: str) -> None:
     tensors = p if p.suffix == ".safetensors" else weights_paths(p)[0]
     if not tensors.is_file():
         raise MedsrError(
-            f"config: model.init_weights: {tensors} not found; give a model.safetensors or a run folder"
+            f"config: model.init_weights: {tensors} not found; give a model.safetensors or a run "
+            "folder"
         )
     state = load_file(str(tensors))
     try:
@@ -257,8 +259,8 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
         paired = [k for k, v in terms.items() if v.get("kind", k) != "tv"]
         if paired:
             raise MedsrError(
-                f"config: loss.terms.{paired[0]}: unpaired cycle training has no target for this term; keep only "
-                "tv, or set cycle.unpaired: false"
+                f"config: loss.terms.{paired[0]}: unpaired cycle training has no target for this "
+                "term; keep only tv, or set cycle.unpaired: false"
             )
         if not terms:
             terms = {"tv": {"weight": 0.0}}

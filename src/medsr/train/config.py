@@ -58,7 +58,8 @@ Scale = float | list[float]
 
 
 class ModelSection(_Strict):
-    """The network to train (``create_model(name, scale=, dims=, in_channels=, preset=, **kwargs)``)."""
+    """The network to train (``create_model(name, scale=, dims=, in_channels=, preset=,
+    **kwargs)``)."""
 
     name: str
     preset: str = "paper"
@@ -66,7 +67,8 @@ class ModelSection(_Strict):
     dims: Literal[2, 3] = 2
     in_channels: int = Field(1, ge=1)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-    #: start from these weights (a model.safetensors or a run folder), e.g. ESRGAN from its PSNR model.
+    #: start from these weights (a model.safetensors or a run folder), e.g. ESRGAN from its PSNR
+    #: model.
     init_weights: str | None = None
 
     @field_validator("scale")
@@ -95,7 +97,8 @@ class ModelSection(_Strict):
 
 
 class DiscriminatorSection(_Strict):
-    """The critic of adversarial / cycle training (a registry name with ``kind="discriminator"``)."""
+    """The critic of adversarial / cycle training (a registry name with
+    ``kind="discriminator"``)."""
 
     name: str = "srgan_d"
     preset: str = "paper"
@@ -158,9 +161,11 @@ class DataSection(_Strict):
 
     train: DataSplit
     val: DataSplit | None = None
-    #: the operator A making LR from HR (a :func:`medsr.degrade.parse_degradation` spec); "none" = identity.
+    #: the operator A making LR from HR (a :func:`medsr.degrade.parse_degradation` spec); "none" =
+    #: identity.
     degradation: str = "bicubic"
-    #: colour handling of RGB pictures: "y" (BT.601 luma, the SR literature's channel), "grey", "rgb".
+    #: colour handling of RGB pictures: "y" (BT.601 luma, the SR literature's channel), "grey",
+    #: "rgb".
     color: Literal["y", "grey", "rgb"] = "y"
     normalisation: NormalisationSection = Field(default_factory=NormalisationSection)
     #: HR patch size per spatial axis of the model (a number = the same on all axes).
@@ -171,9 +176,11 @@ class DataSection(_Strict):
     num_workers: int = Field(0, ge=0)
     augment: AugmentSection = Field(default_factory=AugmentSection)
     foreground: ForegroundSection = Field(default_factory=ForegroundSection)
-    #: give the network its LR input already interpolated (cubic) onto the HR grid (scale-1 networks).
+    #: give the network its LR input already interpolated (cubic) onto the HR grid (scale-1
+    #: networks).
     interpolate_lr: bool = False
-    #: validation: HR centre crop per image (None = whole image) and the number of slices per volume.
+    #: validation: HR centre crop per image (None = whole image) and the number of slices per
+    #: volume.
     val_crop: int | list[int] | None = None
     val_slices: int = Field(4, ge=1)
     val_max_images: int | None = Field(None, ge=1)
@@ -441,11 +448,13 @@ def _check(cfg: Config) -> None:
             )
     if cfg.task in ("adversarial", "cycle") and cfg.discriminator is None:
         raise MedsrError(
-            f"config: discriminator: task {cfg.task!r} needs a discriminator section (e.g. name: srgan_d)"
+            f"config: discriminator: task {cfg.task!r} needs a discriminator section (e.g. name: "
+            "srgan_d)"
         )
     if cfg.task == "adversarial" and cfg.adversarial is None:
         raise MedsrError(
-            "config: adversarial: task 'adversarial' needs an adversarial section (e.g. kind: vanilla)"
+            "config: adversarial: task 'adversarial' needs an adversarial section (e.g. kind: "
+            "vanilla)"
         )
     if cfg.task == "cycle" and cfg.cycle is None:
         raise MedsrError(
@@ -482,5 +491,6 @@ def _check(cfg: Config) -> None:
         kind = (spec or {}).get("kind", name)
         if kind not in LOSS_TERMS:
             raise MedsrError(
-                f"config: loss.terms.{name}: unknown loss term {kind!r}; choose from {', '.join(sorted(LOSS_TERMS))}"
+                f"config: loss.terms.{name}: unknown loss term {kind!r}; choose from "
+                f"{', '.join(sorted(LOSS_TERMS))}"
             )

@@ -109,7 +109,8 @@ class PatchDataset(Dataset):
             n_lr, n_hr = src.lr.shape[1 + a], src.hr.shape[1 + a]
             if abs(n_hr - n_lr * f[a]) >= f[a]:
                 raise MedsrError(
-                    f"{src.name}: LR shape {src.lr.shape[1:]} x scale {f} does not match HR shape {src.hr.shape[1:]}"
+                    f"{src.name}: LR shape {src.lr.shape[1:]} x scale {f} does not match HR shape "
+                    f"{src.hr.shape[1:]}"
                 )
 
     def __len__(self) -> int:

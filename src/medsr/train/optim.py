@@ -44,7 +44,8 @@ def build_optimizer(
     for pattern, hit in used.items():
         if not hit:
             raise MedsrError(
-                f"config: {where}.lr_mult: {pattern!r} matches no parameter (names look like {named[-1][0]!r})"
+                f"config: {where}.lr_mult: {pattern!r} matches no parameter (names look like "
+                f"{named[-1][0]!r})"
             )
     param_groups = [{"params": ps, "lr": cfg.lr * m} for m, ps in groups.items()]
     if cfg.name == "adam":

@@ -81,7 +81,8 @@ def _new_run_dir(cfg: Config) -> Path:
         out = Path(cfg.output_dir)
         if (out / "checkpoints" / "last.ckpt").exists() or (out / "model.safetensors").exists():
             raise MedsrError(
-                f"{out} already holds a run; continue it with `medsr train --resume {out}` or choose another output_dir"
+                f"{out} already holds a run; continue it with `medsr train --resume {out}` or "
+                "choose another output_dir"
             )
         out.mkdir(parents=True, exist_ok=True)
         return out
@@ -139,13 +140,15 @@ def train(
         cfg_file = run_dir / "config.yaml"
         if not cfg_file.is_file():
             raise MedsrError(
-                f"{run_dir} is not a medsr run folder (no config.yaml); give the folder `medsr train` made"
+                f"{run_dir} is not a medsr run folder (no config.yaml); give the folder `medsr "
+                "train` made"
             )
         cfg = load_config(cfg_file, overrides)
         ckpt_path = run_dir / "checkpoints" / "last.ckpt"
         if not ckpt_path.is_file():
             raise MedsrError(
-                f"{ckpt_path} not found: the run stopped before its first checkpoint; start it again"
+                f"{ckpt_path} not found: the run stopped before its first checkpoint; start it "
+                "again"
             )
     else:
         if config is None:

@@ -185,7 +185,8 @@ def load_sources(
             match = lr_by_key.get(_key(path))
             if match is None:
                 raise MedsrError(
-                    f"no LR file for {path.name} in {lr_spec} (pairs are matched by file name without extension)"
+                    f"no LR file for {path.name} in {lr_spec} (pairs are matched by file name "
+                    "without extension)"
                 )
             lr, _ = read_array(match, color)
             if lr.shape[0] != hr.shape[0]:

@@ -101,9 +101,7 @@ class _SRTask(L.LightningModule):
         r = float(rng.mean())
         metrics = {
             "val/psnr": psnr_torch(hr.float(), sr, data_range=rng.float(), mse_floor=1e-20).mean(),
-            "val/ssim": ssim_torch(
-                hr.float(), sr, data_range=r, reduction="mean", fit_window=True
-            ),
+            "val/ssim": ssim_torch(hr.float(), sr, data_range=r, reduction="mean", fit_window=True),
             "val/l1": (sr - hr.float()).abs().mean(),
         }
         base = _interp_like(lr, hr).float()
@@ -116,7 +114,8 @@ class _SRTask(L.LightningModule):
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         kind, keys, pos, has_gauss, cached = np.random.get_state()
-        state = {  # plain types and tensors only: checkpoints load with torch.load(weights_only=True)
+        # plain types and tensors only: checkpoints load with torch.load(weights_only=True)
+        state = {
             "torch": torch.get_rng_state(),
             "numpy": [
                 str(kind),
@@ -177,7 +176,8 @@ class SupervisedSR(_SRTask):
         self.multi_output = multi_output
         if multi_output is not None and not callable(getattr(model, "forward_all", None)):
             raise MedsrError(
-                f"config: loss.multi_output: {cfg.model.name} has no forward_all(); remove multi_output"
+                f"config: loss.multi_output: {cfg.model.name} has no forward_all(); remove "
+                "multi_output"
             )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -193,8 +193,8 @@ class SupervisedSR(_SRTask):
             loss, parts = self.loss(sr, hr)
         if not torch.isfinite(loss):
             raise MedsrError(
-                f"the training loss became {loss.item()} at step {self.global_step}; lower optim.lr or enable "
-                "optim.clip"
+                f"the training loss became {loss.item()} at step {self.global_step}; lower "
+                "optim.lr or enable optim.clip"
             )
         self.log(
             "train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0]

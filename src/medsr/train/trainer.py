@@ -52,7 +52,8 @@ def precision_for(cfg: Config, accelerator: str) -> str:
         return "32-true"
     if p in ("16", "16-mixed") and cfg.task != "supervised" and cfg.task != "autoencoder":
         raise MedsrError(
-            "config: train.precision: 16-mixed needs a gradient scaler the GAN tasks do not use; choose bf16-mixed or 32"
+            "config: train.precision: 16-mixed needs a gradient scaler the GAN tasks do not use; "
+            "choose bf16-mixed or 32"
         )
     return p
 

@@ -12,7 +12,8 @@ Up-samplers (:mod:`.upsample`, review section 3.3):
     ``PreUpsample(dims, factors, kernel="cubic", a=-0.5, border="symmetric")`` fixed MATLAB-bicubic
     / tricubic interpolation on the medsr grid, any positive factor;
     ``TransposedUpsample(dims, in, out, factors, kernel=3, init="default"|"bilinear"|"gaussian")``;
-    ``SubPixelUpsample(dims, channels, factors, out_channels=None, staged=True, act=None, icnr=False)``;
+    ``SubPixelUpsample(dims, channels, factors, out_channels=None, staged=True, act=None,
+    icnr=False)``;
     ``ResizeConvUpsample(dims, channels, factors, out_channels=None, staged=True, act=None)``;
     ``NearestUpsample(dims, factors)``;
     ``pixel_shuffle_nd(x, factors)`` / ``PixelShuffleND`` and ``pixel_unshuffle_nd`` /
@@ -23,8 +24,10 @@ Up-samplers (:mod:`.upsample`, review section 3.3):
     ``cubic_kernel``.
 
 Residual and dense blocks (:mod:`.residual`, :mod:`.dense`):
-    ``ResidualBlock(dims, channels, k=3, bn=False, act="relu", res_scale=1.0, pre_activation=False)``,
-    ``ResidualDenseBlock(dims, channels, growth, layers, fusion_kernel=1, act="relu", res_scale=1.0)``,
+    ``ResidualBlock(dims, channels, k=3, bn=False, act="relu", res_scale=1.0,
+    pre_activation=False)``,
+    ``ResidualDenseBlock(dims, channels, growth, layers, fusion_kernel=1, act="relu",
+    res_scale=1.0)``,
     ``RRDB(dims, channels=64, growth=32, blocks=3, layers=4, res_scale=0.2)``,
     ``DenseBlock(dims, in_channels, growth, layers, act="relu", bn=False, keep_input=True)``
     (``.out_channels``).

@@ -15,9 +15,18 @@ def check_dims(dims: int) -> int:
     return dims
 
 
-def conv(dims: int, in_ch: int, out_ch: int, kernel: int | Sequence[int] = 3, *, stride: int = 1,
-         padding: int | Sequence[int] | str | None = None, dilation: int = 1, bias: bool = True,
-         groups: int = 1) -> nn.Module:
+def conv(
+    dims: int,
+    in_ch: int,
+    out_ch: int,
+    kernel: int | Sequence[int] = 3,
+    *,
+    stride: int = 1,
+    padding: int | Sequence[int] | str | None = None,
+    dilation: int = 1,
+    bias: bool = True,
+    groups: int = 1,
+) -> nn.Module:
     """``Conv2d``/``Conv3d`` with 'same' padding by default (odd kernels)."""
     cls = nn.Conv2d if check_dims(dims) == 2 else nn.Conv3d
     if padding is None:
@@ -25,16 +34,39 @@ def conv(dims: int, in_ch: int, out_ch: int, kernel: int | Sequence[int] = 3, *,
             padding = dilation * (kernel - 1) // 2
         else:
             padding = tuple(dilation * (k - 1) // 2 for k in kernel)
-    return cls(in_ch, out_ch, kernel, stride=stride, padding=padding, dilation=dilation, bias=bias,
-               groups=groups)
+    return cls(
+        in_ch,
+        out_ch,
+        kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        bias=bias,
+        groups=groups,
+    )
 
 
-def conv_transpose(dims: int, in_ch: int, out_ch: int, kernel: int | Sequence[int], *,
-                   stride: int | Sequence[int], padding: int | Sequence[int] = 0,
-                   output_padding: int | Sequence[int] = 0, bias: bool = True) -> nn.Module:
+def conv_transpose(
+    dims: int,
+    in_ch: int,
+    out_ch: int,
+    kernel: int | Sequence[int],
+    *,
+    stride: int | Sequence[int],
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    bias: bool = True,
+) -> nn.Module:
     cls = nn.ConvTranspose2d if check_dims(dims) == 2 else nn.ConvTranspose3d
-    return cls(in_ch, out_ch, kernel, stride=stride, padding=padding, output_padding=output_padding,
-               bias=bias)
+    return cls(
+        in_ch,
+        out_ch,
+        kernel,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        bias=bias,
+    )
 
 
 def batch_norm(dims: int, ch: int) -> nn.Module:
@@ -42,7 +74,11 @@ def batch_norm(dims: int, ch: int) -> nn.Module:
 
 
 def instance_norm(dims: int, ch: int, affine: bool = True) -> nn.Module:
-    return nn.InstanceNorm2d(ch, affine=affine) if check_dims(dims) == 2 else nn.InstanceNorm3d(ch, affine=affine)
+    return (
+        nn.InstanceNorm2d(ch, affine=affine)
+        if check_dims(dims) == 2
+        else nn.InstanceNorm3d(ch, affine=affine)
+    )
 
 
 def norm_layer(kind: str, dims: int, ch: int) -> nn.Module:
@@ -112,9 +148,17 @@ def activation(name: str | None, channels: int = 1, *, negative_slope: float = 0
     raise MedsrError(f"unknown activation {name!r}; use relu, lrelu, prelu, sigmoid, tanh or none")
 
 
-def conv_act(dims: int, in_ch: int, out_ch: int, kernel: int | Sequence[int] = 3, *,
-             act: str | None = "relu", bn: bool = False, dilation: int = 1,
-             bias: bool = True) -> nn.Sequential:
+def conv_act(
+    dims: int,
+    in_ch: int,
+    out_ch: int,
+    kernel: int | Sequence[int] = 3,
+    *,
+    act: str | None = "relu",
+    bn: bool = False,
+    dilation: int = 1,
+    bias: bool = True,
+) -> nn.Sequential:
     """``conv -> [BN] -> act``, 'same' padding: the plain layer most SR networks stack."""
     layers: list[nn.Module] = [conv(dims, in_ch, out_ch, kernel, dilation=dilation, bias=bias)]
     if bn:

@@ -22,14 +22,27 @@ class DenseBlock(nn.Module):
     ``out_channels`` tells the output width.
     """
 
-    def __init__(self, dims: int, in_channels: int, growth: int, layers: int, *, kernel: int = 3,
-                 act: str = "relu", bn: bool = False, keep_input: bool = True, bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        in_channels: int,
+        growth: int,
+        layers: int,
+        *,
+        kernel: int = 3,
+        act: str = "relu",
+        bn: bool = False,
+        keep_input: bool = True,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         check_dims(dims)
         self.keep_input = keep_input
         self.layers = nn.ModuleList()
         for i in range(layers):
-            cin = in_channels + i * growth if keep_input else (in_channels if i == 0 else i * growth)
+            cin = (
+                in_channels + i * growth if keep_input else (in_channels if i == 0 else i * growth)
+            )
             mods: list[nn.Module] = [conv(dims, cin, growth, kernel, bias=bias)]
             if bn:
                 mods.append(batch_norm(dims, growth))

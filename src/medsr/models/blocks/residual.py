@@ -31,8 +31,18 @@ class ResidualBlock(nn.Module):
         pre_activation: use the order [BN]-act-conv-[BN]-act-conv (DRRN, Tai et al. 2017, Fig. 2).
     """
 
-    def __init__(self, dims: int, channels: int, kernel: int = 3, *, bn: bool = False, act: str = "relu",
-                 res_scale: float = 1.0, pre_activation: bool = False, bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        channels: int,
+        kernel: int = 3,
+        *,
+        bn: bool = False,
+        act: str = "relu",
+        res_scale: float = 1.0,
+        pre_activation: bool = False,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         check_dims(dims)
         self.res_scale = float(res_scale)
@@ -41,7 +51,10 @@ class ResidualBlock(nn.Module):
             for _ in range(2):
                 if bn:
                     layers.append(batch_norm(dims, channels))
-                layers += [activation(act, channels if act == "prelu" else 1), conv(dims, channels, channels, kernel, bias=bias)]
+                layers += [
+                    activation(act, channels if act == "prelu" else 1),
+                    conv(dims, channels, channels, kernel, bias=bias),
+                ]
         else:
             layers.append(conv(dims, channels, channels, kernel, bias=bias))
             if bn:
@@ -68,8 +81,19 @@ class ResidualDenseBlock(nn.Module):
     ``channels``; output ``x + res_scale * fused``.
     """
 
-    def __init__(self, dims: int, channels: int, growth: int, layers: int, *, kernel: int = 3,
-                 fusion_kernel: int = 1, act: str = "relu", res_scale: float = 1.0, bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        channels: int,
+        growth: int,
+        layers: int,
+        *,
+        kernel: int = 3,
+        fusion_kernel: int = 1,
+        act: str = "relu",
+        res_scale: float = 1.0,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         check_dims(dims)
         self.res_scale = float(res_scale)
@@ -94,15 +118,35 @@ class RRDB(nn.Module):
     dense blocks (4 dense convs + a 3x3 fusion conv, LeakyReLU 0.2, scaled by ``res_scale``) and an
     outer residual scaled by ``res_scale`` (0.2 in the paper)."""
 
-    def __init__(self, dims: int, channels: int = 64, growth: int = 32, *, blocks: int = 3, layers: int = 4,
-                 res_scale: float = 0.2, act: str = "lrelu", bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        channels: int = 64,
+        growth: int = 32,
+        *,
+        blocks: int = 3,
+        layers: int = 4,
+        res_scale: float = 0.2,
+        act: str = "lrelu",
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.res_scale = float(res_scale)
-        self.body = nn.Sequential(*[
-            ResidualDenseBlock(dims, channels, growth, layers, fusion_kernel=3, act=act, res_scale=res_scale,
-                               bias=bias)
-            for _ in range(blocks)
-        ])
+        self.body = nn.Sequential(
+            *[
+                ResidualDenseBlock(
+                    dims,
+                    channels,
+                    growth,
+                    layers,
+                    fusion_kernel=3,
+                    act=act,
+                    res_scale=res_scale,
+                    bias=bias,
+                )
+                for _ in range(blocks)
+            ]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.res_scale * self.body(x)

@@ -61,10 +61,13 @@ __all__ = [
 
 # --------------------------------------------------------------------------- pixel shuffle
 def _shuffle_factors(x: torch.Tensor, factors: Sequence[int], name: str) -> tuple[int, ...] | None:
-    """Integer per-axis factors checked against ``x`` (one per spatial axis); None when all are 1."""
+    """Integer per-axis factors checked against ``x`` (one per spatial axis); None when all are
+    1."""
     out = tuple(int(f) for f in factors)
     if x.dim() != len(out) + 2:
-        raise MedsrError(f"{name} with {len(out)} factors needs a {len(out) + 2}-D tensor, got {x.dim()}-D")
+        raise MedsrError(
+            f"{name} with {len(out)} factors needs a {len(out) + 2}-D tensor, got {x.dim()}-D"
+        )
     return None if all(f == 1 for f in out) else out
 
 
@@ -101,7 +104,9 @@ def pixel_unshuffle_nd(x: torch.Tensor, factors: Sequence[int]) -> torch.Tensor:
     spatial = x.shape[2:]
     for s, f in zip(spatial, factors):
         if isinstance(s, int) and s % f:
-            raise MedsrError(f"spatial size {tuple(spatial)} is not divisible by the factors {factors}")
+            raise MedsrError(
+                f"spatial size {tuple(spatial)} is not divisible by the factors {factors}"
+            )
     split: list = []
     for i in range(d):
         split += [spatial[i] // factors[i], factors[i]]
@@ -169,7 +174,9 @@ def bilinear_kernel(size: Sequence[int]) -> np.ndarray:
     return out
 
 
-def icnr_(weight: torch.Tensor, factors: Sequence[int], init=nn.init.kaiming_normal_) -> torch.Tensor:
+def icnr_(
+    weight: torch.Tensor, factors: Sequence[int], init=nn.init.kaiming_normal_
+) -> torch.Tensor:
     """ICNR initialisation (Aitken et al. 2017, section 3): initialise the ``C`` kernels of the
     low-resolution convolution and copy each to the ``prod(r)`` channels that the pixel shuffle
     sends to one output channel, so that the sub-pixel layer starts as a convolution followed by
@@ -210,16 +217,24 @@ class PreUpsample(nn.Module):
     whose centres sit at old index ``(j - (m-1)/2)/s + (n-1)/2``, i.e. ``(j + 0.5)/s - 0.5`` for
     integer ``s``. ``kernel="cubic"`` is Keys' cubic with ``a`` (-0.5: MATLAB bicubic, which the
     pre-upsampling papers used to make their inputs), ``"linear"`` is (tri)linear. Borders are
-    ``"symmetric"`` (MATLAB) or ``"replicate"`` (torch's ``F.interpolate``). A factor of 1 leaves the
-    axis untouched, so ``scale=1`` makes the network a restoration network on an interpolated grid.
+    ``"symmetric"`` (MATLAB) or ``"replicate"`` (torch's ``F.interpolate``). A factor of 1 leaves
+    the axis untouched, so ``scale=1`` makes the network a restoration network on an interpolated
+    grid.
 
     Integer factors run as a fixed poly-phase convolution + 1-axis pixel shuffle (ONNX export with
     dynamic spatial sizes); other factors as a matrix product built for the input's size (ONNX
     export then fixes the spatial size).
     """
 
-    def __init__(self, dims: int, factors: float | Sequence[int | float], *, kernel: str = "cubic",
-                 a: float = -0.5, border: str = "symmetric") -> None:
+    def __init__(
+        self,
+        dims: int,
+        factors: float | Sequence[int | float],
+        *,
+        kernel: str = "cubic",
+        a: float = -0.5,
+        border: str = "symmetric",
+    ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
         f = as_factors(factors, dims)
@@ -229,7 +244,9 @@ class PreUpsample(nn.Module):
         if kernel not in ("cubic", "linear"):
             raise MedsrError(f"PreUpsample kernel must be 'cubic' or 'linear', got {kernel!r}")
         if border not in ("symmetric", "replicate"):
-            raise MedsrError(f"PreUpsample border must be 'symmetric' or 'replicate', got {border!r}")
+            raise MedsrError(
+                f"PreUpsample border must be 'symmetric' or 'replicate', got {border!r}"
+            )
         self.kernel, self.a, self.border = kernel, float(a), border
         for axis, s in enumerate(self.factors):
             if isinstance(s, int) and s > 1:
@@ -298,7 +315,9 @@ class PreUpsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != self.dims + 2:
-            raise MedsrError(f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D")
+            raise MedsrError(
+                f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D"
+            )
         if all(s == 1 for s in self.factors):
             return x
         n, c = x.shape[0], x.shape[1]
@@ -306,11 +325,18 @@ class PreUpsample(nn.Module):
         for axis, s in enumerate(self.factors):
             if s == 1:
                 continue
-            y = self._axis_integer(y, axis, s) if isinstance(s, int) else self._axis_matrix(y, axis, s)
+            y = (
+                self._axis_integer(y, axis, s)
+                if isinstance(s, int)
+                else self._axis_matrix(y, axis, s)
+            )
         return y.reshape(n, c, *y.shape[2:])
 
     def extra_repr(self) -> str:
-        return f"dims={self.dims}, factors={self.factors}, kernel={self.kernel}, a={self.a}, border={self.border}"
+        return (
+            f"dims={self.dims}, factors={self.factors}, kernel={self.kernel}, a={self.a}, "
+            f"border={self.border}"
+        )
 
 
 # --------------------------------------------------------------------------- learned up-samplers
@@ -330,8 +356,17 @@ class TransposedUpsample(nn.Module):
     Gaussian N(0, 0.001) with ``init="gaussian"`` as FSRCNN).
     """
 
-    def __init__(self, dims: int, in_channels: int, out_channels: int, factors: int | Sequence[int], *,
-                 kernel: int | Sequence[int] = 3, bias: bool = True, init: str = "default") -> None:
+    def __init__(
+        self,
+        dims: int,
+        in_channels: int,
+        out_channels: int,
+        factors: int | Sequence[int],
+        *,
+        kernel: int | Sequence[int] = 3,
+        bias: bool = True,
+        init: str = "default",
+    ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
         self.factors = integer_factors(factors, dims)
@@ -341,9 +376,16 @@ class TransposedUpsample(nn.Module):
         ks = tuple(k + 1 if (f == 1 and k % 2 == 0) else k for k, f in zip(ks, self.factors))
         geo = [_transposed_geometry(k, f) for k, f in zip(ks, self.factors)]
         self.kernel_size = ks
-        self.conv = conv_transpose(dims, in_channels, out_channels, ks, stride=self.factors,
-                                   padding=tuple(g[0] for g in geo), output_padding=tuple(g[1] for g in geo),
-                                   bias=bias)
+        self.conv = conv_transpose(
+            dims,
+            in_channels,
+            out_channels,
+            ks,
+            stride=self.factors,
+            padding=tuple(g[0] for g in geo),
+            output_padding=tuple(g[1] for g in geo),
+            bias=bias,
+        )
         if init == "bilinear":
             self._init_bilinear()
         elif init == "gaussian":
@@ -351,7 +393,9 @@ class TransposedUpsample(nn.Module):
             if bias:
                 nn.init.zeros_(self.conv.bias)
         elif init != "default":
-            raise MedsrError(f"unknown init {init!r} for TransposedUpsample (default, bilinear, gaussian)")
+            raise MedsrError(
+                f"unknown init {init!r} for TransposedUpsample (default, bilinear, gaussian)"
+            )
 
     def _init_bilinear(self) -> None:
         # per axis: the FCN bilinear filter, or a centred delta where the factor is 1 (identity)
@@ -382,8 +426,9 @@ class TransposedUpsample(nn.Module):
         return self.conv(x)
 
 
-def _learned_stages(factors: int | Sequence[int], dims: int,
-                    staged: bool) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+def _learned_stages(
+    factors: int | Sequence[int], dims: int, staged: bool
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
     """Integer per-axis factors and the non-trivial stages a learned up-sampler runs: prime stages
     (x4 = x2, x2 as EDSR/SRResNet/ESRGAN) when ``staged``, else one."""
     out = integer_factors(factors, dims)
@@ -402,9 +447,19 @@ class SubPixelUpsample(nn.Module):
         out_channels: channels after the shuffle (default: ``channels``).
     """
 
-    def __init__(self, dims: int, channels: int, factors: int | Sequence[int], *, out_channels: int | None = None,
-                 kernel: int = 3, staged: bool = True, act: str | None = None, icnr: bool = False,
-                 bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        channels: int,
+        factors: int | Sequence[int],
+        *,
+        out_channels: int | None = None,
+        kernel: int = 3,
+        staged: bool = True,
+        act: str | None = None,
+        icnr: bool = False,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
         self.factors, stages = _learned_stages(factors, dims, staged)
@@ -434,8 +489,18 @@ class ResizeConvUpsample(nn.Module):
     """Nearest-neighbour resize then convolution (Odena et al. 2016), in prime stages when
     ``staged`` (ESRGAN: two x2 stages with LeakyReLU for x4)."""
 
-    def __init__(self, dims: int, channels: int, factors: int | Sequence[int], *, out_channels: int | None = None,
-                 kernel: int = 3, staged: bool = True, act: str | None = None, bias: bool = True) -> None:
+    def __init__(
+        self,
+        dims: int,
+        channels: int,
+        factors: int | Sequence[int],
+        *,
+        out_channels: int | None = None,
+        kernel: int = 3,
+        staged: bool = True,
+        act: str | None = None,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
         self.factors, stages = _learned_stages(factors, dims, staged)
@@ -449,7 +514,11 @@ class ResizeConvUpsample(nn.Module):
             self.convs.append(conv(dims, cin, cout, kernel, bias=bias))
             self.acts.append(activation(act, 1))
             cin = cout
-        self.project = conv(dims, channels, out_channels, kernel, bias=bias) if not stages and out_channels != channels else None
+        self.project = (
+            conv(dims, channels, out_channels, kernel, bias=bias)
+            if not stages and out_channels != channels
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for st, c, a in zip(self.stage_list, self.convs, self.acts):
@@ -460,8 +529,15 @@ class ResizeConvUpsample(nn.Module):
         return x
 
 
-def make_upsampler(kind: str, dims: int, channels: int, factors: float | Sequence[int | float], *,
-                   out_channels: int | None = None, **kw) -> nn.Module:
+def make_upsampler(
+    kind: str,
+    dims: int,
+    channels: int,
+    factors: float | Sequence[int | float],
+    *,
+    out_channels: int | None = None,
+    **kw,
+) -> nn.Module:
     """Build an up-sampler by name: "subpixel", "transposed", "resize_conv", "pre" (fixed
     interpolation; channels unchanged), "nearest" (fixed nearest-neighbour; channels unchanged).
 
@@ -470,15 +546,18 @@ def make_upsampler(kind: str, dims: int, channels: int, factors: float | Sequenc
     if kind == "subpixel":
         return SubPixelUpsample(dims, channels, factors, out_channels=out_channels, **kw)
     if kind == "transposed":
-        return TransposedUpsample(dims, channels, channels if out_channels is None else out_channels,
-                                  factors, **kw)
+        return TransposedUpsample(
+            dims, channels, channels if out_channels is None else out_channels, factors, **kw
+        )
     if kind == "resize_conv":
         return ResizeConvUpsample(dims, channels, factors, out_channels=out_channels, **kw)
     if kind == "pre":
         return PreUpsample(dims, factors, **kw)
     if kind == "nearest":
         return NearestUpsample(dims, factors)
-    raise MedsrError(f"unknown up-sampler {kind!r}; use subpixel, transposed, resize_conv, pre or nearest")
+    raise MedsrError(
+        f"unknown up-sampler {kind!r}; use subpixel, transposed, resize_conv, pre or nearest"
+    )
 
 
 class NearestUpsample(nn.Module):

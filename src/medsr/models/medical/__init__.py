@@ -26,8 +26,21 @@ from medsr.models.medical import unet_sr as _unet_sr  # noqa: F401
 from medsr.models.medical.saliency import SaliencyMap, saliency_map, saliency_weights
 
 MEDICAL_MODELS = (
-    "unet_sr", "gan_circle", "multicontrast_sr", "csn", "msfn", "tl_net", "srcnn3d", "resmi3d", "dcsrn",
-    "mdcsrn", "smore", "saa", "selfsr", "sawgan", "progressive_gan",
+    "unet_sr",
+    "gan_circle",
+    "multicontrast_sr",
+    "csn",
+    "msfn",
+    "tl_net",
+    "srcnn3d",
+    "resmi3d",
+    "dcsrn",
+    "mdcsrn",
+    "smore",
+    "saa",
+    "selfsr",
+    "sawgan",
+    "progressive_gan",
 )
 
 __all__ = ["MEDICAL_MODELS", "SaliencyMap", "saliency_map", "saliency_weights"]

@@ -43,12 +43,16 @@ def make_interpolator(dims: int, factors: Sequence[int | float], interp: str) ->
     return PreUpsample(dims, tuple(factors), kernel=interp)
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int | Sequence[int]) -> tuple[torch.Tensor, tuple[int, ...]]:
+def pad_to_multiple(
+    x: torch.Tensor, multiple: int | Sequence[int]
+) -> tuple[torch.Tensor, tuple[int, ...]]:
     """Replicate-pad the spatial axes at their end to a multiple of ``multiple`` (one number, or one
     per axis): an encoder with ``log2(multiple)`` poolings or a space-to-depth fold needs it.
     Returns the padded tensor and the original sizes (for :func:`crop_spatial`)."""
     spatial = tuple(int(s) for s in x.shape[2:])
-    multiples = [int(multiple)] * len(spatial) if isinstance(multiple, int) else [int(m) for m in multiple]
+    multiples = (
+        [int(multiple)] * len(spatial) if isinstance(multiple, int) else [int(m) for m in multiple]
+    )
     pads: list[int] = []
     for s, m in zip(reversed(spatial), reversed(multiples)):  # F.pad lists the last axis first
         pads += [0, (-s) % m]
@@ -66,7 +70,9 @@ def crop_spatial(x: torch.Tensor, spatial: Sequence[int]) -> torch.Tensor:
 def check_reference(ref: torch.Tensor, like: torch.Tensor, channels: int, name: str) -> None:
     """The reference input of a multi-input network must sit on the output (HR) grid."""
     if ref.dim() != like.dim():
-        raise MedsrError(f"{name}: the reference must be {like.dim()}-D (N, C, *spatial), got {ref.dim()}-D")
+        raise MedsrError(
+            f"{name}: the reference must be {like.dim()}-D (N, C, *spatial), got {ref.dim()}-D"
+        )
     if ref.shape[1] != channels:
         raise MedsrError(
             f"{name}: the reference has {ref.shape[1]} channels but the network was built for "

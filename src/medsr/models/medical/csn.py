@@ -47,9 +47,12 @@ class ChannelSplittingBlock(nn.Module):
             raise MedsrError(f"csn needs an even number of channels to split, got {channels}")
         half = channels // 2
         self.half = half
-        self.residual = nn.Sequential(conv(dims, half, half, 3), nn.ReLU(), conv(dims, half, half, 3))
+        self.residual = nn.Sequential(
+            conv(dims, half, half, 3), nn.ReLU(), conv(dims, half, half, 3)
+        )
         self.dense = nn.ModuleList(
-            nn.Sequential(conv(dims, half + i * growth, growth, 3), nn.ReLU()) for i in range(dense_layers)
+            nn.Sequential(conv(dims, half + i * growth, growth, 3), nn.ReLU())
+            for i in range(dense_layers)
         )
         self.fuse = conv(dims, half + dense_layers * growth, half, 1)
 
@@ -65,14 +68,18 @@ class ChannelSplittingBlock(nn.Module):
 
 
 class CSN(SRNet):
-    """Shallow conv -> CSBs -> global feature fusion (1x1 + 3x3) + global residual -> sub-pixel -> conv."""
+    """Shallow conv -> CSBs -> global feature fusion (1x1 + 3x3) + global residual -> sub-pixel ->
+    conv."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         f, n = int(config["channels"]), int(config["blocks"])
         self.head = conv(dims, in_channels, f, 3)
         self.blocks = nn.ModuleList(
-            ChannelSplittingBlock(dims, f, int(config["dense_layers"]), int(config["growth"])) for _ in range(n)
+            ChannelSplittingBlock(dims, f, int(config["dense_layers"]), int(config["growth"]))
+            for _ in range(n)
         )
         self.gff = nn.Sequential(conv(dims, n * f, f, 1), conv(dims, f, f, 3))
         self.upsample = SubPixelUpsample(dims, f, self.scale)
@@ -89,21 +96,24 @@ class CSN(SRNet):
         return self.tail(self.upsample(h))
 
 
-@register_model(ModelInfo(
-    name="csn",
-    paper="Zhao et al., Channel splitting network for single MR image super-resolution, IEEE TIP 28(11):5649-5662",
-    year=2019,
-    upsampling="post",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: 64 features split 32/32 into a residual branch (conv-ReLU-conv) and a dense branch "
-                "(2 dense 3x3 layers of growth 16 + 1x1 fusion) joined by merge-and-run; global feature fusion "
-                "and residual, sub-pixel up-sampling (ESPCN) and a 3x3 output conv. Our reading of the paper: the "
-                "block count (16) and the dense-branch sizes are assumptions, not checked against the full text. "
-                "tiny: 8 features, 2 blocks.",
-    presets=tuple(PRESETS["csn"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="csn",
+        paper="Zhao et al., Channel splitting network for single MR image super-resolution, IEEE "
+        "TIP 28(11):5649-5662",
+        year=2019,
+        upsampling="post",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: 64 features split 32/32 into a residual branch (conv-ReLU-conv) and a "
+        "dense branch (2 dense 3x3 layers of growth 16 + 1x1 fusion) joined by merge-and-run; "
+        "global feature fusion and residual, sub-pixel up-sampling (ESPCN) and a 3x3 output conv. "
+        "Our reading of the paper: the block count (16) and the dense-branch sizes are "
+        "assumptions, not checked against the full text. tiny: 8 features, 2 blocks.",
+        presets=tuple(PRESETS["csn"]),
+        paper_in_channels=1,
+    )
+)
 def build_csn(**kwargs: Any) -> CSN:
     """CSN (Zhao et al. 2019); options: the keys of ``PRESETS["csn"]``."""
     return create_srnet(CSN, "csn", PRESETS, **kwargs)

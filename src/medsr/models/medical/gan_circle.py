@@ -37,28 +37,59 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gan_circle": {
-        "paper": {"layers": 12, "max_filters": 64, "min_filters": 16, "gamma": 1.5, "a1": 64, "b1": 32,
-                  "b2": 8, "dropout": 0.2, "slope": 0.1, "residual": True, "interp": "cubic"},
-        "tiny": {"layers": 4, "max_filters": 12, "min_filters": 6, "gamma": 1.5, "a1": 8, "b1": 8, "b2": 4,
-                 "dropout": 0.0, "slope": 0.1, "residual": True, "interp": "cubic"},
+        "paper": {
+            "layers": 12,
+            "max_filters": 64,
+            "min_filters": 16,
+            "gamma": 1.5,
+            "a1": 64,
+            "b1": 32,
+            "b2": 8,
+            "dropout": 0.2,
+            "slope": 0.1,
+            "residual": True,
+            "interp": "cubic",
+        },
+        "tiny": {
+            "layers": 4,
+            "max_filters": 12,
+            "min_filters": 6,
+            "gamma": 1.5,
+            "a1": 8,
+            "b1": 8,
+            "b2": 4,
+            "dropout": 0.0,
+            "slope": 0.1,
+            "residual": True,
+            "interp": "cubic",
+        },
     },
 }
 
 
 class GANCircleGenerator(SRNet):
-    """LR features with dense skip concatenation -> 1x1 compression -> transposed-conv up-sampling."""
+    """LR features with dense skip concatenation -> 1x1 compression -> transposed-conv
+    up-sampling."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         scale = self.scale
         slope, p = float(config["slope"]), float(config["dropout"])
-        widths = geometric_widths(int(config["max_filters"]), int(config["min_filters"]), int(config["layers"]),
-                                  float(config["gamma"]))
+        widths = geometric_widths(
+            int(config["max_filters"]),
+            int(config["min_filters"]),
+            int(config["layers"]),
+            float(config["gamma"]),
+        )
         self.widths = widths
         self.features = nn.ModuleList()
         cin = in_channels
         for w in widths:
-            self.features.append(nn.Sequential(conv(dims, cin, w, 3), nn.LeakyReLU(slope), nn.Dropout(p)))
+            self.features.append(
+                nn.Sequential(conv(dims, cin, w, 3), nn.LeakyReLU(slope), nn.Dropout(p))
+            )
             cin = w
         total = sum(widths)
         a1, b1, b2 = int(config["a1"]), int(config["b1"]), int(config["b2"])
@@ -87,23 +118,26 @@ class GANCircleGenerator(SRNet):
         return self.interp(x) + y if self.interp is not None else y
 
 
-@register_model(ModelInfo(
-    name="gan_circle",
-    paper="You et al., CT super-resolution GAN constrained by the identical, residual, and cycle learning "
-          "ensemble (GAN-CIRCLE), IEEE TMI 39(1):188-203",
-    year=2020,
-    upsampling="post",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: 12 feature blocks (3x3 conv, LeakyReLU 0.1, dropout) with 64,54,48,43,39,35,31,28,25,22,"
-                "18,16 filters, all concatenated; reconstruction A1 1x1x64 || (B1 1x1x32 -> B2 3x3x8), a 3x3 conv, "
-                "a transposed conv (kernel 2r, stride r) to half the channels, LeakyReLU, 3x3 output conv without "
-                "bias; output added to the bicubic-interpolated input. A1/B1/B2 widths and the kernel-4 transposed "
-                "conv follow the authors' released code (charlesyou999648/GAN-CIRCLE); dropout p=0.2 (DCSCN's keep "
-                "rate 0.8) is an assumption. tiny: 4 blocks of 12..6 filters.",
-    presets=tuple(PRESETS["gan_circle"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="gan_circle",
+        paper="You et al., CT super-resolution GAN constrained by the identical, residual, and "
+        "cycle learning ensemble (GAN-CIRCLE), IEEE TMI 39(1):188-203",
+        year=2020,
+        upsampling="post",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: 12 feature blocks (3x3 conv, LeakyReLU 0.1, dropout) with "
+        "64,54,48,43,39,35,31,28,25,22,18,16 filters, all concatenated; reconstruction A1 1x1x64 "
+        "|| (B1 1x1x32 -> B2 3x3x8), a 3x3 conv, a transposed conv (kernel 2r, stride r) to half "
+        "the channels, LeakyReLU, 3x3 output conv without bias; output added to the "
+        "bicubic-interpolated input. A1/B1/B2 widths and the kernel-4 transposed conv follow the "
+        "authors' released code (charlesyou999648/GAN-CIRCLE); dropout p=0.2 (DCSCN's keep rate "
+        "0.8) is an assumption. tiny: 4 blocks of 12..6 filters.",
+        presets=tuple(PRESETS["gan_circle"]),
+        paper_in_channels=1,
+    )
+)
 def build_gan_circle(**kwargs: Any) -> GANCircleGenerator:
     """GAN-CIRCLE generator; options: the keys of ``PRESETS["gan_circle"]``."""
     return create_srnet(GANCircleGenerator, "gan_circle", PRESETS, **kwargs)

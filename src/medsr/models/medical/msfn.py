@@ -26,8 +26,20 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "msfn": {
-        "paper": {"channels": 64, "units": 8, "sub_kernels": (5, 7), "dilated": False, "interp": "cubic"},
-        "tiny": {"channels": 8, "units": 2, "sub_kernels": (5,), "dilated": False, "interp": "cubic"},
+        "paper": {
+            "channels": 64,
+            "units": 8,
+            "sub_kernels": (5, 7),
+            "dilated": False,
+            "interp": "cubic",
+        },
+        "tiny": {
+            "channels": 8,
+            "units": 2,
+            "sub_kernels": (5,),
+            "dilated": False,
+            "interp": "cubic",
+        },
     },
 }
 
@@ -38,8 +50,12 @@ class MultiScaleFusionUnit(nn.Module):
 
     def __init__(self, dims: int, channels: int, sub_kernels: Sequence[int], dilated: bool) -> None:
         super().__init__()
-        self.main = nn.Sequential(conv(dims, channels, channels, 3), nn.ReLU(),
-                                  conv(dims, channels, channels, 3), nn.ReLU())
+        self.main = nn.Sequential(
+            conv(dims, channels, channels, 3),
+            nn.ReLU(),
+            conv(dims, channels, channels, 3),
+            nn.ReLU(),
+        )
         subs = []
         for k in sub_kernels:
             k = int(k)
@@ -62,14 +78,18 @@ class MSFN(SRNet):
     """Interpolate -> conv -> MFUs -> conv, plus the interpolated input (global residual)."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         f = int(config["channels"])
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.head = nn.Sequential(conv(dims, in_channels, f, 3), nn.ReLU())
-        self.units = nn.Sequential(*[
-            MultiScaleFusionUnit(dims, f, tuple(config["sub_kernels"]), bool(config["dilated"]))
-            for _ in range(int(config["units"]))
-        ])
+        self.units = nn.Sequential(
+            *[
+                MultiScaleFusionUnit(dims, f, tuple(config["sub_kernels"]), bool(config["dilated"]))
+                for _ in range(int(config["units"]))
+            ]
+        )
         self.tail = conv(dims, f, in_channels, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,22 +97,24 @@ class MSFN(SRNet):
         return up + self.tail(self.units(self.head(up)))
 
 
-@register_model(ModelInfo(
-    name="msfn",
-    paper="Liu et al., Fusing multi-scale information in convolution network for MR image super-resolution "
-          "reconstruction (MFCN), BioMed. Eng. OnLine 17:114",
-    year=2018,
-    upsampling="pre",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: MFCN reading -- 8 multi-scale fusion units of 64 channels, each a main path (two 3x3 "
-                "conv-ReLU) plus 5x5 and 7x7 sub-paths fused by a 1x1 conv with a local residual; bicubic "
-                "pre-upsampling and global residual. The unit count and sub-path kernels are assumptions (the "
-                "paper tunes them; its full text could not be checked here). dilated=True: dilated 3x3 sub-paths. "
-                "tiny: 2 units of 8 channels, one 5x5 sub-path.",
-    presets=tuple(PRESETS["msfn"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="msfn",
+        paper="Liu et al., Fusing multi-scale information in convolution network for MR image "
+        "super-resolution reconstruction (MFCN), BioMed. Eng. OnLine 17:114",
+        year=2018,
+        upsampling="pre",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: MFCN reading -- 8 multi-scale fusion units of 64 channels, each a main "
+        "path (two 3x3 conv-ReLU) plus 5x5 and 7x7 sub-paths fused by a 1x1 conv with a local "
+        "residual; bicubic pre-upsampling and global residual. The unit count and sub-path kernels "
+        "are assumptions (the paper tunes them; its full text could not be checked here). "
+        "dilated=True: dilated 3x3 sub-paths. tiny: 2 units of 8 channels, one 5x5 sub-path.",
+        presets=tuple(PRESETS["msfn"]),
+        paper_in_channels=1,
+    )
+)
 def build_msfn(**kwargs: Any) -> MSFN:
     """Multi-scale fusion network (Liu et al. 2018); options: the keys of ``PRESETS["msfn"]``."""
     return create_srnet(MSFN, "msfn", PRESETS, **kwargs)

@@ -39,8 +39,20 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "multicontrast_sr": {
-        "paper": {"ssr_layers": 20, "msr_layers": 10, "channels": 64, "ref_channels": 1, "interp": "cubic"},
-        "tiny": {"ssr_layers": 3, "msr_layers": 3, "channels": 8, "ref_channels": 1, "interp": "cubic"},
+        "paper": {
+            "ssr_layers": 20,
+            "msr_layers": 10,
+            "channels": 64,
+            "ref_channels": 1,
+            "interp": "cubic",
+        },
+        "tiny": {
+            "ssr_layers": 3,
+            "msr_layers": 3,
+            "channels": 8,
+            "ref_channels": 1,
+            "interp": "cubic",
+        },
     },
 }
 
@@ -61,14 +73,20 @@ class MultiContrastSR(SRNet):
     """SSR then (when a reference is given) MSR; both predict residuals."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         f = int(config["channels"])
         self.ref_channels = int(config["ref_channels"])
         if self.ref_channels < 1:
-            raise MedsrError("multicontrast_sr needs ref_channels >= 1; use another network for single contrast")
+            raise MedsrError(
+                "multicontrast_sr needs ref_channels >= 1; use another network for single contrast"
+            )
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.ssr = plain_cnn(dims, in_channels, in_channels, f, int(config["ssr_layers"]))
-        self.msr = plain_cnn(dims, in_channels + self.ref_channels, in_channels, f, int(config["msr_layers"]))
+        self.msr = plain_cnn(
+            dims, in_channels + self.ref_channels, in_channels, f, int(config["msr_layers"])
+        )
 
     def forward_all(self, lr: torch.Tensor, ref: torch.Tensor | None = None) -> list[torch.Tensor]:
         """``[ssr]`` without a reference, ``[ssr, msr]`` with one (both on the HR grid)."""
@@ -84,22 +102,25 @@ class MultiContrastSR(SRNet):
         return self.forward_all(lr, ref)[-1]
 
 
-@register_model(ModelInfo(
-    name="multicontrast_sr",
-    paper="Zeng et al., Simultaneous single- and multi-contrast super-resolution for brain MRI images based "
-          "on a convolutional neural network, Comput. Biol. Med. 99:133-141",
-    year=2018,
-    upsampling="pre",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: cascaded single-contrast (SSR) and multi-contrast (MSR) residual CNNs of 3x3 convs, 64 "
-                "channels, ReLU, on the bicubic-interpolated target; MSR sees [SSR output, HR reference]. Depths "
-                "20 (SSR) and 10 (MSR) are VDSR-like choices: the paper's exact layer counts could not be "
-                "checked here. forward(lr, ref=None): ref on the HR grid; without ref only SSR runs. "
-                "tiny: 3+3 layers of 8 channels.",
-    presets=tuple(PRESETS["multicontrast_sr"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="multicontrast_sr",
+        paper="Zeng et al., Simultaneous single- and multi-contrast super-resolution for brain MRI "
+        "images based on a convolutional neural network, Comput. Biol. Med. 99:133-141",
+        year=2018,
+        upsampling="pre",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: cascaded single-contrast (SSR) and multi-contrast (MSR) residual CNNs "
+        "of 3x3 convs, 64 channels, ReLU, on the bicubic-interpolated target; MSR sees [SSR "
+        "output, HR reference]. Depths 20 (SSR) and 10 (MSR) are VDSR-like choices: the paper's "
+        "exact layer counts could not be checked here. forward(lr, ref=None): ref on the HR grid; "
+        "without ref only SSR runs. tiny: 3+3 layers of 8 channels.",
+        presets=tuple(PRESETS["multicontrast_sr"]),
+        paper_in_channels=1,
+    )
+)
 def build_multicontrast_sr(**kwargs: Any) -> MultiContrastSR:
-    """Multi-contrast SR (Zeng et al. 2018); options: the keys of ``PRESETS["multicontrast_sr"]``."""
+    """Multi-contrast SR (Zeng et al. 2018); options: the keys of
+    ``PRESETS["multicontrast_sr"]``."""
     return create_srnet(MultiContrastSR, "multicontrast_sr", PRESETS, **kwargs)

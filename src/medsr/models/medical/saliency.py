@@ -52,7 +52,9 @@ def _normalise(s: torch.Tensor) -> torch.Tensor:
     return (s - lo) / (hi - lo).clamp_min(1e-12)
 
 
-def saliency_map(x: torch.Tensor, method: str = "spectral_residual", sigma: float = 2.0) -> torch.Tensor:
+def saliency_map(
+    x: torch.Tensor, method: str = "spectral_residual", sigma: float = 2.0
+) -> torch.Tensor:
     """Saliency of each image of ``x`` (N, C, H, W[, D]) -> (N, 1, H, W[, D]) in [0, 1]."""
     if method not in METHODS:
         raise MedsrError(f"unknown saliency method {method!r}; choose one of: {', '.join(METHODS)}")
@@ -71,7 +73,12 @@ def saliency_map(x: torch.Tensor, method: str = "spectral_residual", sigma: floa
             log_amp = torch.log(spec.abs() + 1e-8)
             box = torch.full((3,), 1.0 / 3.0, dtype=img.dtype, device=img.device)
             residual = log_amp - _separable(log_amp, box)
-            s = torch.fft.ifftn(torch.exp(torch.complex(residual, torch.angle(spec))), dim=axes).abs() ** 2
+            s = (
+                torch.fft.ifftn(
+                    torch.exp(torch.complex(residual, torch.angle(spec))), dim=axes
+                ).abs()
+                ** 2
+            )
         else:
             smooth = _separable(img, gauss)
             grads = torch.gradient(smooth, dim=axes)
@@ -93,7 +100,9 @@ class SaliencyMap(nn.Module):
     def __init__(self, method: str = "spectral_residual", sigma: float = 2.0) -> None:
         super().__init__()
         if method not in METHODS:
-            raise MedsrError(f"unknown saliency method {method!r}; choose one of: {', '.join(METHODS)}")
+            raise MedsrError(
+                f"unknown saliency method {method!r}; choose one of: {', '.join(METHODS)}"
+            )
         self.method, self.sigma = method, float(sigma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -27,21 +27,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-@register_model(ModelInfo(
-    name="sawgan",
-    paper="Mahapatra et al., Image super resolution using generative adversarial networks and local saliency maps "
-          "for retinal image analysis, MICCAI 2017",
-    year=2017,
-    upsampling="post",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: SRGAN generator (16 residual blocks of 64 channels with BN and PReLU, x2 sub-pixel stages, "
-                "9x9 head/tail) -- the paper builds on SRGAN; its novelty, the saliency-weighted loss, lives in the "
-                "losses with medsr.models.medical.saliency. Paper images are colour fundus photographs "
-                "(in_channels=3). tiny: 1 block of 8 channels.",
-    presets=tuple(PRESETS["sawgan"]),
-    paper_in_channels=3,
-))
+@register_model(
+    ModelInfo(
+        name="sawgan",
+        paper="Mahapatra et al., Image super resolution using generative adversarial networks and "
+        "local saliency maps for retinal image analysis, MICCAI 2017",
+        year=2017,
+        upsampling="post",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: SRGAN generator (16 residual blocks of 64 channels with BN and PReLU, "
+        "x2 sub-pixel stages, 9x9 head/tail) -- the paper builds on SRGAN; its novelty, the "
+        "saliency-weighted loss, lives in the losses with medsr.models.medical.saliency. Paper "
+        "images are colour fundus photographs (in_channels=3). tiny: 1 block of 8 channels.",
+        presets=tuple(PRESETS["sawgan"]),
+        paper_in_channels=3,
+    )
+)
 def build_sawgan(**kwargs: Any) -> SRResNet:
     """Saliency-weighted GAN generator (an SRResNet); options: the keys of ``PRESETS["sawgan"]``."""
     return create_srnet(SRResNet, "sawgan", PRESETS, **kwargs)

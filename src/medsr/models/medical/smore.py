@@ -47,10 +47,22 @@ from medsr.models.natural.edsr import EDSR
 from medsr.models.registry import ModelInfo, register_model
 
 _EDSR = {
-    "paper": {"blocks": 16, "channels": 64, "res_scale": 1.0, "upsampling": "pre", "residual": False,
-              "interp": "cubic"},
-    "tiny": {"blocks": 2, "channels": 8, "res_scale": 1.0, "upsampling": "pre", "residual": False,
-             "interp": "cubic"},
+    "paper": {
+        "blocks": 16,
+        "channels": 64,
+        "res_scale": 1.0,
+        "upsampling": "pre",
+        "residual": False,
+        "interp": "cubic",
+    },
+    "tiny": {
+        "blocks": 2,
+        "channels": 8,
+        "res_scale": 1.0,
+        "upsampling": "pre",
+        "residual": False,
+        "interp": "cubic",
+    },
 }
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -59,8 +71,20 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # "paper": the network of `medsr upscale --method self` (benchmark in
     # docs/benchmarks/selfsr_network.md); unshuffle: fold factors per axis (1 = full grid)
     "selfsr": {
-        "paper": {"channels": 64, "blocks": 6, "res_scale": 1.0, "unshuffle": (4, 4), "interp": "cubic"},
-        "tiny": {"channels": 8, "blocks": 2, "res_scale": 1.0, "unshuffle": (2, 2), "interp": "cubic"},
+        "paper": {
+            "channels": 64,
+            "blocks": 6,
+            "res_scale": 1.0,
+            "unshuffle": (4, 4),
+            "interp": "cubic",
+        },
+        "tiny": {
+            "channels": 8,
+            "blocks": 2,
+            "res_scale": 1.0,
+            "unshuffle": (2, 2),
+            "interp": "cubic",
+        },
     },
 }
 
@@ -78,8 +102,12 @@ class SmoreEDSR(SRNet):
         super().__init__(scale=factors, dims=dims, in_channels=in_channels, config=config)
         scale = self.scale
         self.mode = mode
-        edsr_cfg = {"blocks": int(config["blocks"]), "channels": int(config["channels"]),
-                    "res_scale": float(config["res_scale"]), "icnr": False}
+        edsr_cfg = {
+            "blocks": int(config["blocks"]),
+            "channels": int(config["channels"]),
+            "res_scale": float(config["res_scale"]),
+            "icnr": False,
+        }
         if self.mode == "pre":
             self.pre = make_interpolator(dims, scale, config["interp"])
             self.edsr = EDSR(scale=1, dims=dims, in_channels=in_channels, config=edsr_cfg)
@@ -87,7 +115,11 @@ class SmoreEDSR(SRNet):
             self.pre = None
             self.edsr = EDSR(scale=scale, dims=dims, in_channels=in_channels, config=edsr_cfg)
         self.residual = bool(config["residual"])
-        self.skip = make_interpolator(dims, scale, config["interp"]) if self.residual and self.pre is None else None
+        self.skip = (
+            make_interpolator(dims, scale, config["interp"])
+            if self.residual and self.pre is None
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inp = self.pre(x) if self.pre is not None else x
@@ -113,20 +145,32 @@ class CompactResNet(SRNet):
     """
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         if dims != 2:
             raise MedsrError(f"selfsr is a 2D network (it restores slices), got dims={dims}")
         unshuffle = config["unshuffle"]
-        self.unshuffle = (int(unshuffle),) * 2 if isinstance(unshuffle, int) else tuple(int(u) for u in unshuffle)
+        self.unshuffle = (
+            (int(unshuffle),) * 2
+            if isinstance(unshuffle, int)
+            else tuple(int(u) for u in unshuffle)
+        )
         if len(self.unshuffle) != 2 or min(self.unshuffle) < 1:
-            raise MedsrError(f"selfsr: unshuffle must be two positive fold factors, got {unshuffle!r}")
+            raise MedsrError(
+                f"selfsr: unshuffle must be two positive fold factors, got {unshuffle!r}"
+            )
         width = int(config["channels"])
         folded = in_channels * self.unshuffle[0] * self.unshuffle[1]
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
         self.fold = PixelUnshuffleND(self.unshuffle)
         self.head = conv(dims, folded, width, 3)
-        self.body = nn.Sequential(*[ResidualBlock(dims, width, 3, res_scale=float(config["res_scale"]))
-                                    for _ in range(int(config["blocks"]))])
+        self.body = nn.Sequential(
+            *[
+                ResidualBlock(dims, width, 3, res_scale=float(config["res_scale"]))
+                for _ in range(int(config["blocks"]))
+            ]
+        )
         self.tail = conv(dims, width, folded, 3)
         self.unfold = PixelShuffleND(self.unshuffle)
         nn.init.zeros_(self.tail.weight)
@@ -139,61 +183,72 @@ class CompactResNet(SRNet):
         return up + crop_spatial(self.unfold(self.tail(self.body(h) + h)), spatial)
 
 
-_NOTE = ("paper: EDSR (Lim et al. 2017) without BN and without its up-sampling tail, on the interpolated slice, as "
-         "SMORE/SAA use it; width and depth follow EDSR-baseline (16 residual blocks of 64 channels, res_scale 1) "
-         "-- SMORE's own setting was not checked here. upsampling='subpixel' keeps a sub-pixel tail for per-axis "
-         "factors such as (1, s); residual=True adds the interpolated input. tiny: 2 blocks of 8 channels.")
+_NOTE = (
+    "paper: EDSR (Lim et al. 2017) without BN and without its up-sampling tail, on the "
+    "interpolated slice, as SMORE/SAA use it; width and depth follow EDSR-baseline (16 residual "
+    "blocks of 64 channels, res_scale 1) -- SMORE's own setting was not checked here. "
+    "upsampling='subpixel' keeps a sub-pixel tail for per-axis factors such as (1, s); "
+    "residual=True adds the interpolated input. tiny: 2 blocks of 8 channels."
+)
 
 
-@register_model(ModelInfo(
-    name="smore",
-    paper="Zhao et al., SMORE: a self-supervised anti-aliasing and super-resolution algorithm for MRI using deep "
-          "learning, IEEE TMI 40(3):805-817",
-    year=2021,
-    upsampling="pre",
-    review_section="4",
-    dims=(2, 3),
-    preset_note=_NOTE,
-    presets=tuple(PRESETS["smore"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="smore",
+        paper="Zhao et al., SMORE: a self-supervised anti-aliasing and super-resolution algorithm "
+        "for MRI using deep learning, IEEE TMI 40(3):805-817",
+        year=2021,
+        upsampling="pre",
+        review_section="4",
+        dims=(2, 3),
+        preset_note=_NOTE,
+        presets=tuple(PRESETS["smore"]),
+        paper_in_channels=1,
+    )
+)
 def build_smore(**kwargs: Any) -> SmoreEDSR:
     """SMORE's self-supervised SR network; options: the keys of ``PRESETS["smore"]``."""
     return create_srnet(SmoreEDSR, "smore", PRESETS, **kwargs)
 
 
-@register_model(ModelInfo(
-    name="saa",
-    paper="Zhao et al., A deep learning based anti-aliasing self super-resolution algorithm for MRI, MICCAI 2018",
-    year=2018,
-    upsampling="pre",
-    review_section="4",
-    dims=(2, 3),
-    preset_note=_NOTE + " Anti-aliasing is a same-grid restoration: build it with scale=1.",
-    presets=tuple(PRESETS["saa"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="saa",
+        paper="Zhao et al., A deep learning based anti-aliasing self super-resolution algorithm "
+        "for MRI, MICCAI 2018",
+        year=2018,
+        upsampling="pre",
+        review_section="4",
+        dims=(2, 3),
+        preset_note=_NOTE + " Anti-aliasing is a same-grid restoration: build it with scale=1.",
+        presets=tuple(PRESETS["saa"]),
+        paper_in_channels=1,
+    )
+)
 def build_saa(**kwargs: Any) -> SmoreEDSR:
     """SAA anti-aliasing network (same architecture as SMORE's SR network); use scale=1."""
     return create_srnet(SmoreEDSR, "saa", PRESETS, **kwargs)
 
 
-@register_model(ModelInfo(
-    name="selfsr",
-    paper="medsr's self-SR restoration network after Zhao et al., SMORE, IEEE TMI 40(3):805-817 (EDSR blocks, "
-          "VDSR global residual, FFDNet-style folding)",
-    year=2021,
-    upsampling="pre",
-    review_section="4",
-    dims=(2,),
-    preset_note="paper: the default network of self-supervised SR (medsr upscale --method self), not a published "
-                "one -- 4 x 4 space-to-depth fold, 3x3 head to 64 channels, 6 EDSR residual blocks (no BN, "
-                "res_scale 1), a long skip, 3x3 tail initialised at zero, unfold, + the input; chosen by an "
-                "equal-CPU-time sweep on chris_t1 (docs/benchmarks/selfsr_network.md). scale > 1 interpolates "
-                "first (cubic). tiny: 2 blocks of 8 channels, 2 x 2 fold.",
-    presets=tuple(PRESETS["selfsr"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="selfsr",
+        paper="medsr's self-SR restoration network after Zhao et al., SMORE, IEEE TMI "
+        "40(3):805-817 (EDSR blocks, VDSR global residual, FFDNet-style folding)",
+        year=2021,
+        upsampling="pre",
+        review_section="4",
+        dims=(2,),
+        preset_note="paper: the default network of self-supervised SR (medsr upscale --method "
+        "self), not a published one -- 4 x 4 space-to-depth fold, 3x3 head to 64 channels, 6 EDSR "
+        "residual blocks (no BN, res_scale 1), a long skip, 3x3 tail initialised at zero, unfold, "
+        "+ the input; chosen by an equal-CPU-time sweep on chris_t1 "
+        "(docs/benchmarks/selfsr_network.md). scale > 1 interpolates first (cubic). tiny: 2 blocks "
+        "of 8 channels, 2 x 2 fold.",
+        presets=tuple(PRESETS["selfsr"]),
+        paper_in_channels=1,
+    )
+)
 def build_selfsr(**kwargs: Any) -> CompactResNet:
     """The self-SR restoration network; options: the keys of ``PRESETS["selfsr"]``."""
     return create_srnet(CompactResNet, "selfsr", PRESETS, **kwargs)

@@ -47,14 +47,18 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 class SRCNN3D(SRNet):
-    """Interpolate, then conv(k1)-ReLU-conv(k2)-ReLU-...-conv(kn) (Dong et al. 2016, eq. 1-3, in 3D)."""
+    """Interpolate, then conv(k1)-ReLU-conv(k2)-ReLU-...-conv(kn) (Dong et al. 2016, eq. 1-3, in
+    3D)."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         kernels, widths = tuple(config["kernels"]), tuple(config["channels"])
         if len(kernels) != len(widths) + 1:
             raise MedsrError(
-                f"srcnn3d needs one more kernel than channels, got kernels={kernels}, channels={widths}"
+                f"srcnn3d needs one more kernel than channels, got kernels={kernels}, "
+                f"channels={widths}"
             )
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
         layers: list[nn.Module] = []
@@ -76,7 +80,9 @@ class ReCNN3D(SRNet):
     """Interpolate, concatenate the HR references, L convolutions, add the interpolated input."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         n, f, k = int(config["layers"]), int(config["channels"]), int(config["kernel"])
         if n < 2:
             raise MedsrError(f"resmi3d needs at least 2 layers, got {n}")
@@ -95,50 +101,61 @@ class ReCNN3D(SRNet):
         if self.ref_channels:
             if ref is None:
                 raise MedsrError(
-                    f"resmi3d was built for {self.ref_channels} reference channel(s): call net(lr, ref) with the "
-                    "HR reference, or build it with ref_channels=0"
+                    f"resmi3d was built for {self.ref_channels} reference channel(s): call net(lr, "
+                    "ref) with the HR reference, or build it with ref_channels=0"
                 )
             check_reference(ref, up, self.ref_channels, "resmi3d")
             h = torch.cat([up, ref], dim=1)
         else:
             if ref is not None:
-                raise MedsrError("resmi3d was built with ref_channels=0 but got a reference; rebuild with ref_channels")
+                raise MedsrError(
+                    "resmi3d was built with ref_channels=0 but got a reference; rebuild with "
+                    "ref_channels"
+                )
             h = up
         return up + self.body(h)
 
 
-@register_model(ModelInfo(
-    name="srcnn3d",
-    paper="Pham et al., Brain MRI super-resolution using deep 3D convolutional networks, ISBI 2017",
-    year=2017,
-    upsampling="pre",
-    review_section="4",
-    dims=(3, 2),
-    preset_note="paper: 3D SRCNN 9-5-5 with 64 and 32 filters, ReLU, on the interpolated volume (the paper uses "
-                "cubic-spline interpolation; here Keys cubic, MATLAB's), no residual; options kernels/channels/"
-                "residual give the deeper variants. dims=2 is plain SRCNN. tiny: 3-1-3 with 8 and 4 filters.",
-    presets=tuple(PRESETS["srcnn3d"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="srcnn3d",
+        paper="Pham et al., Brain MRI super-resolution using deep 3D convolutional networks, ISBI "
+        "2017",
+        year=2017,
+        upsampling="pre",
+        review_section="4",
+        dims=(3, 2),
+        preset_note="paper: 3D SRCNN 9-5-5 with 64 and 32 filters, ReLU, on the interpolated "
+        "volume (the paper uses cubic-spline interpolation; here Keys cubic, MATLAB's), no "
+        "residual; options kernels/channels/residual give the deeper variants. dims=2 is plain "
+        "SRCNN. tiny: 3-1-3 with 8 and 4 filters.",
+        presets=tuple(PRESETS["srcnn3d"]),
+        paper_in_channels=1,
+    )
+)
 def build_srcnn3d(**kwargs: Any) -> SRCNN3D:
     """3D SRCNN (Pham et al. 2017); options: the keys of ``PRESETS["srcnn3d"]``."""
     return create_srnet(SRCNN3D, "srcnn3d", PRESETS, **kwargs)
 
 
-@register_model(ModelInfo(
-    name="resmi3d",
-    paper="Pham et al., Multiscale brain MRI super-resolution using deep 3D convolutional networks, "
-          "Comput. Med. Imaging Graph. 77:101647",
-    year=2019,
-    upsampling="pre",
-    review_section="4",
-    dims=(3, 2),
-    preset_note="paper: multimodal 10-layer ReCNN -- [interpolated LR, HR reference] -> 9 x (3x3x3 conv, 64 "
-                "filters, ReLU) -> 3x3x3 conv -> + interpolated LR (authors' MultiSRReCNN3D). ref_channels=0 "
-                "with layers=20 is the monomodal multiscale 20L-ReCNN. forward(lr, ref). tiny: 3 layers of 8.",
-    presets=tuple(PRESETS["resmi3d"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="resmi3d",
+        paper="Pham et al., Multiscale brain MRI super-resolution using deep 3D convolutional "
+        "networks, Comput. Med. Imaging Graph. 77:101647",
+        year=2019,
+        upsampling="pre",
+        review_section="4",
+        dims=(3, 2),
+        preset_note="paper: multimodal 10-layer ReCNN -- [interpolated LR, HR reference] -> 9 x "
+        "(3x3x3 conv, 64 filters, ReLU) -> 3x3x3 conv -> + interpolated LR (authors' "
+        "MultiSRReCNN3D). ref_channels=0 with layers=20 is the monomodal multiscale 20L-ReCNN. "
+        "forward(lr, ref). tiny: 3 layers of 8.",
+        presets=tuple(PRESETS["resmi3d"]),
+        paper_in_channels=1,
+    )
+)
 def build_resmi3d(**kwargs: Any) -> ReCNN3D:
-    """Residual multi-input 3D CNN (Pham et al. 2019); options: the keys of ``PRESETS["resmi3d"]``."""
+    """Residual multi-input 3D CNN (Pham et al. 2019); options: the keys of
+    ``PRESETS["resmi3d"]``."""
     return create_srnet(ReCNN3D, "resmi3d", PRESETS, **kwargs)

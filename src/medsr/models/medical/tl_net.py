@@ -8,16 +8,16 @@ Imaging 37(2):384-395 (2018), arXiv:1705.08302.
 The *T-L network* (after Girdhar et al., ECCV 2016) learns a compact code of anatomy:
 
 * the "T" (training): an auto-encoder over label maps -- encoder ``f`` (labels -> code ``h``) and
-  decoder ``g`` (code -> labels) -- plus a predictor ``p`` that maps an *intensity image* to the same
-  code, trained so that ``p(image) ~ f(labels)`` (Euclidean) while ``g(f(labels))`` reconstructs the
-  labels (cross-entropy);
+  decoder ``g`` (code -> labels) -- plus a predictor ``p`` that maps an *intensity image* to the
+  same code, trained so that ``p(image) ~ f(labels)`` (Euclidean) while ``g(f(labels))``
+  reconstructs the labels (cross-entropy);
 * the "L" (testing): image -> ``p`` -> code -> ``g`` -> labels.
 
 For super-resolution, ACNN-SR adds to the pixel loss a *global* term: the Euclidean distance between
-the codes of the super-resolved and of the ground-truth HR image, ``|p(SR) - p(HR)|^2`` (paper eq. 4),
-so that SR keeps anatomically plausible shapes. The SR network itself is the residual CNN with a
-transposed-convolution up-sampler of Oktay et al., "Multi-input cardiac image super-resolution using
-convolutional neural networks", MICCAI 2016.
+the codes of the super-resolved and of the ground-truth HR image, ``|p(SR) - p(HR)|^2``
+(paper eq. 4), so that SR keeps anatomically plausible shapes. The SR network itself is the
+residual CNN with a transposed-convolution up-sampler of Oktay et al., "Multi-input cardiac image
+super-resolution using convolutional neural networks", MICCAI 2016.
 
 Registry entry ``tl_net`` builds :class:`ACNNSR`: ``forward(lr) -> sr`` as every generator, with
 the T-L prior as ``.prior`` (:class:`TLNetwork`; train it first, then :meth:`ACNNSR.freeze_prior`)
@@ -41,10 +41,26 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "tl_net": {
-        "paper": {"channels": 64, "lr_layers": 4, "hr_layers": 3, "classes": 4, "code_size": 64,
-                  "prior_channels": (16, 32, 64, 64), "prior_grid": 4, "interp": "linear"},
-        "tiny": {"channels": 8, "lr_layers": 2, "hr_layers": 1, "classes": 3, "code_size": 8,
-                 "prior_channels": (4, 8), "prior_grid": 2, "interp": "linear"},
+        "paper": {
+            "channels": 64,
+            "lr_layers": 4,
+            "hr_layers": 3,
+            "classes": 4,
+            "code_size": 64,
+            "prior_channels": (16, 32, 64, 64),
+            "prior_grid": 4,
+            "interp": "linear",
+        },
+        "tiny": {
+            "channels": 8,
+            "lr_layers": 2,
+            "hr_layers": 1,
+            "classes": 3,
+            "code_size": 8,
+            "prior_channels": (4, 8),
+            "prior_grid": 2,
+            "interp": "linear",
+        },
     },
 }
 
@@ -53,7 +69,9 @@ class ShapeEncoder(nn.Module):
     """Strided convolutions (stride 2, PReLU), adaptive pooling to ``grid`` per axis, a linear
     layer to the ``code_size`` latent code; used for both ``f`` (labels) and ``p`` (images)."""
 
-    def __init__(self, dims: int, in_channels: int, channels: Sequence[int], code_size: int, grid: int) -> None:
+    def __init__(
+        self, dims: int, in_channels: int, channels: Sequence[int], code_size: int, grid: int
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         cin = in_channels
@@ -72,7 +90,9 @@ class ShapeDecoder(nn.Module):
     """Linear layer to a ``grid``-sized map, stride-2 transposed convolutions (PReLU), a conv to the
     class logits, then (bi/tri)linear resampling to the requested size."""
 
-    def __init__(self, dims: int, classes: int, channels: Sequence[int], code_size: int, grid: int) -> None:
+    def __init__(
+        self, dims: int, classes: int, channels: Sequence[int], code_size: int, grid: int
+    ) -> None:
         super().__init__()
         self.dims, self.grid = dims, grid
         widths = [int(w) for w in channels]
@@ -90,22 +110,34 @@ class ShapeDecoder(nn.Module):
         h = self.fc(code).reshape(code.shape[0], self.first, *([self.grid] * self.dims))
         logits = self.out(self.deconvs(h))
         mode = "bilinear" if self.dims == 2 else "trilinear"
-        return F.interpolate(logits, size=tuple(int(s) for s in size), mode=mode, align_corners=False)
+        return F.interpolate(
+            logits, size=tuple(int(s) for s in size), mode=mode, align_corners=False
+        )
 
 
 class TLNetwork(nn.Module):
     """T-L network: label auto-encoder (``encode``/``decode``) and image predictor (``predict``).
 
     ``forward(image)`` is the L path (image -> code -> label logits on the image's grid). Training
-    (Oktay et al. 2018, section II-B): cross-entropy of ``decode(encode(labels))`` against the labels
-    plus ``|predict(image) - encode(labels)|^2``.
+    (Oktay et al. 2018, section II-B): cross-entropy of ``decode(encode(labels))`` against the
+    labels plus ``|predict(image) - encode(labels)|^2``.
     """
 
-    def __init__(self, dims: int, image_channels: int, classes: int, *, code_size: int = 64,
-                 channels: Sequence[int] = (16, 32, 64, 64), grid: int = 4) -> None:
+    def __init__(
+        self,
+        dims: int,
+        image_channels: int,
+        classes: int,
+        *,
+        code_size: int = 64,
+        channels: Sequence[int] = (16, 32, 64, 64),
+        grid: int = 4,
+    ) -> None:
         super().__init__()
         if classes < 2:
-            raise MedsrError(f"the T-L network needs at least 2 label classes (background + one), got {classes}")
+            raise MedsrError(
+                f"the T-L network needs at least 2 label classes (background + one), got {classes}"
+            )
         self.dims, self.classes, self.code_size = dims, classes, code_size
         if grid < 1:
             raise MedsrError(f"prior_grid must be >= 1, got {grid}")
@@ -116,7 +148,9 @@ class TLNetwork(nn.Module):
     def encode(self, labels: torch.Tensor) -> torch.Tensor:
         """Code of a label map given as one-hot / probabilities ``(N, classes, *spatial)``."""
         if labels.shape[1] != self.classes:
-            raise MedsrError(f"encode needs {self.classes} one-hot label channels, got {labels.shape[1]}")
+            raise MedsrError(
+                f"encode needs {self.classes} one-hot label channels, got {labels.shape[1]}"
+            )
         return self.encoder(labels)
 
     def decode(self, code: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -136,7 +170,9 @@ class ACNNSR(SRNet):
     the T-L shape prior attached for the anatomical loss."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         scale = self.scale
         f = int(config["channels"])
         lr: list[nn.Module] = []
@@ -153,8 +189,14 @@ class ACNNSR(SRNet):
         hr.append(conv(dims, f, in_channels, 3))
         self.hr_body = nn.Sequential(*hr)
         self.interp = make_interpolator(dims, scale, config["interp"])
-        self.prior = TLNetwork(dims, in_channels, int(config["classes"]), code_size=int(config["code_size"]),
-                               channels=tuple(config["prior_channels"]), grid=int(config["prior_grid"]))
+        self.prior = TLNetwork(
+            dims,
+            in_channels,
+            int(config["classes"]),
+            code_size=int(config["code_size"]),
+            channels=tuple(config["prior_channels"]),
+            grid=int(config["prior_grid"]),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.interp(x) + self.hr_body(self.upsample(self.lr_body(x)))
@@ -174,23 +216,25 @@ class ACNNSR(SRNet):
         return [p for p in self.parameters() if id(p) not in prior]
 
 
-@register_model(ModelInfo(
-    name="tl_net",
-    paper="Oktay et al., Anatomically constrained neural networks (ACNNs): application to cardiac image "
-          "enhancement and segmentation, IEEE TMI 37(2):384-395",
-    year=2018,
-    upsampling="post",
-    review_section="4",
-    dims=(3, 2),
-    preset_note="paper: ACNN-SR -- SR network of Oktay et al. 2016 (4 LR 3x3x3 convs of 64, a transposed conv "
-                "with stride r, 3 HR convs, + linearly interpolated input) and, as .prior, the T-L network "
-                "(label auto-encoder + image predictor: stride-2 convs 16-32-64-64 with PReLU, 64-d code, 4 "
-                "cardiac classes) for the global loss |p(SR)-p(HR)|^2. Our reading: the layer counts and prior "
-                "widths are assumptions (only the T-L structure and the 64-d code follow the paper). "
-                "tiny: 8 features, 8-d code.",
-    presets=tuple(PRESETS["tl_net"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="tl_net",
+        paper="Oktay et al., Anatomically constrained neural networks (ACNNs): application to "
+        "cardiac image enhancement and segmentation, IEEE TMI 37(2):384-395",
+        year=2018,
+        upsampling="post",
+        review_section="4",
+        dims=(3, 2),
+        preset_note="paper: ACNN-SR -- SR network of Oktay et al. 2016 (4 LR 3x3x3 convs of 64, a "
+        "transposed conv with stride r, 3 HR convs, + linearly interpolated input) and, as .prior, "
+        "the T-L network (label auto-encoder + image predictor: stride-2 convs 16-32-64-64 with "
+        "PReLU, 64-d code, 4 cardiac classes) for the global loss |p(SR)-p(HR)|^2. Our reading: "
+        "the layer counts and prior widths are assumptions (only the T-L structure and the 64-d "
+        "code follow the paper). tiny: 8 features, 8-d code.",
+        presets=tuple(PRESETS["tl_net"]),
+        paper_in_channels=1,
+    )
+)
 def build_tl_net(**kwargs: Any) -> ACNNSR:
     """ACNN-SR with its T-L shape prior; options: the keys of ``PRESETS["tl_net"]``."""
     return create_srnet(ACNNSR, "tl_net", PRESETS, **kwargs)

@@ -27,7 +27,8 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "unet_sr": {
-        # Ronneberger et al. 2015 widths (64 ... 1024, four poolings), BN + ReLU as Park et al. 2018.
+        # Ronneberger et al. 2015 widths (64 ... 1024, four poolings), BN + ReLU as Park et al.
+        # 2018.
         "paper": {"channels": 64, "depth": 4, "bn": True, "residual": True, "interp": "cubic"},
         "tiny": {"channels": 8, "depth": 2, "bn": True, "residual": True, "interp": "cubic"},
     },
@@ -57,7 +58,9 @@ class UNetSR(SRNet):
     """
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict[str, Any]) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         f, depth, bn = int(config["channels"]), int(config["depth"]), bool(config["bn"])
         self.depth = depth
         self.residual = bool(config["residual"])
@@ -92,22 +95,24 @@ class UNetSR(SRNet):
         return up + out if self.residual else out
 
 
-@register_model(ModelInfo(
-    name="unet_sr",
-    paper="Park et al., Computed tomography super-resolution using deep convolutional neural network, "
-          "Phys. Med. Biol. 63:145011",
-    year=2018,
-    upsampling="pre",
-    review_section="4",
-    dims=(2, 3),
-    preset_note="paper: U-Net of Ronneberger et al. 2015 (4 poolings, 64-1024 channels, 3x3 convs with BN "
-                "and ReLU, 2x2 transposed-conv up-sampling, 1x1 output conv) on the cubic-interpolated "
-                "input with a global residual, as Park et al. 2018 (2D slices of thick-slice CT). "
-                "Deviation: inputs are edge-padded to a multiple of 16 and cropped back instead of "
-                "requiring tile sizes divisible by 16. tiny: 8 channels, 2 poolings.",
-    presets=tuple(PRESETS["unet_sr"]),
-    paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="unet_sr",
+        paper="Park et al., Computed tomography super-resolution using deep convolutional neural "
+        "network, Phys. Med. Biol. 63:145011",
+        year=2018,
+        upsampling="pre",
+        review_section="4",
+        dims=(2, 3),
+        preset_note="paper: U-Net of Ronneberger et al. 2015 (4 poolings, 64-1024 channels, 3x3 "
+        "convs with BN and ReLU, 2x2 transposed-conv up-sampling, 1x1 output conv) on the "
+        "cubic-interpolated input with a global residual, as Park et al. 2018 (2D slices of "
+        "thick-slice CT). Deviation: inputs are edge-padded to a multiple of 16 and cropped back "
+        "instead of requiring tile sizes divisible by 16. tiny: 8 channels, 2 poolings.",
+        presets=tuple(PRESETS["unet_sr"]),
+        paper_in_channels=1,
+    )
+)
 def build_unet_sr(**kwargs: Any) -> UNetSR:
     """U-Net SR (Park et al. 2018); options: the keys of ``PRESETS["unet_sr"]``."""
     return create_srnet(UNetSR, "unet_sr", PRESETS, **kwargs)

@@ -27,8 +27,9 @@ from medsr.errors import MedsrError
 from medsr.models.blocks.conv import as_factors, batch_norm, check_dims, conv, integer_factors
 
 
-def resolve_config(name: str, presets: Mapping[str, Mapping[str, Any]], preset: str,
-                   overrides: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_config(
+    name: str, presets: Mapping[str, Mapping[str, Any]], preset: str, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """The preset's settings updated with ``overrides`` (only keys the preset knows)."""
     if preset not in presets:
         raise MedsrError(f"{name} has no preset {preset!r}; choose one of: {', '.join(presets)}")
@@ -36,7 +37,8 @@ def resolve_config(name: str, presets: Mapping[str, Mapping[str, Any]], preset: 
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
         raise MedsrError(
-            f"{name} does not take the option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(cfg))}"
+            f"{name} does not take the option(s) {', '.join(unknown)}; it takes: "
+            f"{', '.join(sorted(cfg))}"
         )
     cfg.update(overrides)
     return cfg
@@ -45,10 +47,17 @@ def resolve_config(name: str, presets: Mapping[str, Mapping[str, Any]], preset: 
 Net = TypeVar("Net", bound=nn.Module)
 
 
-def create_srnet(cls: Callable[..., Net], name: str,
-                 presets: Mapping[str, Mapping[str, Mapping[str, Any]]], *,
-                 scale: float | Sequence[int | float] = 2, dims: int | None = None, in_channels: int = 1,
-                 preset: str = "paper", **overrides: Any) -> Net:
+def create_srnet(
+    cls: Callable[..., Net],
+    name: str,
+    presets: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    *,
+    scale: float | Sequence[int | float] = 2,
+    dims: int | None = None,
+    in_channels: int = 1,
+    preset: str = "paper",
+    **overrides: Any,
+) -> Net:
     """The builder behind every registered generator: ``cls(scale=, dims=, in_channels=, config=)``
     with ``presets[name][preset]`` updated by ``overrides``. ``dims`` defaults to the first entry of
     the model's ``ModelInfo.dims`` (3 for the 3D-native networks of the review section 4)."""
@@ -84,7 +93,9 @@ class SRNet(nn.Module):
     """Base of the generators: records ``scale`` (per-axis tuple), ``dims``, ``in_channels`` and
     the resolved ``config`` (handy for ``model.json``)."""
 
-    def __init__(self, *, scale: tuple, dims: int, in_channels: int, config: Mapping[str, Any]) -> None:
+    def __init__(
+        self, *, scale: tuple, dims: int, in_channels: int, config: Mapping[str, Any]
+    ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
         self.scale = tuple(scale)
@@ -92,7 +103,9 @@ class SRNet(nn.Module):
         self.config = dict(config)
 
 
-def residual_trunk(dims: int, channels: int, blocks: Iterable[nn.Module], *, bn: bool = False) -> nn.Sequential:
+def residual_trunk(
+    dims: int, channels: int, blocks: Iterable[nn.Module], *, bn: bool = False
+) -> nn.Sequential:
     """``blocks`` then a 3x3 conv (and BN with ``bn``, SRResNet): the trunk under the long skip of
     :class:`ResidualTrunkNet` (EDSR, Lim et al. 2017; SRResNet, Ledig et al. 2017; RRDBNet, Wang et
     al. 2018)."""

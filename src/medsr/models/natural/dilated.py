@@ -23,16 +23,31 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "dilated_sr": {
-        "paper": {"layers": 20, "channels": 64, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
-        "tiny": {"layers": 4, "channels": 8, "dilation": 2, "dilated_fraction": 0.5, "kernel": "cubic"},
+        "paper": {
+            "layers": 20,
+            "channels": 64,
+            "dilation": 2,
+            "dilated_fraction": 0.5,
+            "kernel": "cubic",
+        },
+        "tiny": {
+            "layers": 4,
+            "channels": 8,
+            "dilation": 2,
+            "dilated_fraction": 0.5,
+            "kernel": "cubic",
+        },
     },
 }
 
 
 class MixedConv(nn.Module):
-    """Standard and dilated convolutions in parallel, outputs concatenated (DCSR, Zhang et al. 2019)."""
+    """Standard and dilated convolutions in parallel, outputs concatenated (DCSR, Zhang et al.
+    2019)."""
 
-    def __init__(self, dims: int, cin: int, cout: int, dilation: int, dilated_fraction: float) -> None:
+    def __init__(
+        self, dims: int, cin: int, cout: int, dilation: int, dilated_fraction: float
+    ) -> None:
         super().__init__()
         n_dil = round(cout * dilated_fraction)
         self.standard = conv(dims, cin, cout - n_dil, 3) if cout - n_dil > 0 else None
@@ -45,7 +60,9 @@ class MixedConv(nn.Module):
 
 class DilatedSR(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c, n = config["channels"], config["layers"]
         d, frac = config["dilation"], config["dilated_fraction"]
         self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
@@ -62,13 +79,19 @@ class DilatedSR(SRNet):
         return up + self.body(up)
 
 
-@register_model(ModelInfo(
-    name="dilated_sr", paper="Zhang et al., DCSR: Dilated Convolutions for Single Image SR, IEEE TIP",
-    year=2019, upsampling="pre", review_section="3.4.2",
-    preset_note="20 mixed (standard + dilation-2) conv layers, 64 maps, residual on bicubic input: "
-                "665,921 params on Y",
-    presets=tuple(PRESETS["dilated_sr"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="dilated_sr",
+        paper="Zhang et al., DCSR: Dilated Convolutions for Single Image SR, IEEE TIP",
+        year=2019,
+        upsampling="pre",
+        review_section="3.4.2",
+        preset_note="20 mixed (standard + dilation-2) conv layers, 64 maps, residual on bicubic "
+        "input: 665,921 params on Y",
+        presets=tuple(PRESETS["dilated_sr"]),
+        paper_in_channels=1,
+    )
+)
 def dilated_sr(**kwargs: Any) -> DilatedSR:
     """Registered builder; options: the keys of ``PRESETS["dilated_sr"]``."""
     return create_srnet(DilatedSR, "dilated_sr", PRESETS, **kwargs)

@@ -31,13 +31,19 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class DRCN(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c, d = config["channels"], config["recursions"]
         self.recursions = d
         self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
-        self.embed = nn.Sequential(conv(dims, in_channels, c, 3), nn.ReLU(), conv(dims, c, c, 3), nn.ReLU())
+        self.embed = nn.Sequential(
+            conv(dims, in_channels, c, 3), nn.ReLU(), conv(dims, c, c, 3), nn.ReLU()
+        )
         self.recursive = nn.Sequential(conv(dims, c, c, 3), nn.ReLU())
-        self.reconstruct = nn.Sequential(conv(dims, c, c, 3), nn.ReLU(), conv(dims, c, in_channels, 3))
+        self.reconstruct = nn.Sequential(
+            conv(dims, c, c, 3), nn.ReLU(), conv(dims, c, in_channels, 3)
+        )
         self.ensemble_weight = nn.Parameter(torch.full((d,), 1.0 / d))
         self.ensemble_bias = nn.Parameter(torch.zeros(1))
 
@@ -58,12 +64,19 @@ class DRCN(SRNet):
         return self.forward_all(x)[-1]
 
 
-@register_model(ModelInfo(
-    name="drcn", paper="Kim et al., Deeply-Recursive Convolutional Network for Image SR, CVPR",
-    year=2016, upsampling="pre", review_section="3.4.3",
-    preset_note="16 recursions, 256 filters, recursive supervision + learned ensemble: 1,775,122 params on Y",
-    presets=tuple(PRESETS["drcn"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="drcn",
+        paper="Kim et al., Deeply-Recursive Convolutional Network for Image SR, CVPR",
+        year=2016,
+        upsampling="pre",
+        review_section="3.4.3",
+        preset_note="16 recursions, 256 filters, recursive supervision + learned ensemble: "
+        "1,775,122 params on Y",
+        presets=tuple(PRESETS["drcn"]),
+        paper_in_channels=1,
+    )
+)
 def drcn(**kwargs: Any) -> DRCN:
     """Registered builder; options: the keys of ``PRESETS["drcn"]``."""
     return create_srnet(DRCN, "drcn", PRESETS, **kwargs)

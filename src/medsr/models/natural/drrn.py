@@ -37,12 +37,17 @@ class RecursiveBlock(nn.Module):
     """Conv, then ``units`` applications of one residual unit (shared weights) added to the conv's
     output (DRRN, Tai et al. 2017, Fig. 4 / eq. 7)."""
 
-    def __init__(self, dims: int, cin: int, channels: int, units: int, bn: bool, first_plain: bool) -> None:
+    def __init__(
+        self, dims: int, cin: int, channels: int, units: int, bn: bool, first_plain: bool
+    ) -> None:
         super().__init__()
         self.units = units
-        self.entry = conv(dims, cin, channels, 3) if first_plain else _pre_act_conv(dims, cin, channels, bn)
-        self.unit = nn.Sequential(_pre_act_conv(dims, channels, channels, bn),
-                                  _pre_act_conv(dims, channels, channels, bn))
+        self.entry = (
+            conv(dims, cin, channels, 3) if first_plain else _pre_act_conv(dims, cin, channels, bn)
+        )
+        self.unit = nn.Sequential(
+            _pre_act_conv(dims, channels, channels, bn), _pre_act_conv(dims, channels, channels, bn)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h0 = self.entry(x)
@@ -54,13 +59,19 @@ class RecursiveBlock(nn.Module):
 
 class DRRN(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c, bn = config["channels"], config["bn"]
         self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
-        self.blocks = nn.Sequential(*[
-            RecursiveBlock(dims, in_channels if b == 0 else c, c, config["units"], bn, first_plain=(b == 0))
-            for b in range(config["blocks"])
-        ])
+        self.blocks = nn.Sequential(
+            *[
+                RecursiveBlock(
+                    dims, in_channels if b == 0 else c, c, config["units"], bn, first_plain=(b == 0)
+                )
+                for b in range(config["blocks"])
+            ]
+        )
         self.exit = _pre_act_conv(dims, c, in_channels, bn)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -68,13 +79,19 @@ class DRRN(SRNet):
         return up + self.exit(self.blocks(up))
 
 
-@register_model(ModelInfo(
-    name="drrn", paper="Tai et al., Image Super-Resolution via Deep Recursive Residual Network, CVPR",
-    year=2017, upsampling="pre", review_section="3.4.3",
-    preset_note="DRRN_B1U25, 128 filters, pre-activation units: 297,601 conv params on Y "
-                "(298,369 with the shared BN scale/shift)",
-    presets=tuple(PRESETS["drrn"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="drrn",
+        paper="Tai et al., Image Super-Resolution via Deep Recursive Residual Network, CVPR",
+        year=2017,
+        upsampling="pre",
+        review_section="3.4.3",
+        preset_note="DRRN_B1U25, 128 filters, pre-activation units: 297,601 conv params on Y "
+        "(298,369 with the shared BN scale/shift)",
+        presets=tuple(PRESETS["drrn"]),
+        paper_in_channels=1,
+    )
+)
 def drrn(**kwargs: Any) -> DRRN:
     """Registered builder; options: the keys of ``PRESETS["drrn"]``."""
     return create_srnet(DRRN, "drrn", PRESETS, **kwargs)

@@ -33,22 +33,36 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class EDSR(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
         self.body = residual_trunk(
-            dims, c, (ResidualBlock(dims, c, 3, res_scale=config["res_scale"]) for _ in range(config["blocks"])))
+            dims,
+            c,
+            (
+                ResidualBlock(dims, c, 3, res_scale=config["res_scale"])
+                for _ in range(config["blocks"])
+            ),
+        )
         self.upsample = SubPixelUpsample(dims, c, self.scale, staged=True, icnr=config["icnr"])
         self.tail = conv(dims, c, in_channels, 3)
 
 
-@register_model(ModelInfo(
-    name="edsr", paper="Lim et al., Enhanced Deep Residual Networks for Single Image SR, CVPRW",
-    year=2017, upsampling="post", review_section="3.4.2",
-    preset_note="'paper': 32 blocks x 256, res. scaling 0.1: 40,729,603 (x2) / 43,089,923 (x4) params on RGB; "
-                "'baseline': 16 x 64: 1,369,859 (x2) on RGB",
-    presets=tuple(PRESETS["edsr"]), paper_in_channels=3,
-))
+@register_model(
+    ModelInfo(
+        name="edsr",
+        paper="Lim et al., Enhanced Deep Residual Networks for Single Image SR, CVPRW",
+        year=2017,
+        upsampling="post",
+        review_section="3.4.2",
+        preset_note="'paper': 32 blocks x 256, res. scaling 0.1: 40,729,603 (x2) / 43,089,923 (x4) "
+        "params on RGB; 'baseline': 16 x 64: 1,369,859 (x2) on RGB",
+        presets=tuple(PRESETS["edsr"]),
+        paper_in_channels=3,
+    )
+)
 def edsr(**kwargs: Any) -> EDSR:
     """Registered builder; options: the keys of ``PRESETS["edsr"]``."""
     return create_srnet(EDSR, "edsr", PRESETS, **kwargs)

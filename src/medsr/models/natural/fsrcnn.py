@@ -29,27 +29,41 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class FSRCNN(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         d, s, m = config["d"], config["s"], config["m"]
-        layers: list[nn.Module] = [conv(dims, in_channels, d, 5), nn.PReLU(d), conv(dims, d, s, 1), nn.PReLU(s)]
+        layers: list[nn.Module] = [
+            conv(dims, in_channels, d, 5),
+            nn.PReLU(d),
+            conv(dims, d, s, 1),
+            nn.PReLU(s),
+        ]
         for _ in range(m):
             layers += [conv(dims, s, s, 3), nn.PReLU(s)]
         layers += [conv(dims, s, d, 1), nn.PReLU(d)]
         self.body = nn.Sequential(*layers)
-        self.deconv = TransposedUpsample(dims, d, in_channels, self.scale, kernel=config["deconv_kernel"],
-                                         init="gaussian")
+        self.deconv = TransposedUpsample(
+            dims, d, in_channels, self.scale, kernel=config["deconv_kernel"], init="gaussian"
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.deconv(self.body(x))
 
 
-@register_model(ModelInfo(
-    name="fsrcnn", paper="Dong et al., Accelerating the Super-Resolution Convolutional Neural Network, ECCV",
-    year=2016, upsampling="post", review_section="3.4.1",
-    preset_note="FSRCNN(56,12,4), 9x9 deconv: 12,464 weights (12,809 with biases and PReLU slopes) on Y; "
-                "preset 'fsrcnn_s' = FSRCNN-s(32,5,1)",
-    presets=tuple(PRESETS["fsrcnn"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="fsrcnn",
+        paper="Dong et al., Accelerating the Super-Resolution Convolutional Neural Network, ECCV",
+        year=2016,
+        upsampling="post",
+        review_section="3.4.1",
+        preset_note="FSRCNN(56,12,4), 9x9 deconv: 12,464 weights (12,809 with biases and PReLU "
+        "slopes) on Y; preset 'fsrcnn_s' = FSRCNN-s(32,5,1)",
+        presets=tuple(PRESETS["fsrcnn"]),
+        paper_in_channels=1,
+    )
+)
 def fsrcnn(**kwargs: Any) -> FSRCNN:
     """Registered builder; options: the keys of ``PRESETS["fsrcnn"]``."""
     return create_srnet(FSRCNN, "fsrcnn", PRESETS, **kwargs)

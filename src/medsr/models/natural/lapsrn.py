@@ -49,17 +49,28 @@ def _levels(factors: tuple[int, ...]) -> list[tuple[int, ...]]:
 
 
 class _Level(nn.Module):
-    def __init__(self, dims: int, channels: int, in_channels: int, factors: tuple[int, ...], cfg: dict) -> None:
+    def __init__(
+        self, dims: int, channels: int, in_channels: int, factors: tuple[int, ...], cfg: dict
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for _ in range(cfg["depth"]):
             layers += [conv(dims, channels, channels, cfg["feature_kernel"]), nn.LeakyReLU(0.2)]
         self.features = nn.Sequential(*layers)
         self.feature_up = nn.Sequential(
-            TransposedUpsample(dims, channels, channels, factors, kernel=cfg["feature_kernel"]), nn.LeakyReLU(0.2))
+            TransposedUpsample(dims, channels, channels, factors, kernel=cfg["feature_kernel"]),
+            nn.LeakyReLU(0.2),
+        )
         self.residual = conv(dims, channels, in_channels, cfg["feature_kernel"])
-        self.image_up = TransposedUpsample(dims, in_channels, in_channels, factors, kernel=cfg["image_kernel"],
-                                           bias=False, init="bilinear")
+        self.image_up = TransposedUpsample(
+            dims,
+            in_channels,
+            in_channels,
+            factors,
+            kernel=cfg["image_kernel"],
+            bias=False,
+            init="bilinear",
+        )
 
     def forward(self, feat: torch.Tensor, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feat = self.feature_up(self.features(feat))
@@ -68,10 +79,16 @@ class _Level(nn.Module):
 
 class LapSRN(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c = config["channels"]
-        self.input_conv = nn.Sequential(conv(dims, in_channels, c, config["feature_kernel"]), nn.LeakyReLU(0.2))
-        self.levels = nn.ModuleList(_Level(dims, c, in_channels, f, config) for f in _levels(self.scale))
+        self.input_conv = nn.Sequential(
+            conv(dims, in_channels, c, config["feature_kernel"]), nn.LeakyReLU(0.2)
+        )
+        self.levels = nn.ModuleList(
+            _Level(dims, c, in_channels, f, config) for f in _levels(self.scale)
+        )
 
     def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The image of every pyramid level, coarse to fine (the last one is the output)."""
@@ -86,13 +103,19 @@ class LapSRN(SRNet):
         return self.forward_all(x)[-1]
 
 
-@register_model(ModelInfo(
-    name="lapsrn", paper="Lai et al., Deep Laplacian Pyramid Networks for Fast and Accurate SR, CVPR",
-    year=2017, upsampling="progressive", review_section="3.4.4",
-    preset_note="depth 10 per level, 64 maps, as the authors' MatConvNet model: 814,242 params at x4 on Y "
-                "(812,768 weights = the paper's 812K); x2/x4/x8 only",
-    presets=tuple(PRESETS["lapsrn"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="lapsrn",
+        paper="Lai et al., Deep Laplacian Pyramid Networks for Fast and Accurate SR, CVPR",
+        year=2017,
+        upsampling="progressive",
+        review_section="3.4.4",
+        preset_note="depth 10 per level, 64 maps, as the authors' MatConvNet model: 814,242 params "
+        "at x4 on Y (812,768 weights = the paper's 812K); x2/x4/x8 only",
+        presets=tuple(PRESETS["lapsrn"]),
+        paper_in_channels=1,
+    )
+)
 def lapsrn(**kwargs: Any) -> LapSRN:
     """Registered builder; options: the keys of ``PRESETS["lapsrn"]``."""
     return create_srnet(LapSRN, "lapsrn", PRESETS, **kwargs)

@@ -29,12 +29,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class RDN(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         g0, d = config["channels"], config["blocks"]
         self.sfe1 = conv(dims, in_channels, g0, 3)
         self.sfe2 = conv(dims, g0, g0, 3)
         self.rdbs = nn.ModuleList(
-            ResidualDenseBlock(dims, g0, config["growth"], config["layers"], fusion_kernel=1) for _ in range(d)
+            ResidualDenseBlock(dims, g0, config["growth"], config["layers"], fusion_kernel=1)
+            for _ in range(d)
         )
         self.gff = nn.Sequential(conv(dims, d * g0, g0, 1), conv(dims, g0, g0, 3))
         self.upsample = SubPixelUpsample(dims, g0, self.scale, staged=True)
@@ -51,12 +54,18 @@ class RDN(SRNet):
         return self.tail(self.upsample(h))
 
 
-@register_model(ModelInfo(
-    name="rdn", paper="Zhang et al., Residual Dense Network for Image Super-Resolution, CVPR",
-    year=2018, upsampling="post", review_section="3.4.5",
-    preset_note="D=16 RDBs, C=8, G=G0=64: 22,123,395 (x2) / 22,271,107 (x4) params on RGB",
-    presets=tuple(PRESETS["rdn"]), paper_in_channels=3,
-))
+@register_model(
+    ModelInfo(
+        name="rdn",
+        paper="Zhang et al., Residual Dense Network for Image Super-Resolution, CVPR",
+        year=2018,
+        upsampling="post",
+        review_section="3.4.5",
+        preset_note="D=16 RDBs, C=8, G=G0=64: 22,123,395 (x2) / 22,271,107 (x4) params on RGB",
+        presets=tuple(PRESETS["rdn"]),
+        paper_in_channels=3,
+    )
+)
 def rdn(**kwargs: Any) -> RDN:
     """Registered builder; options: the keys of ``PRESETS["rdn"]``."""
     return create_srnet(RDN, "rdn", PRESETS, **kwargs)

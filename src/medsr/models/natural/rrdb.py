@@ -2,8 +2,8 @@
 Adversarial Networks", ECCVW 2018; review section 3.4.6).
 
 Conv, 23 residual-in-residual dense blocks (no BN, residual scaling 0.2, section 3.1), trunk conv
-with a global skip, nearest-neighbour x2 resize + conv + LeakyReLU stages, a conv + LeakyReLU and the
-output conv. 16,697,987 parameters at x4 on RGB.
+with a global skip, nearest-neighbour x2 resize + conv + LeakyReLU stages, a conv + LeakyReLU and
+the output conv. 16,697,987 parameters at x4 on RGB.
 """
 
 from __future__ import annotations
@@ -31,21 +31,38 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class RRDBNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
         self.body = residual_trunk(
-            dims, c, (RRDB(dims, c, config["growth"], res_scale=config["res_scale"]) for _ in range(config["blocks"])))
+            dims,
+            c,
+            (
+                RRDB(dims, c, config["growth"], res_scale=config["res_scale"])
+                for _ in range(config["blocks"])
+            ),
+        )
         self.upsample = ResizeConvUpsample(dims, c, self.scale, staged=True, act="lrelu")
-        self.tail = nn.Sequential(conv(dims, c, c, 3), nn.LeakyReLU(0.2), conv(dims, c, in_channels, 3))
+        self.tail = nn.Sequential(
+            conv(dims, c, c, 3), nn.LeakyReLU(0.2), conv(dims, c, in_channels, 3)
+        )
 
 
-@register_model(ModelInfo(
-    name="rrdbnet", paper="Wang et al., ESRGAN: Enhanced Super-Resolution GANs (RRDBNet generator), ECCVW",
-    year=2018, upsampling="post", review_section="3.4.6",
-    preset_note="23 RRDBs, 64 maps, growth 32, residual scaling 0.2: 16,697,987 params at x4 on RGB",
-    presets=tuple(PRESETS["rrdbnet"]), paper_in_channels=3,
-))
+@register_model(
+    ModelInfo(
+        name="rrdbnet",
+        paper="Wang et al., ESRGAN: Enhanced Super-Resolution GANs (RRDBNet generator), ECCVW",
+        year=2018,
+        upsampling="post",
+        review_section="3.4.6",
+        preset_note="23 RRDBs, 64 maps, growth 32, residual scaling 0.2: 16,697,987 params at x4 "
+        "on RGB",
+        presets=tuple(PRESETS["rrdbnet"]),
+        paper_in_channels=3,
+    )
+)
 def rrdbnet(**kwargs: Any) -> RRDBNet:
     """Registered builder; options: the keys of ``PRESETS["rrdbnet"]``."""
     return create_srnet(RRDBNet, "rrdbnet", PRESETS, **kwargs)

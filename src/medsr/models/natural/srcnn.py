@@ -31,13 +31,17 @@ class SRCNN(SRNet):
     """Bicubic pre-upsampling then conv-ReLU, conv-ReLU, conv (no residual)."""
 
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         k1, k2, k3 = config["kernels"]
         n1, n2 = config["channels"]
         self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         self.body = nn.Sequential(
-            conv(dims, in_channels, n1, k1), nn.ReLU(),
-            conv(dims, n1, n2, k2), nn.ReLU(),
+            conv(dims, in_channels, n1, k1),
+            nn.ReLU(),
+            conv(dims, n1, n2, k2),
+            nn.ReLU(),
             conv(dims, n2, in_channels, k3),
         )
 
@@ -45,12 +49,19 @@ class SRCNN(SRNet):
         return self.body(self.upsample(x))
 
 
-@register_model(ModelInfo(
-    name="srcnn", paper="Dong et al., Image Super-Resolution Using Deep Convolutional Networks, ECCV/TPAMI",
-    year=2014, upsampling="pre", review_section="3.4.1",
-    preset_note="9-5-5, 64/32 filters (TPAMI 2016): 57,281 params on Y; preset '915' = 9-1-5: 8,129",
-    presets=tuple(PRESETS["srcnn"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="srcnn",
+        paper="Dong et al., Image Super-Resolution Using Deep Convolutional Networks, ECCV/TPAMI",
+        year=2014,
+        upsampling="pre",
+        review_section="3.4.1",
+        preset_note="9-5-5, 64/32 filters (TPAMI 2016): 57,281 params on Y; preset '915' = 9-1-5: "
+        "8,129",
+        presets=tuple(PRESETS["srcnn"]),
+        paper_in_channels=1,
+    )
+)
 def srcnn(**kwargs: Any) -> SRCNN:
     """Registered builder; options: the keys of ``PRESETS["srcnn"]``."""
     return create_srnet(SRCNN, "srcnn", PRESETS, **kwargs)

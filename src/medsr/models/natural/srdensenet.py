@@ -24,16 +24,31 @@ from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "srdensenet": {
-        "paper": {"low_channels": 128, "blocks": 8, "layers": 8, "growth": 16, "bottleneck": 256,
-                  "deconv_kernel": 3},
-        "tiny": {"low_channels": 8, "blocks": 2, "layers": 2, "growth": 4, "bottleneck": 8, "deconv_kernel": 3},
+        "paper": {
+            "low_channels": 128,
+            "blocks": 8,
+            "layers": 8,
+            "growth": 16,
+            "bottleneck": 256,
+            "deconv_kernel": 3,
+        },
+        "tiny": {
+            "low_channels": 8,
+            "blocks": 2,
+            "layers": 2,
+            "growth": 4,
+            "bottleneck": 8,
+            "deconv_kernel": 3,
+        },
     },
 }
 
 
 class SRDenseNet(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         low, g, n_layers = config["low_channels"], config["growth"], config["layers"]
         self.low = nn.Sequential(conv(dims, in_channels, low, 3), nn.ReLU())
         self.blocks = nn.ModuleList()
@@ -58,13 +73,20 @@ class SRDenseNet(SRNet):
         return self.reconstruct(self.upsample(h))
 
 
-@register_model(ModelInfo(
-    name="srdensenet", paper="Tong et al., Image Super-Resolution Using Dense Skip Connections, ICCV",
-    year=2017, upsampling="post", review_section="3.4.5",
-    preset_note="SRDenseNet_All: 8 dense blocks x 8 layers, growth 16, 1x1 bottleneck 256, 3x3 deconvs: "
-                "2,659,585 params at x4 on Y (no count in the paper; 2,004,225 with deconv_kernel=2)",
-    presets=tuple(PRESETS["srdensenet"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="srdensenet",
+        paper="Tong et al., Image Super-Resolution Using Dense Skip Connections, ICCV",
+        year=2017,
+        upsampling="post",
+        review_section="3.4.5",
+        preset_note="SRDenseNet_All: 8 dense blocks x 8 layers, growth 16, 1x1 bottleneck 256, 3x3 "
+        "deconvs: 2,659,585 params at x4 on Y (no count in the paper; 2,004,225 with "
+        "deconv_kernel=2)",
+        presets=tuple(PRESETS["srdensenet"]),
+        paper_in_channels=1,
+    )
+)
 def srdensenet(**kwargs: Any) -> SRDenseNet:
     """Registered builder; options: the keys of ``PRESETS["srdensenet"]``."""
     return create_srnet(SRDenseNet, "srdensenet", PRESETS, **kwargs)

@@ -31,21 +31,36 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class SRResNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         c, bn = config["channels"], config["bn"]
         self.head = nn.Sequential(conv(dims, in_channels, c, 9), nn.PReLU())
         self.body = residual_trunk(
-            dims, c, (ResidualBlock(dims, c, 3, bn=bn, act="prelu") for _ in range(config["blocks"])), bn=bn)
-        self.upsample = SubPixelUpsample(dims, c, self.scale, staged=True, act="prelu", icnr=config["icnr"])
+            dims,
+            c,
+            (ResidualBlock(dims, c, 3, bn=bn, act="prelu") for _ in range(config["blocks"])),
+            bn=bn,
+        )
+        self.upsample = SubPixelUpsample(
+            dims, c, self.scale, staged=True, act="prelu", icnr=config["icnr"]
+        )
         self.tail = conv(dims, c, in_channels, 9)
 
 
-@register_model(ModelInfo(
-    name="srresnet", paper="Ledig et al., Photo-Realistic Single Image SR Using a GAN (SRResNet/SRGAN), CVPR",
-    year=2017, upsampling="post", review_section="3.4.2",
-    preset_note="16 residual blocks with BN and PReLU, 2 sub-pixel x2 stages: 1,549,462 params at x4 on RGB",
-    presets=tuple(PRESETS["srresnet"]), paper_in_channels=3,
-))
+@register_model(
+    ModelInfo(
+        name="srresnet",
+        paper="Ledig et al., Photo-Realistic Single Image SR Using a GAN (SRResNet/SRGAN), CVPR",
+        year=2017,
+        upsampling="post",
+        review_section="3.4.2",
+        preset_note="16 residual blocks with BN and PReLU, 2 sub-pixel x2 stages: 1,549,462 params "
+        "at x4 on RGB",
+        presets=tuple(PRESETS["srresnet"]),
+        paper_in_channels=3,
+    )
+)
 def srresnet(**kwargs: Any) -> SRResNet:
     """Registered builder; options: the keys of ``PRESETS["srresnet"]``."""
     return create_srnet(SRResNet, "srresnet", PRESETS, **kwargs)

@@ -27,7 +27,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class VDSR(SRNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config)
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
         n, c = config["layers"], config["channels"]
         self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         layers: list[nn.Module] = [conv(dims, in_channels, c, 3), nn.ReLU()]
@@ -41,12 +43,18 @@ class VDSR(SRNet):
         return up + self.body(up)
 
 
-@register_model(ModelInfo(
-    name="vdsr", paper="Kim et al., Accurate Image SR Using Very Deep Convolutional Networks, CVPR",
-    year=2016, upsampling="pre", review_section="3.4.2",
-    preset_note="20 layers, 64 channels, global residual: 665,921 params on Y",
-    presets=tuple(PRESETS["vdsr"]), paper_in_channels=1,
-))
+@register_model(
+    ModelInfo(
+        name="vdsr",
+        paper="Kim et al., Accurate Image SR Using Very Deep Convolutional Networks, CVPR",
+        year=2016,
+        upsampling="pre",
+        review_section="3.4.2",
+        preset_note="20 layers, 64 channels, global residual: 665,921 params on Y",
+        presets=tuple(PRESETS["vdsr"]),
+        paper_in_channels=1,
+    )
+)
 def vdsr(**kwargs: Any) -> VDSR:
     """Registered builder; options: the keys of ``PRESETS["vdsr"]``."""
     return create_srnet(VDSR, "vdsr", PRESETS, **kwargs)
