@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench table1 clean
+.PHONY: demo test test-fast bench table1 train-shipped clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,14 @@ test-fast: $(STAMP)
 
 table1: $(STAMP)
 	$(BIN)/python benchmarks/table1.py
+
+# the trainings of the shipped weights (hours of CPU), in the background, resumable: run it again
+# after a stop; the lock in shipped_runs/ keeps a second copy from starting
+train-shipped: $(STAMP)
+	mkdir -p shipped_runs
+	setsid nohup nice -n 19 env OMP_NUM_THREADS=1 $(BIN)/python benchmarks/train_shipped.py \
+		>> shipped_runs/train.log 2>&1 < /dev/null &
+	@echo "log: shipped_runs/train.log; progress: $(BIN)/python benchmarks/train_shipped.py --status"
 
 clean:
 	rm -rf $(VENV) demo_out build *.egg-info

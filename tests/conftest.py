@@ -5,17 +5,34 @@
 - ``tmp_out``: an empty output folder.
 - ``make_phantom`` / ``oblique``: the phantom factory and its affine, for tests that need variants
   (request them as fixtures; do not import this module, other folders have their own conftest).
+
+Hypothesis profiles (the property tests in ``tests/properties``): ``medsr`` (the default, a few
+hundred generated cases in all, for ``make test``) and ``long`` (10,000 cases per property, for a
+slow CI run). Choose with ``pytest --hypothesis-profile=long`` or ``MEDSR_HYPOTHESIS_PROFILE=long``;
+``--hypothesis-show-statistics`` prints how many cases each property ran.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from medsr.volume import Volume, VolumeMeta
+
+_NO_TIMING = dict(
+    deadline=None,  # 2 shared cores: timing varies; no "explain" phase (minutes per failure)
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+settings.register_profile("medsr", max_examples=60, **_NO_TIMING)
+settings.register_profile("long", max_examples=10_000, **_NO_TIMING)
+settings.register_profile("ci-long", parent=settings.get_profile("long"))
+settings.load_profile(os.environ.get("MEDSR_HYPOTHESIS_PROFILE", "medsr"))
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -43,7 +43,10 @@ class CliResult:
     stderr: str
 
     def describe(self) -> str:
-        return f"medsr {' '.join(self.args)} -> {self.code}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        return (
+            f"medsr {' '.join(self.args)} -> {self.code}\n"
+            f"stdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        )
 
 
 def run_cli(
@@ -74,7 +77,8 @@ def cli() -> Callable[..., CliResult]:
 
 
 def snapshot_tree(root: Path) -> dict[str, tuple[str, int, int]]:
-    """``{relative path: (sha256, size, mtime_ns)}`` of every file under ``root`` (hidden ones too)."""
+    """``{relative path: (sha256, size, mtime_ns)}`` of every file under ``root`` (hidden ones
+    too)."""
     out = {}
     for path in sorted(root.rglob("*")):
         if path.is_file():
@@ -104,8 +108,9 @@ def _nifti(
 
 
 def _dicom_source() -> list[Path]:
-    """Eight consecutive slices of the real series in ../shared/data (else the 6-slice sample shipped
-    with medsr): enough for two interleaved series and a detectable missing slice, small to hash."""
+    """Eight consecutive slices of the real series in ../shared/data (else the 6-slice sample
+    shipped with medsr): enough for two interleaved series and a detectable missing slice, small to
+    hash."""
     files = sorted(SHARED_DICOM.glob("*.dcm")) if SHARED_DICOM.is_dir() else []
     if len(files) >= 6:
         return files[:8]

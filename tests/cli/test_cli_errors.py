@@ -555,7 +555,8 @@ def test_bad_input_gives_one_line_exit_2_and_no_file(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux-only")
 def test_unwritable_output_folder(cli, cli_data, snapshot) -> None:
-    """A folder that refuses new files (/proc refuses even root) gives a clean error, not an OSError."""
+    """A folder that refuses new files (/proc refuses even root) gives a clean error, not an
+    OSError."""
     before = snapshot(cli_data)
     for args in (
         ["degrade", cli_data / "good.nii.gz", "/proc/medsr_test_lr.nii.gz", "-f", "2"],
@@ -609,7 +610,8 @@ def test_debug_shows_the_traceback(cli, cli_data, tmp_path, where) -> None:
 def test_batch_with_a_failed_scan_exits_1_and_keeps_the_good_output(
     cli, cli_data, snapshot, tmp_path
 ) -> None:
-    """A folder run continues past a bad scan, reports it on one line each, and exits 1 (documented)."""
+    """A folder run continues past a bad scan, reports it on one line each, and exits 1
+    (documented)."""
     out = tmp_path / "out"
     out.mkdir()
     before = snapshot(cli_data)
@@ -630,5 +632,9 @@ def test_batch_with_a_failed_scan_exits_1_and_keeps_the_good_output(
     assert lines[0].startswith("failed ") and "nan.nii.gz" in lines[0] and "NaN/Inf" in lines[0]
     assert lines[1] == "1 of 2 scans failed"
     assert "Traceback" not in result.stdout + result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["good.nii.gz", "good.nii.gz.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cohort.csv",
+        "good.nii.gz",
+        "good.nii.gz.json",
+    ]
     assert snapshot(cli_data) == before

@@ -185,6 +185,7 @@ def test_folder_input_skip_overwrite_and_failures(t1_crop, tmp_path, capsys) -> 
     err = capsys.readouterr()
     assert "broken.nii.gz" in err.out + err.err
     assert sorted(p.name for p in dst.iterdir()) == [
+        "cohort.csv",  # the cohort report (medsr.infer.cohort)
         "scan0.nii.gz",
         "scan0.nii.gz.json",
         "scan1.nii.gz",

@@ -153,7 +153,7 @@ def test_user_errors(t1_crop: Volume, tiny_net) -> None:
     with pytest.raises(MedsrError, match="not super-resolution"):
         resolve_target(lr, factors="0.5,1,1")
     with pytest.raises(MedsrError, match="model scale mismatch"):
-        upscale_volume(lr, tiny_net(3, (1, 1, 2)), "1,1,4")
+        upscale_volume(lr, tiny_net(3, (1, 1, 4)), "1,1,2")  # x4 would over-shoot x2
     with pytest.raises(MedsrError, match="model scale mismatch"):
         upscale_volume(lr, tiny_net(2, (2, 2)), "1,1,4")
     with pytest.raises(MedsrError, match="unknown method"):
@@ -209,3 +209,54 @@ def test_coarser_axes_are_reduced_after_super_resolving_the_others(t1_crop: Volu
     assert result.info["consistency"]["psnr_db"] > 30  # measured on the intermediate grid
     # intensities stay in range: the reduction is an averaging, not an extrapolation
     assert result.volume.data.max() <= lr.data.max() * 1.1
+
+
+def test_spacings_within_one_percent_count_as_equal(t1_crop: Volume) -> None:
+    """chris_PD's 0.8579 x 0.8594 mm in-plane spacing: the default target keeps y (factor 1), it
+    does not ask for x1.0017 (which a network would have to run at x2)."""
+    affine = np.diag([0.8579, 0.8594, 2.4, 1.0])
+    lr = Volume(t1_crop.data[:, :, :, :6].copy(), affine, t1_crop.meta)
+    target = resolve_target(lr)
+    assert target.factors[:2] == (1.0, 1.0)
+    assert target.factors[2] == pytest.approx(2.4 / 0.8579)
+    assert resolve_target(lr, spacing=0.86).factors[:2] == (1.0, 1.0)
+    assert resolve_target(lr, spacing=0.8).factors[0] == pytest.approx(0.8579 / 0.8)  # 7 %: kept
+
+
+def test_network_that_does_not_fit_runs_at_the_largest_whole_factor(
+    t1_crop: Volume, tiny_net
+) -> None:
+    """An x2 through-plane network on an x2.8 request runs at x2 and cubic does the rest; an
+    isotropic 2D x2 network on (1, 1, 4) cannot run anywhere and the error says what would fit."""
+    lr = thick(t1_crop, 2, 4)
+    target = resolve_target(lr, factors="1,1,2.8")
+    result = upscale(lr, target, predictor=Predictor.from_module(tiny_net(2, (1, 2))))
+    assert result.volume.shape == target.shape
+    fit = result.info["network_fit"]
+    assert fit["network"] == [1, 1, 2] and fit["finished_by"] == "cubic"
+    assert result.info["finish_resample"]["factors"] == pytest.approx([1.0, 1.0, 1.4])
+    assert result.info["slicing"]["axes"] == [0]
+    # a 3D x(2,2,2) network on (2.5, 2.5, 3): x2 everywhere, then cubic x1.25, x1.25, x1.5
+    big = resolve_target(lr, factors="2.5,2.5,3")
+    result3 = upscale(
+        lr,
+        big,
+        predictor=Predictor.from_module(tiny_net(3, (2, 2, 2))),
+        config=UpscaleConfig(tile=16),
+    )
+    assert result3.info["network_fit"]["network"] == [2, 2, 2]
+    assert result3.volume.shape == big.shape
+    # exact fits keep their old plan (no network_fit entry)
+    exact = upscale(
+        lr,
+        resolve_target(lr, factors="1,1,4"),
+        predictor=Predictor.from_module(tiny_net(2, (1, 4))),
+    )
+    assert "network_fit" not in exact.info
+    with pytest.raises(MedsrError) as err:
+        upscale_volume(lr, tiny_net(2, (2, 2)), "1,1,4")
+    text = str(err.value)
+    assert "model scale mismatch" in text
+    assert "2D model.scale [1,4] sliced along axis 0" in text
+    assert "sliced along axis 1" in text and "3D model.scale [1,1,4]" in text
+    assert "configs/through_plane.yaml" in text

@@ -111,7 +111,7 @@ def test_nan_cannot_be_written_but_can_be_read(phantom: Volume, tmp_path: Path) 
 def test_write_errors_for_bad_names(phantom: Volume, tmp_path: Path) -> None:
     with pytest.raises(MedsrError, match="end the name with one of"):
         io.write(phantom, tmp_path / "out.xyz")
-    with pytest.raises(MedsrError, match="writing DICOM is not supported"):
+    with pytest.raises(MedsrError, match="DICOM as a series folder \\(format dicom"):
         io.write(phantom, tmp_path / "out.dcm")
     with pytest.raises(MedsrError, match="does not exist"):
         io.write(phantom, tmp_path / "missing" / "out.nii.gz")

@@ -154,3 +154,23 @@ def test_upscale_method_registry(thick) -> None:
     with pytest.raises(MedsrError, match="does not know"):
         entry.fn(thick.lr, target, MethodOptions(extra={"warp": "9"}))
     assert isinstance(out, Volume)
+
+
+def test_default_budget_is_reproducible(brain_crop) -> None:
+    """Issue 13: the default budget counts iterations (no wall-clock limit), so two runs of the
+    same scan and seed give the same voxels, even when the thread probe of training runs (two
+    threads) and whatever the machine's load; the sidecar records iterations and seconds."""
+    from medsr.selfsr.config import DEFAULT_BUDGET
+
+    assert DEFAULT_BUDGET.seconds is None and DEFAULT_BUDGET.iterations
+    assert SelfSRConfig().budget == DEFAULT_BUDGET
+    crop = brain_crop.with_data(np.ascontiguousarray(brain_crop.data[:, 8:40, 8:40, 8:40]))
+    case = simulate_thick_slices(crop, axis=2, factor=4.0)
+    options = dict(TINY, threads=2, patch=24, batch=4, budget="24it", seed=3)
+    runs = [self_super_resolve(case.lr, case.factors, SelfSRConfig(**options)) for _ in range(2)]
+    (a, info), (b, _) = runs
+    np.testing.assert_array_equal(a.data, b.data)
+    stage = info["stages"][0]
+    assert stage["iterations"] == 24 and stage["seconds"] > 0 and info["budget"] == "24it"
+    other, _ = self_super_resolve(case.lr, case.factors, SelfSRConfig(**dict(options, seed=4)))
+    assert not np.array_equal(other.data, a.data)  # the seed matters: the test can fail

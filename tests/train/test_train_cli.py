@@ -48,3 +48,42 @@ def test_train_then_resume_longer(tmp_path, tiny_config, capsys):
     assert _main("train", "--resume", str(run), "train.max_steps=4") == 0
     assert "steps:      4" in capsys.readouterr().out
     assert len(list((run / "logs").iterdir())) == 2  # one CSV log version per session
+
+
+def test_a_run_that_fails_at_start_leaves_nothing(tmp_path, tiny_config, capsys, monkeypatch):
+    """Issue 14: a failed start (no images, a loss that is NaN at the first step, an accelerator
+    this machine lacks) leaves no ``runs/<name>-<time>/`` behind; in an existing output_dir only
+    what the run added goes. The error is one line on stderr; Lightning's messages go to stdout."""
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    cfg = tiny_config()
+    del cfg["output_dir"]  # the default: runs/<name>-<time> in the working folder
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    empty = tmp_path / "no_images"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    cases = [
+        (f"data.train.hr_dir={empty}", "no readable images"),
+        ("optim.lr=1e30", "the training loss became nan at step"),  # fails inside fit
+    ]
+    if not torch.backends.mps.is_available():
+        cases.append(("train.accelerator=mps", "config: train (accelerator mps"))
+    for override, message in cases:
+        assert _main("train", str(path), override) == 2, override
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert err.count("\n") == 0 and err.startswith("error:") and message in err, err
+        assert "Tip:" not in captured.out + captured.err
+        assert not (tmp_path / "runs").exists(), f"{override} left {list(tmp_path.rglob('*'))}"
+    # an output_dir that holds the user's files: they stay, the run's files go
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert _main("train", str(path), f"output_dir={out}", "optim.lr=1e30") == 2
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    nested = tmp_path / "new" / "deeper" / "run"
+    assert _main("train", str(path), f"output_dir={nested}", "optim.lr=1e30") == 2
+    assert not (tmp_path / "new").exists()
+    capsys.readouterr()

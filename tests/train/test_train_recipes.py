@@ -61,7 +61,8 @@ def test_recipe_runs_a_few_steps(path, shared_data, random_vgg, tmp_path, monkey
     result = train(path, _tiny_overrides(path, tmp_path / "run", random_vgg))
     assert result.global_step == 2
     assert result.weights is not None and result.weights.is_file()
-    assert math.isfinite(result.metrics["val/psnr"])
+    if result.config.data.val is not None:  # through_plane.yaml ships no held-out volume
+        assert math.isfinite(result.metrics["val/psnr"])
     if result.config.task == "autoencoder":
         return
     meta = json.loads((result.run_dir / "model.json").read_text())

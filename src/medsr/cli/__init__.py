@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 
 from rich.markup import escape
 
 from medsr.cli.app import app, err_console
+from medsr.cli.notes import routed_notes
 from medsr.errors import MedsrError, OptionError
 from medsr.io.atomic import Interrupted, unwind_on_signals
 
@@ -25,8 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != "--debug"]
     try:
         # standalone_mode=False hands typer.Exit(code) back as a return value; SIGTERM unwinds
-        # like Ctrl-C, so that no temporary or half-written output is left (medsr.io.atomic)
-        with unwind_on_signals() as received:
+        # like Ctrl-C, so that no temporary or half-written output is left (medsr.io.atomic);
+        # library warnings become one-line notes (stderr keeps only the error line)
+        with unwind_on_signals() as received, routed_notes(json_output="--json" in args):
             code = app(args=args, standalone_mode=False)
         if received:  # typer turned the Interrupted exception into exit code 130
             raise Interrupted(received[0])
@@ -48,9 +51,10 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         err_console.print(
-            f"[bold red]error:[/] out of memory ({escape(str(exc) or 'MemoryError')}); ask for a smaller output "
-            "(smaller --factors, larger --spacing), a smaller --tile or --max-memory, or use a machine "
-            "with more memory",
+            f"[bold red]error:[/] out of memory ({escape(str(exc) or 'MemoryError')}); "
+            "ask for a smaller output "
+            "(smaller --factors, larger --spacing), a smaller --tile or --max-memory, "
+            "or use a machine with more memory",
             highlight=False,
             soft_wrap=True,
         )
@@ -67,9 +71,17 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if type(exc).__name__ == "Abort":  # click/typer Abort (e.g. Ctrl-C at a prompt)
             sys.exit(1)
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+            err_console.print(
+                f"[bold red]error:[/] a name in {escape(str(exc.filename))} is too long for the "
+                "file system (at most 255 bytes per file or folder name); choose a shorter one",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(2)
         err_console.print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} (run again with --debug "
-            "for the traceback, and please report it)",
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(run again with --debug for the traceback, and please report it)",
             highlight=False,
             soft_wrap=True,
         )

@@ -131,11 +131,12 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 def _list_series(folder: Path, as_json: bool) -> bool:
     """Print the series of a DICOM folder holding more than one; False when it holds one or none."""
-    from medsr.io.dicom import list_series
+    from medsr.io.dicom import scan_folder, skipped_note
 
-    found = list_series(folder)
+    found, skipped = scan_folder(folder)
     if len(found) < 2:
         return False
+    note = skipped_note(skipped)
     if as_json:
         rows = [
             {
@@ -146,9 +147,14 @@ def _list_series(folder: Path, as_json: bool) -> bool:
             }
             for s in found
         ]
-        typer.echo(json.dumps({"path": str(folder), "format": "dicom", "series": rows}, indent=2))
+        notes = [note] if note else []
+        listing = {"path": str(folder), "format": "dicom", "series": rows, "notes": notes}
+        typer.echo(json.dumps(listing, indent=2))
         return True
-    table = Table(title=f"{folder}: {len(found)} DICOM series (read one with --series UID)")
+    skipped_text = f"; {note}" if note else ""
+    table = Table(
+        title=f"{folder}: {len(found)} DICOM series (read one with --series UID){skipped_text}"
+    )
     for col in ("SeriesInstanceUID", "description", "modality", "files"):
         table.add_column(col)
     for s in found:
@@ -169,13 +175,16 @@ def info(
     spacing_override: str | None = typer.Option(
         None, "--spacing-override", help="Voxel size in mm (X,Y,Z) to use instead of the header's."
     ),
+    stack: str | None = typer.Option(
+        None, "--stack", help="Stack of a DICOM multi-frame file holding several (number)."
+    ),
 ) -> None:
     """Show shape, spacing, orientation, dtype, intensity range and NaN count of a file."""
     from medsr.io import read
 
     if file.is_dir() and series is None and _list_series(file, as_json):
         return
-    volume = read(file, series=series, spacing_override=spacing_override)
+    volume = read(file, series=series, spacing_override=spacing_override, stack=stack)
     summary = summarize(volume, file)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))

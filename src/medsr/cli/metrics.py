@@ -19,7 +19,8 @@ from medsr.errors import MedsrError
 
 
 def _read(path: Path, series: str | None = None) -> Any:
-    """Read an image as a :class:`medsr.volume.Volume` (one seam, so tests can stand in a reader)."""
+    """Read an image as a :class:`medsr.volume.Volume` (one seam, so tests can stand in a
+    reader)."""
     from medsr.io import format_of, read
 
     # --series applies to whichever input is a DICOM folder
@@ -51,7 +52,8 @@ def _table1(ref: Any, test: Any, scale: int) -> dict[str, Any]:
         raise MedsrError("--protocol table1 is for 2D images (PNG, BMP...); got a 3D volume")
     if ref.data.shape[0] not in (1, 3):
         raise MedsrError(
-            f"--protocol table1 needs grey or RGB images, the reference has {ref.data.shape[0]} channels"
+            "--protocol table1 needs grey or RGB images, "
+            f"the reference has {ref.data.shape[0]} channels"
         )
 
     def hwc(vol: Any) -> np.ndarray:
@@ -144,7 +146,8 @@ def metrics_command(
             raise MedsrError(f"{p} does not exist; check the path")
     if data_range is not None and not (np.isfinite(data_range) and data_range > 0):
         raise MedsrError(
-            f"--data-range must be a positive number such as 255 (8-bit) or 4095 (12-bit), got {data_range:g}"
+            "--data-range must be a positive number such as 255 (8-bit) or 4095 (12-bit), "
+            f"got {data_range:g}"
         )
     ref_vol = _read(ref, series)
     test_vol = _read(test, series)
@@ -161,12 +164,13 @@ def metrics_command(
             raise MedsrError("--protocol table1 needs --scale (2, 3 or 4)")
         if mask is not None or data_range is not None:
             raise MedsrError(
-                "--protocol table1 fixes the data range (255) and uses no mask; drop --mask/--data-range"
+                "--protocol table1 fixes the data range (255) and uses no mask; "
+                "drop --mask/--data-range"
             )
         if ref_vol.data.shape[0] != test_vol.data.shape[0]:
             raise MedsrError(
-                f"reference has {ref_vol.data.shape[0]} channels and test {test_vol.data.shape[0]}; "
-                "score images of the same kind"
+                f"reference has {ref_vol.data.shape[0]} channels "
+                f"and test {test_vol.data.shape[0]}; score images of the same kind"
             )
         result = _table1(ref_vol, test_vol, scale)
     else:
@@ -187,7 +191,8 @@ def metrics_command(
         return
     if result.get("data_range_source") == "reference":
         console.print(
-            f"data range taken from reference: {result['data_range']:g} (max - min); set it with --data-range"
+            f"data range taken from reference: {result['data_range']:g} (max - min); "
+            "set it with --data-range"
         )
     title = f"Table 1 protocol, x{scale}" if protocol else "metrics"
     table = Table(title=title)

@@ -41,7 +41,9 @@ def _count(name: str, kind: str, preset: str, in_channels: int, scale: int | Non
 def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
     """One JSON-ready row per registered network (``kind``: "generator", "discriminator" or all)."""
     from medsr.models import list_models, model_info
+    from medsr.models.shipped import list_shipped
 
+    shipped = list_shipped()
     rows = []
     for name in list_models(kind):
         info = model_info(name)
@@ -50,6 +52,7 @@ def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
         row["dims"] = list(info.dims)
         row["presets"] = list(info.presets)
         row["count_preset"] = preset
+        row["shipped_scales"] = shipped.get(name, [])  # weights in the package (--model alone)
         if info.kind == "generator":
             row["params_x2"] = _count(name, info.kind, preset, info.paper_in_channels, 2)
             row["params_x4"] = _count(name, info.kind, preset, info.paper_in_channels, 4)
@@ -63,7 +66,8 @@ def catalogue(kind: str | None = None) -> list[dict[str, Any]]:
 
 
 def _short_paper(paper: str, year: int) -> str:
-    """'Dong et al., Image Super-Resolution ...' -> 'Dong et al. 2014' (the full title is in --json)."""
+    """'Dong et al., Image Super-Resolution ...' -> 'Dong et al. 2014' (the full title is in
+    --json)."""
     first = paper.split(",")[0].strip()
     return f"{first} {year}"
 
@@ -99,7 +103,7 @@ def models(
             title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)"
         )
         cols = ["name", "paper", "up", "section", "dims", "ch"] + (
-            ["params x2", "params x4"] if gen else ["params"]
+            ["params x2", "params x4", "shipped"] if gen else ["params"]
         )
         for col in cols:
             table.add_column(col, overflow="fold", no_wrap=col != "paper")
@@ -115,8 +119,15 @@ def models(
             ]
             if gen:
                 cells.append(_fmt_count(r["params_x4"]))
+                cells.append(",".join(f"x{s}" for s in r["shipped_scales"]) or "-")
             table.add_row(*cells)
         console.print(table, highlight=False)
+        if gen:
+            console.print(
+                "shipped: scales with trained weights in the package (natural images, Y channel): "
+                "`medsr upscale --model NAME --factors S` needs no --weights",
+                highlight=False,
+            )
     console.print("[bold]notes[/] (presets; what the paper preset follows):", highlight=False)
     for r in rows:
         presets = escape(f"[{', '.join(r['presets'])}]")

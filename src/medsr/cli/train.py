@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from medsr.cli.app import app, console
+from medsr.cli.notes import lightning_to_stdout
 from medsr.errors import MedsrError
 
 __all__ = ["train_command"]
@@ -17,11 +18,13 @@ __all__ = ["train_command"]
 _EPILOG = (
     "Examples:\n\n"
     "  medsr train configs/srcnn.yaml\n\n"
+    "  medsr train configs/through_plane.yaml --profile cpu   (minutes on a CPU)\n\n"
     "  medsr train configs/edsr_baseline.yaml train.max_steps=2000 data.batch_size=8\n\n"
     "  medsr train configs/dcsrn.yaml model.preset=tiny train.devices=2 train.strategy=ddp\n\n"
     "  medsr train --resume runs/srcnn-20250101-120000 train.max_steps=20000\n\n"
-    "Recipes live in configs/ (one per paper); run from the repository root so that their data paths "
-    "(../shared/data/...) resolve. A run folder holds config.yaml, checkpoints/, logs/ (CSV), "
+    "Recipes live in configs/ (one per paper); run from the repository root "
+    "so that their data paths (../shared/data/...) resolve. "
+    "A run folder holds config.yaml, checkpoints/, logs/ (CSV), "
     "tensorboard/ and the final model.safetensors + model.json (used by `medsr upscale --weights`)."
 )
 
@@ -41,7 +44,19 @@ def train_command(
     resume: Path | None = typer.Option(
         None,
         "--resume",
-        help="Continue the run in this folder from its last checkpoint (same optimiser and data order).",
+        help=(
+            "Continue the run in this folder from its last checkpoint "
+            "(same optimiser and data order)."
+        ),
+        show_default=False,
+    ),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help=(
+            "Apply a named profile of the recipe before the overrides: 'cpu' = settings that "
+            "beat interpolation within minutes on a CPU (the default is the paper's settings)."
+        ),
         show_default=False,
     ),
 ) -> None:
@@ -56,9 +71,15 @@ def train_command(
         raise MedsrError("give a config file (e.g. configs/srcnn.yaml) or --resume RUN_DIR")
     if config is not None and resume is not None:
         raise MedsrError(
-            "give either a config file or --resume RUN_DIR, not both (the run keeps its config.yaml)"
+            "give either a config file or --resume RUN_DIR, not both "
+            "(the run keeps its config.yaml)"
         )
-    result = train(config, extra, resume=resume)
+    if profile is not None:
+        if resume is not None:
+            raise MedsrError("--profile applies to a new run; a resumed run keeps its config.yaml")
+        extra.insert(0, f"profile={profile}")
+    with lightning_to_stdout():  # its messages on stdout, one line each (stderr: errors)
+        result = train(config, extra, resume=resume)
     if result.rank != 0:
         return
     console.print(f"run folder: {result.run_dir}")

@@ -86,8 +86,8 @@ def upscale(
     method: Optional[str] = typer.Option(
         None,
         "--method",
-        help="nearest | linear | cubic | bspline | lanczos | self | dip (default: self if available, else "
-        "bspline).",
+        help="nearest | linear | cubic | bspline | lanczos | self | dip "
+        "(default: self if available, else bspline).",
     ),
     model: Optional[str] = typer.Option(
         None, "--model", help="Architecture name (checked against model.json)."
@@ -123,6 +123,18 @@ def upscale(
     series: Optional[str] = typer.Option(
         None, "--series", help="SeriesInstanceUID in a DICOM folder."
     ),
+    stack: Optional[str] = typer.Option(
+        None, "--stack", help="Stack of a DICOM multi-frame file holding several (number)."
+    ),
+    out_format: Optional[str] = typer.Option(
+        None,
+        "--format",
+        help="dicom: a derived DICOM series in the folder -o; dicom-enhanced: one multi-frame "
+        "-o FILE.dcm (default: from -o's name).",
+    ),
+    anonymise: bool = typer.Option(
+        False, "--anonymise", help="DICOM output: remove patient and study identity."
+    ),
     spacing_override: Optional[str] = typer.Option(
         None,
         "--spacing-override",
@@ -143,10 +155,35 @@ def upscale(
     finish: str = typer.Option(
         "cubic", "--finish", help="Interpolation for non-integer factor remainders."
     ),
-    option: List[str] = typer.Option([], "--option", help="Method option key=value (repeatable)."),
+    option: List[str] = typer.Option(
+        [],
+        "--option",
+        help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
+        "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, threads, "
+        "model_kwargs. dip: iterations, budget, width, depth, skip, lr, operator, profile, "
+        "slice_thickness, slice_gap, noise_std, patience, ema, threads.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
     budget: Optional[float] = typer.Option(
         None, "--budget", help="Seconds for self/dip (default: theirs)."
+    ),
+    executor: str = typer.Option(
+        "local", "--executor", help="Cohorts: local (process pool), dask or slurm (submitit)."
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Cohorts: workers (local/LocalCluster) or SLURM tasks at once."
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="Cohorts: torch threads per worker (default: cores / workers)."
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (default: a LocalCluster)."
+    ),
+    chunk_size: Optional[int] = typer.Option(
+        None, "--chunk-size", help="Cohorts: scans per task (SLURM default: <= 256 tasks)."
+    ),
+    slurm_option: List[str] = typer.Option(
+        [], "--slurm-option", help="submitit parameter key=value, e.g. partition=gpu (repeatable)."
     ),
 ) -> None:
     """Super-resolve scans onto a finer grid (same field of view, header kept) with a JSON report.
@@ -162,7 +199,7 @@ def upscale(
     | [bold]medsr upscale 'scans/*.nii.gz' -o out/ --factors 2 --weights run/model.safetensors[/]
     """
     from medsr.infer.buffers import parse_bytes
-    from medsr.infer.files import Job, run_many, upscale_file
+    from medsr.infer.files import Job, upscale_file
     from medsr.infer.methods import MethodOptions, default_method
     from medsr.infer.pipeline import UpscaleConfig
     from medsr.io.discover import expands, find_scans
@@ -196,9 +233,24 @@ def upscale(
         series=series,
         config=config,
         spacing_override=spacing_override,
+        format=out_format,
+        anonymise=anonymise,
+        stack=stack,
     ).validate()  # every option checked once
-    paths = find_scans(inputs)
-    batch = len(inputs) > 1 or any(expands(spec) for spec in inputs)  # -o is then a folder
+    from medsr.infer.cohort import is_manifest
+    from medsr.infer.executors import ExecutorSettings
+
+    cohort = ExecutorSettings(
+        executor, workers, threads, scheduler, chunk_size, _options(slurm_option)
+    ).validate()
+    # a cohort (-o is then a folder): several inputs, a folder or glob, a manifest CSV
+    batch = len(inputs) > 1 or any(expands(spec) or is_manifest(spec) for spec in inputs)
+    if not batch and executor != "local":
+        raise MedsrError(
+            f"--executor {executor} runs a cohort (a folder, a glob, several scans or a manifest "
+            "CSV); for one scan drop it"
+        )
+    paths = [] if batch else find_scans(inputs)
     # The default method is named in the (transient) progress bar and, once done, on stderr; not
     # before the run, so that an error stays the only line on stderr.
     default = "" if (weights or onnx or method or model) else default_method()
@@ -206,7 +258,7 @@ def upscale(
         with progress_bar() as bar:
             sidecar = upscale_file(
                 paths[0],
-                _single_output(paths[0], output),
+                _single_output(paths[0], output, job.format),
                 job,
                 progress=RichProgress(
                     bar, prefix=f"{default} (default method): " if default else ""
@@ -222,50 +274,19 @@ def upscale(
         _print_notes(sidecar)
         return
 
-    failed = 0
-    with progress_bar() as bar:
-        overall = bar.add_task("scans", total=len(paths))
-        stage = RichProgress(bar, prefix=f"  {default} (default method): " if default else "  ")
+    from medsr.cli.cohort import run_batch
 
-        def on_scan(outcome: Any) -> None:
-            nonlocal failed
-            stage.done()
-            bar.advance(overall)
-            if outcome.status == "done":
-                console.print(
-                    f"[green]done[/] {outcome.input} -> {outcome.output}: "
-                    f"{_summary(outcome.sidecar)}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                _print_notes(outcome.sidecar)
-            elif outcome.status == "skipped":
-                console.print(
-                    f"[yellow]skipped[/] {outcome.input}: {outcome.message}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            else:
-                failed += 1
-                err_console.print(
-                    f"[bold red]failed[/] {outcome.input}: {escape(outcome.message)}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-
-        run_many(paths, output, job, progress=stage, on_scan=on_scan)
-    if default:
-        err_console.print(f"method: {default} (default)", highlight=False)
-    if failed:
-        err_console.print(f"{failed} of {len(paths)} scans failed", highlight=False)
+    if run_batch(
+        inputs, output, job, cohort, summary=_summary, notes=_print_notes, default=default
+    ):
         # SystemExit, not typer.Exit: medsr.cli.main runs click with standalone_mode=False, which
         # turns typer.Exit into a return value and would lose the exit code.
         raise SystemExit(1)
 
 
-def _single_output(input: Path, output: Path) -> Path:
+def _single_output(input: Path, output: Path, fmt: Optional[str] = None) -> Path:
     if output.is_dir():
         from medsr.infer.files import output_path_for
 
-        return output_path_for(input, output)
+        return output_path_for(input, output, fmt)
     return output

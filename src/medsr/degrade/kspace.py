@@ -42,7 +42,6 @@ from medsr.degrade.base import (
     check_array,
     float_dtype,
     resolve_factors,
-    spatial_shape,
 )
 from medsr.degrade.separable import Matrix, SeparableLinear, apply_along_axis
 from medsr.errors import MedsrError
@@ -178,13 +177,7 @@ class KSpaceTruncation(SeparableLinear):
         integer; for even ``m`` the LR Nyquist component comes back halved (its energy is split
         between ``+-k_c``), the usual zero-filling behaviour.
         """
-        y = check_array(y)
-        spatial = spatial_shape(in_shape)
-        expected = self.output_shape(spatial)
-        if tuple(y.shape[1:]) != tuple(expected):
-            raise MedsrError(
-                f"expected an array of spatial shape {expected}, got {tuple(y.shape[1:])}"
-            )
+        y, spatial = self._check_output(y, in_shape, "the pseudo-inverse")
         dtype = float_dtype(y)
         out: np.ndarray = y
         for axis, mat in self._matrices(spatial, symmetric=True, window=None).items():

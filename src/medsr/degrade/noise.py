@@ -58,8 +58,12 @@ def _noise_sd(
 class _LevelNoise(Degradation):
     """Shared by the additive noises: a level ``sigma``, relative to an intensity range or not.
 
-    ``intensity_range``: the range a relative ``sigma`` refers to (default: the range of the
-    array the noise is applied to).
+    Args:
+        sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
+            units (``relative=False``).
+        relative: see ``sigma``.
+        intensity_range: the range a relative ``sigma`` refers to (default: the range of the
+            array the noise is applied to).
     """
 
     stochastic = True
@@ -79,6 +83,16 @@ class _LevelNoise(Degradation):
             return self
         return type(self)(self.sigma, relative=True, intensity_range=intensity_range)
 
+    def _draw_setup(
+        self, x: np.ndarray, rng: RngLike
+    ) -> tuple[np.ndarray, np.dtype, np.floating, np.random.Generator]:
+        """The checked array, its working dtype, the noise standard deviation in that dtype and
+        the generator to draw from."""
+        x = check_array(x)
+        dtype = float_dtype(x)
+        sd = dtype.type(_noise_sd(x, self.sigma, self.relative, self.intensity_range))
+        return x, dtype, sd, as_generator(rng)
+
     def _params(self) -> dict[str, object]:
         params: dict[str, object] = {"sigma": self.sigma, "relative": self.relative}
         if self.relative and self.intensity_range is not None:
@@ -87,42 +101,26 @@ class _LevelNoise(Degradation):
 
 
 class GaussianNoise(_LevelNoise):
-    """Additive white Gaussian noise of standard deviation ``sigma``.
-
-    Args:
-        sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
-            units (``relative=False``).
-        relative: see ``sigma``.
-        intensity_range: the range a relative ``sigma`` refers to (default: the array's own).
-    """
+    """Additive white Gaussian noise of standard deviation ``sigma``: a fraction of the intensity
+    range (``relative=True``; the range is ``intensity_range``, default the array's own) or in
+    intensity units (``relative=False``)."""
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
-        x = check_array(x)
-        dtype = float_dtype(x)
-        sd = _noise_sd(x, self.sigma, self.relative, self.intensity_range)
-        gen = as_generator(rng)
+        x, dtype, sd, gen = self._draw_setup(x, rng)
         out = gen.standard_normal(size=x.shape, dtype=dtype)
-        out *= dtype.type(sd)
+        out *= sd
         out += x
         return out
 
 
 class RicianNoise(_LevelNoise):
     """Rician noise: the magnitude of the signal plus complex Gaussian noise (Gudbjartsson & Patz
-    1995). ``sigma`` is the standard deviation of each of the real and imaginary parts.
-
-    Args:
-        sigma: noise level, a fraction of the intensity range (``relative=True``) or in intensity
-            units (``relative=False``).
-        relative: see ``sigma``.
-        intensity_range: the range a relative ``sigma`` refers to (default: the array's own).
+    1995). ``sigma`` is the standard deviation of each of the real and imaginary parts, relative
+    or not as for :class:`GaussianNoise`.
     """
 
     def apply_array(self, x: np.ndarray, rng: RngLike = None) -> np.ndarray:
-        x = check_array(x)
-        dtype = float_dtype(x)
-        sd = dtype.type(_noise_sd(x, self.sigma, self.relative, self.intensity_range))
-        gen = as_generator(rng)
+        x, dtype, sd, gen = self._draw_setup(x, rng)
         real = gen.standard_normal(size=x.shape, dtype=dtype)
         real *= sd
         real += x

@@ -163,17 +163,24 @@ class SeparableLinear(Degradation):
             out = apply_along_axis(out, mat, axis + 1, dtype=dtype)
         return out.astype(dtype, copy=True) if out is x else out
 
-    def adjoint_array(self, y: np.ndarray, in_shape: Sequence[int]) -> np.ndarray:
-        """``A^T y`` (the transpose of every axis matrix); ``in_shape`` is ``A``'s input shape."""
+    def _check_output(
+        self, y: np.ndarray, in_shape: Sequence[int], what: str
+    ) -> tuple[np.ndarray, tuple[int, int, int]]:
+        """``y`` checked to be an output of ``A`` for an input of spatial ``in_shape`` (what the
+        adjoint and the pseudo-inverse take), and that spatial input shape."""
         y = check_array(y)
         spatial = spatial_shape(in_shape)
         expected = self.output_shape(spatial)
         if tuple(y.shape[1:]) != tuple(expected):
             raise MedsrError(
-                f"the adjoint needs an array of spatial shape {expected} (the output for "
-                f"{spatial}), "
+                f"{what} needs an array of spatial shape {expected} (the output for {spatial}), "
                 f"got {tuple(y.shape[1:])}"
             )
+        return y, spatial
+
+    def adjoint_array(self, y: np.ndarray, in_shape: Sequence[int]) -> np.ndarray:
+        """``A^T y`` (the transpose of every axis matrix); ``in_shape`` is ``A``'s input shape."""
+        y, spatial = self._check_output(y, in_shape, "the adjoint")
         dtype = float_dtype(y)
         mats = self.axis_matrices(spatial)
         out = y

@@ -4,7 +4,8 @@
 * :mod:`~medsr.infer.sliding` -- 3D sliding windows with anisotropic zoom and separable blending;
 * :mod:`~medsr.infer.slicewise` -- 2D networks slice by slice, fused over planes (SMORE/ECLARE);
 * :mod:`~medsr.infer.consistency` -- the data-consistency report and iterative back-projection;
-* :mod:`~medsr.infer.predictor` -- PyTorch and ONNX networks (ONNX through :mod:`medsr.models.onnx`);
+* :mod:`~medsr.infer.predictor` -- PyTorch and ONNX networks (ONNX through
+  :mod:`medsr.models.onnx`);
 * :mod:`~medsr.infer.pipeline` -- :func:`upscale` / :func:`upscale_volume` on a Volume;
 * :mod:`~medsr.infer.files` -- :func:`upscale_file`, folders and globs, JSON sidecars.
 """

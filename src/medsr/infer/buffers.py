@@ -78,7 +78,8 @@ def allocate(
     except OSError as exc:
         os.unlink(name)
         raise MedsrError(
-            f"cannot map a {nbytes / 2**30:.1f} GiB scratch file in {folder} ({exc}); free disk space"
+            f"cannot map a {nbytes / 2**30:.1f} GiB scratch file in {folder} ({exc}); "
+            "free disk space"
         ) from None
     try:
         os.unlink(name)

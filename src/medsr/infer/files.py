@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.infer.job import Job
 from medsr.infer.methods import default_method
 from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
@@ -156,16 +156,41 @@ def upscale_file(
         raise MedsrError(f"input {input} does not exist; check the path")
     if output.exists() and input.resolve() == output.resolve():
         raise MedsrError(f"refusing to overwrite the input {input}; choose another output name")
-    check_targets([output, sidecar_path(output)], overwrite=job.overwrite)  # before any work
+    dicom = job.format == "dicom"  # a derived DICOM series: the output is a folder
+    if job.format == "dicom-enhanced":
+        from medsr.io import check_dicom_output
+
+        check_dicom_output(output, job.format)
+    if dicom:
+        from medsr.io import check_dicom_output
+        from medsr.io.atomic_folder import atomic_folder_group, check_folder_target
+
+        check_dicom_output(output)
+        if output.exists() and output.resolve() in input.resolve().parents:
+            raise MedsrError(f"refusing to replace {output}: it holds the input {input}")
+        check_folder_target(output, overwrite=job.overwrite)
+        check_targets([sidecar_path(output)], overwrite=job.overwrite)
+    else:
+        from medsr.io import format_of_suffix
+
+        if job.format is None and format_of_suffix(output) == "dicom":  # before any work
+            raise OptionError(
+                f"{output.name}: medsr writes DICOM as a series folder ({{format}} dicom, a "
+                "folder name) or one enhanced file ({format} dicom-enhanced); or write .nii.gz, "
+                ".nrrd, .mha"
+            )
+        check_targets([output, sidecar_path(output)], overwrite=job.overwrite)  # before any work
     if predictor is None:
         predictor = load_predictor(job)
     method = None
     if predictor is None:
         method = job.method or default_method()
-    volume = read(input, series=job.series, spacing_override=job.spacing_override)
+    volume = read(
+        input, series=job.series, spacing_override=job.spacing_override, stack=job.stack
+    )
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
-    dtype = job.dtype or _default_dtype(volume, output)
+    dtype = job.dtype or _default_dtype(volume, output, job.format)
     result = upscale(
         volume,
         target,
@@ -178,8 +203,23 @@ def upscale_file(
     t2 = time.perf_counter()
     if progress is not None:
         progress.stage("writing", None)
-    with atomic_group([output, sidecar_path(output)], overwrite=job.overwrite) as (scan, side):
-        report = write(result.volume, scan, dtype=dtype)
+    if dicom:
+        group = atomic_folder_group(output, [sidecar_path(output)], overwrite=job.overwrite)
+    else:
+        group = atomic_group([output, sidecar_path(output)], overwrite=job.overwrite)
+    with group as staged:
+        scan, side = (staged[0], staged[1][0]) if dicom else staged
+        if job.format is not None:
+            report = write(
+                result.volume,
+                scan,
+                dtype=dtype,
+                format=job.format,
+                derivation=_derivation(result, __version__),
+                anonymise=job.anonymise,
+            )
+        else:
+            report = write(result.volume, scan, dtype=dtype)
         t_write = time.perf_counter() - t2
         timings = {
             "read": t_read,
@@ -197,33 +237,68 @@ def upscale_file(
             int(report.clipped),
             timings,
             peak_rss_mib(),
-            [*volume.meta.notes, *report.notes],
+            [*volume.meta.notes, *report.notes, *clipping_advice(report, result.volume)],
         ).as_dict()
         sidecar = to_jsonable(sidecar, nonfinite="string")  # JSON has no inf/nan: "inf", "nan"
         write_json(side, sidecar, nonfinite="string")
     return sidecar
 
 
-def _default_dtype(volume: Volume, output: Path) -> str:
-    from medsr.io import default_dtype
+#: Share of clipped output voxels above which the sidecar and the CLI advise ``--dtype float32``.
+CLIP_ADVICE_FRACTION = 1e-4
 
-    return default_dtype(volume, output)
+
+def clipping_advice(report: Any, volume: Volume) -> list[str]:
+    """A note when the result overshoots the stored dtype's range on many voxels (networks
+    sharpen edges past the input's extremes; integer dtypes clip them): say so and how to keep
+    them. Fewer than :data:`CLIP_ADVICE_FRACTION` of the voxels only get the count."""
+    clipped = int(getattr(report, "clipped", 0) or 0)
+    total = max(1, int(np.prod(volume.data.shape)))
+    if clipped <= CLIP_ADVICE_FRACTION * total:
+        return []
+    return [
+        f"{clipped} voxels ({100.0 * clipped / total:.2g} %) of the result lie outside the "
+        f"{report.dtype} range and were clipped; write --dtype float32 to keep them"
+    ]
+
+
+def _default_dtype(volume: Volume, output: Path, fmt: str | None = None) -> str:
+    from medsr.io import default_dtype, dicom_default_dtype
+
+    return dicom_default_dtype(volume) if fmt else default_dtype(volume, output)
+
+
+def _derivation(result: UpscaleResult, version: str) -> Any:
+    """What medsr did, for the DICOM SeriesDescription and DerivationDescription."""
+    from medsr.io.dicom_write import Derivation
+
+    model = (result.model or {}).get("architecture") or (result.model or {}).get("name")
+    return Derivation(
+        method=result.method,
+        factors=tuple(float(f) for f in result.factors),
+        version=version,
+        model=str(model) if model else None,
+    )
 
 
 # ---------------------------------------------------------------------- several scans
-def output_path_for(input: Path, out_dir: Path) -> Path:
-    """``out_dir/<name>``: same file name (and format) as the input; DICOM becomes ``.nii.gz``."""
+def output_path_for(input: Path, out_dir: Path, fmt: str | None = None) -> Path:
+    """``out_dir/<name>``: same file name (and format) as the input; DICOM becomes ``.nii.gz``.
+
+    With ``fmt="dicom"`` (``Job.format``): the folder ``out_dir/<name without suffix>`` of a
+    derived DICOM series.
+    """
     from medsr.io import format_of_suffix
     from medsr.io.atomic import full_suffix
 
+    suffix = full_suffix(input)
+    stem = input.name[: len(input.name) - len(suffix)] if suffix and not input.is_dir() else None
+    if fmt == "dicom":
+        return out_dir / (stem or input.name)
+    if fmt == "dicom-enhanced":
+        return out_dir / f"{stem or input.name}.dcm"
     if input.is_dir() or format_of_suffix(input) in (None, "dicom"):
-        suffix = full_suffix(input)
-        stem = (
-            input.name[: len(input.name) - len(suffix)]
-            if suffix and not input.is_dir()
-            else input.name
-        )
-        return out_dir / f"{stem}.nii.gz"
+        return out_dir / f"{stem or input.name}.nii.gz"
     return out_dir / input.name
 
 
@@ -241,14 +316,15 @@ def run_many(
     """
     if not out_dir.is_dir():
         raise MedsrError(
-            f"with several inputs -o must be an existing folder; {out_dir} is not one: create the folder first"
+            f"with several inputs -o must be an existing folder; {out_dir} is not one: "
+            "create the folder first"
         )
     job.validate()
     predictor = load_predictor(job)  # once for all scans
     outcomes = []
     names: set[Path] = set()
     for path in inputs:
-        out = output_path_for(path, out_dir)
+        out = output_path_for(path, out_dir, job.format)
         if out in names:
             outcome = ScanOutcome(
                 path, out, "failed", f"another input also writes {out.name}; rename one"

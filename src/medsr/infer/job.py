@@ -61,7 +61,9 @@ class Job:
 
     At most one of ``factors``/``spacing`` (neither: isotropic at the finest spacing); at most one
     of ``method``, ``weights``, ``onnx`` (none: :func:`medsr.infer.methods.default_method`). The
-    device lives once, in ``config.method_options.device`` (:attr:`device` reads it).
+    device lives once, in ``config.method_options.device`` (:attr:`device` reads it). ``model``
+    without ``weights`` means the weights shipped in the package for the scale of ``factors``
+    (:func:`medsr.models.shipped.shipped_for`): :meth:`validate` fills ``weights`` with them.
     """
 
     factors: str | Sequence[float] | float | None = None
@@ -76,6 +78,9 @@ class Job:
     series: str | None = None
     config: UpscaleConfig = field(default_factory=UpscaleConfig)
     spacing_override: str | Sequence[float] | float | None = None
+    format: str | None = None  # "dicom" (series folder) / "dicom-enhanced" (one .dcm file)
+    anonymise: bool = False  # DICOM output: remove patient and study identity
+    stack: str | None = None  # DICOM multi-frame input: which stack of frames to read
 
     @property
     def device(self) -> str:
@@ -97,12 +102,18 @@ class Job:
         if len(chosen) > 1:
             names = " and ".join("{" + n + "}" for n in chosen)
             raise OptionError(
-                f"give only one of {{method}}, {{weights}} (with {{model}}) and {{onnx}}; got {names}"
+                "give only one of {method}, {weights} (with {model}) and {onnx}; "
+                f"got {names}"
             )
         if self.model and not self.weights:
-            raise OptionError(
-                f"{{model}} {self.model} needs {{weights}} FILE.safetensors (with its model.json beside it)"
-            )
+            if self.method or self.onnx:
+                raise OptionError(
+                    f"{{model}} {self.model} names a network: drop {{{chosen[0]}}}, or {{model}}"
+                )
+            from medsr.models.shipped import shipped_for
+
+            # the weights shipped in the package for the requested scale (or an error naming them)
+            self.weights = shipped_for(self.model, self.factors)
         if self.ensemble and not self.weights:
             raise OptionError(
                 "{ensemble} applies to PyTorch networks given by their weights; drop it"
@@ -124,6 +135,21 @@ class Job:
             from medsr.io import check_dtype
 
             self.dtype = check_dtype(self.dtype)
+        if self.format is not None:
+            self.format = str(self.format).strip().lower()
+            if self.format in ("", "auto"):
+                self.format = None
+            elif self.format not in ("dicom", "dicom-enhanced"):
+                raise OptionError(
+                    "{format} must be dicom (a derived DICOM series folder) or dicom-enhanced "
+                    f"(one multi-frame .dcm), got {self.format!r}; other formats follow the "
+                    "output name (.nii.gz, .nrrd, .mha)"
+                )
+        if self.anonymise and self.format is None:
+            raise OptionError(
+                "{anonymise} applies to DICOM output ({format} dicom): NIfTI, NRRD and MetaImage "
+                "outputs carry no patient identity"
+            )
         cfg = self.config
         _positive_ints("tile", cfg.tile, 1)
         _positive_ints("overlap", cfg.overlap, 0)

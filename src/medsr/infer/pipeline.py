@@ -45,7 +45,13 @@ from medsr.infer.consistency import (
 )
 from medsr.infer.methods import MethodOptions, TargetGrid, get_method
 from medsr.infer.predictor import Predictor
-from medsr.infer.slicewise import check_axis, matching_axes, slicewise_predict, windows_per_plane
+from medsr.infer.slicewise import (
+    check_axis,
+    matching_axes,
+    plane_axes,
+    slicewise_predict,
+    windows_per_plane,
+)
 from medsr.infer.sliding import Blend, plan_tiles, tiled_predict
 from medsr.progress import ProgressSink, Quiet
 from medsr.volume import (
@@ -73,8 +79,8 @@ __all__ = [
 
 #: Default 3D window (input voxels per axis).
 DEFAULT_TILE_3D = 64
-# Largest output grid (voxels x channels) a factor may ask for: 2**36 float32 voxels are 256 GiB, far
-# past any memory-mapped output medsr writes; larger requests are typing mistakes (e.g. 1e9).
+# Largest output grid (voxels x channels) a factor may ask for: 2**36 float32 voxels are 256 GiB,
+# far past any memory-mapped output medsr writes; larger requests are typing mistakes (e.g. 1e9).
 _MAX_VOXELS = 2**36
 
 
@@ -90,7 +96,8 @@ class UpscaleConfig:
         blend: "hann" or "gaussian" window profiles.
         batch_size: windows (3D) or slices (2D) per forward pass; default 1 (3D) / 8 (2D).
         axis: 2D networks: the slicing axis (default: the first that fits the factors).
-        planes: 2D networks: slicing axes whose results are averaged, or "all" (every axis that fits).
+        planes: 2D networks: slicing axes whose results are averaged, or "all" (every axis that
+            fits).
         finish: interpolation for the non-integer remainder of a factor.
         max_memory: bytes above which the output is memory-mapped.
         scratch: folder for that file.
@@ -126,7 +133,8 @@ class UpscaleResult:
         method: the registered method's name, or ``"network"``.
         method_kind: "interpolation", "self-supervised" or "network".
         factors: per-axis factors of the target grid.
-        consistency: the data-consistency report (:func:`medsr.infer.consistency.consistency_report`).
+        consistency: the data-consistency report
+            (:func:`medsr.infer.consistency.consistency_report`).
         timings: seconds per stage ("upscale", "consistency", "reduction" where it ran).
         model: the network's ``model.json`` summary (networks only).
         description: one line about the method (registered methods only).
@@ -177,29 +185,38 @@ def resolve_target(
 
     Factors within a relative 1e-4 of an integer are snapped to it: headers store spacings as
     float32 and users type rounded values (2.4 for 2.3999972), which should not turn x2 into
-    x2.000001 (a network would then run at x3). A factor below 1 on some axes (``--spacing 1`` on a
-    0.86 x 0.86 x 2.4 mm scan) is allowed: :func:`upscale` super-resolves the other axes, then
-    reduces those axes with MATLAB's antialiased bicubic. Factors all <= 1 are refused:
-    down-sampling alone is not super-resolution.
+    x2.000001 (a network would then run at x3). Factors derived from spacings (``spacing`` or the
+    default target) are snapped within 1 % (:data:`SPACING_TOLERANCE`): spacings that close count
+    as equal (0.8594 next to 0.8579 mm gives factor 1, not 1.0017). A factor below 1 on some axes
+    (``--spacing 1`` on a 0.86 x 0.86 x 2.4 mm scan) is allowed: :func:`upscale` super-resolves
+    the other axes, then reduces those axes with MATLAB's antialiased bicubic. Factors all <= 1
+    are refused: down-sampling alone is not super-resolution.
 
     With neither ``factors`` nor ``spacing``, the target is isotropic at the finest spacing (the
     default of self-supervised SR, review section 4.2.2: thick slices -> in-plane resolution).
     """
     if factors is not None and spacing is not None:
         raise OptionError("give only one of {spacing} (e.g. 1 or 1,1,1) and {factors} (e.g. 1,1,4)")
-    if factors is None and spacing is None:
+    default_target = factors is None and spacing is None
+    if default_target:
         sp = spacing_of(volume.affine)
         axes = [a for a in range(3) if int(volume.shape[a]) > 1]
         spacing = float(min(sp[a] for a in axes)) if axes else float(sp.min())
     if spacing is not None:
         wanted = _per_axis(volume, spacing, "spacing", spacing_of(volume.affine)[2], None)
-        f = snap_factors(factors_for_spacing(spacing_of(volume.affine), wanted))
+        f = _equal_spacings(factors_for_spacing(spacing_of(volume.affine), wanted))
         what = "{spacing} " + ",".join(f"{s:g}" for s in wanted)
+        if default_target:  # name what the user did not type as the default it is
+            what = (
+                f"the default target (isotropic at the finest spacing, {spacing:g} mm, as "
+                "neither {factors} nor {spacing} was given)"
+            )
         if max(f) > MAX_FACTOR:
             a = int(np.argmax(f))
             raise OptionError(
-                f"{what} asks for factor {f[a]:.4g} along axis {a}, above {MAX_FACTOR:g}, the largest "
-                "medsr accepts (the grid would hold too many voxels); ask for a coarser spacing"
+                f"{what} asks for factor {f[a]:.4g} along axis {a}, above {MAX_FACTOR:g}, "
+                "the largest medsr accepts (the grid would hold too many voxels); "
+                "ask for a coarser spacing"
             )
     else:
         f = snap_factors(_per_axis(volume, factors, "factors", 1.0, MAX_FACTOR))  # type: ignore[arg-type]
@@ -209,15 +226,20 @@ def resolve_target(
         # a Z asked for explicitly is refused, not dropped (X,Y of 1: "unchanged" is said below)
         if len(parse_numbers(given)) != 1 and (f[0], f[1]) != (1.0, 1.0):
             raise OptionError(
-                f"{what} asks for factor {f[2]:g} along Z, but this is a 2-D image (one slice): only "
+                f"{what} asks for factor {f[2]:g} along Z, "
+                "but this is a 2-D image (one slice): only "
                 f"X and Y can be zoomed; give X,Y only, e.g. {{factors}} {f[0]:g},{f[1]:g}"
             )
         f = (f[0], f[1], 1.0)  # one number for all axes: it applies to X and Y of a 2-D image
+    asked = f
     f = _single_voxel_axes(volume, f, factors if spacing is None else spacing, what)
+    if all(v == 1.0 for v in f) and any(a != 1.0 for a in asked):
+        raise OptionError(_nothing_to_zoom(volume, what))
     if all(v == 1.0 for v in f):
         if volume.meta.is_2d:
             raise OptionError(
-                f"{what} leaves this 2-D image unchanged (it has one slice, so only X and Y are zoomed, "
+                f"{what} leaves this 2-D image unchanged "
+                "(it has one slice, so only X and Y are zoomed, "
                 "here by 1,1); ask for X,Y factors above 1, e.g. {factors} 2"
             )
         raise OptionError(
@@ -227,17 +249,34 @@ def resolve_target(
         a = int(np.argmin(f))
         raise OptionError(
             f"{what} gives factor {f[a]:.4g} < 1 along axis {a} (spacing "
-            f"{spacing_of(volume.affine)[a]:.4g} mm) and no axis above 1: that is down-sampling, not "
-            "super-resolution; ask for a finer spacing on at least one axis, or use `medsr degrade`"
+            f"{spacing_of(volume.affine)[a]:.4g} mm) and no axis above 1: "
+            "that is down-sampling, not super-resolution; "
+            "ask for a finer spacing on at least one axis, or use `medsr degrade`"
         )
     target = TargetGrid.from_factors(volume, f)
     voxels = math.prod(int(n) for n in target.shape) * volume.channels
     if voxels > _MAX_VOXELS:
         raise OptionError(
-            f"{what} asks for a {' x '.join(str(int(n)) for n in target.shape)} grid ({voxels:.3g} voxels), "
-            f"beyond the {_MAX_VOXELS:.3g} medsr can hold; ask for smaller factors or a coarser spacing"
+            f"{what} asks for a {' x '.join(str(int(n)) for n in target.shape)} grid "
+            f"({voxels:.3g} voxels), beyond the {_MAX_VOXELS:.3g} medsr can hold; "
+            "ask for smaller factors or a coarser spacing"
         )
     return target
+
+
+#: Spacings within this relative difference count as equal (headers store 0.8594 next to 0.8579
+#: for one in-plane resolution): a spacing-derived factor that close to a whole number is set to it.
+SPACING_TOLERANCE = 0.01
+
+
+def _equal_spacings(values: Sequence[float]) -> tuple[float, ...]:
+    """Factors from ``--spacing`` (or the default isotropic target) within
+    :data:`SPACING_TOLERANCE` of a whole number, set to it (1.0017 -> 1: no x2 network run, no
+    resampling for a 0.2 % spacing difference)."""
+    return tuple(
+        float(round(v)) if round(v) >= 1 and abs(v - round(v)) <= SPACING_TOLERANCE * v else v
+        for v in snap_factors(values)
+    )
 
 
 def _single_voxel_axes(
@@ -249,72 +288,155 @@ def _single_voxel_axes(
     if not thin:
         return f
     single = len(parse_numbers(given)) == 1
+    if not single and all(f[a] == 1.0 or a in thin for a in range(3)):
+        raise OptionError(_nothing_to_zoom(volume, what))
     if not single:
         a = thin[0]
         example = ",".join("1" if i in thin else f"{f[i]:g}" for i in range(3))
         raise OptionError(
-            f"{what} asks for factor {f[a]:g} along axis {a}, but the input is one voxel thick there "
+            f"{what} asks for factor {f[a]:g} along axis {a}, "
+            "but the input is one voxel thick there "
             f"(shape {tuple(int(n) for n in volume.shape)}) and cannot be super-resolved along it; "
             f"give factor 1 there, e.g. {{factors}} {example}"
         )
     return tuple(1.0 if a in thin else f[a] for a in range(3))  # type: ignore[return-value]
 
 
+def _nothing_to_zoom(volume: Volume, what: str) -> str:
+    """The message for an image one voxel wide along every axis a request would zoom."""
+    n = volume.shape[:2] if volume.meta.is_2d else volume.shape
+    unit = "pixels" if volume.meta.is_2d else "voxels"
+    return (
+        f"this image is {' x '.join(str(int(v)) for v in n)} {unit}: one {unit[:-1]} along "
+        f"every axis {what} would zoom, so there is nothing to super-resolve; give an image at "
+        f"least 2 {unit} wide"
+    )
+
+
 def _per_axis(
     volume: Volume, value: Any, name: str, z_value: float, maximum: float | None
 ) -> tuple[float, float, float]:
-    """Three numbers from :func:`parse_triple`; a 2-D image also takes two (X, Y), Z gets ``z_value``."""
+    """Three numbers from :func:`parse_triple`; a 2-D image also takes two (X, Y), Z gets
+    ``z_value``."""
     fill = float(z_value) if volume.meta.is_2d else None
     return parse_triple(value, 3, name, fill=fill, maximum=maximum)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------- networks
+def _orientations(predictor: Predictor) -> list[tuple[int | None, tuple[int, int, int]]]:
+    """Every way the network can zoom a volume: (slicing axis, or None for a 3D network; the
+    per-axis whole factors it then applies)."""
+    scale = tuple(int(round(float(s))) for s in predictor.scale)
+    if predictor.dims == 3:
+        return [(None, scale)]  # type: ignore[list-item]
+    out: list[tuple[int | None, tuple[int, int, int]]] = []
+    for k in range(3):
+        p, q = plane_axes(k)
+        for a, b in dict.fromkeys([(scale[0], scale[1]), (scale[1], scale[0])]):
+            s = [1, 1, 1]
+            s[p], s[q] = a, b
+            out.append((k, (s[0], s[1], s[2])))
+    return out
+
+
+def _best_fit(
+    options: list[tuple[int | None, tuple[int, int, int]]],
+    need: tuple[int, ...],
+    factors: Sequence[float],
+) -> tuple[int, int, int] | None:
+    """The largest network factors that fit ``need`` (never more than ``need`` on any axis, more
+    than 1 on some): exact first, then the most up-sampling, then the smallest factor left to
+    interpolation; None when nothing fits."""
+    fits = [s for _, s in options if all(a <= n for a, n in zip(s, need)) and max(s) > 1]
+    if not fits:
+        return None
+    return max(
+        fits,
+        key=lambda s: (
+            s == tuple(need),
+            math.prod(s),
+            -max(f / a for f, a in zip(factors, s)),
+        ),
+    )
+
+
+def _no_fit_error(predictor: Predictor, factors: Sequence[float], need: tuple[int, ...]) -> str:
+    """The "model scale mismatch" message: what the network does, what would fit, how to train."""
+    scale = tuple(int(round(float(s))) for s in predictor.scale)
+    asked = ",".join(f"{f:.4g}" for f in factors)
+    own = sorted({s for _, s in _orientations(predictor)})
+    can = " or ".join(",".join(map(str, s)) for s in own)
+    ways = []
+    for k in range(3):
+        p, q = plane_axes(k)
+        if need[p] * need[q] > 1:
+            rest = "" if need[k] == 1 else f", then cubic x{factors[k]:.4g} along axis {k}"
+            ways.append(f"a 2D model.scale [{need[p]},{need[q]}] sliced along axis {k}{rest}")
+    ways.append(f"a 3D model.scale [{','.join(map(str, need))}]")
+    return (
+        f"model scale mismatch: this {predictor.dims}D network up-samples by x{scale}, which does "
+        f"not fit factors {asked} (whole factors {','.join(map(str, need))}) on any axis it can "
+        f"serve without over-shooting; it fits {{factors}} {can}. Networks that would fit: "
+        + "; ".join(ways)
+        + ". Train one with `medsr train configs/through_plane.yaml --profile cpu "
+        "model.scale=[1,N]` (thick slices, N = the whole slice factor; the patch a multiple of "
+        "N) or any recipe with `model.scale=...`, or use {method} self (no training)"
+    )
+
+
 def network_plan(
     predictor: Predictor, factors: Sequence[float], config: UpscaleConfig
 ) -> tuple[tuple[int, int, int], list[int] | None]:
     """The network's 3D integer factors ``S`` and, for 2D networks, the slicing axes to run.
 
+    ``S`` is ``ceil(factors)`` when the network realises it; otherwise the largest whole factors
+    the network does realise without exceeding ``ceil(factors)`` on any axis (an x2 network on an
+    x2.8 request runs at x2): the engine then finishes the rest (``factors / S``) with ``finish``
+    interpolation (cubic), and records it in the sidecar (``network_fit``).
+
     Raises:
-        MedsrError: when the network's scale cannot realise ``ceil(factors)``.
+        MedsrError: when the network fits no axis of the request; the message lists the factors
+            and slicing axes that would work and how to train for them.
     """
-    need = tuple(math.ceil(f - SNAP_TOLERANCE) for f in factors)
+    need = tuple(max(1, math.ceil(f - SNAP_TOLERANCE)) for f in factors)
+    options = _orientations(predictor)
     if predictor.dims == 3:
         if config.axis is not None or config.planes is not None:
             raise OptionError("{axis}/{planes} apply to 2D networks; this network is 3D: drop them")
-        if tuple(predictor.scale) != need:
-            raise OptionError(
-                f"model scale mismatch: the network up-samples by {tuple(predictor.scale)} but "
-                f"factors {tuple(round(f, 4) for f in factors)} need {need} (the next integers); "
-                "use a model trained for these factors or change {factors}/{spacing}"
-            )
-        return need, None  # type: ignore[return-value]
+        best = _best_fit(options, need, factors)
+        if best is None:
+            raise OptionError(_no_fit_error(predictor, factors, need))
+        return best, None
     if config.planes is not None and config.axis is not None:
         raise OptionError("give {axis} (one orientation) or {planes} (several, averaged), not both")
-    fitting = matching_axes(predictor.scale, need)
     if config.planes is not None:
         if isinstance(config.planes, str):
             if config.planes.lower() not in ("all", "auto"):
                 raise OptionError(f"{{planes}} takes 'all' or axes like 0,1; got {config.planes!r}")
-            axes = fitting
+            best = _best_fit(options, need, factors)
+            axes = matching_axes(predictor.scale, best) if best is not None else []
         else:
             axes = sorted({int(a) for a in config.planes})
-        if not axes:
-            raise MedsrError(
-                f"model scale mismatch: no slicing orientation lets the 2D network "
-                f"(x{tuple(predictor.scale)}) produce factors {need}"
-            )
+            for a in axes:
+                plane_axes(a)  # refuses axes other than 0, 1, 2
+            best = _best_fit([o for o in options if o[0] in axes], need, factors)
+        if best is None or not axes:
+            raise OptionError(_no_fit_error(predictor, factors, need))
     elif config.axis is not None:
         axes = [int(config.axis)]
+        plane_axes(axes[0])
+        best = _best_fit([o for o in options if o[0] == axes[0]], need, factors)
+        if best is None:
+            check_axis(axes[0], predictor.scale, need)  # says why this orientation cannot work
+            raise OptionError(_no_fit_error(predictor, factors, need))
     else:
-        if not fitting:
-            raise MedsrError(
-                f"model scale mismatch: no slicing orientation lets the 2D network "
-                f"(x{tuple(predictor.scale)}) produce factors {need}; use a model trained for them"
-            )
-        axes = fitting[:1]
+        best = _best_fit(options, need, factors)
+        if best is None:
+            raise OptionError(_no_fit_error(predictor, factors, need))
+        axes = matching_axes(predictor.scale, best)[:1]
     for a in axes:
-        check_axis(a, predictor.scale, need)
-    return need, axes  # type: ignore[return-value]
+        check_axis(a, predictor.scale, best)
+    return best, axes
 
 
 def _run_network(
@@ -337,6 +459,19 @@ def _run_network(
         "normalisation": norm.to_dict(include_fit=True),
         "output_buffer": "memmap" if isinstance(buffer, np.memmap) else "memory",
     }
+    need = [max(1, math.ceil(f - SNAP_TOLERANCE)) for f in target.factors]
+    if list(net_factors) != need:
+        info["network_fit"] = {
+            "requested": list(target.factors),
+            "network": list(net_factors),
+            "finished_by": config.finish,
+            "note": (
+                f"the network's scale {tuple(predictor.scale)} does not fit factors "
+                f"{','.join(f'{f:.4g}' for f in target.factors)}: it ran at "
+                f"x{','.join(map(str, net_factors))} and {config.finish} interpolation "
+                "did the rest"
+            ),
+        }
     if predictor.dims == 3:
         tile = config.tile if config.tile is not None else DEFAULT_TILE_3D
         plan = plan_tiles(
@@ -426,7 +561,8 @@ def upscale(
     progress: ProgressSink | None = None,
     dtype: str | None = None,
 ) -> UpscaleResult:
-    """Up-scale ``volume`` onto ``target`` with a network (``predictor``) or a registered ``method``.
+    """Up-scale ``volume`` onto ``target`` with a network (``predictor``) or a registered
+    ``method``.
 
     Args:
         dtype: the storage dtype the result will be written in; the consistency report then also
@@ -467,7 +603,8 @@ def upscale(
             result.affine, target.affine, atol=1e-6
         ):
             raise RuntimeError(
-                f"method {entry.name} returned grid {result.shape} that is not the target {target.shape}"
+                f"method {entry.name} returned grid {result.shape} "
+                f"that is not the target {target.shape}"
             )
         if result.channels != volume.channels:
             raise RuntimeError(f"method {entry.name} changed the channel count")
@@ -476,6 +613,7 @@ def upscale(
             data = data.copy()
         name, kind, model, description = entry.name, entry.kind, None, entry.description
         details = {"method_info": method_info}
+    _check_output_finite(data, volume, predictor, name)
     timings = {"upscale": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
@@ -505,6 +643,32 @@ def upscale(
     out = volume.with_data(data, target.affine.copy())
     return UpscaleResult(
         out, name, kind, tuple(target.factors), report, timings, model, description, details
+    )
+
+
+def _check_output_finite(
+    data: np.ndarray, volume: Volume, predictor: Predictor | None, method: str
+) -> None:
+    """Refuse a result holding NaN/Inf, blaming what made it: the input was checked finite, so
+    a network's NaN comes from its weights or its intensity normalisation."""
+    bad, step = 0, max(1, 2**24 // max(1, int(np.prod(data.shape[2:])) * data.shape[0]))
+    for i in range(0, data.shape[1], step):  # in slabs: the output may be memory-mapped
+        bad += int(np.count_nonzero(~np.isfinite(data[:, i : i + step])))
+    if not bad:
+        return
+    source = volume.meta.source or "the input"
+    if predictor is not None:
+        info = predictor.info
+        where = info.get("weights") or info.get("onnx")
+        model = f"{info.get('architecture', 'network')}" + (f" ({where})" if where else "")
+        raise MedsrError(
+            f"the network {model} produced {bad} NaN/Inf voxels from {source}, whose voxels are "
+            "all finite: its weights are damaged or diverged, or its intensity normalisation "
+            "(model.json) does not suit this scan; check the weights and the normalisation"
+        )
+    raise MedsrError(
+        f"method {method} produced {bad} NaN/Inf voxels from {source}, whose voxels are all "
+        "finite; try another method (e.g. --method bspline) and please report it"
     )
 
 

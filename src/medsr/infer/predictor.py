@@ -68,9 +68,16 @@ class Predictor:
         ensemble: bool = False,
         normalisation: Normaliser | Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        fast: bool = True,
     ) -> Predictor:
-        """Wrap a ``torch.nn.Module`` with attributes ``dims`` and ``scale`` (see medsr.models)."""
+        """Wrap a ``torch.nn.Module`` with attributes ``dims`` and ``scale`` (see medsr.models).
+
+        ``fast``: run through :class:`medsr.infer.fastpath.FastForward` (channels-last layout
+        on CPU under inference mode; equal to eager within 1e-4); False: plain eager PyTorch.
+        """
         import torch
+
+        from medsr.infer.fastpath import FastForward
 
         meta = dict(meta or {})
         dims = int(meta.get("dims", getattr(model, "dims", 0)))
@@ -94,22 +101,28 @@ class Predictor:
             )
         )
 
+        info: dict[str, Any] = {"execution": "eager"}  # FastForward keeps it up to date
+        net = FastForward(model, dims, dev, report=info) if fast else None
+
         def forward(batch: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(dev)
-                y = model(x)
-                if isinstance(y, (list, tuple)):
-                    y = y[-1]
+                if net is not None:
+                    y = net(x)
+                else:
+                    y = model(x)
+                    if isinstance(y, (list, tuple)):
+                        y = y[-1]
                 return y.detach().float().cpu().numpy()
 
-        info = {
-            "backend": "torch",
-            "device": str(dev),
-            "architecture": meta.get("architecture", meta.get("name", type(model).__name__)),
-            "dims": dims,
-            "scale": list(scale),
-            "ensemble": bool(ensemble),
-        }
+        info.update(
+            backend="torch",
+            device=str(dev),
+            architecture=meta.get("architecture", meta.get("name", type(model).__name__)),
+            dims=dims,
+            scale=list(scale),
+            ensemble=bool(ensemble),
+        )
         return cls(forward, dims, scale, in_channels, norm, info)
 
     @classmethod
@@ -120,12 +133,14 @@ class Predictor:
         device: str = "cpu",
         ensemble: bool = False,
         model_name: str | None = None,
+        fast: bool = True,
     ) -> Predictor:
         """Load safetensors weights with their model.json (:func:`medsr.models.io.load_weights`).
 
         Args:
             weights: ``model.safetensors`` (``model.json`` beside it), or their folder.
             model_name: the architecture the user expects (``--model``); must match model.json.
+            fast: see :meth:`from_module`.
         """
         from medsr.models.io import load_weights, weights_paths
 
@@ -145,7 +160,7 @@ class Predictor:
                 f"{{model}} {model_name} does not match {meta_path.name}, which describes {arch}; "
                 "drop {model} or give the right weights"
             )
-        pred = cls.from_module(model, device=device, ensemble=ensemble, meta=meta)
+        pred = cls.from_module(model, device=device, ensemble=ensemble, meta=meta, fast=fast)
         pred.info.update({"weights": str(tensors), "model_json": to_jsonable(meta)})
         return pred
 
@@ -212,7 +227,8 @@ def _torch_device(device: str) -> Any:
 
 
 def _odd_axis(scale: tuple[int, ...]) -> int | None:
-    """For a 3D scale like (1, 1, 4): the axis whose factor differs (kept fixed by self-ensemble)."""
+    """For a 3D scale like (1, 1, 4): the axis whose factor differs (kept fixed by
+    self-ensemble)."""
     if len(scale) != 3 or len(set(scale)) == 1:
         return None
     for a in range(3):

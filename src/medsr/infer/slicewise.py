@@ -69,7 +69,8 @@ def check_axis(axis: int, net_scale: Sequence[int], factors: Sequence[int]) -> N
     if factors[axis] != 1:
         raise OptionError(
             f"a 2D network cannot up-sample across its slices: factor {factors[axis]} along the "
-            f"slicing axis {axis} ({name}); choose {{axis}} so the slices contain that axis, or {{planes}}"
+            f"slicing axis {axis} ({name}); "
+            "choose {axis} so the slices contain that axis, or {planes}"
         )
     p, q = plane_axes(axis)
     raise MedsrError(
@@ -99,8 +100,8 @@ class ForegroundCrop:
     """Run the network only on the foreground of each group of slices (restoration networks).
 
     A group of ``batch_size`` consecutive slices is cropped to the bounding box of its voxels above
-    ``threshold`` (all channels), widened by ``margin`` voxels on each side (choose it wider than the
-    network's receptive field reaches into air). Outside the box the output is the input itself,
+    ``threshold`` (all channels), widened by ``margin`` voxels on each side (choose it wider than
+    the network's receptive field reaches into air). Outside the box the output is the input itself,
     so this applies only to networks whose output grid equals their input grid (scale 1, as the
     self-SR network; SMORE, review section 4.2.2). A group with no foreground is copied unchanged.
     """

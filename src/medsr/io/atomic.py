@@ -21,6 +21,7 @@ also run when a job is terminated. A full disk (or a read-only one) becomes one
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import re
@@ -42,6 +43,7 @@ __all__ = [
     "atomic_files",
     "atomic_group",
     "atomic_path",
+    "check_name",
     "check_targets",
     "clean_stale",
     "full_suffix",
@@ -93,7 +95,35 @@ def _split_name(path: Path) -> tuple[str, str]:
     return stem, path.name[len(stem) :]
 
 
+#: Bytes a temporary name adds to the output's: ``.`` + ``.tmp`` + a 7-digit PID + ``-`` + 8 hex.
+_TEMP_EXTRA = 21
+
+
+def check_name(path: str | os.PathLike[str]) -> None:
+    """Refuse an output name the file system cannot hold together with its temporary's extra
+    bytes (:func:`atomic_path`), naming the file, not its folder.
+
+    Raises:
+        MedsrError: the name is longer than the folder's limit (usually 255 bytes) minus 21.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        limit = int(os.pathconf(parent, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    size = len(os.fsencode(path.name))
+    if size + _TEMP_EXTRA > limit:
+        short = path.name if len(path.name) <= 40 else f"{path.name[:20]}...{path.name[-12:]}"
+        raise MedsrError(
+            f"the output name {short} is too long ({size} bytes): medsr writes through a temporary "
+            f"file {_TEMP_EXTRA} bytes longer, and names in {parent} hold at most {limit} bytes; "
+            f"choose a name of at most {limit - _TEMP_EXTRA} bytes"
+        )
+
+
 def _parent(path: Path) -> Path:
+    check_name(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise MedsrError(
@@ -153,6 +183,26 @@ def _disk_error(path: Path, exc: BaseException) -> MedsrError | None:
         f"cannot write {path}: {_DISK_ERRORS[exc.errno]}; nothing was written: free disk space "
         "or choose another folder"
     )
+
+
+def _user_names(exc: BaseException, names: dict[str, str]) -> MedsrError | None:
+    """The writer's :class:`MedsrError` naming the user's output instead of its temporary (which
+    the user never sees and which is gone by then); None when the message names no temporary."""
+    if not isinstance(exc, MedsrError):
+        return None
+    text = original = str(exc)
+    template = getattr(exc, "template", None)
+    for temporary, wanted in names.items():
+        text = text.replace(temporary, wanted)
+        if isinstance(template, str):
+            template = template.replace(temporary, wanted)
+    if text == original:
+        return None
+    renamed = copy.copy(exc)
+    renamed.args = (text,)
+    if isinstance(template, str):
+        renamed.template = template  # type: ignore[attr-defined]
+    return renamed
 
 
 def _pid_alive(pid: int) -> bool:
@@ -219,6 +269,7 @@ def check_targets(paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = 
             exists and ``overwrite`` is False.
     """
     for path in map(Path, paths):
+        check_name(path)
         if path.is_dir():
             raise MedsrError(
                 f"{path} is a folder, where medsr must write a file; move it away or choose "
@@ -255,6 +306,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         disk = _disk_error(path, exc)
         if disk is not None:
             raise disk from None
+        named = _user_names(exc, {str(tmp): str(path), tmp.name: path.name})
+        if named is not None:
+            raise named from None
         raise
 
 
@@ -292,6 +346,9 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
         disk = _disk_error(path, exc)
         if disk is not None:
             raise disk from None
+        named = _user_names(exc, {str(tmp_dir): str(parent), tmp_dir.name: parent.name})
+        if named is not None:
+            raise named from None
         raise
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -308,8 +365,8 @@ def atomic_group(
     ...). Files a writer adds beside its own (the ``.raw`` of a ``.mhd``) are committed too. On
     success the files are renamed into place, companions first and ``paths[0]`` last; a file that
     is replaced is kept aside until the commit is complete. On any failure (an exception in the
-    block, a failed rename, SIGTERM through :func:`unwind_on_signals`) the staging folder is removed,
-    every member already renamed is removed again and the files it replaced are restored.
+    block, a failed rename, SIGTERM through :func:`unwind_on_signals`) the staging folder is
+    removed, every member already renamed is removed again and the files it replaced are restored.
 
     Args:
         paths: the outputs, all in the same folder (e.g. a scan and its JSON sidecar).
@@ -356,6 +413,9 @@ def atomic_group(
         disk = _disk_error(targets[0], exc)
         if disk is not None:
             raise disk from None
+        named = _user_names(exc, {str(staging): str(parent)})
+        if named is not None:
+            raise named from None
         raise
     shutil.rmtree(staging, ignore_errors=True)
 

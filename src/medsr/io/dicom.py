@@ -14,7 +14,12 @@ output then carries the sform only, see :mod:`medsr.io.nifti`).
 Intensities: RescaleSlope/RescaleIntercept are applied (CT in Hounsfield units); the stored dtype
 and scaling stay in ``meta`` so a NIfTI written with the source dtype stores the same integers.
 
-Writing DICOM is not supported (write NIfTI instead).
+Compressed transfer syntaxes are decoded by the pylibjpeg family (dependencies); damaged headers
+and pixel blocks give one line naming the file and the element (:mod:`medsr.io.dicom_checks`).
+Folders: non-image objects (SR, RT plans, waveforms, DICOMDIR) are skipped with a count in
+``meta.notes``. An enhanced multi-frame object holding several stacks (StackID, orientation or
+temporal position) is refused with the list of its stacks unless ``stack`` picks one. Writing a
+derived series: :mod:`medsr.io.dicom_write`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ __all__ = [
     "is_dicom_file",
     "list_series",
     "read_dicom",
+    "scan_folder",
+    "skipped_note",
     "stack_geometry",
     "tilt_notes",
 ]
@@ -102,31 +109,44 @@ def _dcmread(path: Path, **kw: Any) -> Any:
     """pydicom.dcmread without its warnings (damaged files raise MedsrError in the callers)."""
     import pydicom
 
-    with warnings.catch_warnings():
+    from medsr.io.dicom_checks import pydicom_muted
+
+    with warnings.catch_warnings(), pydicom_muted():
         warnings.simplefilter("ignore")
         return pydicom.dcmread(str(path), **kw)
 
 
-def _read_header(path: Path) -> Any | None:
-    """The header of a DICOM image file (no pixels), or None for anything else."""
+def _read_header(path: Path) -> tuple[Any | None, str | None]:
+    """``(header, None)`` for a DICOM image file (no pixels read), ``(None, kind)`` for a DICOM
+    object without an image (kind: "SR", "RTPLAN", "DICOMDIR", "damaged" ...), ``(None, None)``
+    for a file that is not DICOM."""
+    from medsr.io.dicom_checks import object_kind
+
     if not is_dicom_file(path):
-        return None
+        return None, None
     try:
         ds = _dcmread(path, stop_before_pixels=True)
-    except Exception:  # damaged or not an image: ignored while scanning a folder
-        return None
+    except Exception:  # damaged: skipped (and counted) while scanning a folder
+        return None, "damaged"
     media = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
     if media == _DICOMDIR_UID or "Rows" not in ds:
-        return None
-    return ds
+        return None, object_kind(ds)
+    return ds, None
 
 
-def list_series(folder: Path) -> list[SeriesInfo]:
-    """All image series under ``folder`` (searched recursively; non-DICOM files are ignored)."""
+def scan_folder(folder: Path) -> tuple[list[SeriesInfo], dict[str, int]]:
+    """The image series under ``folder`` and the count of skipped non-image DICOM objects by kind.
+
+    Searched recursively; files that are not DICOM are ignored, DICOM objects without an image
+    (structured reports, RT plans and structures, waveforms, DICOMDIR, damaged files) are counted.
+    """
     groups: dict[str, list[tuple[Path, Any]]] = {}
+    skipped: dict[str, int] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        ds = _read_header(path)
+        ds, kind = _read_header(path)
         if ds is None:
+            if kind is not None:
+                skipped[kind] = skipped.get(kind, 0) + 1
             continue
         groups.setdefault(str(ds.get("SeriesInstanceUID", "unknown")), []).append((path, ds))
     series = []
@@ -140,19 +160,35 @@ def list_series(folder: Path) -> list[SeriesInfo]:
                 files=tuple(p for p, _ in items),
             )
         )
-    return sorted(series, key=lambda s: (s.description, s.uid))
+    return sorted(series, key=lambda s: (s.description, s.uid)), skipped
 
 
-def _choose_series(folder: Path, series: str | None) -> SeriesInfo:
-    found = list_series(folder)
+def list_series(folder: Path) -> list[SeriesInfo]:
+    """All image series under ``folder`` (searched recursively; non-DICOM files are ignored)."""
+    return scan_folder(folder)[0]
+
+
+def skipped_note(skipped: dict[str, int]) -> str | None:
+    """``"3 non-image DICOM objects skipped (1 SR, 2 RTPLAN)"``, or None when none was."""
+    total = sum(skipped.values())
+    if not total:
+        return None
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+    return f"{total} non-image DICOM object{'s' if total != 1 else ''} skipped ({kinds})"
+
+
+def _choose_series(folder: Path, series: str | None) -> tuple[SeriesInfo, dict[str, int]]:
+    found, skipped = scan_folder(folder)
     if not found:
+        extra = skipped_note(skipped)
         raise MedsrError(
-            f"no DICOM image files in {folder}; point to a folder holding one DICOM series "
-            "(files with the DICM marker) or to a .nii.gz/.nrrd/.mha file"
+            f"no DICOM image files in {folder}{f' ({extra})' if extra else ''}; point to a "
+            "folder holding one DICOM series (files with the DICM marker) or to a "
+            ".nii.gz/.nrrd/.mha file"
         )
     if series is None:
         if len(found) == 1:
-            return found[0]
+            return found[0], skipped
         listing = "; ".join(s.summary() for s in found)
         raise OptionError(
             f"{folder} holds {len(found)} DICOM series: {listing}; choose one with {{series}} UID"
@@ -166,7 +202,7 @@ def _choose_series(folder: Path, series: str | None) -> SeriesInfo:
         raise OptionError(
             f"{{series}} {series} {what} series in {folder}: {listing}; pass a full UID"
         )
-    return matches[0]
+    return matches[0], skipped
 
 
 # ---------------------------------------------------------------------------------- geometry
@@ -272,17 +308,13 @@ def stack_geometry(
 
 
 # ---------------------------------------------------------------------------------- pixels
-def _pixels(ds: Any, where: Path) -> np.ndarray:
-    try:
-        return np.asarray(ds.pixel_array)
-    except Exception as exc:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", str(syntax))
-        raise MedsrError(
-            f"cannot decode the pixels of {where} (transfer syntax {name}: {exc}); install a "
-            "decoder (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or convert the "
-            "series with dcm2niix"
-        ) from None
+def _pixels(ds: Any, where: Path, notes: list[str]) -> np.ndarray:
+    """Decoded pixels (:func:`medsr.io.dicom_checks.decode_pixels`); its notes go to ``notes``."""
+    from medsr.io.dicom_checks import decode_pixels
+
+    pixels, found = decode_pixels(ds, str(where))
+    notes.extend(n for n in found if n not in notes)
+    return pixels
 
 
 def _to_xy(frame: np.ndarray, samples: int) -> np.ndarray:
@@ -363,12 +395,16 @@ def _pixel_spacing(ds: Any, where: str) -> tuple[np.ndarray, bool]:
 # ---------------------------------------------------------------------------------- readers
 def _read_slices(files: Sequence[Path], where: Path) -> Volume:
     """A series of single-frame files: sort, check spacing, stack."""
+    from medsr.io.dicom_checks import check_elements
+
     datasets = []
+    notes: list[str] = []
     for f in files:
         try:
             datasets.append(_dcmread(f))
         except Exception as exc:
             raise MedsrError(f"cannot read {f} as DICOM ({exc}); remove the damaged file") from None
+        notes.extend(n for n in check_elements(datasets[-1], str(f)) if n not in notes)
     if any(int(ds.get("NumberOfFrames", 1) or 1) > 1 for ds in datasets):
         raise MedsrError(
             f"{where}: the series mixes several multi-frame files; read one file at a time"
@@ -410,10 +446,14 @@ def _read_slices(files: Sequence[Path], where: Path) -> Volume:
         iops[0], positions, spacing, labels, _slice_step_fallback(first), str(where)
     )
     samples = int(first.get("SamplesPerPixel", 1) or 1)
-    frames = [_pixels(datasets[i], files[i]) for i in order]
+    frames = [_pixels(datasets[i], files[i], notes) for i in order]
     scalings = [_rescale(datasets[i]) for i in order]
     data, storage, slope, inter = _assemble(frames, scalings, samples)
-    extra: dict[str, Any] = {"files": len(files), "notes": tilt_notes(affine)}
+    extra: dict[str, Any] = {
+        "files": len(files),
+        "notes": tilt_notes(affine) + notes,
+        "reference_file": str(files[order[0]]),
+    }
     if not has_spacing:
         extra["notes"].append("no PixelSpacing in the files: 1 mm assumed")
     return Volume(data, affine, _meta(first, where, storage, slope, inter, data.shape[-1], extra))
@@ -427,8 +467,73 @@ def _group_item(item: Any, shared: Any, sequence: str) -> Any | None:
     return None
 
 
-def _read_file(path: Path) -> Volume:
-    """One file: a 2-D slice or a multi-frame (enhanced) image."""
+def _orientation_name(orientation: tuple[float, ...]) -> str:
+    normal = np.abs(np.cross(orientation[:3], orientation[3:]))
+    axis = int(np.argmax(normal))
+    if normal[axis] < 0.999:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]
+
+
+def _frame_stacks(
+    items: list[Any], shared: Any, where: str
+) -> list[tuple[tuple[Any, ...], list[int]]]:
+    """Frames grouped by (StackID, orientation, TemporalPositionIndex), in order of appearance.
+
+    The functional groups of an enhanced MR/CT object (PS3.3 C.7.6.16) give each frame its stack
+    (FrameContentSequence) and orientation (PlaneOrientationSequence); one volume is one group.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, item in enumerate(items):
+        content = _group_item(item, None, "FrameContentSequence")
+        stack_id = str(content.get("StackID", "") or "") if content is not None else ""
+        temporal = content.get("TemporalPositionIndex") if content is not None else None
+        plane_ori = _group_item(item, shared, "PlaneOrientationSequence")
+        ori: tuple[float, ...] = ()
+        if plane_ori is not None and plane_ori.get("ImageOrientationPatient"):
+            iop = _floats(plane_ori.ImageOrientationPatient, 6, "ImageOrientationPatient", where)
+            ori = tuple(np.round(iop, 3) + 0.0)
+        key = (stack_id, ori, None if temporal is None else int(temporal))
+        groups.setdefault(key, []).append(k)
+    return list(groups.items())
+
+
+def _stack_summary(index: int, key: tuple[Any, ...], frames: list[int]) -> str:
+    stack_id, ori, temporal = key
+    parts = [f"{len(frames)} frames"]
+    if stack_id:
+        parts.append(f"StackID {stack_id}")
+    if ori:
+        parts.append(_orientation_name(ori))
+    if temporal is not None:
+        parts.append(f"time {temporal}")
+    return f"{index}: {', '.join(parts)}"
+
+
+def _choose_stack(
+    groups: list[tuple[tuple[Any, ...], list[int]]], stack: str | None, where: str
+) -> list[int]:
+    """The frames of the chosen stack (``stack``: its number in the listing, or its StackID)."""
+    if stack is None:
+        if len(groups) == 1:
+            return groups[0][1]
+        listing = "; ".join(_stack_summary(i + 1, *g) for i, g in enumerate(groups))
+        raise OptionError(
+            f"{where} holds {len(groups)} stacks of frames ({listing}); choose one with "
+            "{stack} N"
+        )
+    text = str(stack).strip()
+    for i, (key, frames) in enumerate(groups):
+        if text == str(i + 1) or (key[0] and text == key[0] and len(groups) > 1):
+            return frames
+    listing = "; ".join(_stack_summary(i + 1, *g) for i, g in enumerate(groups))
+    raise OptionError(f"{{stack}} {stack} is not one of the stacks of {where} ({listing})")
+
+
+def _read_file(path: Path, stack: str | None = None) -> Volume:
+    """One file: a 2-D slice or a multi-frame (enhanced) image, one stack of it."""
+    from medsr.io.dicom_checks import check_elements
+
     try:
         ds = _dcmread(path)
     except Exception as exc:
@@ -436,29 +541,55 @@ def _read_file(path: Path) -> Volume:
             f"cannot read {path} as DICOM ({exc}); the file is damaged or not DICOM"
         ) from None
     if "PixelData" not in ds and "FloatPixelData" not in ds:
-        raise MedsrError(f"{path} is a DICOM file without an image (e.g. a report or DICOMDIR)")
+        from medsr.io.dicom_checks import object_kind
+
+        raise MedsrError(
+            f"{path} is a DICOM file without an image ({object_kind(ds)}: e.g. a report, a plan "
+            "or a DICOMDIR); point to an image file or a series folder"
+        )
+    where = str(path)
+    notes = check_elements(ds, where)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     nframes = int(ds.get("NumberOfFrames", 1) or 1)
-    pixels = _pixels(ds, path)
+    pixels = _pixels(ds, path, notes)
     frames = list(pixels) if nframes > 1 else [pixels]
-    where = str(path)
-    labels = [f"frame {k + 1}" for k in range(nframes)]
+    if len(frames) != nframes:
+        raise MedsrError(
+            f"{where}: NumberOfFrames says {nframes} but the pixel data holds {len(frames)}; the "
+            "header is damaged: re-export the file"
+        )
 
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
     shared = shared_seq[0] if shared_seq else None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
     items = list(per_frame) if per_frame and len(per_frame) == nframes else [None] * nframes
+    groups = _frame_stacks(items, shared, where)
+    if stack is not None and nframes == 1:
+        raise OptionError(f"{{stack}} applies to multi-frame files; {where} holds one frame")
+    chosen = _choose_stack(groups, stack, where)
+    if len(groups) > 1:
+        index = next(i for i, g in enumerate(groups) if g[1] is chosen)
+        notes.append(f"stack {_stack_summary(index + 1, *groups[index])} of {len(groups)} read")
 
-    measures = _group_item(items[0], shared, "PixelMeasuresSequence")
+    measures = _group_item(items[chosen[0]], shared, "PixelMeasuresSequence")
     spacing, has_spacing = _pixel_spacing(measures, where)
     if not has_spacing:
         spacing, has_spacing = _pixel_spacing(ds, where)
+    for k in chosen[1:]:
+        other = _group_item(items[k], shared, "PixelMeasuresSequence")
+        if other is not measures and other is not None and other.get("PixelSpacing") is not None:
+            if np.abs(_floats(other.PixelSpacing, 2, "PixelSpacing", where) - spacing).max() > 1e-6:
+                raise MedsrError(
+                    f"{where}: frame {k + 1} has PixelSpacing {list(other.PixelSpacing)}, frame "
+                    f"{chosen[0] + 1} {list(spacing)}; frames of different sizes are not one "
+                    "volume: split the object first"
+                )
     step = _slice_step_fallback(measures if measures is not None else ds)
 
     positions, orientation = [], None
-    for item in items:
-        plane_pos = _group_item(item, shared, "PlanePositionSequence")
-        plane_ori = _group_item(item, shared, "PlaneOrientationSequence")
+    for k in chosen:
+        plane_pos = _group_item(items[k], shared, "PlanePositionSequence")
+        plane_ori = _group_item(items[k], shared, "PlaneOrientationSequence")
         if plane_pos is not None and plane_pos.get("ImagePositionPatient") is not None:
             positions.append(
                 _floats(plane_pos.ImagePositionPatient, 3, "ImagePositionPatient", where)
@@ -471,13 +602,12 @@ def _read_file(path: Path) -> Volume:
             orientation = _floats(
                 plane_ori.ImageOrientationPatient, 6, "ImageOrientationPatient", where
             )
-    notes: list[str] = []
     if orientation is None and ds.get("ImageOrientationPatient") is not None:
         orientation = _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", where)
     if orientation is None:
         orientation = np.array([1.0, 0, 0, 0, 1.0, 0])
         notes.append("no ImageOrientationPatient: axial orientation assumed")
-    if len(positions) != nframes:
+    if len(positions) != len(chosen):
         # No per-frame positions: frames in file order, evenly spaced along the normal.
         origin = (
             _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", where)
@@ -488,34 +618,56 @@ def _read_file(path: Path) -> Volume:
             notes.append("no ImagePositionPatient: origin at 0")
         normal = np.cross(orientation[:3], orientation[3:])
         normal /= np.linalg.norm(normal)
-        positions = [origin + k * step * normal for k in range(nframes)]
+        positions = [origin + k * step * normal for k in range(len(chosen))]
+    labels = [f"frame {k + 1}" for k in chosen]
     order, affine = stack_geometry(orientation, np.stack(positions), spacing, labels, step, where)
 
     scalings = []
-    for k in order:
-        transform = _group_item(items[k], shared, "PixelValueTransformationSequence")
+    for j in order:
+        transform = _group_item(items[chosen[j]], shared, "PixelValueTransformationSequence")
         scalings.append(_rescale(transform, ds))
-    data, storage, slope, inter = _assemble([frames[k] for k in order], scalings, samples)
+    data, storage, slope, inter = _assemble([frames[chosen[j]] for j in order], scalings, samples)
     if not has_spacing:
         notes.append("no PixelSpacing: 1 mm assumed")
-    extra: dict[str, Any] = {"files": 1, "frames": nframes, "notes": tilt_notes(affine) + notes}
+    extra: dict[str, Any] = {
+        "files": 1,
+        "frames": nframes,
+        "notes": tilt_notes(affine) + notes,
+        "reference_file": where,
+    }
+    thickness = measures.get("SliceThickness") if measures is not None else None
+    if thickness is not None and float(thickness) > 0:
+        extra["slice_thickness"] = float(thickness)
     return Volume(data, affine, _meta(ds, path, storage, slope, inter, data.shape[-1], extra))
 
 
-def read_dicom(path: Path, series: str | None = None) -> Volume:
+def read_dicom(path: Path, series: str | None = None, stack: str | None = None) -> Volume:
     """Read a DICOM series folder, a single slice or a multi-frame file.
 
     Args:
-        path: a folder (all DICOM files inside, recursively; other files are ignored) or a file.
+        path: a folder (all DICOM files inside, recursively; other files are ignored, non-image
+            DICOM objects skipped with a note) or a file.
         series: SeriesInstanceUID (or a unique prefix) to pick when the folder holds several.
+        stack: for a multi-frame object holding several stacks, the one to read (its number in
+            the error's listing, or its StackID).
     """
     path = Path(path)
     if path.is_dir():
-        chosen = _choose_series(path, series)
+        chosen, skipped = _choose_series(path, series)
         if len(chosen.files) == 1:
-            return _read_file(chosen.files[0])
-        return _read_slices(list(chosen.files), path)
-    volume = _read_file(path)
+            volume = _read_file(chosen.files[0], stack)
+        elif stack is not None:
+            raise OptionError(
+                f"{{stack}} applies to multi-frame files; {path} holds a series of "
+                f"{len(chosen.files)} files: drop {{stack}}"
+            )
+        else:
+            volume = _read_slices(list(chosen.files), path)
+        note = skipped_note(skipped)
+        if note:
+            volume.meta.notes.append(note)
+        return volume
+    volume = _read_file(path, stack)
     if series is not None and not volume.meta.extra.get("series_uid", "").startswith(series):
         raise OptionError(
             f"{path} belongs to series {volume.meta.extra.get('series_uid')}, not {series}; "

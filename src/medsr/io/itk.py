@@ -12,6 +12,11 @@ These formats have no slope/intercept: physical values are stored (see
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +61,41 @@ def _geometry3(image: object, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return origin, spacing, direction
 
 
+@contextmanager
+def _native_stderr(lines: list[str]) -> Iterator[None]:
+    """What ITK's C++ code prints on the process's stderr (file descriptor 2) inside the block,
+    appended to ``lines`` instead of reaching the terminal around medsr's one-line messages."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (embedded, closed)
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", errors="replace")
+            lines.extend(ln.strip() for ln in text.splitlines() if ln.strip())
+
+
 def read_itk(path: Path) -> Volume:
     """Read an NRRD or MetaImage file (scalar or vector pixels, 2-D to 4-D)."""
     import SimpleITK as sitk
 
+    printed: list[str] = []
     try:
-        image = sitk.ReadImage(str(path))
+        with _native_stderr(printed):  # MetaIO prints its reasons on stderr, not in the exception
+            image = sitk.ReadImage(str(path))
     except Exception as exc:
         reason = str(exc).strip().splitlines()
         detail = next((ln.strip() for ln in reason if "Description" in ln or "ERROR" in ln), "")
+        if printed:
+            detail = f"{' '.join(' '.join(printed).split())[:200]}; {detail}"
         raise MedsrError(
             f"cannot read {path} ({detail or type(exc).__name__}); the file is damaged, or its "
             "data file is missing: check it and re-export"
@@ -105,6 +136,8 @@ def read_itk(path: Path) -> Volume:
         is_2d=array.shape[3] == 1,
         extra={"format": "itk", "itk_dimension": dim, "components": ncomp},
     )
+    if printed:
+        meta.notes.append("ITK: " + " ".join(" ".join(printed).split())[:300])
     return Volume(np.ascontiguousarray(array, dtype=np.float32), affine, meta)
 
 

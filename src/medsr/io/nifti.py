@@ -146,10 +146,18 @@ def read_nifti(path: Path, *, spacing_given: bool = False) -> Volume:
 
 
 def _qform_holds(img: object, affine: np.ndarray) -> bool:
-    """Whether the qform nibabel derived from ``affine`` equals it (False for a sheared grid)."""
+    """Whether the qform nibabel derived from ``affine`` equals it (False for a sheared grid).
+
+    A grid whose axes are perpendicular (within 1e-4) is no shear even where the qform differs:
+    NIfTI's float32 quaternion rounds rotations near 180 degrees (an LPS-derived axial scan with a
+    slight obliquity) by up to 1e-3 rad, as in every NIfTI file; the sform stays exact.
+    """
     qform = img.header.get_qform()  # type: ignore[attr-defined]
     linear = np.asarray(affine, dtype=np.float64)[:3, :3]
     scale = float(np.abs(linear).max())
+    axes = linear / np.linalg.norm(linear, axis=0)
+    if np.allclose(axes.T @ axes, np.eye(3), atol=1e-4, rtol=0):
+        return True
     return bool(
         np.allclose(qform[:3, :3], linear, atol=1e-4 * scale, rtol=0)
         and np.allclose(qform[:3, 3], affine[:3, 3], atol=1e-3, rtol=1e-6)

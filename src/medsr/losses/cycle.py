@@ -33,31 +33,41 @@ def _pair(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
         raise MedsrError(f"{what}: shapes differ {tuple(a.shape)} vs {tuple(b.shape)}")
 
 
-class CycleConsistencyLoss(nn.Module):
-    """``d(F(G(x)), x) + d(G(F(y)), y)`` with ``d`` the mean L1 (or L2) distance."""
+_Term = tuple[torch.Tensor, torch.Tensor, str]  # (output, reference, what for the error)
+
+
+class _PairedDistance(nn.Module):
+    """``d(out_1, ref_1) + d(out_2, ref_2)`` with ``d`` the mean L1 (or L2) distance; both pairs'
+    shapes are checked first."""
 
     def __init__(self, criterion: str = "l1") -> None:
         super().__init__()
         self.dist = _dist(criterion)
+
+    def _sum(self, first: _Term, second: _Term) -> torch.Tensor:
+        for out, ref, what in (first, second):
+            _pair(out, ref, what)
+        return self.dist(first[0], first[1]) + self.dist(second[0], second[1])
+
+
+class CycleConsistencyLoss(_PairedDistance):
+    """``d(F(G(x)), x) + d(G(F(y)), y)`` with ``d`` the mean L1 (or L2) distance."""
 
     def forward(
         self, lr: torch.Tensor, lr_cycled: torch.Tensor, hr: torch.Tensor, hr_cycled: torch.Tensor
     ) -> torch.Tensor:
-        _pair(lr, lr_cycled, "cycle loss (LR -> HR -> LR)")
-        _pair(hr, hr_cycled, "cycle loss (HR -> LR -> HR)")
-        return self.dist(lr_cycled, lr) + self.dist(hr_cycled, hr)
+        return self._sum(
+            (lr_cycled, lr, "cycle loss (LR -> HR -> LR)"),
+            (hr_cycled, hr, "cycle loss (HR -> LR -> HR)"),
+        )
 
 
-class IdentityLoss(nn.Module):
+class IdentityLoss(_PairedDistance):
     """``d(G(y), y) + d(F(x), x)``: each generator fed an image of its output domain."""
-
-    def __init__(self, criterion: str = "l1") -> None:
-        super().__init__()
-        self.dist = _dist(criterion)
 
     def forward(
         self, g_of_hr: torch.Tensor, hr: torch.Tensor, f_of_lr: torch.Tensor, lr: torch.Tensor
     ) -> torch.Tensor:
-        _pair(g_of_hr, hr, "identity loss (G on HR)")
-        _pair(f_of_lr, lr, "identity loss (F on LR)")
-        return self.dist(g_of_hr, hr) + self.dist(f_of_lr, lr)
+        return self._sum(
+            (g_of_hr, hr, "identity loss (G on HR)"), (f_of_lr, lr, "identity loss (F on LR)")
+        )

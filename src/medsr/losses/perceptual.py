@@ -257,13 +257,24 @@ def _criterion(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor
 
 
 class _FrozenFeatureLoss(nn.Module):
-    """Holds a frozen feature network outside the module tree (see the module docstring)."""
+    """Holds a frozen feature network outside the module tree (see the module docstring) and the
+    ``{layer: weight}`` its loss sums over; ``net`` may be the path of a VGG19 safetensors file
+    (loaded for those layers and ``input_range``)."""
 
-    def __init__(self, net: nn.Module, slice_axis: int | None) -> None:
+    def __init__(
+        self,
+        net: nn.Module | str | os.PathLike[str],
+        layer_weights: dict[str, float],
+        slice_axis: int | None,
+        input_range: tuple[float, float],
+    ) -> None:
+        if isinstance(net, (str, os.PathLike)):
+            net = load_vgg19(net, tuple(layer_weights), tuple(input_range))  # type: ignore[arg-type]
         super().__init__()
         net.eval().requires_grad_(False)
         self._frozen = [net]
         self.slice_axis = slice_axis
+        self.layer_weights = layer_weights
 
     @property
     def net(self) -> nn.Module:
@@ -282,6 +293,24 @@ class _FrozenFeatureLoss(nn.Module):
         if x.ndim == 5 and isinstance(self.net, VGG19Features):
             return _to_slices(x, 2 if self.slice_axis is None else self.slice_axis)
         return x
+
+    def _layer_sum(
+        self,
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        term: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
+        """``sum_l w_l * term(phi_l(pred), phi_l(target))``, the target's features without
+        gradient."""
+        fp = self.net(self._prepare(pred))
+        with torch.no_grad():
+            ft = self.net(self._prepare(target))
+        total = pred.new_zeros(())
+        for name, w in self.layer_weights.items():
+            if name not in fp:
+                raise MedsrError(f"feature network gives no layer {name!r}; it gives {sorted(fp)}")
+            total = total + w * term(fp[name], ft[name].detach())
+        return total
 
 
 class PerceptualLoss(_FrozenFeatureLoss):
@@ -306,23 +335,11 @@ class PerceptualLoss(_FrozenFeatureLoss):
         slice_axis: int | None = None,
         input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
-        weights = dict(layer_weights or {"relu5_4": 1.0})
-        if isinstance(net, (str, os.PathLike)):
-            net = load_vgg19(net, tuple(weights), tuple(input_range))  # type: ignore[arg-type]
-        super().__init__(net, slice_axis)
-        self.layer_weights = weights
+        super().__init__(net, dict(layer_weights or {"relu5_4": 1.0}), slice_axis, input_range)
         self.crit = _criterion(criterion)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        fp = self.net(self._prepare(pred))
-        with torch.no_grad():
-            ft = self.net(self._prepare(target))
-        total = pred.new_zeros(())
-        for name, w in self.layer_weights.items():
-            if name not in fp:
-                raise MedsrError(f"feature network gives no layer {name!r}; it gives {sorted(fp)}")
-            total = total + w * self.crit(fp[name], ft[name].detach())
-        return total
+        return self._layer_sum(pred, target, self.crit)
 
 
 class GramLoss(_FrozenFeatureLoss):
@@ -344,10 +361,7 @@ class GramLoss(_FrozenFeatureLoss):
         input_range: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         weights = dict(layer_weights or {"relu2_1": 1.0, "relu3_1": 1.0})
-        if isinstance(net, (str, os.PathLike)):
-            net = load_vgg19(net, tuple(weights), tuple(input_range))  # type: ignore[arg-type]
-        super().__init__(net, slice_axis)
-        self.layer_weights = weights
+        super().__init__(net, weights, slice_axis, input_range)
         self.patch = patch
 
     def _grams(self, f: torch.Tensor) -> torch.Tensor:
@@ -369,14 +383,11 @@ class GramLoss(_FrozenFeatureLoss):
         tiles = t.reshape(n, c, n_tiles, p**k).permute(0, 2, 1, 3).reshape(-1, c, p**k)
         return gram_matrix(tiles)
 
+    def _gram_distance(self, fp: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self._grams(fp), self._grams(ft).detach())
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        fp = self.net(self._prepare(pred))
-        with torch.no_grad():
-            ft = self.net(self._prepare(target))
-        total = pred.new_zeros(())
-        for name, w in self.layer_weights.items():
-            total = total + w * F.mse_loss(self._grams(fp[name]), self._grams(ft[name]).detach())
-        return total
+        return self._layer_sum(pred, target, self._gram_distance)
 
 
 # ---------------------------------------------------------------- auto-encoder shape prior

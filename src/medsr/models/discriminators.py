@@ -121,6 +121,36 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     return r
 
 
+def _conv_stack(
+    dims: int,
+    in_channels: int,
+    convs: Sequence[tuple[int, int, int, bool]],
+    norm: str,
+    slope: float,
+    *,
+    padding: int | None,
+) -> tuple[list[nn.Module], int]:
+    """The conv-[norm]-LeakyReLU layers of ``convs`` (``(out_channels, kernel, stride,
+    normalised)`` each; no conv bias before batch norm) and the channels they end with: the
+    feature stack of both critic layouts. ``padding=None``: 'same' padding."""
+    layers: list[nn.Module] = []
+    cin = in_channels
+    for cout, k, s, normalised in convs:
+        use_norm = normalised and norm != "none"
+        bias = not (use_norm and norm == "batch")
+        layers.append(conv(dims, cin, cout, k, stride=s, padding=padding, bias=bias))
+        if use_norm:
+            layers.append(norm_layer(norm, dims, cout))
+        layers.append(nn.LeakyReLU(slope))
+        cin = cout
+    return layers, cin
+
+
+def _check_input(x: torch.Tensor, dims: int) -> None:
+    if x.dim() != dims + 2:
+        raise MedsrError(f"expected a {dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D")
+
+
 class VGGStyleDiscriminator(nn.Module):
     """Conv-[norm]-LeakyReLU stack, adaptive average pooling to ``pool`` per axis, dense ``hidden``,
     LeakyReLU, dense 1. Output ``(N, 1)`` logits. ``pool=None``: SRGAN's grid -- 96x96 patches give
@@ -142,17 +172,7 @@ class VGGStyleDiscriminator(nn.Module):
         self.dims = check_dims(dims)
         pool = int(pool) if pool is not None else (6 if dims == 2 else 4)
         self.in_channels = in_channels
-        layers: list[nn.Module] = []
-        cin = in_channels
-        for cout, k, s, normalised in convs:
-            use_norm = normalised and norm != "none"
-            layers.append(
-                conv(dims, cin, cout, k, stride=s, bias=not (use_norm and norm == "batch"))
-            )
-            if use_norm:
-                layers.append(norm_layer(norm, dims, cout))
-            layers.append(nn.LeakyReLU(slope))
-            cin = cout
+        layers, cin = _conv_stack(dims, in_channels, convs, norm, slope, padding=None)
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(pool) if dims == 2 else nn.AdaptiveAvgPool3d(pool)
         self.classifier = nn.Sequential(
@@ -162,10 +182,7 @@ class VGGStyleDiscriminator(nn.Module):
             apply_spectral_norm(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dims + 2:
-            raise MedsrError(
-                f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D"
-            )
+        _check_input(x, self.dims)
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
 
 
@@ -186,23 +203,9 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         self.dims = check_dims(dims)
         self.in_channels = in_channels
-        layers: list[nn.Module] = []
-        cin = in_channels
-        geometry = []
-        for cout, k, s, normalised in convs:
-            use_norm = normalised and norm != "none"
-            layers.append(
-                conv(
-                    dims, cin, cout, k, stride=s, padding=1, bias=not (use_norm and norm == "batch")
-                )
-            )
-            if use_norm:
-                layers.append(norm_layer(norm, dims, cout))
-            layers.append(nn.LeakyReLU(slope))
-            geometry.append((k, s))
-            cin = cout
+        layers, cin = _conv_stack(dims, in_channels, convs, norm, slope, padding=1)
         layers.append(conv(dims, cin, 1, 4, stride=1, padding=1))
-        geometry.append((4, 1))
+        geometry = [(k, s) for _, k, s, _ in convs] + [(4, 1)]
         self.body = nn.Sequential(*layers)
         self.geometry = geometry
         self.receptive_field = receptive_field(geometry)
@@ -222,10 +225,7 @@ class PatchDiscriminator(nn.Module):
         return n
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dims + 2:
-            raise MedsrError(
-                f"expected a {self.dims + 2}-D tensor (N, C, *spatial), got {x.dim()}-D"
-            )
+        _check_input(x, self.dims)
         if min(int(s) for s in x.shape[2:]) < self.min_size:
             raise MedsrError(
                 f"this patch discriminator needs inputs of at least {self.min_size} voxels per "

@@ -14,6 +14,7 @@ Both files are written atomically (:func:`medsr.io.atomic.atomic_path`), the JSO
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,14 @@ from torch import nn
 from medsr.errors import MedsrError
 from medsr.jsonutil import to_jsonable, write_json
 
-__all__ = ["FORMAT", "load_weights", "read_meta", "save_weights", "weights_paths"]
+__all__ = [
+    "FORMAT",
+    "check_meta",
+    "load_weights",
+    "read_meta",
+    "save_weights",
+    "weights_paths",
+]
 
 FORMAT = "medsr-weights"
 FORMAT_VERSION = 1
@@ -134,12 +142,61 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise MedsrError(
             f"{json_path} is not valid JSON ({exc}); restore it from the training run"
         ) from None
-    missing = [k for k in ("architecture", "scale", "dims", "in_channels") if k not in meta]
-    if not isinstance(meta, dict) or missing:
-        raise MedsrError(
-            f"{json_path} lacks {', '.join(missing) or 'its fields'}; it is not a medsr model.json"
-        )
+    check_meta(meta, json_path)
     return meta
+
+
+def _field_error(where: Any, key: str, value: Any, expected: str) -> MedsrError:
+    return MedsrError(
+        f"{where}: {key!r} is {json.dumps(value)[:60]}, expected {expected}; restore model.json "
+        "from the training run (or fix that field)"
+    )
+
+
+def check_meta(meta: Any, where: Any) -> None:
+    """Refuse a model description whose fields have the wrong type or range (a ``dims`` of
+    ``"two"``, a scale of 0, kwargs that are no mapping) with one line naming the field.
+
+    Args:
+        meta: the parsed ``model.json`` (or the ``medsr`` metadata of an ONNX file).
+        where: the file, for the message.
+    """
+    if not isinstance(meta, dict):
+        raise MedsrError(f"{where} holds no JSON object; it is not a medsr model.json")
+    missing = [k for k in ("architecture", "scale", "dims", "in_channels") if k not in meta]
+    if missing:
+        raise MedsrError(f"{where} lacks {', '.join(missing)}; it is not a medsr model.json")
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def positive(value: Any) -> bool:
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        )
+
+    if not isinstance(meta["architecture"], str) or not meta["architecture"]:
+        raise _field_error(where, "architecture", meta["architecture"], "a model name")
+    if not whole(meta["dims"]) or meta["dims"] not in (2, 3):
+        raise _field_error(where, "dims", meta["dims"], "2 or 3")
+    if not whole(meta["in_channels"]) or meta["in_channels"] < 1:
+        raise _field_error(where, "in_channels", meta["in_channels"], "a whole number >= 1")
+    scale = meta["scale"]
+    if not (
+        positive(scale)
+        or (isinstance(scale, list) and 1 <= len(scale) <= 3 and all(map(positive, scale)))
+    ):
+        raise _field_error(where, "scale", scale, "a number > 0 or one per axis")
+    if "preset" in meta and not isinstance(meta["preset"], str):
+        raise _field_error(where, "preset", meta["preset"], "a preset name")
+    if meta.get("kwargs") is not None and not isinstance(meta["kwargs"], dict):
+        raise _field_error(where, "kwargs", meta["kwargs"], "an object of builder options")
+    norm = meta.get("normalisation")
+    if norm is not None and not isinstance(norm, (dict, str)):
+        raise _field_error(where, "normalisation", norm, "an object {kind, params}")
 
 
 def load_weights(

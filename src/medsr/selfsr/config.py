@@ -2,8 +2,8 @@
 
 A budget is a number of iterations, a number of seconds, or both (training stops at whichever
 comes first; the learning-rate schedule follows the fraction of the budget spent, so a time budget
-still ends with a small step size). ``"150s"``, ``"2.5m"``, ``"800it"`` and ``"800it,150s"`` are
-accepted on the command line.
+still ends with a small step size). The default is iterations only: reproducible results.
+``"150s"``, ``"2.5m"``, ``"800it"`` and ``"800it,150s"`` are accepted on the command line.
 """
 
 from __future__ import annotations
@@ -83,10 +83,12 @@ def parse_budget(value: "Budget | str | int | float") -> Budget:
     return Budget(iterations=iterations, seconds=seconds)
 
 
-#: Training budget that keeps chris_t1 x4 (188 x 256 x 188 output) under 5 minutes in all on two
-#: shared CPU cores: measured 190 s in all (150 s training, 38 s inference, load average 1.3-2.5)
-#: and 207 s at load average 5, +2.47 dB PSNR over cubic B-spline (benchmarks/selfsr_chris_t1.py).
-DEFAULT_BUDGET = Budget(iterations=5000, seconds=150.0)
+#: Default training budget: a number of iterations, so that the same scan, seed and machine give
+#: the same output voxels whatever the machine's load (a wall-clock limit made the result depend
+#: on it). 2000 steps of batch 16 cost about as much as the former 150 s limit on an idle 2-core
+#: machine (one training step of the built-in network: 0.073 CPU-s, about 14 steps/s); a time
+#: limit stays available (``"150s"`` or ``"2000it,150s"``). See ``medsr demo`` in the README.
+DEFAULT_BUDGET = Budget(iterations=2000)
 
 
 @dataclass

@@ -153,8 +153,9 @@ def plan_self_sr(
     if factor < MIN_FACTOR:
         raise OptionError(
             f"the target grid up-samples the thick axis {axis} by only {factor:.3g}; self-SR "
-            f"needs a "
-            f"factor of at least {MIN_FACTOR} (ask for a finer {{spacing}}, or use {{method}} bspline)"
+            "needs a "
+            f"factor of at least {MIN_FACTOR} "
+            "(ask for a finer {spacing}, or use {method} bspline)"
         )
     slice_spacing = float(spacing[axis])
     target_spacing = slice_spacing / factor

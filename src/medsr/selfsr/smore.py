@@ -27,22 +27,8 @@ an SR network (blurred -> sharp), applied one after the other (opt-in, see
 :class:`~medsr.selfsr.config.SelfSRConfig`: the single network trained on aliased pairs did better
 in our budget).
 
-Measured with ``benchmarks/selfsr_chris_t1.py`` (chris_t1, 0.88 mm; default budget; PSNR/SSIM
-inside the head; 2 CPU cores shared with other jobs: load average 1.3-2.5 for the first two rows,
-4-5 for the others, which ran before the last changes to normalisation and validation):
-
-=========================================  ==============  ==============  =========
-simulated acquisition                      cubic B-spline  self-SR         self-SR s
-=========================================  ==============  ==============  =========
-x4 along z, Gaussian FWHM 4                24.74 / 0.803   27.22 / 0.881   190
-x2 along z, Gaussian FWHM 2                29.89 / 0.940   34.03 / 0.976   189
-x3 along x, Gaussian FWHM 3                25.82 / 0.843   28.47 / 0.909   179
-x2.5 along y, rect width 2.5               28.84 / 0.920   30.99 / 0.948   187
-x4 along z, rect width 2 (gap 2)           24.16 / 0.810   26.93 / 0.879   178
-=========================================  ==============  ==============  =========
-
-A wrong profile costs: the x2.5 rect case run with the (default) Gaussian model gains only
-+0.88 dB instead of +2.16 dB; give ``--profile``/``--slice-thickness`` when they are known.
+Measured results (chris_t1, several acquisitions) and the commands: ``docs/benchmarks/selfsr.md``.
+A wrong slice profile costs: give ``profile``/``slice_thickness`` when they are known.
 """
 
 from __future__ import annotations

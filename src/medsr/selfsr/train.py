@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`medsr.selfsr.smore` (the pipeline) so the anti-aliasing stage (SAA) and the
 SR stage share them. The training loop is a plain PyTorch loop rather than a Lightning task: it
-runs for seconds to minutes on one scan, with a wall-clock budget, inside another command's
+runs for seconds to minutes on one scan, with an iteration or time budget, in another command's
 progress bar, and Lightning's trainer start-up alone would take a noticeable part of that.
 """
 

@@ -11,11 +11,19 @@ augmentation, normalisation), ``loss`` (weighted terms; multi-output supervision
 (optimiser, schedule, gradient clipping), ``adversarial``, ``cycle``, ``train`` (steps, checkpoints,
 validation, EMA, precision, devices, Noise2Noise mode). Relative paths are resolved from the
 current directory (run ``medsr train`` from the repository root for the shipped recipes).
+
+Profiles: a recipe may hold ``profiles: {NAME: {key.path: value, ...}}``, named sets of overrides
+(``cpu``: settings that beat interpolation within minutes on a CPU; the paper's settings stay the
+default). ``profile: NAME`` (``medsr train X.yaml --profile cpu``, or the override
+``profile=cpu``) applies one before the command-line overrides; the run's ``config.yaml`` records
+the name with the values applied (and no ``profiles``).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +55,7 @@ __all__ = [
     "config_to_dict",
     "load_config",
     "parse_config",
+    "parse_duration",
 ]
 
 
@@ -288,6 +297,9 @@ class TrainSection(_Strict):
     """Length, checkpoints, validation, EMA, precision, devices, mode."""
 
     max_steps: int = Field(1000, ge=1)
+    #: wall-clock limit of the run besides ``max_steps`` (whichever comes first), seconds or a
+    #: duration such as "5m", "90s", "1h30m", "00:05:00"; None = no limit.
+    max_time: float | str | None = None
     #: checkpoint interval in steps; also the length of a data "epoch" (resume restarts there).
     checkpoint_every: int = Field(500, ge=1)
     val_every: int | None = Field(None, ge=1)
@@ -299,7 +311,8 @@ class TrainSection(_Strict):
     num_nodes: int = Field(1, ge=1)
     strategy: Literal["auto", "ddp", "ddp_spawn"] = "auto"
     deterministic: bool = True
-    progress: Literal["tqdm", "rich", "none"] = "tqdm"
+    #: a bar on a terminal (tqdm / rich; elsewhere plain lines), "plain" lines, or "none"
+    progress: Literal["tqdm", "rich", "plain", "none"] = "tqdm"
     threads: int | None = Field(None, ge=1)
     mode: Literal["standard", "noise2noise"] = "standard"
     noise2noise: Noise2NoiseSection = Field(default_factory=Noise2NoiseSection)
@@ -309,6 +322,8 @@ class Config(_Strict):
     """A whole training recipe."""
 
     name: str
+    #: the profile applied (see the module docstring); recorded in the run's config.yaml.
+    profile: str | None = None
     task: Literal["supervised", "adversarial", "cycle", "autoencoder"] = "supervised"
     seed: int = 0
     description: str | None = None
@@ -387,11 +402,58 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return out
 
 
+def parse_duration(value: float | str | None, name: str = "train.max_time") -> float | None:
+    """Seconds from a number of seconds or a text duration ("5m", "90s", "1h30m", "00:05:00")."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value is not None and not float(value) > 0:
+            raise MedsrError(f"config: {name}: must be > 0 seconds, got {value!r}")
+        return None if value is None else float(value)
+    text = str(value).strip().lower()
+    if re.fullmatch(r"(\d+:){1,3}\d+(\.\d*)?", text):
+        seconds = 0.0
+        for part, unit in zip(reversed(text.split(":")), (1, 60, 3600, 86400)):
+            seconds += float(part) * unit
+    else:
+        parts = re.findall(r"(\d+(?:\.\d*)?)\s*([dhms])", text)
+        if not parts or re.sub(r"(\d+(?:\.\d*)?)\s*([dhms])", "", text).strip():
+            raise MedsrError(
+                f"config: {name}: not a duration, got {value!r}; give seconds or e.g. 5m, 1h30m"
+            )
+        unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+        seconds = sum(float(n) * unit[u] for n, u in parts)
+    if seconds <= 0:
+        raise MedsrError(f"config: {name}: must be > 0 seconds, got {value!r}")
+    return seconds
+
+
+def _with_profile(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """``data`` with its profile (if one is asked for) and then ``overrides`` applied."""
+    base = dict(data)
+    profiles = base.pop("profiles", None)
+    merged = apply_overrides(base, overrides)
+    name = merged.get("profile")
+    if name is None:
+        return merged
+    if profiles is None:
+        if base.get("profile") == name:
+            return merged  # a run's config.yaml: recorded, applied when the run started
+        raise MedsrError(f"config: profile {name!r} asked for, but this recipe has no profiles")
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise MedsrError("config: profiles: give NAME: {key.path: value, ...} mappings")
+    if name not in profiles:
+        raise MedsrError(
+            f"config: profile {name!r} is not defined in this recipe; "
+            f"its profiles: {', '.join(map(str, profiles)) or 'none'}"
+        )
+    items = [f"{k}={json.dumps(v)}" for k, v in profiles[name].items()]
+    return apply_overrides(apply_overrides(base, items), [*overrides, f"profile={name}"])
+
+
 def parse_config(data: dict[str, Any], overrides: Sequence[str] = ()) -> Config:
-    """Validate a recipe given as a dict (after applying overrides)."""
+    """Validate a recipe given as a dict (after applying its profile, then the overrides)."""
     if not isinstance(data, dict):
         raise MedsrError("config: the file must hold a mapping (key: value lines) at the top level")
-    data = apply_overrides(data, overrides)
+    data = _with_profile(data, overrides)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as err:
@@ -434,6 +496,7 @@ def _check(cfg: Config) -> None:
     """Cross-field rules pydantic cannot express per field."""
     from medsr.normalise import Normaliser
 
+    parse_duration(cfg.train.max_time)
     try:
         Normaliser(cfg.data.normalisation.kind, dict(cfg.data.normalisation.params))
     except MedsrError as err:

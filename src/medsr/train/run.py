@@ -11,7 +11,11 @@ A run lives in one folder (``runs/<name>-<YYYYmmdd-HHMMSS>/`` or ``output_dir``)
 Resuming (``medsr train --resume RUN_DIR``) reloads ``config.yaml`` and ``checkpoints/last.ckpt``:
 weights, optimiser and scheduler states, step counters and random states. Because every training
 sample is a function of ``(seed, epoch, index)`` and checkpoints are written at epoch boundaries
-(``train.checkpoint_every`` steps), the resumed run continues exactly as the uninterrupted one.
+(``train.checkpoint_every`` steps), the resumed run continues exactly as the uninterrupted one,
+however often it is killed (checkpoints are written atomically; temporaries of a killed writer are
+removed on resumption). The folder of a new run is made once data and network are built, and is
+removed again (in an existing ``output_dir``: only what the run added) when training fails
+before its first checkpoint, so a failed start leaves nothing behind.
 
 No process-wide state outlives a call: the number of torch threads (``train.threads``), the
 global random generators (seeded with ``seed`` for the network initialisation, as Lightning's
@@ -31,6 +35,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import random
+import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,7 +52,12 @@ from medsr.normalise import Normaliser
 from medsr.runtime import torch_seed, torch_threads
 from medsr.train.builders import build_datamodule, build_model, build_task
 from medsr.train.config import Config, config_to_dict, load_config, parse_config
-from medsr.train.trainer import build_trainer, process_rank, torch_flags_kept
+from medsr.train.trainer import (
+    InterruptRecorder,
+    build_trainer,
+    process_rank,
+    torch_flags_kept,
+)
 
 __all__ = ["RunResult", "train"]
 
@@ -76,7 +86,8 @@ class RunResult:
     rank: int = 0
 
 
-def _new_run_dir(cfg: Config) -> Path:
+def _refuse_existing_run(cfg: Config) -> None:
+    """Refuse an ``output_dir`` that already holds a run (before any data is read)."""
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         if (out / "checkpoints" / "last.ckpt").exists() or (out / "model.safetensors").exists():
@@ -84,16 +95,77 @@ def _new_run_dir(cfg: Config) -> Path:
                 f"{out} already holds a run; continue it with `medsr train --resume {out}` or "
                 "choose another output_dir"
             )
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(cfg.runs_dir) / f"{cfg.name}-{stamp}"
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    out.mkdir(parents=True)
-    return out
+
+
+@dataclass
+class _NewRunDir:
+    """The folder of a new run and what making it added: removed again (:meth:`discard`) when
+    the run fails before its first checkpoint, so that a failed start leaves nothing behind."""
+
+    path: Path
+    created: Path | None  # the topmost folder made for the run (None: ``path`` existed)
+    existing: frozenset[str] = frozenset()  # entries of a pre-existing ``path``
+
+    @classmethod
+    def make(cls, cfg: Config) -> _NewRunDir:
+        _refuse_existing_run(cfg)
+        if cfg.output_dir:
+            out = Path(cfg.output_dir)
+        else:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            base = Path(cfg.runs_dir) / f"{cfg.name}-{stamp}"
+            out, n = base, 1
+            while out.exists():
+                n += 1
+                out = base.with_name(f"{base.name}-{n}")
+        if out.is_dir():
+            _clean_temporaries(out)
+            return cls(out, None, frozenset(os.listdir(out)))
+        created = out
+        while not created.parent.exists():
+            created = created.parent
+        try:
+            out.mkdir(parents=True)
+        except OSError as exc:
+            raise MedsrError(
+                f"cannot create the run folder {out} ({exc.strerror or exc}); choose another "
+                "output_dir or runs_dir"
+            ) from None
+        return cls(out, created)
+
+    def discard(self) -> None:
+        """Remove what the run added, unless it holds a checkpoint to resume from."""
+        if (self.path / "checkpoints" / "last.ckpt").exists():
+            return
+        if self.created is not None:
+            shutil.rmtree(self.created, ignore_errors=True)
+            return
+        for entry in set(os.listdir(self.path)) - self.existing:
+            target = self.path / entry
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+
+
+#: The files of a run folder, whose temporaries a killed run may leave (medsr.io.atomic).
+_RUN_FILES = (
+    "config.yaml",
+    "model.safetensors",
+    "model.json",
+    "autoencoder.safetensors",
+    "checkpoints/last.ckpt",
+    "checkpoints/best.ckpt",
+)
+
+
+def _clean_temporaries(run_dir: Path) -> None:
+    """Remove what a killed run left half-written in ``run_dir`` (temporaries of dead writers:
+    :func:`medsr.io.atomic.clean_stale`); the files themselves are always whole."""
+    from medsr.io.atomic import clean_stale
+
+    for name in _RUN_FILES:
+        clean_stale(run_dir / name)
 
 
 def _write_yaml(data: dict[str, Any], path: Path) -> None:
@@ -150,6 +222,8 @@ def train(
                 f"{ckpt_path} not found: the run stopped before its first checkpoint; start it "
                 "again"
             )
+        if process_rank() == 0:
+            _clean_temporaries(run_dir)
     else:
         if config is None:
             raise MedsrError("give a config file (or --resume RUN_DIR)")
@@ -157,12 +231,11 @@ def train(
             cfg = parse_config(config_to_dict(config), overrides) if overrides else config
         else:
             cfg = load_config(config, overrides)
-        run_dir = None  # other DDP ranks: the folder rank 0 makes
+        run_dir = None  # other DDP ranks: the folder rank 0 makes (in _fit)
         if process_rank() == 0:
-            run_dir = _new_run_dir(cfg)
-            _write_yaml(config_to_dict(cfg), run_dir / "config.yaml")
+            _refuse_existing_run(cfg)  # before reading any data
     with torch_threads(cfg.train.threads), _seeded(cfg.seed), torch_flags_kept():
-        return _fit(cfg, run_dir, ckpt_path, callbacks)
+        return _fit(cfg, run_dir, ckpt_path, callbacks, new_run=resume is None)
 
 
 @contextmanager
@@ -182,15 +255,49 @@ def _seeded(seed: int) -> Iterator[None]:
 
 
 def _fit(
-    cfg: Config, run_dir: Path | None, ckpt_path: Path | None, callbacks: Sequence[Any]
+    cfg: Config,
+    run_dir: Path | None,
+    ckpt_path: Path | None,
+    callbacks: Sequence[Any],
+    *,
+    new_run: bool,
 ) -> RunResult:
     dm, norm, files = build_datamodule(cfg)
     model = build_model(cfg)
     task = build_task(cfg, model, norm)
+    # The run folder of a new run appears only now that data and network are ready, and goes
+    # again if training fails before its first checkpoint (nothing to resume from).
+    made = _NewRunDir.make(cfg) if new_run and process_rank() == 0 else None
+    if made is not None:
+        run_dir = made.path
+    try:
+        if made is not None:
+            _write_yaml(config_to_dict(cfg), made.path / "config.yaml")
+        return _train_and_export(cfg, run_dir, ckpt_path, callbacks, dm, norm, files, task)
+    except BaseException:
+        if made is not None:
+            made.discard()
+        raise
+
+
+def _train_and_export(
+    cfg: Config,
+    run_dir: Path | None,
+    ckpt_path: Path | None,
+    callbacks: Sequence[Any],
+    dm: Any,
+    norm: Normaliser,
+    files: list[str],
+    task: Any,
+) -> RunResult:
     # ranks other than 0 write nothing; their checkpoint callbacks take rank 0's folder by broadcast
     where = run_dir if run_dir is not None else Path(cfg.output_dir or cfg.runs_dir)
+    interruption = InterruptRecorder()
     trainer = build_trainer(
-        cfg, where, callbacks, has_val=dm.val_set is not None and len(dm.val_set) > 0
+        cfg,
+        where,
+        [*callbacks, interruption],
+        has_val=dm.val_set is not None and len(dm.val_set) > 0,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
@@ -205,9 +312,16 @@ def _fit(
         warnings.filterwarnings(
             "ignore", message=r".*manual optimization and every_n_train_steps.*"
         )
-        trainer.fit(
-            task, datamodule=dm, ckpt_path=str(ckpt_path) if ckpt_path is not None else None
-        )
+        try:
+            trainer.fit(
+                task, datamodule=dm, ckpt_path=str(ckpt_path) if ckpt_path is not None else None
+            )
+        except SystemExit:
+            # Lightning ends a process interrupted by Ctrl-C / SIGTERM (medsr.io.atomic's
+            # Interrupted) with exit code 1: raise the interruption itself again instead
+            if isinstance(interruption.exception, KeyboardInterrupt):
+                raise interruption.exception from None
+            raise
     metrics = _floats(dict(trainer.callback_metrics))
     for cb in trainer.checkpoint_callbacks:
         if getattr(cb, "monitor", None) == "val/psnr" and cb.best_model_score is not None:

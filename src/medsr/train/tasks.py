@@ -25,6 +25,7 @@ for them — bf16 is). Optimisers, schedules, gradient clipping and the EMA come
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from typing import Any
 
 import lightning as L
@@ -299,6 +300,30 @@ class AdversarialSR(_SRTask):
             for d in discs:
                 clip_weights(d, self.adv.clip_value)
 
+    def _step_g(self, opt_g: Any, loss_g: torch.Tensor, params: Iterable[nn.Parameter]) -> None:
+        """One generator update (gradients clipped over ``params``); counts as a global step."""
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        clip_gradients(params, opt_g.optimizer, self._clip)
+        opt_g.step()
+
+    def _end_step(
+        self,
+        loss_g: torch.Tensor,
+        parts: dict[str, torch.Tensor],
+        logs: dict[str, torch.Tensor],
+        batch_size: int,
+    ) -> None:
+        """After the optimiser steps: the schedulers, the EMA, then the step's logs."""
+        for sch in self._schedulers():
+            sch.step()
+        self._update_ema()
+        logs["train/loss"] = loss_g.detach()
+        logs.update({f"train/{k}": v for k, v in parts.items()})
+        step = {"on_step": True, "on_epoch": False, "batch_size": batch_size}
+        self.log_dict(logs, prog_bar=False, **step)
+        self.log("loss", loss_g.detach(), prog_bar=True, **step)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         lr, hr = batch["lr"], batch["hr"]
@@ -324,24 +349,8 @@ class AdversarialSR(_SRTask):
             self.discriminator.requires_grad_(True)
             loss_g = loss_g + self.acfg.weight * adv_g
             logs["train/adv_g"] = adv_g.detach()
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_g)
-        clip_gradients(self.model.parameters(), opt_g.optimizer, self._clip)
-        opt_g.step()
-        for sch in self._schedulers():
-            sch.step()
-        self._update_ema()
-        logs["train/loss"] = loss_g.detach()
-        logs.update({f"train/{k}": v for k, v in parts.items()})
-        self.log_dict(logs, prog_bar=False, on_step=True, on_epoch=False, batch_size=hr.shape[0])
-        self.log(
-            "loss",
-            loss_g.detach(),
-            prog_bar=True,
-            on_step=True,
-            on_epoch=False,
-            batch_size=hr.shape[0],
-        )
+        self._step_g(opt_g, loss_g, self.model.parameters())
+        self._end_step(loss_g, parts, logs, hr.shape[0])
 
 
 # ---------------------------------------------------------------------- cycle
@@ -416,14 +425,7 @@ class CycleSR(AdversarialSR):
                 d.requires_grad_(True)
             loss_g = loss_g + self.acfg.weight * adv_g
             logs["train/adv_g"] = adv_g.detach()
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(loss_g)
-        clip_gradients(
-            list(self.model.parameters()) + list(self.down.parameters()),
-            opt_g.optimizer,
-            self._clip,
-        )
-        opt_g.step()
+        self._step_g(opt_g, loss_g, list(self.model.parameters()) + list(self.down.parameters()))
         # ---- discriminators
         if adversarial_on:
             fake_hr, fake_lr = sr.detach(), lr_fake.detach()
@@ -435,17 +437,4 @@ class CycleSR(AdversarialSR):
                 )
                 self._step_d(opt_d, loss_d, params, [self.discriminator, self.discriminator_lr])
             logs["train/loss_d"] = loss_d.detach()
-        for sch in self._schedulers():
-            sch.step()
-        self._update_ema()
-        logs["train/loss"] = loss_g.detach()
-        logs.update({f"train/{k}": v for k, v in parts.items()})
-        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=hr.shape[0])
-        self.log(
-            "loss",
-            loss_g.detach(),
-            prog_bar=True,
-            on_step=True,
-            on_epoch=False,
-            batch_size=hr.shape[0],
-        )
+        self._end_step(loss_g, parts, logs, hr.shape[0])

@@ -17,18 +17,23 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from medsr.errors import MedsrError
-from medsr.train.config import Config
+from medsr.train.config import Config, parse_duration
+from medsr.train.progress import PlainProgress, progress_kind
 
 __all__ = [
     "AtomicCheckpointIO",
+    "EpochCounted",
+    "InterruptRecorder",
     "build_trainer",
     "precision_for",
     "process_rank",
@@ -70,6 +75,38 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             super().save_checkpoint(checkpoint, tmp, storage_options)
+
+
+class EpochCounted(L.Callback):
+    """Keeps Lightning's epoch counters right after a resumption, so that every later checkpoint
+    resumes on the right data epoch.
+
+    Checkpoints are written at the last batch of a data epoch. Resuming from one, Lightning (2.6)
+    marks that epoch processed but does not count the next one as started (its fit loop skips
+    ``increment_ready/started`` while the restart stage still says "mid epoch"); a checkpoint
+    written during that epoch then reads as "between epochs", and resuming from it replays the
+    previous data epoch (the sampler's epoch is the processed count). Within an epoch
+    ``started == processed + 1`` holds; at each batch start this restores it.
+    """
+
+    def on_train_batch_start(
+        self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+    ) -> None:
+        progress = trainer.fit_loop.epoch_progress
+        if progress.current.started == progress.current.processed:
+            progress.increment_ready()
+            progress.increment_started()
+
+
+class InterruptRecorder(L.Callback):
+    """Keeps the exception that stopped ``Trainer.fit`` (Lightning turns a KeyboardInterrupt
+    into ``sys.exit(1)``; :func:`medsr.train.run.train` raises the interruption again)."""
+
+    def __init__(self) -> None:
+        self.exception: BaseException | None = None
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        self.exception = exception
 
 
 def process_rank() -> int:
@@ -128,6 +165,7 @@ def build_trainer(
             save_on_train_epoch_end=False,
         ),
         LearningRateMonitor(logging_interval="step"),
+        EpochCounted(),
     ]
     if has_val:
         callbacks.append(
@@ -141,10 +179,13 @@ def build_trainer(
                 enable_version_counter=False,
             )
         )
-    if t.progress == "rich":
+    bar = progress_kind(t.progress)  # no terminal: plain lines, not a carriage-return flood
+    if bar == "rich":
         callbacks.append(RichProgressBar())
-    elif t.progress == "tqdm":
+    elif bar == "tqdm":
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, min(50, t.log_every))))
+    elif bar == "plain":
+        callbacks.append(PlainProgress(max_time=parse_duration(t.max_time)))
     callbacks += list(extra_callbacks)
     strategy: Any = t.strategy
     gpu = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
@@ -160,8 +201,30 @@ def build_trainer(
         loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard"))
     except ModuleNotFoundError:  # pragma: no cover - tensorboard is a dependency
         pass
+    try:
+        return _trainer(cfg, accelerator, gpu, strategy, callbacks, loggers, has_val, run_dir)
+    except MisconfigurationException as exc:  # e.g. an accelerator this machine does not have
+        raise MedsrError(
+            f"config: train (accelerator {t.accelerator}, devices {t.devices}, strategy "
+            f"{t.strategy}): {' '.join(str(exc).split()).rstrip('. ')}; change these train options"
+        ) from None
+
+
+def _trainer(
+    cfg: Config,
+    accelerator: str,
+    gpu: bool,
+    strategy: Any,
+    callbacks: list[Any],
+    loggers: list[Any],
+    has_val: bool,
+    run_dir: Path,
+) -> L.Trainer:
+    t = cfg.train
+    max_time = parse_duration(t.max_time)
     return L.Trainer(
         max_steps=t.max_steps,
+        max_time=None if max_time is None else timedelta(seconds=max_time),
         max_epochs=-1,
         val_check_interval=cfg.val_every_steps() if has_val else None,
         check_val_every_n_epoch=None if has_val else 1,
@@ -178,7 +241,7 @@ def build_trainer(
         use_distributed_sampler=False,
         callbacks=callbacks,
         logger=loggers,
-        enable_progress_bar=t.progress != "none",
+        enable_progress_bar=progress_kind(t.progress) in ("tqdm", "rich"),
         enable_model_summary=False,
         default_root_dir=str(run_dir),
         plugins=[AtomicCheckpointIO()],

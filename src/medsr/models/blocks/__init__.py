@@ -4,7 +4,8 @@
     ``check_dims``, ``conv(dims, in, out, k, ...)`` ('same' padding), ``conv_transpose``,
     ``batch_norm``, ``instance_norm``, ``norm_layer(kind, dims, ch)`` ("batch", "instance", "layer",
     "none"), ``avg_pool``, ``max_pool``, ``activation(name, channels)`` ("relu", "lrelu", "prelu",
-    "sigmoid", "tanh", None), ``conv_act`` (conv-[BN]-act),
+    "sigmoid", "tanh", None), ``conv_act`` (conv-[BN]-act), ``plain_cnn(dims, in, out, channels,
+    layers, kernel=3)`` (VDSR's conv-ReLU stack),
     ``as_factors(scale, dims)`` (per-axis tuple), ``integer_factors`` (MedsrError unless integers),
     ``count_parameters(module, weights_only=False)``.
 
@@ -47,6 +48,7 @@ from medsr.models.blocks.conv import (
     integer_factors,
     max_pool,
     norm_layer,
+    plain_cnn,
 )
 from medsr.models.blocks.dense import DenseBlock
 from medsr.models.blocks.residual import RRDB, ResidualBlock, ResidualDenseBlock
@@ -98,5 +100,6 @@ __all__ = [
     "norm_layer",
     "pixel_shuffle_nd",
     "pixel_unshuffle_nd",
+    "plain_cnn",
     "stage_factors",
 ]

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from torch import nn
 
 from medsr.errors import MedsrError
+
+Layer = TypeVar("Layer", bound=nn.Module)
 
 
 def check_dims(dims: int) -> int:
     if dims not in (2, 3):
         raise MedsrError(f"dims must be 2 or 3, got {dims}")
     return dims
+
+
+def _nd(dims: int, two_d: type[Layer], three_d: type[Layer]) -> type[Layer]:
+    """The 2D or the 3D class of a layer (the one place that picks by ``dims``)."""
+    return two_d if check_dims(dims) == 2 else three_d
 
 
 def conv(
@@ -28,22 +36,14 @@ def conv(
     groups: int = 1,
 ) -> nn.Module:
     """``Conv2d``/``Conv3d`` with 'same' padding by default (odd kernels)."""
-    cls = nn.Conv2d if check_dims(dims) == 2 else nn.Conv3d
+    cls = _nd(dims, nn.Conv2d, nn.Conv3d)
     if padding is None:
         if isinstance(kernel, int):
             padding = dilation * (kernel - 1) // 2
         else:
             padding = tuple(dilation * (k - 1) // 2 for k in kernel)
-    return cls(
-        in_ch,
-        out_ch,
-        kernel,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        bias=bias,
-        groups=groups,
-    )
+    options = {"padding": padding, "dilation": dilation, "bias": bias, "groups": groups}
+    return cls(in_ch, out_ch, kernel, stride=stride, **options)
 
 
 def conv_transpose(
@@ -57,28 +57,17 @@ def conv_transpose(
     output_padding: int | Sequence[int] = 0,
     bias: bool = True,
 ) -> nn.Module:
-    cls = nn.ConvTranspose2d if check_dims(dims) == 2 else nn.ConvTranspose3d
-    return cls(
-        in_ch,
-        out_ch,
-        kernel,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        bias=bias,
-    )
+    cls = _nd(dims, nn.ConvTranspose2d, nn.ConvTranspose3d)
+    options = {"padding": padding, "output_padding": output_padding, "bias": bias}
+    return cls(in_ch, out_ch, kernel, stride=stride, **options)
 
 
 def batch_norm(dims: int, ch: int) -> nn.Module:
-    return nn.BatchNorm2d(ch) if check_dims(dims) == 2 else nn.BatchNorm3d(ch)
+    return _nd(dims, nn.BatchNorm2d, nn.BatchNorm3d)(ch)
 
 
 def instance_norm(dims: int, ch: int, affine: bool = True) -> nn.Module:
-    return (
-        nn.InstanceNorm2d(ch, affine=affine)
-        if check_dims(dims) == 2
-        else nn.InstanceNorm3d(ch, affine=affine)
-    )
+    return _nd(dims, nn.InstanceNorm2d, nn.InstanceNorm3d)(ch, affine=affine)
 
 
 def norm_layer(kind: str, dims: int, ch: int) -> nn.Module:
@@ -98,11 +87,11 @@ def norm_layer(kind: str, dims: int, ch: int) -> nn.Module:
 
 
 def avg_pool(dims: int, kernel: int, stride: int | None = None) -> nn.Module:
-    return nn.AvgPool2d(kernel, stride) if check_dims(dims) == 2 else nn.AvgPool3d(kernel, stride)
+    return _nd(dims, nn.AvgPool2d, nn.AvgPool3d)(kernel, stride)
 
 
 def max_pool(dims: int, kernel: int, stride: int | None = None) -> nn.Module:
-    return nn.MaxPool2d(kernel, stride) if check_dims(dims) == 2 else nn.MaxPool3d(kernel, stride)
+    return _nd(dims, nn.MaxPool2d, nn.MaxPool3d)(kernel, stride)
 
 
 def as_factors(scale: float | Sequence[int | float], dims: int) -> tuple:
@@ -166,6 +155,20 @@ def conv_act(
     if act is not None and act != "none":
         layers.append(activation(act, 1))
     return nn.Sequential(*layers)
+
+
+def plain_cnn(
+    dims: int, in_ch: int, out_ch: int, channels: int, layers: int, kernel: int = 3
+) -> nn.Sequential:
+    """``layers`` convolutions ``in_ch -> channels -> ... -> channels -> out_ch`` with ReLU between
+    them and none after the last: the residual predictor of VDSR (Kim et al. 2016), which ReCNN
+    (Pham et al. 2019) and both sub-networks of Zeng et al. (2018) reuse. Fewer than 2 layers
+    still give the first and the last convolution."""
+    mods: list[nn.Module] = [conv(dims, in_ch, channels, kernel), nn.ReLU()]
+    for _ in range(layers - 2):
+        mods += [conv(dims, channels, channels, kernel), nn.ReLU()]
+    mods.append(conv(dims, channels, out_ch, kernel))
+    return nn.Sequential(*mods)
 
 
 def count_parameters(module: nn.Module, *, weights_only: bool = False) -> int:

@@ -436,6 +436,32 @@ def _learned_stages(
     return out, [tuple(s) for s in stages if math.prod(s) > 1]
 
 
+def _stage_plan(
+    dims: int,
+    channels: int,
+    factors: int | Sequence[int],
+    out_channels: int | None,
+    staged: bool,
+) -> tuple[tuple[int, ...], list[tuple[tuple[int, ...], int]], int]:
+    """What a learned up-sampler builds: its integer factors, ``(stage, out_channels)`` per stage
+    (each stage takes ``channels``; only the last changes the width) and the final width
+    (``out_channels``, default ``channels``); with no stage and another width a projection conv
+    follows (:func:`_projection`)."""
+    out, stages = _learned_stages(factors, dims, staged)
+    width = channels if out_channels is None else out_channels
+    plan = [(st, width if k == len(stages) - 1 else channels) for k, st in enumerate(stages)]
+    return out, plan, width
+
+
+def _projection(
+    dims: int, channels: int, out_channels: int, kernel: int, bias: bool, has_stages: bool
+) -> nn.Module | None:
+    """The conv that changes the width when no up-sampling stage does, else None."""
+    if has_stages or out_channels == channels:
+        return None
+    return conv(dims, channels, out_channels, kernel, bias=bias)
+
+
 class SubPixelUpsample(nn.Module):
     """Sub-pixel convolution (ESPCN, Shi et al. 2016): conv to ``out * prod(r)`` channels, then
     :func:`pixel_shuffle_nd`.
@@ -462,13 +488,10 @@ class SubPixelUpsample(nn.Module):
     ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
-        self.factors, stages = _learned_stages(factors, dims, staged)
-        out_channels = channels if out_channels is None else out_channels
+        self.factors, plan, width = _stage_plan(dims, channels, factors, out_channels, staged)
         layers: list[nn.Module] = []
-        cin = channels
-        for k, st in enumerate(stages):
-            cout = out_channels if k == len(stages) - 1 else channels
-            c = conv(dims, cin, cout * math.prod(st), kernel, bias=bias)
+        for st, cout in plan:
+            c = conv(dims, channels, cout * math.prod(st), kernel, bias=bias)
             if icnr:
                 icnr_(c.weight, st)
                 if bias:
@@ -476,9 +499,9 @@ class SubPixelUpsample(nn.Module):
             layers += [c, PixelShuffleND(st)]
             if act is not None and act != "none":
                 layers.append(activation(act, 1))
-            cin = cout
-        if not layers and out_channels != channels:
-            layers.append(conv(dims, channels, out_channels, kernel, bias=bias))
+        project = _projection(dims, channels, width, kernel, bias, bool(plan))
+        if project is not None:
+            layers.append(project)
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -503,22 +526,14 @@ class ResizeConvUpsample(nn.Module):
     ) -> None:
         super().__init__()
         self.dims = check_dims(dims)
-        self.factors, stages = _learned_stages(factors, dims, staged)
-        out_channels = channels if out_channels is None else out_channels
-        self.stage_list = [tuple(s) for s in stages]
+        self.factors, plan, width = _stage_plan(dims, channels, factors, out_channels, staged)
+        self.stage_list = [st for st, _ in plan]
         self.convs = nn.ModuleList()
         self.acts = nn.ModuleList()
-        cin = channels
-        for k, _ in enumerate(stages):
-            cout = out_channels if k == len(stages) - 1 else channels
-            self.convs.append(conv(dims, cin, cout, kernel, bias=bias))
+        for _, cout in plan:
+            self.convs.append(conv(dims, channels, cout, kernel, bias=bias))
             self.acts.append(activation(act, 1))
-            cin = cout
-        self.project = (
-            conv(dims, channels, out_channels, kernel, bias=bias)
-            if not stages and out_channels != channels
-            else None
-        )
+        self.project = _projection(dims, channels, width, kernel, bias, bool(plan))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for st, c, a in zip(self.stage_list, self.convs, self.acts):

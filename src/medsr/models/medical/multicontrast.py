@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import conv
+from medsr.models.blocks.conv import plain_cnn
 from medsr.models.medical._common import (
     SRNet,
     check_reference,
@@ -57,16 +57,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def plain_cnn(dims: int, cin: int, cout: int, channels: int, layers: int) -> nn.Sequential:
-    """``layers`` 3x3 convolutions (ReLU between them, none after the last): the residual
-    predictor of VDSR (Kim et al. 2016), which both sub-networks of Zeng et al. use."""
+def residual_cnn(dims: int, cin: int, cout: int, channels: int, layers: int) -> nn.Sequential:
+    """``layers`` 3x3 convolutions (:func:`~medsr.models.blocks.plain_cnn`, the residual predictor
+    of VDSR, Kim et al. 2016), which both sub-networks of Zeng et al. use; at least 2."""
     if layers < 2:
         raise MedsrError(f"a residual sub-network needs at least 2 layers, got {layers}")
-    mods: list[nn.Module] = [conv(dims, cin, channels, 3), nn.ReLU()]
-    for _ in range(layers - 2):
-        mods += [conv(dims, channels, channels, 3), nn.ReLU()]
-    mods.append(conv(dims, channels, cout, 3))
-    return nn.Sequential(*mods)
+    return plain_cnn(dims, cin, cout, channels, layers)
 
 
 class MultiContrastSR(SRNet):
@@ -83,8 +79,8 @@ class MultiContrastSR(SRNet):
                 "multicontrast_sr needs ref_channels >= 1; use another network for single contrast"
             )
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
-        self.ssr = plain_cnn(dims, in_channels, in_channels, f, int(config["ssr_layers"]))
-        self.msr = plain_cnn(
+        self.ssr = residual_cnn(dims, in_channels, in_channels, f, int(config["ssr_layers"]))
+        self.msr = residual_cnn(
             dims, in_channels + self.ref_channels, in_channels, f, int(config["msr_layers"])
         )
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.conv import conv
+from medsr.models.blocks.conv import conv, plain_cnn
 from medsr.models.medical._common import (
     SRNet,
     check_reference,
@@ -90,11 +90,7 @@ class ReCNN3D(SRNet):
         if self.ref_channels < 0:
             raise MedsrError(f"ref_channels must be >= 0, got {self.ref_channels}")
         self.upsample = make_interpolator(dims, self.scale, config["interp"])
-        layers: list[nn.Module] = [conv(dims, in_channels + self.ref_channels, f, k), nn.ReLU()]
-        for _ in range(n - 2):
-            layers += [conv(dims, f, f, k), nn.ReLU()]
-        layers.append(conv(dims, f, in_channels, k))
-        self.body = nn.Sequential(*layers)
+        self.body = plain_cnn(dims, in_channels + self.ref_channels, in_channels, f, n, k)
 
     def forward(self, lr: torch.Tensor, ref: torch.Tensor | None = None) -> torch.Tensor:
         up = self.upsample(lr)

@@ -17,7 +17,7 @@ user mistake and raise :class:`MedsrError`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import torch
@@ -25,6 +25,7 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import as_factors, batch_norm, check_dims, conv, integer_factors
+from medsr.models.blocks.upsample import PreUpsample
 
 
 def resolve_config(
@@ -103,13 +104,35 @@ class SRNet(nn.Module):
         self.config = dict(config)
 
 
+class PreUpsampleNet(SRNet):
+    """A pre-upsampling network (review section 3.1): ``scale`` may be any positive factors and
+    ``self.upsample`` is the fixed interpolation (``config["kernel"]``) its layers work after.
+    ``forward`` is the global residual learning ``x_up + body(x_up)`` of VDSR (Kim et al. 2016)
+    and DCSR (Zhang et al. 2019); networks with another output head override it."""
+
+    body: nn.Module
+
+    def __init__(
+        self, *, scale: Any, dims: int, in_channels: int, config: Mapping[str, Any]
+    ) -> None:
+        super().__init__(
+            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
+        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        up = self.upsample(x)
+        return up + self.body(up)
+
+
 def residual_trunk(
-    dims: int, channels: int, blocks: Iterable[nn.Module], *, bn: bool = False
+    dims: int, channels: int, blocks: int, block: Callable[[], nn.Module], *, bn: bool = False
 ) -> nn.Sequential:
-    """``blocks`` then a 3x3 conv (and BN with ``bn``, SRResNet): the trunk under the long skip of
-    :class:`ResidualTrunkNet` (EDSR, Lim et al. 2017; SRResNet, Ledig et al. 2017; RRDBNet, Wang et
-    al. 2018)."""
-    layers: list[nn.Module] = [*blocks, conv(dims, channels, channels, 3)]
+    """``blocks`` modules made by ``block()`` then a 3x3 conv (and BN with ``bn``, SRResNet): the
+    trunk under the long skip of :class:`ResidualTrunkNet` (EDSR, Lim et al. 2017; SRResNet, Ledig
+    et al. 2017; RRDBNet, Wang et al. 2018)."""
+    layers: list[nn.Module] = [block() for _ in range(blocks)]
+    layers.append(conv(dims, channels, channels, 3))
     if bn:
         layers.append(batch_norm(dims, channels))
     return nn.Sequential(*layers)
@@ -118,12 +141,20 @@ def residual_trunk(
 class ResidualTrunkNet(SRNet):
     """``tail(upsample(h + body(h)))`` with ``h = head(x)``: the post-upsampling layout with one
     long skip over the trunk that EDSR (Lim et al. 2017, Fig. 3), SRResNet (Ledig et al. 2017,
-    Fig. 4) and RRDBNet (Wang et al. 2018, Fig. 3) share; subclasses build the four parts."""
+    Fig. 4) and RRDBNet (Wang et al. 2018, Fig. 3) share; subclasses build the four parts.
+    Post-upsampling: ``scale`` must be integer factors."""
 
     head: nn.Module
     body: nn.Module
     upsample: nn.Module
     tail: nn.Module
+
+    def __init__(
+        self, *, scale: Any, dims: int, in_channels: int, config: Mapping[str, Any]
+    ) -> None:
+        super().__init__(
+            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, pre_factors
+from medsr.models.blocks import conv
+from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -58,14 +58,11 @@ class MixedConv(nn.Module):
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
 
-class DilatedSR(SRNet):
+class DilatedSR(PreUpsampleNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c, n = config["channels"], config["layers"]
         d, frac = config["dilation"], config["dilated_fraction"]
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         layers: list[nn.Module] = []
         cin = in_channels
         for _ in range(n - 1):
@@ -73,10 +70,6 @@ class DilatedSR(SRNet):
             cin = c
         layers.append(conv(dims, cin, in_channels, 3))
         self.body = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        up = self.upsample(x)
-        return up + self.body(up)
 
 
 @register_model(

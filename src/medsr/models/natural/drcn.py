@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, pre_factors
+from medsr.models.blocks import conv
+from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -29,14 +29,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-class DRCN(SRNet):
+class DRCN(PreUpsampleNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c, d = config["channels"], config["recursions"]
         self.recursions = d
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         self.embed = nn.Sequential(
             conv(dims, in_channels, c, 3), nn.ReLU(), conv(dims, c, c, 3), nn.ReLU()
         )

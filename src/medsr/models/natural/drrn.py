@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import PreUpsample, batch_norm, conv
-from medsr.models.natural._common import SRNet, create_srnet, pre_factors
+from medsr.models.blocks import batch_norm, conv
+from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -57,13 +57,10 @@ class RecursiveBlock(nn.Module):
         return h
 
 
-class DRRN(SRNet):
+class DRRN(PreUpsampleNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c, bn = config["channels"], config["bn"]
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         self.blocks = nn.Sequential(
             *[
                 RecursiveBlock(

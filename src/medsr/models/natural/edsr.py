@@ -14,12 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from medsr.models.blocks import ResidualBlock, SubPixelUpsample, conv
-from medsr.models.natural._common import (
-    ResidualTrunkNet,
-    create_srnet,
-    post_factors,
-    residual_trunk,
-)
+from medsr.models.natural._common import ResidualTrunkNet, create_srnet, residual_trunk
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -33,18 +28,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class EDSR(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
+        res_scale = config["res_scale"]
         self.body = residual_trunk(
-            dims,
-            c,
-            (
-                ResidualBlock(dims, c, 3, res_scale=config["res_scale"])
-                for _ in range(config["blocks"])
-            ),
+            dims, c, config["blocks"], lambda: ResidualBlock(dims, c, 3, res_scale=res_scale)
         )
         self.upsample = SubPixelUpsample(dims, c, self.scale, staged=True, icnr=config["icnr"])
         self.tail = conv(dims, c, in_channels, 3)

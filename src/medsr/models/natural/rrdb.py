@@ -13,12 +13,7 @@ from typing import Any
 from torch import nn
 
 from medsr.models.blocks import RRDB, ResizeConvUpsample, conv
-from medsr.models.natural._common import (
-    ResidualTrunkNet,
-    create_srnet,
-    post_factors,
-    residual_trunk,
-)
+from medsr.models.natural._common import ResidualTrunkNet, create_srnet, residual_trunk
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -31,18 +26,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class RRDBNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c = config["channels"]
         self.head = conv(dims, in_channels, c, 3)
+        growth, res_scale = config["growth"], config["res_scale"]
         self.body = residual_trunk(
-            dims,
-            c,
-            (
-                RRDB(dims, c, config["growth"], res_scale=config["res_scale"])
-                for _ in range(config["blocks"])
-            ),
+            dims, c, config["blocks"], lambda: RRDB(dims, c, growth, res_scale=res_scale)
         )
         self.upsample = ResizeConvUpsample(dims, c, self.scale, staged=True, act="lrelu")
         self.tail = nn.Sequential(

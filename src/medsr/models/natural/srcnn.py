@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, pre_factors
+from medsr.models.blocks import conv
+from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -27,16 +27,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-class SRCNN(SRNet):
+class SRCNN(PreUpsampleNet):
     """Bicubic pre-upsampling then conv-ReLU, conv-ReLU, conv (no residual)."""
 
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         k1, k2, k3 = config["kernels"]
         n1, n2 = config["channels"]
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
         self.body = nn.Sequential(
             conv(dims, in_channels, n1, k1),
             nn.ReLU(),

@@ -13,12 +13,7 @@ from typing import Any
 from torch import nn
 
 from medsr.models.blocks import ResidualBlock, SubPixelUpsample, conv
-from medsr.models.natural._common import (
-    ResidualTrunkNet,
-    create_srnet,
-    post_factors,
-    residual_trunk,
-)
+from medsr.models.natural._common import ResidualTrunkNet, create_srnet, residual_trunk
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -31,16 +26,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 class SRResNet(ResidualTrunkNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
         c, bn = config["channels"], config["bn"]
         self.head = nn.Sequential(conv(dims, in_channels, c, 9), nn.PReLU())
         self.body = residual_trunk(
-            dims,
-            c,
-            (ResidualBlock(dims, c, 3, bn=bn, act="prelu") for _ in range(config["blocks"])),
-            bn=bn,
+            dims, c, config["blocks"], lambda: ResidualBlock(dims, c, 3, bn=bn, act="prelu"), bn=bn
         )
         self.upsample = SubPixelUpsample(
             dims, c, self.scale, staged=True, act="prelu", icnr=config["icnr"]

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
-
-from medsr.models.blocks import PreUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, pre_factors
+from medsr.models.blocks import plain_cnn
+from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -25,22 +22,10 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-class VDSR(SRNet):
+class VDSR(PreUpsampleNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
-        super().__init__(
-            scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
-        )
-        n, c = config["layers"], config["channels"]
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
-        layers: list[nn.Module] = [conv(dims, in_channels, c, 3), nn.ReLU()]
-        for _ in range(n - 2):
-            layers += [conv(dims, c, c, 3), nn.ReLU()]
-        layers.append(conv(dims, c, in_channels, 3))
-        self.body = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        up = self.upsample(x)
-        return up + self.body(up)
+        super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
+        self.body = plain_cnn(dims, in_channels, in_channels, config["channels"], config["layers"])
 
 
 @register_model(

@@ -1,0 +1,108 @@
+"""Start or resume the trainings of the weights shipped in the package, one after the other.
+
+    setsid nohup nice -n 19 .venv/bin/python benchmarks/train_shipped.py \\
+        >> shipped_runs/train.log 2>&1 &        # (or: make train-shipped)
+    python benchmarks/train_shipped.py --status  # what is done, where each run stands
+
+Each run of :data:`medsr.bench.shipped.ORDER` (recipe ``configs/shipped/<net>_x<scale>.yaml``,
+run folder ``shipped_runs/<net>_x<scale>/``) is trained in a fresh subprocess (``--step``: one
+run, started or resumed from ``checkpoints/last.ckpt``), then scored on Set5 / Set14 and exported
+to ``src/medsr/weights/<net>_x<scale>/`` (model.safetensors + model.json with the command, steps,
+time, hardware and scores). Killing the process loses at most the steps since the last checkpoint
+(a few hundred); running the same command again continues. A lock file keeps two drivers from
+training at once. One torch thread (fastest on a shared CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "natural"
+DEFAULT_RUNS = ROOT / "shipped_runs"
+DEFAULT_WEIGHTS = ROOT / "src" / "medsr" / "weights"
+DONE = 3  # exit status of --step when every run is exported
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + " UTC"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of natural/ images")
+    ap.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder of the run folders")
+    ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="export folder")
+    ap.add_argument(
+        "--only", action="append", default=[], help="run key, e.g. edsr_x2 (repeatable)"
+    )
+    ap.add_argument("--set", action="append", default=[], help="key=value override (tests)")
+    ap.add_argument("--step", action="store_true", help="train + export one run, then exit")
+    ap.add_argument("--status", action="store_true", help="print where each run stands")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.chdir(ROOT)  # the recipes' paths are relative to the repository root
+
+    from medsr.bench import shipped
+
+    if args.status:
+        for run in shipped.ORDER:
+            st = shipped.run_status(run, args.runs, args.weights)
+            steps, secs = shipped.Ledger(args.runs / run.key).totals()
+            rec = args.runs / run.key / "shipped.json"
+            psnr = None
+            if rec.is_file():
+                psnr = json.loads(rec.read_text()).get("scores", {}).get("Set5", {}).get("psnr")
+            score = f"  Set5 {psnr:.2f} dB" if psnr is not None else ""
+            print(f"{run.key:10s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
+        return 0
+    if args.step:
+        command = "python benchmarks/train_shipped.py"
+        key = shipped.run_step(
+            root=ROOT,
+            runs=args.runs,
+            weights_dir=args.weights,
+            natural=args.data,
+            only=args.only,
+            overrides=args.set,
+            command=command,
+            log=lambda m: print(f"{_stamp()} {m}", flush=True),
+        )
+        return DONE if key is None else 0
+
+    args.runs.mkdir(parents=True, exist_ok=True)
+    lock = open(args.runs / ".lock", "a+")  # noqa: SIM115 - held for the life of the driver
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"another train_shipped.py is running ({args.runs / '.lock'}); not starting")
+        return 1
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    child = [sys.executable, str(Path(__file__).resolve()), "--step"]
+    for flag, values in (("--only", args.only), ("--set", args.set)):
+        for v in values:
+            child += [flag, v]
+    child += ["--data", str(args.data), "--runs", str(args.runs), "--weights", str(args.weights)]
+    while True:
+        print(f"{_stamp()} driver: next run", flush=True)
+        rc = subprocess.call(child)
+        if rc == DONE:
+            print(f"{_stamp()} driver: every run is exported", flush=True)
+            return 0
+        if rc != 0:
+            print(f"{_stamp()} driver: a run failed (exit {rc}); stopping", flush=True)
+            return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

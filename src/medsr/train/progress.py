@@ -1,0 +1,93 @@
+"""Training progress as plain lines (logs, pipes, batch jobs): ``train.progress: plain``.
+
+A terminal gets Lightning's bar (``tqdm`` / ``rich``); anywhere else a bar writes a carriage
+return per refresh and floods the log. :class:`PlainProgress` prints instead at most one line per
+``interval`` seconds on stdout -- the global step of the run (resumed runs continue the count),
+the total, the loss, the elapsed time and the estimated time left (from this session's rate, and
+never past ``train.max_time``)::
+
+    step 240/1200 (20 %), loss 0.0412, 1:02 elapsed, ETA 4:08
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import lightning as L
+
+__all__ = ["PlainProgress", "format_seconds", "progress_kind"]
+
+
+def format_seconds(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) of a duration."""
+    s = max(0, int(round(seconds)))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class PlainProgress(L.Callback):
+    """One line per ``interval`` seconds: step / total, loss, elapsed and ETA."""
+
+    def __init__(
+        self,
+        *,
+        interval: float = 10.0,
+        max_time: float | None = None,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval, self.max_time = interval, max_time
+        self.stream, self.clock = stream, clock
+        self.start = self.last = 0.0
+        self.first_step = 0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = self.last = self.clock()
+        self.first_step = int(trainer.global_step)
+        total = trainer.max_steps
+        if self.first_step:
+            self._print(f"resuming at step {self.first_step}/{total}")
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        now = self.clock()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        self._print(self.line(trainer, now))
+
+    def line(self, trainer: L.Trainer, now: float) -> str:
+        """The progress line at time ``now``."""
+        step, total = int(trainer.global_step), int(trainer.max_steps)
+        elapsed = now - self.start
+        text = f"step {step}/{total}"
+        if total > 0:
+            text += f" ({100.0 * step / total:.0f} %)"
+        loss = trainer.callback_metrics.get("train/loss")
+        if loss is not None:
+            text += f", loss {float(loss):.4g}"
+        text += f", {format_seconds(elapsed)} elapsed"
+        done = step - self.first_step
+        if done > 0 and total > step:
+            eta = (total - step) * elapsed / done
+            if self.max_time is not None:
+                eta = min(eta, max(0.0, self.max_time - elapsed))
+            text += f", ETA {format_seconds(eta)}"
+        return text
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream or sys.stdout, flush=True)
+
+
+def progress_kind(setting: str, *, terminal: bool | None = None) -> str:
+    """What ``train.progress`` gives here: ``tqdm`` / ``rich`` bars on a terminal (stderr), else
+    ``plain`` lines; ``plain`` and ``none`` as asked."""
+    if setting in ("tqdm", "rich"):
+        is_tty = sys.stderr.isatty() if terminal is None else terminal
+        return setting if is_tty else "plain"
+    return setting

@@ -1,0 +1,150 @@
+"""The trainings behind the shipped weights (``medsr.bench.shipped``): staging of the training
+images, start / resume / export of runs in order, x3 started from x2, and the record written into
+model.json. Tiny networks, a few steps, synthetic images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medsr.bench import shipped
+from medsr.errors import MedsrError
+
+RECIPE = """name: {key}
+task: supervised
+model: {{name: espcn, preset: tiny, scale: {scale}, dims: 2, in_channels: 1}}
+data:
+  train: {{hr_dir: shipped_runs/data/train}}
+  val: {{hr_dir: shipped_runs/data/val}}
+  degradation: bicubic
+  color: y
+  normalisation: {{kind: percentile, params: {{low: 0.5, high: 99.5}}}}
+  patch_size: {patch}
+  batch_size: 2
+  val_crop: 24
+loss: {{terms: {{l1: {{weight: 1.0}}}}}}
+optim: {{name: adam, lr: 1.0e-3, schedule: {{kind: cosine, min_lr: 1.0e-5}}}}
+train: {{max_steps: 4, checkpoint_every: 2, val_every: 2, log_every: 1, accelerator: cpu,
+        threads: 1, progress: none}}
+"""
+
+
+def _png(path: Path, rng: np.random.Generator, size: int = 36) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    natural = tmp_path / "natural"
+    for sub, names in {
+        "CBSD68": ["a.png", "b.png", "va.png"],
+        "CSun_Hays80": ["c.png", "vb.png"],
+        "CSet5": ["t.png"],
+    }.items():
+        for n in names:
+            _png(natural / sub / n, rng)
+    monkeypatch.setattr(shipped, "VAL_IMAGES", {"CBSD68": ("va.png",), "CSun_Hays80": ("vb.png",)})
+    root = tmp_path / "repo"
+    for scale, patch in ((2, 12), (3, 12)):
+        key = f"espcn_x{scale}"
+        cfg = root / "configs" / "shipped" / f"{key}.yaml"
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(RECIPE.format(key=key, scale=scale, patch=patch))
+    monkeypatch.chdir(root)  # the recipes' paths are relative to the repository root
+    # tiny networks cannot beat SRCNN: a target they pass, so that they are shipped
+    monkeypatch.setattr(shipped, "TARGETS", {2: (5.0, 37.53), 3: (5.0, 33.66)})
+    order = (shipped.ShippedRun("espcn", 2), shipped.ShippedRun("espcn", 3, init_from="espcn_x2"))
+    kw = {
+        "root": root,
+        "runs": root / "shipped_runs",
+        "weights_dir": tmp_path / "weights",
+        "natural": natural,
+        "order": order,
+        "log": lambda m: None,
+    }
+    return kw
+
+
+def test_stage_data_holds_out_validation_and_refuses_test_names(setup, tmp_path) -> None:
+    train, val = shipped.stage_data(setup["natural"], tmp_path / "runs")
+    assert sorted(p.name for p in train.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in val.iterdir()) == ["va.png", "vb.png"]
+    shipped.stage_data(setup["natural"], tmp_path / "runs")  # again: nothing changes
+    _png(setup["natural"] / "CBSD68" / "t.png", np.random.default_rng(1))
+    with pytest.raises(MedsrError, match="name of a test image"):
+        shipped.stage_data(setup["natural"], tmp_path / "runs2")
+
+
+def test_missing_validation_image_is_an_error(setup, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(shipped, "VAL_IMAGES", {"CBSD68": ("nope.png",)})
+    with pytest.raises(MedsrError, match="nope.png"):
+        shipped.stage_data(setup["natural"], tmp_path / "runs")
+
+
+def test_ledger_sums_segments(tmp_path) -> None:
+    led = shipped.Ledger(tmp_path)
+    i = led.begin(0, "cmd")
+    led.update(i, 500, 60.0)
+    j = led.begin(500, "cmd")
+    led.update(j, 800, 30.5)
+    assert led.totals() == (800, 90.5)
+    assert led.read()["segments"][0]["hardware"]["torch_threads"] >= 1
+
+
+def test_runs_in_order_resume_and_export(setup) -> None:
+    runs, weights = setup["runs"], setup["weights_dir"]
+    first, second = setup["order"]
+    assert shipped.run_step(**setup) == "espcn_x2"
+    meta = json.loads((weights / "espcn_x2" / "model.json").read_text())
+    rec = meta["extra"]["shipped"]
+    assert rec["steps"] == 4 and rec["recipe"] == "configs/shipped/espcn_x2.yaml"
+    assert rec["train_seconds"] > 0 and rec["hardware"]["cpu"] is not None
+    assert set(rec["scores"]) == {"Set5"} and rec["target_set5_psnr"]["beat_srcnn"] == 5.0
+    assert (
+        rec["accepted"] and json.loads((runs / "espcn_x2" / "shipped.json").read_text())["accepted"]
+    )
+    assert "run_dir" not in meta["extra"]["training"]
+    cfg = (runs / "espcn_x2" / "config.yaml").read_text()
+    assert "hr_dir: shipped_runs/data/train" in cfg  # relative: survives a move of the checkout
+    assert (runs / "espcn_x2" / "checkpoints" / "last.ckpt").stat().st_size < 5_000_000
+    assert shipped.run_status(first, runs, weights) == "exported"
+
+    # x3 starts from the x2 weights: the two LR-grid convolutions fit, the sub-pixel layer not
+    assert shipped.run_step(**setup) == "espcn_x3"
+    init = json.loads((runs / "espcn_x3" / "init.json").read_text())
+    assert init["copied"] == 4 and init["of"] == 6
+    assert shipped.run_status(second, runs, weights) == "exported"
+    assert shipped.run_step(**setup) is None  # everything exported
+
+    # x3 stopped after a checkpoint, in a fresh checkout without init.safetensors: it resumes
+    (runs / "espcn_x3" / "model.safetensors").unlink()
+    (runs / "espcn_x3" / "init.safetensors").unlink()
+    assert shipped.run_step(**setup, overrides=["train.max_steps=6"]) == "espcn_x3"
+
+    # a run stopped after a checkpoint resumes from it (a new ledger segment), then re-exports
+    (runs / "espcn_x2" / "model.safetensors").unlink()
+    assert shipped.run_status(first, runs, weights) == "started"
+    assert shipped.run_step(**setup, overrides=["train.max_steps=6"]) == "espcn_x2"
+    segs = shipped.Ledger(runs / "espcn_x2").read()["segments"]
+    assert [(s["start_step"], s["end_step"]) for s in segs] == [(0, 4), (4, 6)]
+    meta = json.loads((weights / "espcn_x2" / "model.json").read_text())
+    assert meta["extra"]["shipped"]["steps"] == 6 and len(meta["extra"]["shipped"]["segments"]) == 2
+
+
+def test_below_target_is_not_shipped(setup, monkeypatch) -> None:
+    runs, weights = setup["runs"], setup["weights_dir"]
+    monkeypatch.setattr(shipped, "TARGETS", {2: (99.0, 99.0), 3: (5.0, 33.66)})
+    assert shipped.run_step(**setup) == "espcn_x2"
+    assert not (weights / "espcn_x2").exists()
+    assert json.loads((runs / "espcn_x2" / "shipped.json").read_text())["accepted"] is False
+    assert shipped.run_status(setup["order"][0], runs, weights) == "rejected"
+    assert shipped.run_step(**setup) == "espcn_x3"  # the next run; x3 still starts from x2
+    assert (weights / "espcn_x3" / "model.json").is_file()
+    assert shipped.run_step(**setup) is None
