@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench table1 train-shipped clean
+.PHONY: demo test test-fast lint bench table1 train-shipped clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/medsr demo --out demo_out
 
-test: $(STAMP)
+# pyflakes/pycodestyle errors and the configured line length (100, pyproject.toml) hold everywhere
+lint: $(STAMP)
+	$(BIN)/ruff check --select E,W,F src tests benchmarks
+
+test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
-test-fast: $(STAMP)
+test-fast: lint
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 table1: $(STAMP)

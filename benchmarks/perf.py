@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     t0 = time.perf_counter()
+    if not args.skip_memory:  # first: a child's peak RSS (ru_maxrss) inherits its parent's at fork
+        report["memory"] = memory([int(v) for v in args.slices.split(",")])
     peak2, peak3 = conv_peak(2), conv_peak(3)
     report["peak"] = {
         "conv2d_gflops": round(peak2 / 1e9, 1), "conv3d_gflops": round(peak3 / 1e9, 1)
@@ -249,8 +251,6 @@ def main(argv: list[str] | None = None) -> None:
         report["inference_2d"] = inference_2d(args.size, peak2, Path(tmp))
     report["inference_3d"] = inference_3d(peak3)
     report["training"] = training(peak2)
-    if not args.skip_memory:
-        report["memory"] = memory([int(v) for v in args.slices.split(",")])
     again = conv_peak(2)
     report["peak"]["conv2d_gflops_at_end"] = round(again / 1e9, 1)
     report["machine"]["load_average_end"] = os.getloadavg()

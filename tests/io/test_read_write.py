@@ -147,3 +147,11 @@ def test_storage_helpers() -> None:
     assert physical_dtype("uint16", 1.0, -1024.0, hu * 20) == "int32"
     assert physical_dtype("int16", 0.25, 0.0, hu) == "float32"
     assert physical_dtype("uint8", 1.0, 0.0, hu) == "uint8"
+
+
+def test_float64_input_says_it_is_processed_in_float32(tmp_path) -> None:
+    data = np.linspace(0, 1, 48, dtype=np.float64).reshape(4, 4, 3) + 1e-9
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "f64.nii.gz")
+    volume = io.read(tmp_path / "f64.nii.gz")
+    assert volume.meta.dtype == "float64"
+    assert any("processed as float32" in note for note in volume.meta.notes)

@@ -87,10 +87,13 @@ def upscale(
         None,
         "--method",
         help="nearest | linear | cubic | bspline | lanczos | self | dip "
-        "(default: self if available, else bspline).",
+        "(default: self, self-supervised SR that needs no training data).",
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", help="Architecture name (checked against model.json)."
+        None,
+        "--model",
+        help="Architecture name (checked against model.json); without --weights, the weights "
+        "shipped with medsr for --factors (see `medsr models`).",
     ),
     weights: Optional[Path] = typer.Option(
         None, "--weights", help="model.safetensors (model.json beside it)."

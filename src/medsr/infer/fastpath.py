@@ -11,7 +11,8 @@ calls, so it is opt-in (``jit=True``). Figures: ``benchmarks/perf.py``, ``docs/b
 
 :class:`FastForward` wraps a module in eval mode:
 
-* every call runs under ``torch.inference_mode`` with input and weights in channels-last;
+* every call runs under ``torch.inference_mode``, 2D networks with input and weights in
+  channels-last (3D networks keep NCDHW: see ``dims`` below);
 * with ``jit``, the first call whose input holds at least ``jit_min_elements`` values traces the
   network on a small crop of that input, freezes and optimises the graph, and *checks* it on
   another crop of a different shape and batch size against the eager network (``|a - b| <= 1e-4
@@ -37,7 +38,9 @@ class FastForward:
 
     Args:
         model: the network (put in eval mode here).
-        dims: 2 or 3 (the layout: channels-last or channels-last-3d).
+        dims: 2 or 3. 2D networks run channels-last; 3D networks keep NCDHW: channels-last-3d
+            was no faster (0.96x eager on a 3D EDSR) and raised the peak memory of a tiled 3D x4
+            job of 512x512x120 from 1.26 to 2.95 GiB (``benchmarks/upscale_memory.py``).
         device: a ``torch.device``.
         jit: try the frozen, oneDNN-optimised graph (CPU only; off by default, see above).
         jit_min_elements: smallest input (values) worth the tracing (about one second).
@@ -58,18 +61,19 @@ class FastForward:
 
         self.model = model.eval()
         self.cpu = torch.device(device).type == "cpu"
-        self.layout = torch.channels_last if dims == 2 else torch.channels_last_3d
-        if self.cpu:
+        self.layout = torch.channels_last if dims == 2 else torch.contiguous_format
+        if self.cpu and dims == 2:
             self.model = self.model.to(memory_format=self.layout)
         self.jit = bool(jit) and self.cpu
         self.jit_min_elements = int(jit_min_elements)
         self.compiled: Any = None
         self.report = report if report is not None else {}
-        self.mode = "channels-last" if self.cpu else "eager"
+        self.cpu_2d = self.cpu and dims == 2
+        self.mode = "channels-last" if self.cpu_2d else "eager"
 
     @property
     def mode(self) -> str:
-        """How the network runs: ``eager``, ``channels-last`` or ``channels-last, frozen ...``."""
+        """How the network runs: ``eager``, ``channels-last``, ``[channels-last, ]frozen ...``."""
         return str(self.report["execution"])
 
     @mode.setter
@@ -87,7 +91,7 @@ class FastForward:
                 self.compiled = self._compile(x)
                 self.jit = self.compiled is not None
                 if self.compiled is not None:
-                    self.mode = "channels-last, frozen oneDNN graph"
+                    self.mode = ("channels-last, " if self.cpu_2d else "") + "frozen oneDNN graph"
             y = (self.compiled or self.model)(x)
             if isinstance(y, (list, tuple)):
                 y = y[-1]

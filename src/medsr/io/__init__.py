@@ -180,6 +180,12 @@ def _check_float32_precision(volume: Volume) -> None:
     below 2**22 slope for the stored integers to be recovered on writing.
     """
     source = np.dtype(volume.meta.dtype) if volume.meta.dtype else None
+    if source is not None and source.kind == "f" and source.itemsize > 4:
+        volume.meta.notes.append(
+            f"{source.name} samples are processed as float32 (about 7 significant digits); "
+            "values are written back as " + source.name
+        )
+        return
     if source is None or source.kind not in "iu" or volume.data.size == 0:
         return
     slope, inter = volume.meta.slope or 1.0, volume.meta.intercept

@@ -93,9 +93,11 @@ def _perceptual(
     criterion: str = "l1",
     slice_axis: int | None = None,
     input_range: tuple[float, float] = (0.0, 1.0),
+    network: str = "vgg19",
 ) -> nn.Module:
+    default = {"relu2_2" if network == "vgg16" else "relu5_4": 1.0}
     return PerceptualLoss(
-        weights, _layers(layers, {"relu5_4": 1.0}), criterion, slice_axis, tuple(input_range)
+        weights, _layers(layers, default), criterion, slice_axis, tuple(input_range), network
     )
 
 
@@ -131,7 +133,10 @@ LOSS_TERMS: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "gradient_difference": (GradientDifferenceLoss, "gradient-difference loss (Mathieu 2016)"),
     "gradient_magnitude": (GradientMagnitudeLoss, "gradient-profile loss"),
     "saliency_l1": (SaliencyWeightedL1, "L1 weighted by edge saliency"),
-    "perceptual": (_perceptual, "VGG19 feature loss (Johnson 2016, SRGAN); needs weights: FILE"),
+    "perceptual": (
+        _perceptual,
+        "VGG19/VGG16 feature loss (Johnson 2016, SRGAN); weights: FILE, network: vgg19|vgg16",
+    ),
     "gram": (_gram, "Gram-matrix texture loss (EnhanceNet); needs weights: FILE"),
     "shape_prior": (_shape_prior, "auto-encoder code loss (ACNN); needs weights: FILE"),
 }

@@ -8,7 +8,11 @@ layer before its activation (``conv5_4``). Review section 4: for medical images 
 on the anatomy itself (an auto-encoder's encoder, the "shape prior" of ACNN) can replace VGG.
 
 VGG19 is defined here in plain torch with the layer indices of torchvision's ``vgg19().features``,
-so a torchvision state dict converts key for key (see :func:`convert_vgg19_checkpoint`). There is no
+so a torchvision state dict converts key for key (see :func:`convert_vgg19_checkpoint`). VGG16
+(configuration "D", the network the review names for the perceptual loss, section 3.3) is the same
+class with ``arch="vgg16"`` and torchvision's ``vgg16().features`` indices, e.g.
+``PerceptualLoss("vgg16.safetensors", {"relu2_2": 1.0}, arch="vgg16")`` (Johnson et al. 2016 use
+VGG16 ``relu2_2``). There is no
 download: the weights come from a local safetensors file named in the config. The frozen feature
 network is deliberately *not* registered as a sub-module of the loss: it stays out of training
 checkpoints and out of DDP's parameter lists, and only follows ``.to(device)``.
@@ -30,6 +34,7 @@ from medsr.errors import MedsrError
 from medsr.models.autoencoder import ConvAutoEncoder
 
 __all__ = [
+    "VGG16_LAYERS",
     "VGG19_LAYERS",
     "GramLoss",
     "PerceptualLoss",
@@ -50,10 +55,17 @@ _VGG19_CFG: tuple[int | str, ...] = (
 )  # fmt: skip
 
 
-def _vgg19_layer_names() -> tuple[str, ...]:
+# VGG16 configuration "D" (Simonyan & Zisserman 2015), torchvision's ``vgg16().features``.
+_VGG16_CFG: tuple[int | str, ...] = (
+    64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
+    512, 512, 512, "M", 512, 512, 512, "M",
+)  # fmt: skip
+
+
+def _vgg19_layer_names(cfg: tuple[int | str, ...] = _VGG19_CFG) -> tuple[str, ...]:
     names: list[str] = []
     block, conv = 1, 1
-    for item in _VGG19_CFG:
+    for item in cfg:
         if item == "M":
             names.append(f"pool{block}")
             block, conv = block + 1, 1
@@ -65,6 +77,18 @@ def _vgg19_layer_names() -> tuple[str, ...]:
 
 #: Names of the layers of ``VGG19Features.features`` in order ("conv1_1", "relu1_1", ... "pool5").
 VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
+#: Names of the layers of VGG16's features ("conv1_1", ... "relu5_3", "pool5").
+VGG16_LAYERS: tuple[str, ...] = _vgg19_layer_names(_VGG16_CFG)
+_ARCHS: dict[str, tuple[tuple[int | str, ...], tuple[str, ...]]] = {
+    "vgg19": (_VGG19_CFG, VGG19_LAYERS),
+    "vgg16": (_VGG16_CFG, VGG16_LAYERS),
+}
+
+
+def _arch(arch: str) -> tuple[tuple[int | str, ...], tuple[str, ...]]:
+    if arch not in _ARCHS:
+        raise MedsrError(f"unknown VGG network {arch!r}; choose from vgg16, vgg19")
+    return _ARCHS[arch]
 
 # ImageNet statistics the VGG weights were trained with (inputs in [0, 1], RGB).
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -72,29 +96,38 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class VGG19Features(nn.Module):
-    """The convolutional part of VGG19, truncated after the deepest layer asked for.
+    """The convolutional part of VGG19 (or VGG16 with ``arch="vgg16"``), truncated after the
+    deepest layer asked for.
 
     Args:
-        layers: names from :data:`VGG19_LAYERS` whose outputs :meth:`forward` returns.
+        layers: names from :data:`VGG19_LAYERS` (:data:`VGG16_LAYERS`) whose outputs
+            :meth:`forward` returns.
         input_range: the range of the images given (mapped to [0, 1] before the ImageNet
             standardisation the weights expect).
+        arch: "vgg19" (SRGAN, ESRGAN) or "vgg16" (Johnson et al. 2016; the review, section 3.3).
     """
 
     def __init__(
-        self, layers: Sequence[str] = ("relu5_4",), input_range: tuple[float, float] = (0.0, 1.0)
+        self,
+        layers: Sequence[str] = ("relu5_4",),
+        input_range: tuple[float, float] = (0.0, 1.0),
+        arch: str = "vgg19",
     ) -> None:
         super().__init__()
-        unknown = [n for n in layers if n not in VGG19_LAYERS]
+        cfg, names = _arch(arch)
+        unknown = [n for n in layers if n not in names]
         if unknown or not layers:
             raise MedsrError(
-                f"unknown VGG19 layer(s) {unknown or '(none given)'}; choose from e.g. relu2_2, "
-                "relu3_4, relu5_4, conv5_4"
+                f"unknown {arch.upper()} layer(s) {unknown or '(none given)'}; choose from e.g. "
+                f"relu2_2, relu3_3, {names[-2]}"
             )
+        self.arch = arch
+        self.names = names
         self.layers = tuple(layers)
-        last = max(VGG19_LAYERS.index(n) for n in self.layers)
+        last = max(names.index(n) for n in self.layers)
         modules: list[nn.Module] = []
         in_ch = 3
-        for item in _VGG19_CFG:
+        for item in cfg:
             if item == "M":
                 modules.append(nn.MaxPool2d(2, 2))
             else:
@@ -119,7 +152,7 @@ class VGG19Features(nn.Module):
         x = (x - self.input_lo) / (self.input_hi - self.input_lo)
         x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         out: dict[str, torch.Tensor] = {}
-        for name, module in zip(VGG19_LAYERS, self.features):
+        for name, module in zip(self.names, self.features):
             x = module(x)
             if name in self.layers:
                 out[name] = x
@@ -154,14 +187,23 @@ def load_vgg19(
     path: str | os.PathLike[str],
     layers: Sequence[str] = ("relu5_4",),
     input_range: tuple[float, float] = (0.0, 1.0),
+    arch: str = "vgg19",
 ) -> VGG19Features:
     """A frozen :class:`VGG19Features` with weights from a local safetensors file.
 
     The file holds torchvision's key names (``features.0.weight`` ...); keys beyond the truncation
-    point are ignored. Raises :class:`MedsrError` when the file is missing or lacks a layer.
+    point are ignored. ``arch="vgg16"`` reads a VGG16 file (``load_vgg19(p, ("relu2_2",),
+    arch="vgg16")``). Raises :class:`MedsrError` when the file is missing, lacks a layer or was
+    written for the other network.
     """
-    net = VGG19Features(layers, input_range)
-    tensors, _ = _read_safetensors(path, "perceptual loss", _VGG_HINT)
+    net = VGG19Features(layers, input_range, arch)
+    tensors, meta = _read_safetensors(path, "perceptual loss", _VGG_HINT)
+    written = meta.get("architecture", f"{arch}_features")
+    if written != f"{arch}_features":
+        raise MedsrError(
+            f"perceptual loss: {path} holds {written.split('_')[0]} weights, not {arch}; set the "
+            f"loss's network to match"
+        )
     wanted = net.state_dict()
     missing = [k for k in wanted if k not in tensors]
     if missing:
@@ -179,15 +221,19 @@ def load_vgg19(
 
 
 def save_vgg19(
-    net: VGG19Features | None, path: str | os.PathLike[str], *, seed: int | None = None
+    net: VGG19Features | None,
+    path: str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    arch: str = "vgg19",
 ) -> Path:
-    """Write VGG19 weights as safetensors; with ``net=None`` a randomly initialised full VGG19
-    (seeded), handy for tests and for dry runs of perceptual recipes."""
+    """Write VGG19 (VGG16) weights as safetensors; with ``net=None`` a randomly initialised full
+    network of ``arch`` (seeded), handy for tests and for dry runs of perceptual recipes."""
     from safetensors.torch import save_file
 
     if net is None:
         gen = torch.Generator().manual_seed(0 if seed is None else seed)
-        full = VGG19Features(("pool5",))
+        full = VGG19Features(("pool5",), arch=arch)
         with torch.no_grad():
             for m in full.features:
                 if isinstance(m, nn.Conv2d):
@@ -200,13 +246,16 @@ def save_vgg19(
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
     out = Path(path)
     tmp = out.with_name(out.name + ".tmp")
-    save_file(state, str(tmp), metadata={"architecture": "vgg19_features"})
+    save_file(state, str(tmp), metadata={"architecture": f"{net.arch}_features"})
     os.replace(tmp, out)
     return out
 
 
-def convert_vgg19_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
-    """Convert a torchvision VGG19 ``.pth`` state dict to the safetensors file medsr reads.
+def convert_vgg19_checkpoint(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], arch: str = "vgg19"
+) -> Path:
+    """Convert a torchvision VGG19 (``arch="vgg16"``: VGG16) ``.pth`` state dict to the
+    safetensors file medsr reads.
 
     Only the ``features.*`` tensors are kept (the classifier is not used by feature losses).
     """
@@ -223,12 +272,12 @@ def convert_vgg19_checkpoint(src: str | os.PathLike[str], dst: str | os.PathLike
     feats = {k: v for k, v in state.items() if k.startswith("features.")}
     if not feats:
         raise MedsrError(f"{src} holds no 'features.*' tensors; is it a VGG19 checkpoint?")
-    net = VGG19Features(("pool5",))
+    net = VGG19Features(("pool5",), arch=arch)
     try:
         net.load_state_dict(feats, strict=True)
     except RuntimeError as exc:
         raise MedsrError(
-            f"{src} is not a VGG19 features state dict ({str(exc).splitlines()[0]})"
+            f"{src} is not a {arch.upper()} features state dict ({str(exc).splitlines()[0]})"
         ) from None
     return save_vgg19(net, dst)
 
@@ -267,9 +316,11 @@ class _FrozenFeatureLoss(nn.Module):
         layer_weights: dict[str, float],
         slice_axis: int | None,
         input_range: tuple[float, float],
+        arch: str = "vgg19",
     ) -> None:
         if isinstance(net, (str, os.PathLike)):
-            net = load_vgg19(net, tuple(layer_weights), tuple(input_range))  # type: ignore[arg-type]
+            rng = tuple(input_range)
+            net = load_vgg19(net, tuple(layer_weights), rng, arch)  # type: ignore[arg-type]
         super().__init__()
         net.eval().requires_grad_(False)
         self._frozen = [net]
@@ -325,6 +376,8 @@ class PerceptualLoss(_FrozenFeatureLoss):
         slice_axis: for 3D tensors and a 2D feature network, the spatial axis the volume is cut
             across (slice-wise perceptual loss); default the last.
         input_range: intensity range of the images (VGG expects [0, 1]).
+        arch: with a file path, the network it holds: "vgg19" or "vgg16" (default layer
+            ``relu2_2`` then, Johnson et al. 2016).
     """
 
     def __init__(
@@ -334,8 +387,10 @@ class PerceptualLoss(_FrozenFeatureLoss):
         criterion: str = "l1",
         slice_axis: int | None = None,
         input_range: tuple[float, float] = (0.0, 1.0),
+        arch: str = "vgg19",
     ) -> None:
-        super().__init__(net, dict(layer_weights or {"relu5_4": 1.0}), slice_axis, input_range)
+        default = {"relu2_2" if arch == "vgg16" else "relu5_4": 1.0}
+        super().__init__(net, dict(layer_weights or default), slice_axis, input_range, arch)
         self.crit = _criterion(criterion)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

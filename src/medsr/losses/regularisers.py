@@ -7,8 +7,11 @@
   absolute gradients of the output to match those of the reference axis by axis, and a
   gradient-magnitude (gradient-profile) loss in the spirit of Sun, Xu & Shum's gradient profile
   prior (2008): edges must be as sharp as in the reference, which pixel losses alone blur.
+* Weight regularisers of review section 2.4: the L1 sparsity penalty on the weights (refs. [28,
+  29]; :func:`weight_l1`) and the DeCov feature-decorrelation penalty of Cogswell et al. (2016,
+  refs. [30, 31]; :func:`decorrelation_penalty`), used by the trainer's ``regularise`` section.
 
-All functions take ``(N, C, *spatial)`` tensors with 1-3 spatial axes.
+All loss functions take ``(N, C, *spatial)`` tensors with 1-3 spatial axes.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ __all__ = [
     "GradientDifferenceLoss",
     "GradientMagnitudeLoss",
     "TVLoss",
+    "decorrelation_penalty",
     "forward_differences",
     "total_variation",
+    "weight_l1",
 ]
 
 
@@ -109,3 +114,42 @@ class GradientMagnitudeLoss(nn.Module):
                 f"gradient loss: shapes differ {tuple(pred.shape)} vs {tuple(target.shape)}"
             )
         return (self.magnitude(pred, self.eps) - self.magnitude(target, self.eps)).abs().mean()
+
+
+def weight_l1(model: nn.Module) -> torch.Tensor:
+    """Mean absolute value of the weights (tensors of 2 or more dimensions: convolution and linear
+    kernels, not biases or norm scales): the L1 sparsity penalty of review section 2.4 (refs. [28,
+    29]), added as ``weight * weight_l1(model)``; its sub-gradient drives small weights to zero.
+
+    Example:
+        >>> net = nn.Conv2d(1, 4, 3)
+        >>> _ = nn.init.constant_(net.weight, -0.5)
+        >>> weight_l1(net).item()
+        0.5
+    """
+    kernels = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    if not kernels:
+        raise MedsrError("the network has no weight kernels to regularise")
+    total = sum(p.abs().sum() for p in kernels)
+    return total / sum(p.numel() for p in kernels)  # type: ignore[return-value]
+
+
+def decorrelation_penalty(features: torch.Tensor) -> torch.Tensor:
+    """DeCov (Cogswell et al. 2016, "Reducing overfitting in deep networks by decorrelating
+    representations"; review section 2.4, refs. [30, 31]): ``0.5 (||C||_F^2 - ||diag C||^2)``
+    where ``C`` is the covariance of the ``C`` feature channels of ``(N, C, *spatial)``
+    activations, every position of the batch being one sample (the paper uses the batch of a
+    fully-connected layer's activations; for a convolutional layer each voxel is one).
+    Only the off-diagonal covariances are penalised: channels that carry the same information.
+
+    Example:
+        >>> h = torch.randn(2, 1, 8, 8).repeat(1, 2, 1, 1)  # two identical channels
+        >>> bool(decorrelation_penalty(h) > 0), float(decorrelation_penalty(h[:, :1]))
+        (True, 0.0)
+    """
+    if features.ndim < 2:
+        raise MedsrError(f"need (N, C, ...) features, got shape {tuple(features.shape)}")
+    h = features.transpose(0, 1).reshape(features.shape[1], -1).float()  # (C, samples)
+    h = h - h.mean(dim=1, keepdim=True)
+    cov = h @ h.t() / max(h.shape[1] - 1, 1)
+    return 0.5 * ((cov**2).sum() - (torch.diagonal(cov) ** 2).sum())

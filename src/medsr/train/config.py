@@ -8,7 +8,8 @@ falls back to a default). Any problem is one line naming the key, e.g.
 Sections: ``model`` (the generator, from :func:`medsr.models.create_model`), ``discriminator``
 (adversarial / cycle tasks), ``data`` (where images come from, how LR is made, patches,
 augmentation, normalisation), ``loss`` (weighted terms; multi-output supervision), ``optim``
-(optimiser, schedule, gradient clipping), ``adversarial``, ``cycle``, ``train`` (steps, checkpoints,
+(optimiser, schedule, gradient clipping), ``regularise`` (L1 weight sparsity, dropout, DeCov
+feature decorrelation), ``adversarial``, ``cycle``, ``train`` (steps, checkpoints,
 validation, EMA, precision, devices, Noise2Noise mode). Relative paths are resolved from the
 current directory (run ``medsr train`` from the repository root for the shipped recipes).
 
@@ -49,6 +50,7 @@ __all__ = [
     "MultiOutputSection",
     "Noise2NoiseSection",
     "OptimSection",
+    "RegulariseSection",
     "ScheduleSection",
     "TrainSection",
     "apply_overrides",
@@ -135,6 +137,10 @@ class AugmentSection(_Strict):
     size and scale factor; ``noise_std``: Gaussian noise of std U(0, noise_std) added to the input
     only; ``brightness`` (additive, U(-b, b)), ``contrast`` (factor U(1-c, 1+c) about the mean) and
     ``gamma`` (exponent exp(U(-g, g))) on normalised intensities, same for input and target.
+    Beyond flips (:func:`medsr.train.augment.warp`/``bias_field``), applied to HR before the
+    degradation: ``rotate`` (max angle, degrees), ``scale`` (zoom in [1-s, 1+s]), ``elastic``
+    (max displacement, voxels; smoothness ``elastic_sigma``), ``bias_field`` (log-field
+    polynomial coefficients U(-b, b)). Example: ``{rotate: 15, scale: 0.1, bias_field: 0.3}``.
     """
 
     flip: bool = True
@@ -144,6 +150,11 @@ class AugmentSection(_Strict):
     brightness: float = Field(0.0, ge=0)
     contrast: float = Field(0.0, ge=0, lt=1)
     gamma: float = Field(0.0, ge=0)
+    rotate: float = Field(0.0, ge=0, le=180)
+    scale: float = Field(0.0, ge=0, lt=1)
+    elastic: float = Field(0.0, ge=0)
+    elastic_sigma: float = Field(4.0, gt=0)
+    bias_field: float = Field(0.0, ge=0, le=2)
 
 
 class ForegroundSection(_Strict):
@@ -246,6 +257,25 @@ class OptimSection(_Strict):
     clip: ClipSection = Field(default_factory=ClipSection)
 
 
+class RegulariseSection(_Strict):
+    """Regularisation of the network (review section 2.4; weight decay is ``optim.weight_decay``).
+
+    ``l1_weight``: weight of the L1 sparsity penalty on the kernels (refs. [28, 29]);
+    ``decorrelation_weight``: weight of the DeCov feature-decorrelation penalty (refs. [30, 31]) on
+    the output of the module ``decorrelation_layer`` (a name of ``model.named_modules()``; None =
+    the last convolution before the output one, the features the reconstruction reads);
+    ``dropout``: sets the probability of every dropout layer of the network (networks that have
+    them, e.g. ``gan_circle``; an error for the others). Magnitude pruning with fine-tuning
+    (ref. [27]) works on a trained run: ``medsr prune`` (:mod:`medsr.train.prune`). Example
+    override: ``regularise.l1_weight=1e-4 regularise.decorrelation_weight=1e-3``.
+    """
+
+    l1_weight: float = Field(0.0, ge=0)
+    decorrelation_weight: float = Field(0.0, ge=0)
+    decorrelation_layer: str | None = None
+    dropout: float | None = Field(None, ge=0, lt=1)
+
+
 class AdversarialSection(_Strict):
     """GAN training (review section 3.3): the objective and how D and G alternate."""
 
@@ -285,7 +315,12 @@ class Noise2NoiseSection(_Strict):
 
     With explicit pairs (``data.train.lr_dir``) the two copies are read from disk; otherwise the
     target is the HR patch plus fresh ``noise`` of std ``sigma`` (normalised units) and, with
-    ``noisy_input``, the input gets an independent draw too.
+    ``noisy_input``, the input gets an independent draw too. Use zero-mean ``gaussian`` noise: the
+    L2 minimiser over noisy targets is their mean, the clean image only for zero-mean noise;
+    ``rician`` (MR magnitude) is biased upwards (about ``sigma * sqrt(pi / 2)`` on a zero
+    background), so it learns a brightened image (review ref. [90]; measured in
+    ``tests/train/test_train_noise2noise.py``). Example: ``train: {mode: noise2noise,
+    noise2noise: {noise: gaussian, sigma: 0.05}}``.
     """
 
     noise: Literal["gaussian", "rician"] = "gaussian"
@@ -334,6 +369,7 @@ class Config(_Strict):
     data: DataSection
     loss: LossSection = Field(default_factory=LossSection)
     optim: OptimSection = Field(default_factory=OptimSection)
+    regularise: RegulariseSection = Field(default_factory=RegulariseSection)
     adversarial: AdversarialSection | None = None
     cycle: CycleSection | None = None
     train: TrainSection = Field(default_factory=TrainSection)

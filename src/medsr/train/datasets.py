@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from medsr.errors import MedsrError
-from medsr.train.augment import geometric, intensity
+from medsr.train.augment import bias_field, geometric, intensity, warp, warps_enabled
 from medsr.train.degradation import make_degradation, volume_referenced
 from medsr.train.sampling import (
     SamplingSpec,
@@ -101,6 +101,11 @@ class PatchDataset(Dataset):
     def _check_pair(self, src: Source) -> None:
         f = self.spec.factors3(src)
         assert src.lr is not None
+        if warps_enabled(self.spec.augment):
+            raise MedsrError(
+                f"{src.name}: data.augment rotate/scale/elastic need simulated LR (they act before "
+                "the degradation); set them to 0 for explicit LR/HR pairs"
+            )
         for a in range(3):
             if not float(f[a]).is_integer():
                 raise MedsrError(
@@ -122,6 +127,9 @@ class PatchDataset(Dataset):
         factors = self.spec.factors3(src)
         hr, lr = random_crop(src, self.spec, rng)
         arrays = geometric([hr] if lr is None else [hr, lr], axes, factors, self.spec.augment, rng)
+        if lr is None:  # warps and bias field before degradation: LR = A(augmented HR)
+            arrays = [warp(arrays[0], axes, factors, self.spec.augment, rng)]
+        arrays = bias_field(arrays, axes, self.spec.augment, rng)
         hr = np.ascontiguousarray(arrays[0])
         lr = self.degrade(hr, src, rng) if lr is None else np.ascontiguousarray(arrays[1])
         return src, src.norm.forward(hr), src.norm.forward(lr)

@@ -5,7 +5,9 @@
   adjustable clipping; an exponential moving average of the weights; LR schedules. With
   ``train.mode: noise2noise`` the data module hands it noisy targets (Lehtinen et al. 2018) and
   nothing else changes: the L2 loss against independent noisy copies has the clean image as its
-  minimiser. The auto-encoder of the shape-prior loss trains with this task too.
+  minimiser. The ``regularise`` section's penalties (L1 weight sparsity, DeCov; review section
+  2.4, :mod:`medsr.train.regularise`) are added to the loss of every task. The auto-encoder of
+  the shape-prior loss trains with this task too.
 * :class:`AdversarialSR` — generator + discriminator in alternating steps (review section 3.3;
   SRGAN, ESRGAN, mDCSRN-GAN): content loss + ``weight`` x adversarial loss for G, any
   :class:`~medsr.losses.AdversarialLoss` for D (weight clipping for WGAN, gradient penalty for
@@ -48,6 +50,7 @@ from medsr.metrics import psnr_torch, ssim_torch
 from medsr.runtime import generator
 from medsr.train.config import AdversarialSection, Config, OptimSection
 from medsr.train.optim import EMA, build_optimizer, build_scheduler, clip_gradients
+from medsr.train.regularise import Regulariser
 
 __all__ = ["AdversarialSR", "CycleSR", "SupervisedSR"]
 
@@ -72,6 +75,8 @@ class _SRTask(L.LightningModule):
         self.ema = EMA(model, cfg.train.ema_decay) if cfg.train.ema_decay else None
         self.val_data_range = val_data_range
         self._clip = cfg.optim.clip
+        # after the EMA copy: the feature hook stays on the trained network only
+        self.regulariser = Regulariser(cfg.regularise, model)
 
     # ----------------------------------------------------------------- networks
     @property
@@ -192,6 +197,7 @@ class SupervisedSR(_SRTask):
         else:
             sr = self.model(lr)
             loss, parts = self.loss(sr, hr)
+        loss, parts = self.regulariser.add(loss, parts)
         if not torch.isfinite(loss):
             raise MedsrError(
                 f"the training loss became {loss.item()} at step {self.global_step}; lower "
@@ -339,7 +345,7 @@ class AdversarialSR(_SRTask):
                 )
             logs["train/loss_d"] = loss_d.detach()
         sr = self.model(lr)
-        content, parts = self.loss(sr, hr)
+        content, parts = self.regulariser.add(*self.loss(sr, hr))
         loss_g = content
         if adversarial_on:
             self.discriminator.requires_grad_(False)
@@ -413,7 +419,7 @@ class CycleSR(AdversarialSR):
             idt = self.identity_loss(self.model(hr), hr, self.down(lr), lr)
             loss_g = loss_g + self.ccfg.identity_weight * idt
             logs["train/identity"] = idt.detach()
-        content, parts = self.loss(sr, hr)
+        content, parts = self.regulariser.add(*self.loss(sr, hr))
         loss_g = loss_g + content
         if adversarial_on:
             for d in (self.discriminator, self.discriminator_lr):

@@ -24,6 +24,11 @@ Up-samplers (:mod:`.upsample`, review section 3.3):
     ``stage_factors((4, 4)) -> [(2, 2), (2, 2)]``, ``icnr_(weight, factors)``, ``bilinear_kernel``,
     ``cubic_kernel``.
 
+Learned interpolation (:mod:`.learned`, review section 3.4):
+    ``ShepardInterpolation(dims, channels, kernel=5)`` (ShCNN, Ren et al. 2015: ``(y, mask_out) =
+    layer(x, mask)``), ``LearnedPreUpsample(dims, channels, factors)`` (trained input up-sampler
+    starting as linear interpolation; ``kernel="learned"`` of pre-upsampling networks).
+
 Residual and dense blocks (:mod:`.residual`, :mod:`.dense`):
     ``ResidualBlock(dims, channels, k=3, bn=False, act="relu", res_scale=1.0,
     pre_activation=False)``,
@@ -51,6 +56,7 @@ from medsr.models.blocks.conv import (
     plain_cnn,
 )
 from medsr.models.blocks.dense import DenseBlock
+from medsr.models.blocks.learned import LearnedPreUpsample, ShepardInterpolation
 from medsr.models.blocks.residual import RRDB, ResidualBlock, ResidualDenseBlock
 from medsr.models.blocks.upsample import (
     NearestUpsample,
@@ -72,6 +78,7 @@ from medsr.models.blocks.upsample import (
 __all__ = [
     "RRDB",
     "DenseBlock",
+    "LearnedPreUpsample",
     "NearestUpsample",
     "PixelShuffleND",
     "PixelUnshuffleND",
@@ -79,6 +86,7 @@ __all__ = [
     "ResidualBlock",
     "ResidualDenseBlock",
     "ResizeConvUpsample",
+    "ShepardInterpolation",
     "SubPixelUpsample",
     "TransposedUpsample",
     "activation",

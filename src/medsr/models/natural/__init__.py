@@ -5,12 +5,14 @@ them here (explicitly, no scanning) fills the registry.
 """
 
 from medsr.models.natural import (  # noqa: F401
+    ddpn,
     dilated,
     drcn,
     drrn,
     edsr,
     espcn,
     fsrcnn,
+    gradient_prior,
     lapsrn,
     rdn,
     rrdb,

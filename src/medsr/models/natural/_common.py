@@ -25,6 +25,7 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import as_factors, batch_norm, check_dims, conv, integer_factors
+from medsr.models.blocks.learned import LearnedPreUpsample
 from medsr.models.blocks.upsample import PreUpsample
 
 
@@ -106,7 +107,9 @@ class SRNet(nn.Module):
 
 class PreUpsampleNet(SRNet):
     """A pre-upsampling network (review section 3.1): ``scale`` may be any positive factors and
-    ``self.upsample`` is the fixed interpolation (``config["kernel"]``) its layers work after.
+    ``self.upsample`` is the fixed interpolation (``config["kernel"]``: "cubic", "linear") its
+    layers work after, or with ``kernel="learned"`` a trained one that starts as linear
+    interpolation (:class:`~medsr.models.blocks.learned.LearnedPreUpsample`, integer factors).
     ``forward`` is the global residual learning ``x_up + body(x_up)`` of VDSR (Kim et al. 2016)
     and DCSR (Zhang et al. 2019); networks with another output head override it."""
 
@@ -118,7 +121,10 @@ class PreUpsampleNet(SRNet):
         super().__init__(
             scale=pre_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
         )
-        self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
+        if config["kernel"] == "learned":  # trained input up-sampler (review ref. [55])
+            self.upsample = LearnedPreUpsample(dims, in_channels, self.scale)
+        else:
+            self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         up = self.upsample(x)

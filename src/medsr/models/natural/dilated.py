@@ -1,5 +1,11 @@
 """Dilated-convolution SR network: DCSR (Zhang, Wang & Jung, "DCSR: Dilated Convolutions for
-Single Image Super-Resolution", IEEE TIP 28(4), 2019), the dilated network the review cites.
+Single Image Super-Resolution", IEEE TIP 28(4), 2019).
+
+Which paper this follows, plainly: DCSR, and only DCSR. It is *not* one of the dilated networks
+the review cites in section 3.4 (its refs. [61]/[62]; [62] is the dilated dense progressive
+network, a different architecture with dense blocks and progressive up-sampling: see
+:mod:`medsr.models.natural.ddpn`). DCSR is kept as a representative of the same idea (dilated
+convolutions to widen the receptive field at no parameter cost), faithful to its own paper.
 
 Every layer is a *mixed convolution*: a standard 3x3 conv and a dilated 3x3 conv (dilation 2) side
 by side, their maps concatenated, then ReLU -- the dilated half widens the receptive field without
@@ -75,7 +81,8 @@ class DilatedSR(PreUpsampleNet):
 @register_model(
     ModelInfo(
         name="dilated_sr",
-        paper="Zhang et al., DCSR: Dilated Convolutions for Single Image SR, IEEE TIP",
+        paper="Zhang et al., DCSR: Dilated Convolutions for Single Image SR, IEEE TIP "
+        "(not the review's dilated refs. [61]/[62])",
         year=2019,
         upsampling="pre",
         review_section="3.4.2",
