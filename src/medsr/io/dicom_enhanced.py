@@ -84,14 +84,10 @@ def write_dicom_enhanced(
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
 
-    from medsr.io.dicom_checks import pydicom_muted
     from medsr.io.dicom_write import (
         _EXPLICIT_LE,
-        _base_dataset,
         _ds,
-        _storage,
-        reference_header,
-        slice_geometry,
+        prepare_series,
     )
     from medsr.io.storage import to_storage
 
@@ -100,19 +96,16 @@ def write_dicom_enhanced(
             f"an enhanced multi-frame object holds one channel, not {volume.channels}; write the "
             "one-file-per-slice series ({format} dicom) instead"
         )
-    ref = reference if reference is not None else reference_header(volume)
-    nz = volume.shape[2]
-    geo = slice_geometry(volume.affine, nz)
-    stored, slope, inter, notes = _storage(volume, dtype)
-    with pydicom_muted():
-        ds, more = _base_dataset(volume, ref, derivation, anonymise)
+    ref, nz, geo, stored, slope, inter, notes, ds = prepare_series(
+        volume, dtype, derivation, anonymise, reference
+    )
     modality = str(ds.Modality)
     if modality not in ENHANCED_SOP:
         raise OptionError(
             f"medsr writes enhanced multi-frame objects for CT and MR, not {modality}; write the "
             "one-file-per-slice series ({format} dicom) instead"
         )
-    notes.extend(n for n in more if "Secondary Capture" not in n)
+    notes = [n for n in notes if "Secondary Capture" not in n]  # the classic writer's note
     for key in _CLASSIC_ONLY:
         if key in ds:
             del ds[key]

@@ -298,6 +298,27 @@ def _base_dataset(
     return ds, notes
 
 
+def prepare_series(
+    volume: Volume,
+    dtype: str,
+    derivation: Derivation | None,
+    anonymise: bool,
+    reference: Any | None,
+) -> tuple[Any, int, dict[str, Any], str, float, float, list[str], Any]:
+    """What every DICOM writer of medsr starts from: ``(reference header, slice count, slice
+    geometry, stored dtype, slope, intercept, notes, base dataset)``."""
+    from medsr.io.dicom_checks import pydicom_muted
+
+    ref = reference if reference is not None else reference_header(volume)
+    nz = volume.shape[2]
+    geo = slice_geometry(volume.affine, nz)
+    stored, slope, inter, notes = _storage(volume, dtype)
+    with pydicom_muted():
+        ds, more = _base_dataset(volume, ref, derivation, anonymise)
+    notes.extend(more)
+    return ref, nz, geo, stored, slope, inter, notes, ds
+
+
 def write_dicom_series(
     volume: Volume,
     folder: str | Path,
@@ -325,7 +346,6 @@ def write_dicom_series(
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, generate_uid
 
-    from medsr.io.dicom_checks import pydicom_muted
     from medsr.io.storage import to_storage
 
     if volume.channels not in (1, 3):
@@ -333,13 +353,8 @@ def write_dicom_series(
             f"DICOM images hold 1 (grey) or 3 (RGB) channels, not {volume.channels}; write "
             "NIfTI (.nii.gz) instead"
         )
-    ref = reference if reference is not None else reference_header(volume)
-    nz = volume.shape[2]
-    geo = slice_geometry(volume.affine, nz)
-    stored, slope, inter, notes = _storage(volume, dtype)
-    with pydicom_muted():
-        ds, more = _base_dataset(volume, ref, derivation, anonymise)
-    notes.extend(more)
+    prep = prepare_series(volume, dtype, derivation, anonymise, reference)
+    ref, nz, geo, stored, slope, inter, notes, ds = prep
     nx, ny = volume.shape[0], volume.shape[1]
     bits = np.dtype(stored).itemsize * 8
     ds.Rows, ds.Columns = ny, nx

@@ -181,7 +181,7 @@ def prune_run(
     ``out_dir`` (a new folder) and returns the report."""
     from medsr.io.atomic_folder import atomic_folder
     from medsr.jsonutil import write_json
-    from medsr.models.io import save_weights
+    from medsr.train.run import save_run_weights
     from medsr.train.builders import _load_init_weights, build_datamodule, build_model
     from medsr.train.config import load_config
 
@@ -219,17 +219,6 @@ def prune_run(
     )
     extra = {"pruning": {**report.as_dict(), "from": str(run), "scope": scope, "lr": lr}}
     with atomic_folder(out) as staged:  # the folder appears whole or not at all
-        save_weights(
-            net,
-            staged,
-            name=cfg.model.name,
-            preset=cfg.model.preset,
-            kwargs=cfg.model.kwargs,
-            scale=[int(f) if float(f).is_integer() else f for f in cfg.model.scale_tuple()],
-            dims=cfg.model.dims,
-            in_channels=cfg.model.in_channels,
-            normalisation=norm.to_dict(),
-            extra=extra,
-        )
+        save_run_weights(net, staged, cfg, norm, extra)
         write_json(staged / "prune.json", extra["pruning"])
     return report

@@ -373,11 +373,18 @@ def _export(
         from medsr.losses.perceptual import save_autoencoder
 
         return save_autoencoder(net, run_dir / "autoencoder.safetensors", extra)  # type: ignore[arg-type]
+    return save_run_weights(net, run_dir, cfg, norm, extra)
+
+
+def save_run_weights(
+    net: nn.Module, folder: Path, cfg: Config, norm: Normaliser, extra: dict[str, Any]
+) -> Path:
+    """``model.safetensors`` + ``model.json`` of a network trained with ``cfg`` into ``folder``."""
     from medsr.models.io import save_weights
 
     tensors, _ = save_weights(
         net,
-        run_dir,
+        folder,
         name=cfg.model.name,
         preset=cfg.model.preset,
         kwargs=cfg.model.kwargs,

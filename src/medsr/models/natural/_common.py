@@ -105,6 +105,28 @@ class SRNet(nn.Module):
         self.config = dict(config)
 
 
+class ProgressiveNet(SRNet):
+    """A cascade of x2 levels (LapSRN, ref. [59]; DDPN, ref. [62]): :meth:`embed` maps the input
+    to features, each module of ``self.levels`` maps ``(features, image)`` to the next level's."""
+
+    levels: nn.ModuleList
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The image of every level, coarse to fine (the last one is the output)."""
+        feat, img = self.embed(x), x
+        outs = []
+        for level in self.levels:
+            feat, img = level(feat, img)
+            outs.append(img)
+        return outs or [x]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_all(x)[-1]
+
+
 class PreUpsampleNet(SRNet):
     """A pre-upsampling network (review section 3.1): ``scale`` may be any positive factors and
     ``self.upsample`` is the fixed interpolation (``config["kernel"]``: "cubic", "linear") its

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from medsr.models.blocks import PreUpsample, SubPixelUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, post_factors
+from medsr.models.natural._common import ProgressiveNet, create_srnet, post_factors
 from medsr.models.natural.lapsrn import _levels
 from medsr.models.registry import ModelInfo, register_model
 
@@ -86,7 +86,7 @@ class _Level(nn.Module):
         return feat, self.image_up(img) + self.residual(feat)
 
 
-class DDPN(SRNet):
+class DDPN(ProgressiveNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(
             scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
@@ -96,17 +96,8 @@ class DDPN(SRNet):
             _Level(dims, in_channels, f, config) for f in _levels(self.scale)
         )
 
-    def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The image of every x2 level, coarse to fine (the last one is the output)."""
-        feat, img = self.head(x), x
-        outs = []
-        for level in self.levels:
-            feat, img = level(feat, img)
-            outs.append(img)
-        return outs or [x]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_all(x)[-1]
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x)
 
 
 @register_model(

@@ -22,7 +22,7 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks import TransposedUpsample, conv
-from medsr.models.natural._common import SRNet, create_srnet, post_factors
+from medsr.models.natural._common import ProgressiveNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -77,7 +77,7 @@ class _Level(nn.Module):
         return feat, self.image_up(img) + self.residual(feat)
 
 
-class LapSRN(SRNet):
+class LapSRN(ProgressiveNet):
     def __init__(self, *, scale, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(
             scale=post_factors(scale, dims), dims=dims, in_channels=in_channels, config=config
@@ -90,17 +90,8 @@ class LapSRN(SRNet):
             _Level(dims, c, in_channels, f, config) for f in _levels(self.scale)
         )
 
-    def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The image of every pyramid level, coarse to fine (the last one is the output)."""
-        feat, img = self.input_conv(x), x
-        outs = []
-        for level in self.levels:
-            feat, img = level(feat, img)
-            outs.append(img)
-        return outs or [x]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_all(x)[-1]
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.input_conv(x)
 
 
 @register_model(
