@@ -156,7 +156,7 @@ def parse_stage(text: str) -> tuple[str, dict[str, Any]]:
     if key_name not in STAGES:
         names = ", ".join(sorted(STAGES))
         raise MedsrError(
-            f"unknown degradation {name.strip()!r}; choose one of {names} (see --help)"
+            f"unknown degradation {name.strip()!r}; choose one of {names}"
         )
     canonical, main, convs = STAGES[key_name]
     kwargs: dict[str, Any] = {}

@@ -311,7 +311,7 @@ def record_of_complete(item: CohortItem, stale_after: float = STALE_AFTER_S) -> 
         peak_memory_mib=float(memory) if isinstance(memory, (int, float)) else None,
         consistency_db=_consistency_db(sidecar),
         output_grid=_grid(sidecar),
-        message="complete (output and sidecar); --overwrite to redo",
+        message="complete (output and sidecar); overwrite to redo",
         sidecar=sidecar or None,
     )
 

@@ -90,9 +90,9 @@ class ExecutorSettings:
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise OptionError(f"{{{name}}} must be a whole number >= 1, got {value}")
         if self.scheduler and self.kind != "dask":
-            raise OptionError("{scheduler} is the address of a Dask scheduler; add --executor dask")
+            raise OptionError("{scheduler} is the address of a Dask scheduler; add {executor} dask")
         if self.slurm and self.kind != "slurm":
-            raise OptionError("{slurm_option} applies to --executor slurm")
+            raise OptionError("{slurm_option} applies to {executor} slurm")
         if not (self.heartbeat > 0 and self.stale_after > self.heartbeat):
             raise OptionError("{stale_after} must be longer than the claim heartbeat")
         return self
@@ -201,8 +201,8 @@ def _run_dask(
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise MedsrError(
-            "--executor dask needs dask.distributed; pip install 'medsr[cohort]'"
+        raise OptionError(
+            "{executor} dask needs dask.distributed; pip install 'medsr[cohort]'"
         ) from None
     cluster = None
     if settings.scheduler:
@@ -265,7 +265,9 @@ def _run_slurm(
     try:
         import submitit
     except ImportError:
-        raise MedsrError("--executor slurm needs submitit; pip install 'medsr[cohort]'") from None
+        raise OptionError(
+            "{executor} slurm needs submitit; pip install 'medsr[cohort]'"
+        ) from None
     options = dict(settings.slurm)
     cluster = options.pop("cluster", None)
     folder = Path(options.pop("folder", folder))

@@ -47,7 +47,7 @@ import numpy as np
 import yaml
 from torch import nn
 
-from medsr.errors import MedsrError
+from medsr.errors import MedsrError, OptionError
 from medsr.normalise import Normaliser
 from medsr.runtime import torch_seed, torch_threads
 from medsr.train.builders import build_datamodule, build_model, build_task
@@ -91,8 +91,8 @@ def _refuse_existing_run(cfg: Config) -> None:
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         if (out / "checkpoints" / "last.ckpt").exists() or (out / "model.safetensors").exists():
-            raise MedsrError(
-                f"{out} already holds a run; continue it with `medsr train --resume {out}` or "
+            raise OptionError(
+                f"{out} already holds a run; continue it with {{resume}} {out} or "
                 "choose another output_dir"
             )
 
@@ -226,7 +226,7 @@ def train(
             _clean_temporaries(run_dir)
     else:
         if config is None:
-            raise MedsrError("give a config file (or --resume RUN_DIR)")
+            raise OptionError("give a config file (or {resume} RUN_DIR)")
         if isinstance(config, Config):
             cfg = parse_config(config_to_dict(config), overrides) if overrides else config
         else:
