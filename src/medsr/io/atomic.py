@@ -175,6 +175,12 @@ def _unwritable(parent: Path, exc: OSError) -> MedsrError:
     )
 
 
+def _for_user(path: Path, exc: BaseException, names: dict[str, str]) -> BaseException:
+    """``exc`` as the user should see it: a disk error in one line, temporary names replaced by
+    the user's (:func:`_user_names`), else ``exc`` itself."""
+    return _disk_error(path, exc) or _user_names(exc, names) or exc
+
+
 def _disk_error(path: Path, exc: BaseException) -> MedsrError | None:
     """A one-line error for a full, read-only or failing disk; None for other exceptions."""
     if not isinstance(exc, OSError) or exc.errno not in _DISK_ERRORS:
@@ -303,13 +309,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        disk = _disk_error(path, exc)
-        if disk is not None:
-            raise disk from None
-        named = _user_names(exc, {str(tmp): str(path), tmp.name: path.name})
-        if named is not None:
-            raise named from None
-        raise
+        shown = _for_user(path, exc, {str(tmp): str(path), tmp.name: path.name})
+        if shown is exc:
+            raise
+        raise shown from None
 
 
 @contextmanager
@@ -343,13 +346,10 @@ def atomic_files(path: str | os.PathLike[str], *, overwrite: bool = False) -> It
             os.replace(item, parent / item.name)
         os.replace(tmp_dir / path.name, path)
     except BaseException as exc:
-        disk = _disk_error(path, exc)
-        if disk is not None:
-            raise disk from None
-        named = _user_names(exc, {str(tmp_dir): str(parent), tmp_dir.name: parent.name})
-        if named is not None:
-            raise named from None
-        raise
+        shown = _for_user(path, exc, {str(tmp_dir): str(parent), tmp_dir.name: parent.name})
+        if shown is exc:
+            raise
+        raise shown from None
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
@@ -410,13 +410,10 @@ def atomic_group(
     except BaseException as exc:
         _roll_back(done)
         shutil.rmtree(staging, ignore_errors=True)
-        disk = _disk_error(targets[0], exc)
-        if disk is not None:
-            raise disk from None
-        named = _user_names(exc, {str(staging): str(parent)})
-        if named is not None:
-            raise named from None
-        raise
+        shown = _for_user(targets[0], exc, {str(staging): str(parent)})
+        if shown is exc:
+            raise
+        raise shown from None
     shutil.rmtree(staging, ignore_errors=True)
 
 
