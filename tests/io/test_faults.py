@@ -168,16 +168,22 @@ def test_disk_full_while_writing_the_scan(
     src = _scan(tmp_path / "in.nii.gz")
     out = tmp_path / "sr.nii.gz"
 
-    def no_space(self: object, filename: str) -> None:
-        Path(filename).write_bytes(b"first bytes")  # something was already written
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_write = nib.openers.Opener.write
+    calls: list[int] = []
 
-    monkeypatch.setattr(nib.Nifti1Image, "to_filename", no_space)
+    def no_space(self: object, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) > 1:  # the header was written; the disk fills during the voxels
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(nib.openers.Opener, "write", no_space)
     code, out_text, err = _cli([*UPSCALE, src, "-o", out], capsys)
     assert code == 2 and out_text == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "no space left on the device; nothing was written" in err
     assert _names(tmp_path) == ["in.nii.gz"]
+    assert len(calls) > 1
 
 
 def test_disk_full_while_writing_the_sidecar_restores_old_pair(

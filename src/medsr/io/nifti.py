@@ -164,6 +164,34 @@ def _qform_holds(img: object, affine: np.ndarray) -> bool:
     )
 
 
+def _stream_voxels(
+    volume: Volume, header: object, path: Path, dtype: str, slope: float, inter: float
+) -> int:
+    """Write ``header`` then the voxels of ``volume`` slab by slab; returns the clipped count.
+
+    nibabel's ``to_filename`` needs the whole stored array in memory (and copies it while
+    writing); a x4 volume's output is the largest array of a job, so the conversion to the storage
+    dtype, the byte order and the Fortran layout of NIfTI are done here a few MB at a time (peak
+    extra memory: one slab), giving the same file as nibabel's writer.
+    """
+    from nibabel.openers import ImageOpener
+    from nibabel.volumeutils import seek_tell
+
+    out_dtype = header.get_data_dtype()  # type: ignore[attr-defined]
+    clipped = 0
+    with ImageOpener(str(path), "wb") as fileobj:
+        header.write_to(fileobj)  # type: ignore[attr-defined]
+        seek_tell(fileobj, header.get_data_offset(), write0=True)  # type: ignore[attr-defined]
+        for channel in volume.data:  # NIfTI's 4th axis is the slowest: channel by channel
+            nx, ny, nz = channel.shape
+            step = max(1, (1 << 20) // max(1, nx * ny))  # about 1 M voxels per slab
+            for k in range(0, nz, step):
+                stored, n = to_storage(channel[:, :, k : k + step], dtype, slope, inter)
+                clipped += n
+                fileobj.write(stored.astype(out_dtype, copy=False).tobytes(order="F"))
+    return clipped
+
+
 def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[str]]:
     """Write ``volume`` to ``path`` (a temporary name chosen by the caller) as NIfTI.
 
@@ -178,8 +206,7 @@ def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[
     source_hdr = volume.meta.header
     integer = np.dtype(dtype).kind in "iu"
     slope, inter = (volume.meta.slope, volume.meta.intercept) if integer else (1.0, 0.0)
-    array, clipped = to_storage(volume.data, dtype, slope, inter)
-    array = array[0] if volume.channels == 1 else np.moveaxis(array, 0, 3)
+    shape = volume.shape if volume.channels == 1 else (*volume.shape, volume.channels)
 
     if isinstance(source_hdr, nib.Nifti2Header):
         image_class, hdr = nib.Nifti2Image, source_hdr.copy()
@@ -192,7 +219,10 @@ def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[
         hdr["qform_code"] = hdr["sform_code"] = 1  # scanner-anatomical: the affine is ours
     qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
     notes: list[str] = []
-    img = image_class(array, None, header=hdr)
+    # nibabel builds the header (affine, codes, shape) around a zero-stride stand-in for the
+    # voxels, which are streamed below
+    stand_in = np.broadcast_to(np.zeros((), np.dtype(dtype)), shape)
+    img = image_class(stand_in, None, header=hdr)
     img.set_sform(volume.affine, code=scode)
     img.set_qform(volume.affine, code=qcode)
     if not _qform_holds(img, volume.affine):
@@ -208,9 +238,11 @@ def write_nifti(volume: Volume, path: Path, dtype: str) -> tuple[str, int, list[
     if integer and (slope != 1.0 or inter != 0.0):
         img.header.set_slope_inter(slope, inter)
     else:
-        img.header.set_slope_inter(np.nan, np.nan)
+        img.header.set_slope_inter(1.0, 0.0)  # what nibabel writes for unscaled data
+    img.update_header()
+    header = img.header
     try:
-        img.to_filename(str(path))
+        clipped = _stream_voxels(volume, header, path, dtype, slope, inter)
     except OSError:
         raise  # a full or read-only disk: medsr.io.atomic turns it into one line
     except Exception as exc:
