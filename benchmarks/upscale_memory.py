@@ -18,6 +18,7 @@ import argparse
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,41 @@ import numpy as np
 
 def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+
+
+def _anon_gib() -> float:
+    """Anonymous resident memory now (Linux): RSS without the pages of mapped files.
+
+    The peak RSS counts the pages of a memory-mapped output that are in the page cache, which the
+    kernel may drop at any time; the anonymous part is what cannot be given back.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+class _AnonPeak:
+    """Samples :func:`_anon_gib` every 20 ms in a thread while the job runs; keeps the peak."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _anon_gib())
+
+    def __enter__(self) -> _AnonPeak:
+        self.peak = _anon_gib()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _anon_gib())
 
 
 class _StagePeaks:
@@ -103,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         t0 = time.perf_counter()
         stages = _StagePeaks()
-        sidecar = upscale_file(folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job, progress=stages)
+        anon_before = _anon_gib()
+        with _AnonPeak() as anon:
+            sidecar = upscale_file(
+                folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job, progress=stages
+            )
         seconds = time.perf_counter() - t0
     out_shape = sidecar["geometry"]["output"]["shape"]
     out_gib = 4 * np.prod(out_shape) / 2**30
@@ -118,9 +158,15 @@ def main(argv: list[str] | None = None) -> None:
         f"(upscale {sidecar['timings_s']['upscale']:.1f} s, consistency "
         f"{sidecar['timings_s']['consistency']:.1f} s, write {sidecar['timings_s']['write']:.1f} s)"
     )
+    print("peak RSS when each stage began: " + ", ".join(
+        f"{name} {value:.2f} GiB" for name, value in stages.peaks.items()))
     print(
         f"peak RSS before writing (read + inference + consistency): {stages.peaks['writing']:.2f} "
         f"GiB; the writer (medsr.io.write) adds {peak - stages.peaks['writing']:.2f} GiB"
+    )
+    print(
+        f"peak anonymous memory (RSS without mapped-file pages) during the job: "
+        f"{anon.peak:.2f} GiB, {anon.peak - anon_before:.2f} GiB above its start"
     )
     print(
         f"peak RSS: {peak:.2f} GiB (before the job: {baseline:.2f} GiB); target < 2.5 GiB: "
