@@ -5,6 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := $(VENV)/.chromium
 
 .PHONY: demo test test-fast lint bench table1 train-shipped clean
 
@@ -23,10 +24,23 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --select E,W,F src tests benchmarks
 
-test: lint
+# headless Chromium for the report test (tests/bench/test_report_html.py): Debian's package,
+# installed when missing and running as root (CI runs `make test` as root on a clean Debian)
+$(CHROMIUM):
+	@mkdir -p $(VENV); if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		touch $@; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+		&& touch $@; \
+	else \
+		echo "headless Chromium is missing and this is not root: install Debian's chromium" \
+			"package (the report test needs it)" >&2; \
+	fi
+
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 -q
 
-test-fast: lint
+test-fast: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 table1: $(STAMP)

@@ -14,10 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_list_and_info() -> None:
-    assert list_samples() == ["brain", "dicom"]
+    assert list_samples() == ["brain", "brain_labels", "dicom"]
     assert "CC BY 4.0" in sample_info("dicom").licence
-    assert "MNI" in sample_info("brain").licence
-    with pytest.raises(MedsrError, match="choose one of brain, dicom"):
+    assert "MNI" in sample_info("brain").licence and "MNI" in sample_info("brain_labels").licence
+    with pytest.raises(MedsrError, match="choose one of brain, brain_labels, dicom"):
         sample_path("knee")
 
 
@@ -58,6 +58,7 @@ def test_samples_are_small_and_attributed() -> None:
     )
     assert total < 5.5 * 2**20
     assert sample_path("brain").stat().st_size < 2 * 2**20
+    assert sample_path("brain_labels").stat().st_size < 256 * 2**10
     readme = (sample_path("brain").parent / "README.md").read_text()
     assert "Louis Collins" in readme and "CC BY 4.0" in readme and "VS-SEG-001" in readme
     licences = REPO / "DATA_LICENSES.md"
@@ -74,3 +75,18 @@ def test_dicom_sample_matches_the_shared_series(shared_data: Path) -> None:
     part = sample("dicom")
     np.testing.assert_array_equal(part.data, full.data[..., 10:16])
     np.testing.assert_allclose(part.affine[:3, 3], (full.affine @ [0, 0, 10, 1.0])[:3], atol=1e-6)
+
+
+def test_tissue_labels_take_the_most_probable_tissue_inside_the_brain() -> None:
+    """How ``brain_labels`` was made (data/_build_samples.py): CSF = 1 - GM - WM in the brain."""
+    from medsr.data._build_samples import tissue_labels
+
+    t1 = np.array([0.0, 50.0, 120.0, 200.0, 90.0])
+    gm = np.array([200.0, 20.0, 200.0, 60.0, 100.0])  # probabilities x 255
+    wm = np.array([0.0, 10.0, 30.0, 190.0, 100.0])
+    # background outside the brain; CSF (0.88); GM (0.78); WM (0.75); GM/WM tie -> first (GM)
+    np.testing.assert_array_equal(tissue_labels(t1, gm, wm), [0, 1, 2, 3, 2])
+    labels, brain = sample("brain_labels"), sample("brain")
+    assert labels.meta.dtype == "uint8" and np.allclose(labels.affine, brain.affine)
+    means = [float(brain.data[labels.data == k].mean()) for k in (1, 2, 3)]
+    assert means[0] < means[1] < means[2]  # T1: CSF darker than grey, grey than white matter

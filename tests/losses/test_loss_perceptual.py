@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 from medsr.errors import MedsrError
 from medsr.losses import (
     GramLoss,
+    LearnedFeatureLoss,
     PerceptualLoss,
     ShapePriorLoss,
     build_loss_term,
@@ -116,7 +117,7 @@ def test_convert_torchvision_style_checkpoint(tmp_path, vgg_file):
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_autoencoder_roundtrip_and_shape_prior(tmp_path, dims):
+def test_autoencoder_roundtrip_and_learned_feature_loss(tmp_path, dims):
     torch.manual_seed(0)
     ae = ConvAutoEncoder(dims=dims, channels=(4, 8), code_channels=2)
     x = torch.rand((2, 1) + (16,) * dims)
@@ -124,7 +125,9 @@ def test_autoencoder_roundtrip_and_shape_prior(tmp_path, dims):
     path = save_autoencoder(ae, tmp_path / "ae.safetensors", {"note": "test"})
     back = load_autoencoder(path)
     assert torch.equal(back.encode(x), ae.encode(x))
-    prior = ShapePriorLoss(path)
+    prior = LearnedFeatureLoss(path)
+    assert ShapePriorLoss is LearnedFeatureLoss  # the former name stays an alias
+    assert isinstance(build_loss_term("shape_prior", {"weights": str(path)}), LearnedFeatureLoss)
     assert prior(x, x).item() == 0.0
     assert prior(x.flip(-1), x).item() > 0
     with pytest.raises(MedsrError, match="multiples of 4"):

@@ -70,3 +70,19 @@ def test_lapsrn_multi_output_loss_compares_each_level_with_the_downscaled_target
     assert loss(wrong, hr).item() == pytest.approx(0.1, abs=1e-6)
     vol = torch.rand(1, 1, 8, 8, 8, generator=g)
     assert downscale_to(vol, (4, 4, 4)).shape[2:] == (4, 4, 4)
+
+
+def test_saliency_mse_counts_errors_where_the_target_has_structure() -> None:
+    """Mahapatra et al. 2017 (ref. [67]): the same squared error costs more on an edge (salient)
+    than on a flat region of the HR target."""
+    from medsr.losses import SaliencyWeightedMSE, build_loss_term
+
+    target = torch.zeros(1, 1, 48, 48)
+    target[..., 24:, :] = 1.0  # one horizontal edge
+    loss = build_loss_term("saliency_mse", {"sigma": 1.0})
+    assert isinstance(loss, SaliencyWeightedMSE)
+    on_edge, flat = target.clone(), target.clone()
+    on_edge[..., 22:26, 10:14] += 0.5
+    flat[..., 4:8, 10:14] += 0.5
+    assert float(loss(on_edge, target)) > 5 * float(loss(flat, target)) >= 0
+    assert float(loss(target, target)) == 0.0

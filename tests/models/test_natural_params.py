@@ -99,5 +99,6 @@ def test_models_command_lists_counts_as_json():
     assert rows["lapsrn"]["params_x4"] == 814_242
     assert rows["srresnet"]["params_x4"] == 1_549_462
     assert all(r["kind"] == "generator" for r in rows.values())
-    table = CliRunner().invoke(app, ["models"])
+    # a wide terminal shows every column (at 80 columns "params x4" is hidden: test_cli_polish)
+    table = CliRunner().invoke(app, ["models"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "rrdbnet" in table.output and "16.70M" in table.output

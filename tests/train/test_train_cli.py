@@ -1,5 +1,6 @@
 """`medsr train`: help, one-line errors with exit code 2, a run and its resumption."""
 
+import csv
 from pathlib import Path
 
 import yaml
@@ -47,7 +48,11 @@ def test_train_then_resume_longer(tmp_path, tiny_config, capsys):
     assert "--resume" in capsys.readouterr().err
     assert _main("train", "--resume", str(run), "train.max_steps=4") == 0
     assert "steps:      4" in capsys.readouterr().out
-    assert len(list((run / "logs").iterdir())) == 2  # one CSV log version per session
+    # a resumed run continues its log version: one CSV file with the steps of both sessions
+    assert [p.name for p in (run / "logs").iterdir()] == ["version_0"]
+    with open(run / "logs/version_0/metrics.csv", newline="") as f:
+        steps = {int(row["step"]) for row in csv.DictReader(f)}
+    assert sorted(steps) == [0, 1, 2, 3]
 
 
 def test_a_run_that_fails_at_start_leaves_nothing(tmp_path, tiny_config, capsys, monkeypatch):

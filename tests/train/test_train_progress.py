@@ -55,3 +55,26 @@ def test_default_progress_in_a_log_has_no_carriage_returns(tmp_path, tiny_config
     captured = capsys.readouterr()
     assert "\r" not in captured.out + captured.err
     assert "steps:      5" in captured.out
+
+
+def test_terminal_bar_counts_global_steps_from_the_resumed_step(
+    tiny_config, capsys, monkeypatch
+) -> None:
+    import re
+
+    import medsr.train.trainer as trainer_module
+    from medsr.train.config import parse_config
+    from medsr.train.run import train
+
+    for kind in ("tqdm", "rich"):
+        monkeypatch.setattr(trainer_module, "progress_kind", lambda setting, k=kind: k)
+        cfg = tiny_config()  # 4 steps, a data epoch (checkpoint) every 2
+        first = train(parse_config(cfg))
+        capsys.readouterr()
+        train(resume=first.run_dir, overrides=["train.max_steps=8"])
+        out = capsys.readouterr().out
+        # one bar over the whole run: from the resumed step 4 to 8 of 8 (never 0/2 per epoch)
+        counts = re.findall(r"(\d+)/(\d+)", out)
+        assert counts, out
+        assert {total for _, total in counts} == {"8"}, out
+        assert int(counts[0][0]) >= 4 and counts[-1] == ("8", "8"), out

@@ -40,14 +40,22 @@ def _tiny_overrides(path: Path, out: Path, vgg: Path) -> list[str]:
         o.append("model.preset=tiny")
     if cfg.discriminator is not None:
         o.append("discriminator.preset=tiny")
-    base = 16 if cfg.model.dims == 3 else (48 if cfg.task == "cycle" else 24)
+    base = 16 if cfg.model.dims == 3 else (48 if cfg.task in ("cycle", "cincgan") else 24)
+    if any("pool5" in str((spec or {}).get("layers", "")) for spec in cfg.loss.terms.values()):
+        base = max(base, 32)  # VGG's fifth pooling needs 32 pixels (EnhanceNet's pool5 term)
     patch = [int(math.ceil(max(base, 4 * s) / s) * s) for s in cfg.model.scale_tuple()]
     o += [f"data.patch_size={patch}", f"data.val_crop={patch}"]
     if cfg.data.val is not None:
         o.append("data.val.limit=1")
     for name, spec in cfg.loss.terms.items():
-        if (spec or {}).get("kind", name) in ("perceptual", "gram"):
+        if (spec or {}).get("kind", name) in ("perceptual", "gram", "texture"):
             o.append(f"loss.terms.{name}.weights={vgg}")
+    if getattr(cfg, "srfeat", None) is not None:  # the feature critic's VGG and its tiny preset
+        o += [f"srfeat.weights={vgg}", "srfeat.discriminator.preset=tiny"]
+    if getattr(cfg, "progressive", None) is not None:
+        o.append("progressive.stage_steps=1")  # one step per x2 stage
+    if getattr(cfg, "tl", None) is not None:
+        o.append("tl.prior_steps=1")  # one T-L network step, then one SR step
     if cfg.adversarial is not None and cfg.adversarial.g_warmup_steps:
         o.append("adversarial.g_warmup_steps=1")  # one content-only step, then the GAN game
     return o

@@ -26,7 +26,8 @@ the thick slice, and two situations arise; this module runs both.
 
 :func:`run_medical_benchmark` runs everything and writes ``results.json``, ``results.md``
 (:func:`medsr.bench.report.write_results`) and ``real_scans.png`` (all atomically);
-``benchmarks/medical_comparison.py`` is its command line.
+``medsr benchmark medical`` is its command line (:mod:`medsr.bench.medical_report` puts the result
+into the common report format; ``benchmarks/medical_comparison.py`` forwards to the command).
 """
 
 from __future__ import annotations
@@ -168,9 +169,12 @@ def simulated_comparison(
     settings: BenchSettings,
     *,
     supervised: SupervisedModel | None = None,
+    volumes: dict[str, Volume] | None = None,
 ) -> list[MethodRow]:
     """Thick slices of ``truth`` at ``factor`` back onto the truth grid by every method; scored
-    inside the head (PSNR, SSIM with the truth's range as peak; NRMSE = ||e|| / ||truth||)."""
+    inside the head (PSNR, SSIM with the truth's range as peak; NRMSE = ||e|| / ||truth||).
+    With ``volumes``, each method's output is kept there by method name, beside ``"truth"`` and
+    ``"input"`` (the thick-slice volume), for figures."""
     from medsr.bench.selfsr import simulate_thick_slices
     from medsr.infer import Predictor
     from medsr.metrics import nrmse, psnr, ssim
@@ -201,6 +205,8 @@ def simulated_comparison(
             result, wall, cpu = _timed_upscale(case.lr, target, method=method, settings=settings)
             note, train_s = (self_sr_note(result.details), None)
         _check_grid(method, result.volume, case.truth.shape, case.truth.affine)
+        if volumes is not None:
+            volumes.update({"truth": case.truth, "input": case.lr, method: result.volume})
         test = np.asarray(result.volume.data[0], dtype=np.float32)
         rows.append(
             MethodRow(
@@ -324,7 +330,12 @@ def real_scan_comparison(
 
 # ---------------------------------------------------------------------- everything
 def _simulated(
-    truth_path: str | Path, out: Path, settings: BenchSettings, result: BenchResult, say: Any
+    truth_path: str | Path,
+    out: Path,
+    settings: BenchSettings,
+    result: BenchResult,
+    say: Any,
+    volumes: dict[int, dict[str, Volume]] | None = None,
 ) -> None:
     """The simulated table at every factor (training the supervised network first if asked)."""
     from medsr.bench.selfsr import head_centre
@@ -345,7 +356,10 @@ def _simulated(
             model = train_supervised(int(factor), settings.axis, out, settings)
             result.supervised.append(model)
             say(f"x{factor}: {model.steps} steps in {model.seconds:.0f} s")
-        rows = simulated_comparison(truth, int(factor), settings, supervised=model)
+        kept = None if volumes is None else volumes.setdefault(int(factor), {})
+        rows = simulated_comparison(
+            truth, int(factor), settings, supervised=model, volumes=kept
+        )
         result.simulated += rows
         for row in rows:
             say(
@@ -392,6 +406,7 @@ def run_medical_benchmark(
     settings: BenchSettings | None = None,
     *,
     log: Any = None,
+    volumes: dict[int, dict[str, Volume]] | None = None,
 ) -> BenchResult:
     """Run the simulated comparison on ``truth_path`` (None: skip) and the real-scan comparison on
     ``real_paths`` (``{name: path}``), writing ``results.json``, ``results.md`` and
@@ -403,6 +418,8 @@ def run_medical_benchmark(
 
     Args:
         log: optional ``callable(str)`` for progress lines (the script prints them).
+        volumes: optional ``{}`` that receives, per simulated factor, the truth, the thick-slice
+            input and every method's output (``{factor: {name: Volume}}``), for figures.
     """
     from medsr.bench.report import environment, finish_environment, write_results
     from medsr.runtime import torch_threads
@@ -420,7 +437,7 @@ def run_medical_benchmark(
         env = environment()
         result = BenchResult(settings, [], [], [], env)
         if truth_path is not None:
-            _simulated(truth_path, out, settings, result, say)
+            _simulated(truth_path, out, settings, result, say, volumes)
         _real(real_paths, out, settings, result, say)
     finish_environment(env, t_start)
     write_results(result, out)

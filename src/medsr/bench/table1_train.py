@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medsr.bench.published import PUBLISHED as _ALL_PUBLISHED
 from medsr.bench.table1 import (
     PUBLISHED_BICUBIC,
     bicubic_baseline,
@@ -70,35 +71,15 @@ TRAIN_SETS = ("CBSD68", "CSun_Hays80")
 TEST_SETS = ("CSet5", "CSet14")
 TABLE_DATASETS = ("Set5", "Set14")
 
-#: Published (PSNR, SSIM) on the Y channel, {(network, dataset, scale): (psnr, ssim, source)}.
-#: VDSR and SRCNN: Kim, Lee & Lee, "Accurate image super-resolution using very deep convolutional
-#: networks", CVPR 2016, Table 3 (SRCNN = Dong et al. TPAMI 2016, 9-5-5 trained on ImageNet, run
-#: there with the authors' model; these are the rows the review's Table 1 reproduces). FSRCNN:
-#: PSNR from Dong, Loy & Tang, "Accelerating the super-resolution convolutional neural network",
-#: ECCV 2016 (results table; 91 images + General-100), whose table gives no SSIM; the SSIM is the
-#: value later papers report for the released model (e.g. Hui et al., IDN, CVPR 2018). ESPCN is
-#: not listed: its paper reports PSNR only, for models trained on ImageNet, at x3 / x4.
-_VDSR_T3 = "Kim et al. CVPR 2016, Table 3"
-_FSRCNN_T3 = "PSNR Dong et al. ECCV 2016; SSIM as re-reported (e.g. Hui et al. CVPR 2018)"
+#: Published (PSNR, SSIM) on the Y channel, {(network, dataset, scale): (psnr, ssim, source)}, for
+#: the networks of :data:`RECIPES`: a view of :data:`medsr.bench.published.PUBLISHED` (the one
+#: table of published numbers, with its sources: VDSR / SRCNN from Kim et al. CVPR 2016, Table 3;
+#: FSRCNN's PSNR from Dong et al. ECCV 2016 and its SSIM as re-reported). ESPCN is not listed: its
+#: paper reports PSNR only, for models trained on ImageNet, at x3 / x4.
 PUBLISHED: dict[tuple[str, str, int], tuple[float, float, str]] = {
-    ("srcnn", "Set5", 2): (36.66, 0.9542, _VDSR_T3),
-    ("srcnn", "Set5", 3): (32.75, 0.9090, _VDSR_T3),
-    ("srcnn", "Set5", 4): (30.48, 0.8628, _VDSR_T3),
-    ("srcnn", "Set14", 2): (32.42, 0.9063, _VDSR_T3),
-    ("srcnn", "Set14", 3): (29.28, 0.8209, _VDSR_T3),
-    ("srcnn", "Set14", 4): (27.49, 0.7503, _VDSR_T3),
-    ("vdsr", "Set5", 2): (37.53, 0.9587, _VDSR_T3),
-    ("vdsr", "Set5", 3): (33.66, 0.9213, _VDSR_T3),
-    ("vdsr", "Set5", 4): (31.35, 0.8838, _VDSR_T3),
-    ("vdsr", "Set14", 2): (33.03, 0.9124, _VDSR_T3),
-    ("vdsr", "Set14", 3): (29.77, 0.8314, _VDSR_T3),
-    ("vdsr", "Set14", 4): (28.01, 0.7674, _VDSR_T3),
-    ("fsrcnn", "Set5", 2): (37.00, 0.9558, _FSRCNN_T3),
-    ("fsrcnn", "Set5", 3): (33.16, 0.9140, _FSRCNN_T3),
-    ("fsrcnn", "Set5", 4): (30.71, 0.8657, _FSRCNN_T3),
-    ("fsrcnn", "Set14", 2): (32.63, 0.9088, _FSRCNN_T3),
-    ("fsrcnn", "Set14", 3): (29.43, 0.8242, _FSRCNN_T3),
-    ("fsrcnn", "Set14", 4): (27.59, 0.7535, _FSRCNN_T3),
+    key: (entry.psnr, entry.ssim, entry.source)
+    for key, entry in _ALL_PUBLISHED.items()
+    if key[0] in ("srcnn", "vdsr", "fsrcnn") and entry.ssim is not None
 }
 
 
@@ -308,7 +289,9 @@ def markdown_table(rows: Sequence[Row], bicubic: dict[tuple[str, int], tuple[flo
     for s in sorted({r.scale for r in rows} | {k[1] for k in bicubic}):
         cells = [f"x{s}", "Bicubic (MATLAB imresize)", "0", "-", "-"]
         cells += [_cell(bicubic.get((d, s))) for d in TABLE_DATASETS]
-        cells += [_cell(PUBLISHED_BICUBIC.get((d, s))) for d in TABLE_DATASETS] + [_VDSR_T3]
+        cells += [_cell(PUBLISHED_BICUBIC.get((d, s))) for d in TABLE_DATASETS] + [
+            getattr(_ALL_PUBLISHED.get(("bicubic", "Set5", s)), "source", "")
+        ]
         lines.append("| " + " | ".join(cells) + " |")
         for r in (r for r in rows if r.scale == s):
             pub = [PUBLISHED.get((r.key, d, s)) for d in TABLE_DATASETS]

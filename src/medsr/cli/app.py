@@ -12,8 +12,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from medsr.cli.flags import FlagHelpGroup
+
 app = typer.Typer(
     name="medsr",
+    cls=FlagHelpGroup,  # boolean options print as flags in --help, not "<bool>"
     help=(
         "Super-resolution of medical images (NIfTI, DICOM, NRRD/MHA, PNG/TIFF).\n\n"
         "Most users want:  medsr upscale scan.nii.gz -o out.nii.gz --spacing 1\n\n"

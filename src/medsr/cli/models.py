@@ -18,7 +18,7 @@ from rich.table import Table
 
 from medsr.cli.app import app, console
 
-__all__ = ["catalogue", "models"]
+__all__ = ["catalogue", "fit_columns", "models"]
 
 
 def _count(name: str, kind: str, preset: str, in_channels: int, scale: int | None) -> int | None:
@@ -72,6 +72,43 @@ def _short_paper(paper: str, year: int) -> str:
     return f"{first} {year}"
 
 
+#: columns hidden first when the terminal is narrow, least useful first ("name" and "paper" stay)
+DROP_ORDER = ("ch", "params x4", "up", "dims", "section", "shipped", "params x2", "params")
+#: the paper column wraps down to this width (a first author and a year)
+_PAPER_MIN = 16
+
+
+def fit_columns(
+    cols: list[str],
+    rows: list[list[str]],
+    width: int,
+    *,
+    drop_order: tuple[str, ...] = DROP_ORDER,
+    wrapping: str = "paper",
+    min_wrap: int | None = None,
+) -> list[str]:
+    """The columns of a table of ``rows`` that fit in ``width`` terminal columns.
+
+    Every column but ``wrapping`` is as wide as its widest cell (no truncation); ``wrapping``
+    wraps down to ``min_wrap`` (default ``_PAPER_MIN``). A rich table with borders takes
+    ``3 * n + 1`` columns beyond its cells. Columns are dropped in ``drop_order`` until the
+    table fits; a "shipped" column with no shipped weights at all (every cell "-") goes first.
+    """
+    widths = {c: max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)}
+    if wrapping in widths:
+        widths[wrapping] = min(widths[wrapping], min_wrap or _PAPER_MIN)
+    kept = list(cols)
+    order = list(drop_order)
+    if "shipped" in cols and all(r[cols.index("shipped")] == "-" for r in rows):
+        order.insert(0, "shipped")
+    for col in order:
+        if sum(widths[c] for c in kept) + 3 * len(kept) + 1 <= width:
+            break
+        if col in kept:
+            kept.remove(col)
+    return kept
+
+
 def _fmt_count(n: int | None) -> str:
     if n is None:
         return "-"
@@ -99,16 +136,12 @@ def models(
         if not selected:
             continue
         gen = group == "generator"
-        table = Table(
-            title=f"{group}s ('paper' preset; ch = the paper's input channels: 1 = Y, 3 = RGB)"
-        )
         cols = ["name", "paper", "up", "section", "dims", "ch"] + (
             ["params x2", "params x4", "shipped"] if gen else ["params"]
         )
-        for col in cols:
-            table.add_column(col, overflow="fold", no_wrap=col != "paper")
+        cells = []
         for r in selected:
-            cells = [
+            row = [
                 r["name"],
                 _short_paper(r["paper"], r["year"]),
                 r["upsampling"],
@@ -118,10 +151,27 @@ def models(
                 _fmt_count(r["params_x2"]),
             ]
             if gen:
-                cells.append(_fmt_count(r["params_x4"]))
-                cells.append(",".join(f"x{s}" for s in r["shipped_scales"]) or "-")
-            table.add_row(*cells)
+                row.append(_fmt_count(r["params_x4"]))
+                row.append(",".join(f"x{s}" for s in r["shipped_scales"]) or "-")
+            cells.append(row)
+        kept = fit_columns(cols, cells, console.width)
+        note = "; ch = the paper's input channels: 1 = Y, 3 = RGB" if "ch" in kept else ""
+        table = Table(title=f"{group}s ('paper' preset{note})")
+        for col in kept:
+            if col == "paper":  # the one column that wraps (words), never truncated
+                table.add_column(col, overflow="fold", min_width=_PAPER_MIN)
+            else:
+                table.add_column(col, no_wrap=True)
+        for row in cells:
+            table.add_row(*(value for col, value in zip(cols, row) if col in kept))
         console.print(table, highlight=False)
+        hidden = [c for c in cols if c not in kept]
+        if hidden:
+            console.print(
+                f"hidden at {console.width} columns: {', '.join(hidden)} "
+                "(a wider terminal or --json shows them)",
+                highlight=False,
+            )
         if gen:
             console.print(
                 "shipped: scales with trained weights in the package (natural images, Y channel): "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from medsr.cli.app import app, console
+from medsr.cli.app import app, console, err_console
 from medsr.cli.notes import lightning_to_stdout
 from medsr.errors import MedsrError
 
@@ -78,8 +78,23 @@ def train_command(
         if resume is not None:
             raise MedsrError("--profile applies to a new run; a resumed run keeps its config.yaml")
         extra.insert(0, f"profile={profile}")
-    with lightning_to_stdout():  # its messages on stdout, one line each (stderr: errors)
-        result = train(config, extra, resume=resume)
+    from medsr.train.interrupt import TrainingInterrupted
+
+    try:
+        with lightning_to_stdout():  # its messages on stdout, one line each (stderr: errors)
+            result = train(config, extra, resume=resume)
+    except TrainingInterrupted as stop:  # Ctrl-C / SIGTERM: checkpoint saved at this step
+        total = f"/{stop.total}" if stop.total > 0 else ""
+        err_console.print(
+            f"interrupted at step {stop.step}{total}; checkpoint saved: {stop.checkpoint}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        err_console.print(
+            f"resume with: {stop.command}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(128 + int(stop.signum)) from None  # 130 (Ctrl-C), 143 (SIGTERM)
     if result.rank != 0:
         return
     console.print(f"run folder: {result.run_dir}")

@@ -101,6 +101,12 @@ def upscale(
     onnx: Optional[Path] = typer.Option(
         None, "--onnx", help="ONNX file from `medsr export` (onnxruntime)."
     ),
+    reference: Optional[Path] = typer.Option(
+        None,
+        "--reference",
+        help="Registered image of another contrast (e.g. T1) for a multi-contrast network "
+        "(--weights); resampled onto the output grid through both affines.",
+    ),
     tile: Optional[str] = typer.Option(
         None, "--tile", help="Window in input voxels: 64 or 64,64,32."
     ),
@@ -162,8 +168,8 @@ def upscale(
         [],
         "--option",
         help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
-        "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, threads, "
-        "model_kwargs. dip: iterations, budget, width, depth, skip, lr, operator, profile, "
+        "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, saa_order, "
+        "threads, model_kwargs. dip: iterations, budget, width, depth, skip, lr, operator, profile, "
         "slice_thickness, slice_gap, noise_std, patience, ema, threads.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
@@ -239,6 +245,7 @@ def upscale(
         format=out_format,
         anonymise=anonymise,
         stack=stack,
+        reference=reference,
     ).validate()  # every option checked once
     from medsr.infer.cohort import is_manifest
     from medsr.infer.executors import ExecutorSettings

@@ -3,6 +3,8 @@
 - ``"brain"``: T1 brain MRI at 1 mm isotropic (148x184x156), the MNI ICBM152 2009a symmetric
   template (skull-stripped, intensities 0..255, stored as int16). Permissive MNI licence. It is
   the near-isotropic "truth" for simulated thick-slice experiments (review section 2.2, eq. 3).
+- ``"brain_labels"``: its tissue label map (0 background, 1 CSF, 2 grey, 3 white matter) from the
+  template's GM/WM probability maps; the development labels of the T-L network (ref. [80]).
 - ``"dicom"``: six consecutive axial slices of a real T1 MPRAGE DICOM series (512x512 at 0.41 mm,
   1.5 mm slices), TCIA Vestibular-Schwannoma-SEG subject VS-SEG-001, CC BY 4.0.
 
@@ -42,6 +44,14 @@ _SAMPLES = MappingProxyType(
             relpath="brain.nii.gz",
             description="T1 brain MRI, 1 mm isotropic, 148x184x156 (MNI ICBM152 2009a sym)",
             source="McConnell Brain Imaging Centre, MNI (Fonov et al. 2009, 2011), via nilearn",
+            licence="MNI ICBM152 licence (permissive, copyright notice kept): see data/README.md",
+        ),
+        "brain_labels": SampleInfo(
+            name="brain_labels",
+            relpath="brain_labels.nii.gz",
+            description="tissue labels of 'brain' (0 background, 1 CSF, 2 GM, 3 WM), uint8",
+            source="MNI ICBM152 2009a sym GM/WM probability maps (via nilearn), most probable "
+            "tissue; CSF = brain minus GM and WM (see data/_build_samples.py)",
             licence="MNI ICBM152 licence (permissive, copyright notice kept): see data/README.md",
         ),
         "dicom": SampleInfo(

@@ -222,7 +222,7 @@ def thick_slice_operator(
     """Thick slices along one axis of a ``shape`` grid: spacing ``factor``, thickness
     ``fwhm_voxels`` (both in voxels of that grid; ``factor = 1`` blurs without sampling).
 
-    The operator self-supervised SR degrades its training planes with (SMORE, review ref. [83]).
+    The operator self-supervised SR degrades its training planes with (SMORE, review ref. [84]).
     """
     shape = tuple(int(n) for n in shape)
     op = profile.thick_slice(axis, factor, fwhm_voxels)

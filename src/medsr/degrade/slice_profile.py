@@ -4,7 +4,7 @@ Clinical MR and CT volumes are often stacks of thick slices: every slice integra
 its slice-sensitivity profile, and slices are ``s`` times further apart than the in-plane voxels.
 Greenspan, "Super-resolution in medical imaging" (The Computer Journal, 2009) describes this
 acquisition model; Zhao et al., "SMORE: a self-supervised anti-aliasing and super-resolution
-algorithm for MRI using deep learning" (IEEE TMI 2021; review ref. [83]) simulate it from
+algorithm for MRI using deep learning" (IEEE TMI 2021; review ref. [84]) simulate it from
 isotropic volumes with a Gaussian or rectangular profile of a given thickness and a slice
 spacing, a gap appearing when the thickness is smaller than the spacing. It is the ``A`` of the
 review's eq. 3 for through-plane super-resolution.
@@ -201,7 +201,7 @@ class ThickSlice(SeparableLinear):
 class SliceProfile:
     """How one thick slice averages the fine voxels along the slice axis, in millimetres.
 
-    Greenspan (2009) and SMORE (Zhao et al., IEEE TMI 2021, review ref. [83]) model a thick slice
+    Greenspan (2009) and SMORE (Zhao et al., IEEE TMI 2021, review ref. [84]) model a thick slice
     as the object blurred by the slice profile and sampled every slice spacing (review eq. 3 along
     one axis). :func:`medsr.degrade.acquisition_operator` converts it to a :class:`ThickSlice` on
     a given grid.

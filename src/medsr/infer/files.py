@@ -9,6 +9,7 @@ neither, and a failed or killed run leaves nothing, not even a temporary file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import sys
@@ -191,12 +192,15 @@ def upscale_file(
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
     dtype = job.dtype or _default_dtype(volume, output, job.format)
+    config = job.config
+    if job.reference is not None:  # multi-contrast networks: the registered second contrast
+        config = dataclasses.replace(config, reference=read(job.reference))
     result = upscale(
         volume,
         target,
         predictor=predictor,
         method=method,
-        config=job.config,
+        config=config,
         progress=progress,
         dtype=dtype,
     )

@@ -81,6 +81,7 @@ class Job:
     format: str | None = None  # "dicom" (series folder) / "dicom-enhanced" (one .dcm file)
     anonymise: bool = False  # DICOM output: remove patient and study identity
     stack: str | None = None  # DICOM multi-frame input: which stack of frames to read
+    reference: str | Path | None = None  # registered second contrast (multi-contrast networks)
 
     @property
     def device(self) -> str:
@@ -114,6 +115,13 @@ class Job:
 
             # the weights shipped in the package for the requested scale (or an error naming them)
             self.weights = shipped_for(self.model, self.factors)
+        if self.reference is not None:
+            if not self.weights:
+                raise OptionError("{reference} needs a multi-contrast network given by {weights}")
+            if not Path(self.reference).exists():
+                raise OptionError(f"{{reference}} {self.reference} does not exist")
+            if self.ensemble:
+                raise OptionError("{ensemble} does not apply with {reference}; drop one")
         if self.ensemble and not self.weights:
             raise OptionError(
                 "{ensemble} applies to PyTorch networks given by their weights; drop it"

@@ -105,6 +105,8 @@ class UpscaleConfig:
         ibp_iterations: its iterations.
         consistency_profile, consistency_fwhm: the operator of the report (and of the projection).
         method_options: passed to registered methods (seed, budget, device, extra options).
+        reference: a registered image of another contrast (a Volume) for networks with a second
+            input (multi-contrast SR, :mod:`medsr.infer.reference`).
     """
 
     tile: int | Sequence[int] | None = None
@@ -122,6 +124,7 @@ class UpscaleConfig:
     consistency_profile: Profile = "gaussian"
     consistency_fwhm: float = 1.0
     method_options: MethodOptions = field(default_factory=MethodOptions)
+    reference: Any = None
 
 
 @dataclass
@@ -446,6 +449,10 @@ def _run_network(
     config: UpscaleConfig,
     progress: ProgressSink,
 ) -> tuple[np.ndarray, dict[str, Any]]:
+    if config.reference is not None:  # a second input on the output grid (ref. [78])
+        from medsr.infer.reference import run_with_reference
+
+        return run_with_reference(volume, target, predictor, config, progress)
     net_factors, axes = network_plan(predictor, target.factors, config)
     net_shape, _ = zoom_grid(volume.shape, volume.affine, net_factors)
     data = volume.data

@@ -57,6 +57,9 @@ class Predictor:
     in_channels: int = 1
     normalisation: Normaliser = field(default_factory=Normaliser)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the PyTorch network itself (None for ONNX): networks with a second input (a reference
+    #: image, :mod:`medsr.infer.reference`) are called directly.
+    module: Any = None
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -123,7 +126,7 @@ class Predictor:
             scale=list(scale),
             ensemble=bool(ensemble),
         )
-        return cls(forward, dims, scale, in_channels, norm, info)
+        return cls(forward, dims, scale, in_channels, norm, info, module=model)
 
     @classmethod
     def from_weights(

@@ -11,8 +11,9 @@ Option keys (unknown keys raise :class:`MedsrError`):
 ``self``: ``arch`` (network: ``selfsr`` or a 2D registry name), ``preset``, ``profile``
 (``gaussian``, ``rect`` or a file of weights), ``slice_thickness`` (mm), ``slice_gap`` (mm),
 ``iterations``, ``budget`` (e.g. ``800it,120s``), ``patch``, ``batch``, ``lr``, ``orientations``
-(1|2), ``anti_alias`` (auto|true|false), ``threads``, ``model_kwargs`` (JSON object of network
-keyword arguments).
+(1|2), ``anti_alias`` (auto|true|false), ``saa_order`` (both|papers: SAA's anti-aliasing
+network on one plane orientation, then SR on the other), ``threads``, ``model_kwargs`` (JSON
+object of network keyword arguments).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -122,6 +123,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "lr": float,
     "orientations": int,
     "anti_alias": _bool,
+    "saa_order": str,
     "threads": int,
     "model_kwargs": _mapping,
 }

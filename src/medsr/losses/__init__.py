@@ -5,7 +5,7 @@
 
 Modules: :mod:`~medsr.losses.pixel` (L1, L2, Charbonnier, smooth L1),
 :mod:`~medsr.losses.structural` (SSIM), :mod:`~medsr.losses.regularisers` (TV, gradient priors),
-:mod:`~medsr.losses.perceptual` (VGG feature and Gram losses, auto-encoder shape prior),
+:mod:`~medsr.losses.perceptual` (VGG feature and Gram losses, learned feature loss),
 :mod:`~medsr.losses.adversarial`, :mod:`~medsr.losses.cycle`, :mod:`~medsr.losses.weighted`
 (saliency-weighted L1, :class:`WeightedSum`), :mod:`~medsr.losses.multi` (DRCN / LapSRN
 multi-output supervision).
@@ -30,6 +30,7 @@ from medsr.losses.cycle import CycleConsistencyLoss, IdentityLoss
 from medsr.losses.multi import MultiOutputLoss
 from medsr.losses.perceptual import (
     GramLoss,
+    LearnedFeatureLoss,
     PerceptualLoss,
     ShapePriorLoss,
     gram_matrix,
@@ -44,7 +45,8 @@ from medsr.losses.regularisers import (
     total_variation,
 )
 from medsr.losses.structural import SSIMLoss
-from medsr.losses.weighted import SaliencyWeightedL1, WeightedSum
+from medsr.losses.texture import PatchTextureLoss, texture_term
+from medsr.losses.weighted import SaliencyWeightedL1, SaliencyWeightedMSE, WeightedSum
 
 __all__ = [
     "ADVERSARIAL_KINDS",
@@ -58,10 +60,13 @@ __all__ = [
     "IdentityLoss",
     "L1Loss",
     "L2Loss",
+    "LearnedFeatureLoss",
     "MultiOutputLoss",
+    "PatchTextureLoss",
     "PerceptualLoss",
     "SSIMLoss",
     "SaliencyWeightedL1",
+    "SaliencyWeightedMSE",
     "ShapePriorLoss",
     "SmoothL1Loss",
     "TVLoss",
@@ -117,8 +122,8 @@ def _gram(
     )
 
 
-def _shape_prior(weights: str, criterion: str = "l2") -> nn.Module:
-    return ShapePriorLoss(weights, criterion)
+def _learned_feature(weights: str, criterion: str = "l2") -> nn.Module:
+    return LearnedFeatureLoss(weights, criterion)
 
 
 #: Loss terms usable under ``loss.terms`` in a config: name -> (builder, one-line description).
@@ -133,12 +138,24 @@ LOSS_TERMS: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "gradient_difference": (GradientDifferenceLoss, "gradient-difference loss (Mathieu 2016)"),
     "gradient_magnitude": (GradientMagnitudeLoss, "gradient-profile loss"),
     "saliency_l1": (SaliencyWeightedL1, "L1 weighted by edge saliency"),
+    "saliency_mse": (
+        SaliencyWeightedMSE,
+        "MSE weighted by the curvature + local-entropy saliency (Mahapatra 2017)",
+    ),
     "perceptual": (
         _perceptual,
         "VGG19/VGG16 feature loss (Johnson 2016, SRGAN); weights: FILE, network: vgg19|vgg16",
     ),
     "gram": (_gram, "Gram-matrix texture loss (EnhanceNet); needs weights: FILE"),
-    "shape_prior": (_shape_prior, "auto-encoder code loss (ACNN); needs weights: FILE"),
+    "texture": (
+        texture_term,
+        "EnhanceNet's texture loss: Gram matrices on 16x16 image patches; needs weights: FILE",
+    ),
+    "learned_feature": (
+        _learned_feature,
+        "intensity auto-encoder code loss (task: autoencoder); needs weights: FILE",
+    ),
+    "shape_prior": (_learned_feature, "alias of learned_feature (not ACNN's prior: task tl_net)"),
 }
 
 

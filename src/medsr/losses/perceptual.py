@@ -1,11 +1,13 @@
 """Feature-space losses: perceptual (Johnson et al. 2016), Gram-matrix texture (Gatys et al. 2016;
-Sajjadi et al. 2017, EnhanceNet) and the auto-encoder shape prior (Oktay et al. 2018, ACNN).
+Sajjadi et al. 2017, EnhanceNet) and a learned feature loss on an intensity auto-encoder's code.
 
 Review section 2.4: a pixel loss rewards the mean of the plausible HR images, hence blur; comparing
 images in the feature space of a fixed network rewards matching structures instead. SRGAN (Ledig
 et al. 2017) uses the VGG19 ``relu5_4`` features ("VGG54"), ESRGAN (Wang et al. 2018) the same
-layer before its activation (``conv5_4``). Review section 4: for medical images a network trained
-on the anatomy itself (an auto-encoder's encoder, the "shape prior" of ACNN) can replace VGG.
+layer before its activation (``conv5_4``). For medical images the features of a network trained
+on the images themselves (the encoder of an intensity auto-encoder, :class:`LearnedFeatureLoss`)
+can replace VGG. That is *not* ACNN's anatomical prior (Oktay et al. 2018, review ref. [80]), which
+encodes segmentation maps: see :mod:`medsr.models.medical.tl_net` and ``task: tl_net``.
 
 VGG19 is defined here in plain torch with the layer indices of torchvision's ``vgg19().features``,
 so a torchvision state dict converts key for key (see :func:`convert_vgg19_checkpoint`). VGG16
@@ -37,6 +39,7 @@ __all__ = [
     "VGG16_LAYERS",
     "VGG19_LAYERS",
     "GramLoss",
+    "LearnedFeatureLoss",
     "PerceptualLoss",
     "ShapePriorLoss",
     "VGG19Features",
@@ -445,7 +448,7 @@ class GramLoss(_FrozenFeatureLoss):
         return self._layer_sum(pred, target, self._gram_distance)
 
 
-# ---------------------------------------------------------------- auto-encoder shape prior
+# ---------------------------------------------------------------- learned feature loss
 def save_autoencoder(
     ae: ConvAutoEncoder, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None
 ) -> Path:
@@ -469,12 +472,12 @@ def save_autoencoder(
 def load_autoencoder(path: str | os.PathLike[str]) -> ConvAutoEncoder:
     """Read a file written by :func:`save_autoencoder` (e.g. by the ``autoencoder`` recipe)."""
     hint = (
-        "train one first with `medsr train configs/shape_prior_ae.yaml` and point to its "
+        "train one first with `medsr train configs/learned_feature_ae.yaml` and point to its "
         "autoencoder.safetensors"
     )
-    tensors, meta = _read_safetensors(path, "shape-prior loss", hint)
+    tensors, meta = _read_safetensors(path, "learned feature loss", hint)
     if meta.get("architecture") != "conv_autoencoder" or "config" not in meta:
-        raise MedsrError(f"shape-prior loss: {path} is not a medsr auto-encoder file; {hint}")
+        raise MedsrError(f"learned feature loss: {path} is not a medsr auto-encoder file; {hint}")
     ae = ConvAutoEncoder(**json.loads(meta["config"]))
     ae.load_state_dict(tensors, strict=True)
     return ae.eval().requires_grad_(False)
@@ -489,9 +492,14 @@ class _Encoder(nn.Module):
         return {"code": self.ae.encode(x)}
 
 
-class ShapePriorLoss(PerceptualLoss):
-    """Auto-encoder shape prior: ``||E(pred) - E(target)||_2^2`` on the codes of a trained
-    :class:`ConvAutoEncoder` encoder (Oktay et al. 2018, eq. 3's shape-regularisation term).
+class LearnedFeatureLoss(PerceptualLoss):
+    """Learned feature loss: ``||E(pred) - E(target)||_2^2`` on the codes of the encoder of a
+    :class:`ConvAutoEncoder` trained to reconstruct *intensity* images (``task: autoencoder``).
+
+    A perceptual loss whose feature network is learned on the anatomy being imaged instead of
+    ImageNet. It borrows the form of ACNN's global loss (Oktay et al. 2018, review ref. [80]) but
+    not its prior: ACNN encodes segmentation maps (the T-L network, ``task: tl_net``). The old
+    name ``ShapePriorLoss`` (loss term ``shape_prior``) is kept as an alias.
 
     Args:
         autoencoder: a trained auto-encoder or the path of its safetensors file.
@@ -507,6 +515,10 @@ class ShapePriorLoss(PerceptualLoss):
             else autoencoder
         )
         super().__init__(_Encoder(ae), {"code": 1.0}, criterion=criterion)
+
+
+#: the former name of :class:`LearnedFeatureLoss` (kept for existing code and recipes)
+ShapePriorLoss = LearnedFeatureLoss
 
 
 if __name__ == "__main__":  # pragma: no cover - a one-off conversion helper

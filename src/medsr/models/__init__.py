@@ -6,9 +6,9 @@
 Folders follow the review: ``natural/`` holds the networks of section 3.4 (SRCNN ... ESRGAN),
 ``medical/`` those of section 4, ``blocks/`` the shared pieces (2D/3D convolutions, up-samplers),
 ``discriminators.py`` the adversarial critics, ``ensemble.py`` the test-time self-ensemble,
-``autoencoder.py`` the ACNN shape-prior auto-encoder, ``io.py`` weights on disk, ``onnx.py`` the
-ONNX export and onnxruntime sessions. How a network file is written (presets, builder):
-:mod:`medsr.models.natural._common`.
+``autoencoder.py`` the auto-encoder of the learned feature loss, ``io.py`` weights on disk,
+``onnx.py`` the ONNX export and onnxruntime sessions. How a network file is written (presets,
+builder): :mod:`medsr.models.natural._common`.
 """
 
 from __future__ import annotations

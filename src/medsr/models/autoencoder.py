@@ -1,8 +1,11 @@
-"""The convolutional auto-encoder whose encoder is the learned shape prior of ACNN (review
-section 4; Oktay et al., "Anatomically constrained neural networks (ACNNs)", IEEE TMI 37(2), 2018).
+"""The convolutional auto-encoder of the learned feature loss.
 
-The network lives with the other networks; the loss that uses its code,
-:class:`medsr.losses.perceptual.ShapePriorLoss`, and the safetensors helpers
+Trained to reconstruct intensity images (``task: autoencoder``), its encoder is the feature
+network of :class:`medsr.losses.perceptual.LearnedFeatureLoss`. This is not ACNN's anatomical
+prior (Oktay et al., IEEE TMI 37(2), 2018, review ref. [80]), which is learned from segmentation
+maps: that one is the T-L network of :mod:`medsr.models.medical.tl_net` (``task: tl_net``).
+
+The network lives with the other networks; the loss that uses its code and the safetensors helpers
 (:func:`~medsr.losses.perceptual.save_autoencoder` / ``load_autoencoder``) live in the losses.
 It is not in the generator registry: it maps an image onto itself (``medsr train`` builds it for
 ``task: autoencoder``).
@@ -22,11 +25,10 @@ __all__ = ["ConvAutoEncoder"]
 
 
 class ConvAutoEncoder(nn.Module):
-    """A small convolutional auto-encoder whose encoder serves as a learned shape prior.
+    """A small convolutional auto-encoder whose encoder serves as a learned feature network.
 
-    ACNN (Oktay et al. 2018, "Anatomically constrained neural networks", section II-B) trains an
-    auto-encoder on the target anatomy and penalises the distance between the codes of the
-    prediction and of the ground truth, so that outputs stay on the manifold of plausible anatomy.
+    Its code compares SR output and truth in :class:`~medsr.losses.perceptual.LearnedFeatureLoss`
+    (the form of ACNN's global loss, Oktay et al. 2018, on intensity images rather than labels).
     Each encoder stage halves the grid with a strided convolution; the decoder mirrors it.
 
     Args:
@@ -68,7 +70,7 @@ class ConvAutoEncoder(nn.Module):
         self.factor = 2 ** len(channels)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code ``E(x)`` (the shape prior compares these)."""
+        """The code ``E(x)`` (the learned feature loss compares these)."""
         return self.encoder(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Discriminators (critics) of the adversarial SR methods (review sections 3.4 and 4).
+"""Discriminators (critics) of the adversarial SR methods (review sections 3.4.7 and 4).
 
 All take ``(N, C, *spatial)`` in 2D or 3D and return one logit per image ``(N, 1)`` (VGG-style
 critics) or a map of patch logits ``(N, 1, *patch_grid)`` (PatchGAN-style). None ends with a
@@ -314,7 +314,7 @@ def _info(
         "Ledig et al., Photo-realistic single image super-resolution using a generative "
         "adversarial network, CVPR 2017",
         2017,
-        "3.4",
+        "3.4.7",
         "paper: Fig. 4 -- 8 3x3 convs 64-512 (strides 1,2,...), BN from the 2nd, LeakyReLU 0.2, "
         "dense 1024, dense 1 (no sigmoid). Adaptive pooling to 6x6 (96-pixel patches, as the "
         "paper) / 4^3 in 3D before the dense layers. tiny: 4 convs 8-16, pool 1.",
@@ -332,7 +332,7 @@ def build_srgan_d(**kwargs: Any) -> VGGStyleDiscriminator:
         "Wang et al., ESRGAN: enhanced super-resolution generative adversarial networks, ECCV "
         "Workshops 2018",
         2018,
-        "3.4",
+        "3.4.7",
         "paper: VGG-128 critic of the authors' code -- 10 convs (3x3 s1 / 4x4 s2 pairs, 64-512), "
         "BN from the 2nd, LeakyReLU 0.2, dense 100, dense 1; adaptive pooling to 4x4 (128-pixel "
         "patches). Relativistic use is a loss concern. tiny: 4 convs 8-16, pool 1.",
@@ -349,7 +349,7 @@ def build_esrgan_d(**kwargs: Any) -> VGGStyleDiscriminator:
         "patchgan_d",
         "Isola et al., Image-to-image translation with conditional adversarial networks, CVPR 2017",
         2017,
-        "3.4",
+        "3.4.7",
         "paper: 70x70 PatchGAN C64-C128-C256-C512 (4x4 convs, strides 2,2,2,1, BN except the "
         "first, LeakyReLU 0.2) + 4x4 conv to 1 channel; one logit per 70x70 patch. tiny: C8-C16.",
         3,
@@ -402,7 +402,7 @@ def build_mdcsrn_d(**kwargs: Any) -> VGGStyleDiscriminator:
         "srfeat_fd",
         "Park et al., SRFeat: single image super-resolution with feature discrimination, ECCV 2018",
         2018,
-        "3.4",
+        "3.4.7",
         "paper: feature discriminator on VGG-19 feature maps (in_channels = feature channels, "
         "default 512 for conv5): SRGAN-style convs 64-512 with BN and LeakyReLU 0.2, dense 1024, "
         "dense 1; adaptive pooling to 2x2 (the paper's 296-pixel patches give ~18x18 conv5 maps, "

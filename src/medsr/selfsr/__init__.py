@@ -1,7 +1,8 @@
 """Super-resolution of one scan without external training data (review section 4.2.2 and ref. [91]).
 
 * :func:`self_super_resolve` — SMORE-style self-supervised SR of a thick-slice scan (Zhao et al.,
-  *IEEE TMI* 2021, ref. [83]) with the optional SAA anti-aliasing stage (ref. [84]): a 2D network
+  *IEEE TMI* 2021, ref. [84]) with the optional SAA anti-aliasing stage (Zhao et al., MICCAI
+  2018, ref. [83]; ``saa_order="papers"`` applies it as the papers do): a 2D network
   learns, on the scan's own high-resolution planes, to undo the slice profile, then restores the
   through-plane planes. medsr's default ``upscale`` method (``--method self``).
 * :func:`deep_image_prior` — Deep Image Prior (Ulyanov et al., CVPR 2018, ref. [91]):

@@ -107,11 +107,16 @@ class SelfSRConfig:
         interpolation: how the thick slices are first brought onto the target grid (the network
             learns to restore this interpolation).
         orientations: through-plane orientations whose outputs are averaged (1 or 2).
-        anti_alias: run the SAA anti-aliasing stage (Zhao et al. 2018, ref. [84]) before SR;
+        anti_alias: run the SAA anti-aliasing stage (Zhao et al. 2018, ref. [83]) before SR;
             ``"auto"``: only when the slices have a gap (thickness < spacing). Off by default:
             on chris_t1 with 2-voxel slabs every 4 voxels (a gap of 2), one network trained on
             the aliased pairs gained +2.77 dB over B-spline, the two SAA stages (half the budget
             each) +1.77 dB; SMORE's own SR network also trains on the aliased pairs.
+        saa_order: how the two SAA networks are applied. ``"both"`` (default): each network on
+            the planes of ``orientations`` orientations through the slice axis, averaged, one
+            after the other. ``"papers"``: as Zhao et al. 2018 (ref. [83]) and SMORE (ref. [84])
+            order it -- the anti-aliasing network on the planes of one orientation, then the SR
+            network on the planes of the other (orthogonal) orientation.
         seed: random seed (None: not reproducible).
         device: "cpu" or "cuda".
         threads: torch CPU threads (None: leave torch's setting).
@@ -129,6 +134,7 @@ class SelfSRConfig:
     interpolation: str = "bspline"
     orientations: int = 2
     anti_alias: bool | str = False
+    saa_order: str = "both"
     seed: int | None = 0
     device: str = "cpu"
     threads: int | None = None
@@ -144,3 +150,5 @@ class SelfSRConfig:
             raise MedsrError(f"the learning rate must be > 0, got {self.lr}")
         if self.anti_alias not in (True, False, "auto"):
             raise MedsrError(f"anti_alias must be true, false or auto, got {self.anti_alias!r}")
+        if self.saa_order not in ("both", "papers"):
+            raise MedsrError(f"saa_order must be both or papers, got {self.saa_order!r}")

@@ -1,6 +1,6 @@
 """The 2D restoration network of self-supervised SR: a network of the zoo built at scale 1.
 
-SMORE (Zhao et al., *IEEE TMI* 2021, ref. [83]; review section 4.2.2) trains an EDSR (Lim et al.
+SMORE (Zhao et al., *IEEE TMI* 2021, ref. [84]; review section 4.2.2) trains an EDSR (Lim et al.
 2017) on an already-interpolated input (a restoration network: same grid in and out). The default,
 ``arch="selfsr"``, is the compact EDSR-like network registered as ``selfsr`` in
 :mod:`medsr.models.medical.smore` (4 x 4 folded sub-images, so it trains for more steps in the same

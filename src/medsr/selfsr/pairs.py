@@ -1,6 +1,6 @@
 """Training pairs of self-supervised SR, made from the scan's own high-resolution planes.
 
-SMORE (Zhao et al., *IEEE TMI* 2021, ref. [83], section 4.2.2 of the review): the in-plane
+SMORE (Zhao et al., *IEEE TMI* 2021, ref. [84], section 4.2.2 of the review): the in-plane
 resolution of a thick-slice scan is the through-plane resolution we want. So each in-plane slice
 is degraded *along one of its in-plane axes* exactly as the acquisition degraded the slice axis
 (profile ``h``, spacing ``s``), interpolated back to the fine grid with the same interpolator the

@@ -1,6 +1,6 @@
 """Which axis is thick, by how much, and with what slice profile: the geometry of self-SR.
 
-Self-supervised SR (SMORE, ref. [83]) applies to scans with one thick-slice axis: the axis of the
+Self-supervised SR (SMORE, ref. [84]) applies to scans with one thick-slice axis: the axis of the
 largest spacing. The factor is that spacing over the target spacing (any positive number, not only
 integers); the slice thickness comes from ``--slice-thickness``, else the header (DICOM
 SliceThickness, kept by :mod:`medsr.io` in ``meta.extra``), else equals the spacing (contiguous

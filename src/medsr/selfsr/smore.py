@@ -1,10 +1,11 @@
 """Self-supervised super-resolution of one thick-slice scan (SMORE / SAA), medsr's default method.
 
-Review section 4.2.2; refs. [83] SMORE (Zhao, Dewey, Carass, Woo, Prince et al., "SMORE: a
+Review section 4.2.2; refs. [83] SAA (Zhao, Carass, Dewey, Woo, Oh, Calabresi, Reich, Sati, Pham,
+Prince, "A deep learning based anti-aliasing self super-resolution algorithm for MRI", MICCAI 2018,
+LNCS 11070:100-108) and [84] SMORE (Zhao, Dewey, Pham, Calabresi, Reich, Prince, "SMORE: a
 self-supervised anti-aliasing and super-resolution algorithm for MRI using deep learning",
-*IEEE TMI* 40(3), 2021; first in *MRI* 2019 "Applications of a deep learning method for
-anti-aliasing and super-resolution in MRI") and [84] SAA (Zhao et al., "A deep learning based
-anti-aliasing self super-resolution algorithm for MRI", MICCAI 2018).
+*IEEE TMI* 40(3):805-817, 2021, on-line 2020; first in *Magn. Reson. Imaging* 64:132-141, 2019,
+"Applications of a deep learning method for anti-aliasing and super-resolution in MRI").
 
 No external training data: a 2D acquisition has a high in-plane resolution and thick slices, so
 
@@ -25,7 +26,9 @@ With a slice gap (thickness < spacing) the samples alias; the optional SAA stage
 anti-aliasing network (aliased interpolated planes -> planes only blurred by the profile) and then
 an SR network (blurred -> sharp), applied one after the other (opt-in, see
 :class:`~medsr.selfsr.config.SelfSRConfig`: the single network trained on aliased pairs did better
-in our budget).
+in our budget). ``saa_order="papers"`` applies them as the papers order it: anti-aliasing on the
+through-plane planes of one orientation, then SR on the planes of the other orientation;
+``"both"`` (default) runs each network on both orientations (averaged).
 
 Measured results (chris_t1, several acquisitions) and the commands: ``docs/benchmarks/selfsr.md``.
 A wrong slice profile costs: give ``profile``/``slice_thickness`` when they are known.
@@ -162,6 +165,7 @@ def self_super_resolve(
         budget = config.budget
         per_stage = _split_budget(budget, len(stages))
         train_share, info_stages = 0.8, []
+        papers_order = use_saa and config.saa_order == "papers"
         for k, (name, pairs) in enumerate(stages):
             lo = k / len(stages)
             hi = (k + 1) / len(stages)
@@ -190,7 +194,8 @@ def self_super_resolve(
                     net,
                     current,
                     plan.slice_axis,
-                    orientations=config.orientations,
+                    orientations=1 if papers_order else config.orientations,
+                    orientation=k if papers_order else None,
                     batch=config.infer_batch,
                     device=config.device,
                     progress=lambda f, m, k=k: report(
@@ -203,6 +208,9 @@ def self_super_resolve(
                     "stage": name,
                     "parameters": n_params,
                     "used": used,
+                    "planes": _plane_names(
+                        plan.slice_axis, k if papers_order else None, config.orientations
+                    ),
                     **result.as_dict(),
                     "apply_seconds": round(time.perf_counter() - t_apply, 2),
                 }
@@ -211,7 +219,8 @@ def self_super_resolve(
     report(1.0, "done")
     info: dict[str, Any] = {
         "method": "self",
-        "reference": "SMORE (Zhao et al., IEEE TMI 2021) / SAA (Zhao et al., MICCAI 2018)",
+        "reference": "SMORE (Zhao et al., IEEE TMI 2021, ref. [84]) / SAA (Zhao et al., MICCAI "
+        "2018, ref. [83])",
         "plan": plan.as_dict(),
         "arch": config.arch,
         "preset": config.preset,
@@ -221,6 +230,7 @@ def self_super_resolve(
         "interpolation": config.interpolation,
         "orientations": config.orientations,
         "anti_aliasing": use_saa,
+        "saa_order": config.saa_order if use_saa else None,
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
@@ -240,6 +250,7 @@ def restore_through_plane(
     slice_axis: int,
     *,
     orientations: int = 2,
+    orientation: int | None = None,
     batch: int = 8,
     device: str = "cpu",
     foreground: ForegroundCrop | None = None,
@@ -258,6 +269,9 @@ def restore_through_plane(
     Args:
         net: restoration network (grid in = grid out), one channel.
         volume: ``(C, X, Y, Z)`` interpolated volume, normalised.
+        orientation: only the planes of this one orientation (0: the planes that contain the
+            first in-plane axis and the slice axis; 1: those of the second in-plane axis), as
+            SAA applies its two networks; None: the first ``orientations`` orientations.
 
     Returns:
         The restored ``(C, X, Y, Z)`` float32 volume.
@@ -265,8 +279,7 @@ def restore_through_plane(
     from medsr.infer.slicewise import slicewise_predict
 
     net.to(device).eval()
-    in_plane = [a for a in range(3) if a != slice_axis]
-    slicing = [[b for b in in_plane if b != c][0] for c in in_plane[:orientations]]
+    slicing = _slicing_axes(slice_axis, orientation, orientations)
     total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing)
     crop = foreground or ForegroundCrop()
     out = np.zeros(volume.shape, dtype=np.float32)
@@ -299,6 +312,23 @@ def restore_through_plane(
             progress=advance,
         )
     return out
+
+
+def _slicing_axes(slice_axis: int, orientation: int | None, orientations: int) -> list[int]:
+    """The axes the through-plane planes are cut across: orientation ``o`` holds the planes that
+    contain in-plane axis ``o`` and the slice axis (cut across the other in-plane axis)."""
+    in_plane = [a for a in range(3) if a != slice_axis]
+    chosen = in_plane[:orientations] if orientation is None else [in_plane[orientation]]
+    return [[b for b in in_plane if b != c][0] for c in chosen]
+
+
+def _plane_names(slice_axis: int, orientation: int | None, orientations: int) -> list[str]:
+    """The planes a stage ran on, as array axes ("x-z" = the planes containing x and z)."""
+    names = "xyz"
+    return [
+        "-".join(names[a] for a in sorted({c for c in range(3) if c != cut}))
+        for cut in _slicing_axes(slice_axis, orientation, orientations)
+    ]
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:

@@ -4,7 +4,7 @@
   against the model, and wraps a :class:`~medsr.train.datasets.PatchDataset` /
   :class:`~medsr.train.datasets.ValidationDataset` into a :class:`SRDataModule`;
 * :func:`build_model` creates the generator (``medsr.models.create_model``; the auto-encoder of
-  the shape-prior loss for ``task: autoencoder``), optionally from earlier weights;
+  the learned feature loss for ``task: autoencoder``), optionally from earlier weights;
 * :func:`build_discriminator` the critic of the GAN tasks (review section 3.3);
 * :func:`build_task` the Lightning task of the config (:mod:`medsr.train.tasks`) with its loss
   (review section 2.4).
@@ -25,7 +25,15 @@ from medsr.errors import MedsrError
 from medsr.normalise import Normaliser
 from medsr.runtime import generator
 from medsr.train.config import Config
-from medsr.train.datasets import EpochSampler, PatchDataset, ValidationDataset, seed_worker
+from medsr.train.datasets import (
+    EpochSampler,
+    PatchDataset,
+    ResumableLoader,
+    ValidationDataset,
+    seed_worker,
+)
+from medsr.train.medical.sections import MEDICAL_TASKS
+from medsr.train.holdout import hold_out_plan
 from medsr.train.sampling import SamplingSpec
 from medsr.train.sources import load_sources
 
@@ -74,10 +82,11 @@ class SRDataModule(L.LightningDataModule):
         length = self.steps_per_epoch * self.batch_size * world
         self.train_set.length = length
         sampler = EpochSampler(length, rank=rank, world_size=world)
-        return DataLoader(
+        return ResumableLoader(  # resumable mid-epoch (medsr.train.interrupt)
             self.train_set,
             batch_size=self.batch_size,
             sampler=sampler,
+            batches_done=self._batches_done,
             num_workers=self.num_workers,
             worker_init_fn=seed_worker,
             # a private generator: creating loader iterators never consumes the global torch RNG
@@ -86,6 +95,13 @@ class SRDataModule(L.LightningDataModule):
             pin_memory=torch.cuda.is_available(),
             persistent_workers=False,
         )
+
+    def _batches_done(self) -> int:
+        """Batches of the current data epoch trained so far (Lightning's count)."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0
+        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val_set is None or len(self.val_set) == 0:
@@ -104,7 +120,7 @@ def sampling_spec(cfg: Config) -> SamplingSpec:
         dims=cfg.model.dims,
         patch=cfg.patch_tuple(),
         scale=cfg.model.scale_tuple(),
-        slice_axis=cfg.data.slice_axis,
+        slice_axis=planes[0] if isinstance(planes := cfg.data.slice_axis, list) else planes,
         degradation=cfg.data.degradation,
         augment=cfg.data.augment,
         foreground_probability=cfg.data.foreground.probability,
@@ -126,25 +142,82 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
         "seed": cfg.seed,
     }
     t = cfg.data.train
+    held_out = hold_out_plan(cfg)  # validation never sees training data (medsr.train.holdout)
+    if (t.slices is not None or (cfg.data.val and cfg.data.val.slices)) and t.reference:
+        raise MedsrError("config: data.*.slices cannot be used with data.train.reference")
     train_sources = load_sources(
-        t.hr_dir, lr_spec=t.lr_dir, pattern=t.pattern, limit=t.limit, **common
+        t.hr_dir,
+        lr_spec=t.lr_dir,
+        pattern=t.pattern,
+        limit=t.limit,
+        **common,
+        slices=t.slices,
+        slice_axis=cfg.data.slice_axis,
     )
+    train_sources = held_out.for_train(train_sources)
     channels = {int(s.hr.shape[0]) for s in train_sources}
     if channels != {cfg.model.in_channels}:
         raise MedsrError(
             f"config: model.in_channels is {cfg.model.in_channels} but the training images have "
             f"{sorted(channels)} channel(s); set data.color (y/grey/rgb) or model.in_channels"
         )
+    from medsr.train.extra_sources import add_extra_sources, apply_extra_shares
+
+    train_sources, extra = add_extra_sources(cfg, train_sources, norm)  # review section 5
     spec = sampling_spec(cfg)
+    if t.reference is not None:  # multi-contrast SR: the reference rides as extra channels
+        from medsr.train.reference import attach_references
+
+        train_sources = attach_references(
+            train_sources,
+            t.hr_dir,
+            t.reference,
+            pattern=t.pattern,
+            limit=t.limit,
+            normalisation=norm,
+        )
     train_set = PatchDataset(
         train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed
     )
+    apply_extra_shares(train_set, extra)
+    if cfg.task in MEDICAL_TASKS:  # section-4 tasks with their own samples (tl_net: labels)
+        from medsr.train.medical.build import medical_train_set
+
+        train_set = medical_train_set(cfg, train_sources, spec, train_set.length) or train_set
+    if cfg.task == "cincgan":  # CinCGAN, review ref. [52]: LR and HR from disjoint images
+        from medsr.train.gan.cincgan import unpaired_domains
+
+        train_set = unpaired_domains(cfg, train_sources, spec)
+    if isinstance(cfg.data.slice_axis, list) and isinstance(train_set, PatchDataset):
+        from medsr.train.planes import MultiPlanePatches  # every plane (Mansoor et al. 2018)
+
+        train_set = MultiPlanePatches(train_set, cfg.data.slice_axis)  # type: ignore[assignment]
     val_set = None
     if cfg.data.val is not None:
         v = cfg.data.val
         val_sources = load_sources(
-            v.hr_dir, lr_spec=v.lr_dir, pattern=v.pattern, limit=v.limit, **common
+            v.hr_dir,
+            lr_spec=v.lr_dir,
+            pattern=v.pattern,
+            limit=v.limit,
+            **common,
+            slices=v.slices,
+            slice_axis=cfg.data.slice_axis,
         )
+        val_sources = held_out.for_val(val_sources)
+        if (v.reference is None) != (t.reference is None):
+            raise MedsrError("config: data.val.reference: give references for both splits or none")
+        if v.reference is not None:
+            from medsr.train.reference import attach_references
+
+            val_sources = attach_references(
+                val_sources,
+                v.hr_dir,
+                v.reference,
+                pattern=v.pattern,
+                limit=v.limit,
+                normalisation=norm,
+            )
         crop = cfg.data.val_crop
         crop_t = (
             None
@@ -160,6 +233,31 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
             max_items=cfg.data.val_max_images,
             seed=cfg.seed,
         )
+        if isinstance(cfg.data.slice_axis, list):  # validation slices of every plane
+            from medsr.train.planes import validation_planes
+
+            val_set = validation_planes(  # type: ignore[assignment]
+                val_sources,
+                val_spec,
+                cfg.data.slice_axis,
+                crop=crop_t,
+                slices=cfg.data.val_slices,
+                max_items=cfg.data.val_max_images,
+                seed=cfg.seed,
+            )
+    if cfg.data.stacks is not None:  # several LR stacks per volume (Oktay et al. 2016)
+        from medsr.train.stacks import StackSplit, no_degradation
+
+        factor = int(cfg.model.scale_tuple()[0])
+        train_set = StackSplit(no_degradation(train_set), cfg.data.stacks, factor)  # type: ignore
+        if val_set is not None:
+            val_set = StackSplit(val_set, cfg.data.stacks, factor)  # type: ignore[assignment]
+    if t.reference is not None:
+        from medsr.train.reference import ReferenceSplit
+
+        train_set = ReferenceSplit(train_set, cfg.model.in_channels)  # type: ignore[assignment]
+        if val_set is not None:
+            val_set = ReferenceSplit(val_set, cfg.model.in_channels)  # type: ignore[assignment]
     dm = SRDataModule(
         train_set,
         val_set,
@@ -266,6 +364,22 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
             terms = {"tv": {"weight": 0.0}}
     loss = build_weighted_sum(terms)
     vr = _val_range(norm)
+    if cfg.task in MEDICAL_TASKS:  # section-4 methods with their papers' losses
+        from medsr.train.medical.build import build_medical_task
+
+        return build_medical_task(cfg, model, loss, val_data_range=vr)
+    if cfg.data.stacks is not None:  # multi-input SR (Oktay et al. 2016)
+        from medsr.train.stacks import MultiStackTask
+
+        return MultiStackTask(cfg, model, loss, val_data_range=vr)
+    if cfg.data.train.reference is not None:  # multi-contrast SR (Zeng et al. 2018)
+        from medsr.train.reference_task import ReferenceSR
+
+        return ReferenceSR(cfg, model, loss, val_data_range=vr)
+    if cfg.data.augment.smart is not None:  # smart augmentation, review ref. [85]
+        from medsr.train.smart_augment import SmartAugmentSR
+
+        return SmartAugmentSR(cfg, model, loss, val_data_range=vr)
     if cfg.task in ("supervised", "autoencoder"):
         multi = None
         mo = cfg.loss.multi_output
@@ -282,6 +396,17 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
                 alpha_decay_steps=mo.alpha_decay_steps,
             )
         return SupervisedSR(cfg, model, loss, multi_output=multi, val_data_range=vr)
+    if cfg.task == "cincgan":  # CinCGAN, review ref. [52]
+        from medsr.train.gan.cincgan import CinCGAN
+
+        ch = cfg.model.in_channels
+        d_lr, d_hr = build_discriminator(cfg, ch), build_discriminator(cfg, ch)
+        return CinCGAN(cfg, model, d_lr, d_hr, val_data_range=vr)
+    if cfg.task == "ggan":  # G-GAN, review ref. [53]
+        from medsr.train.gan.ggan import GradualGAN
+
+        d = build_discriminator(cfg, cfg.model.in_channels)
+        return GradualGAN(cfg, model, d, loss, val_data_range=vr)
     if cfg.task == "adversarial":
         return AdversarialSR(
             cfg, model, build_discriminator(cfg, cfg.model.in_channels), loss, val_data_range=vr

@@ -26,13 +26,20 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medsr.errors import MedsrError
+from medsr.train.stacks_config import StacksSection
+from medsr.train.gan.sections import CinCGANSection, GradualSection, check_gan_config
+from medsr.train.medical.sections import (
+    ProgressiveSection,
+    SRFeatSection,
+    TLSection,
+    check_medical_config,
+)
 from medsr.volume import MAX_FACTOR, parse_numbers, parse_triple
 
 __all__ = [
@@ -52,7 +59,10 @@ __all__ = [
     "OptimSection",
     "RegulariseSection",
     "ScheduleSection",
+    "SmartAugmentSection",
+    "SyntheticSection",
     "TrainSection",
+    "TransferSection",
     "apply_overrides",
     "config_to_dict",
     "load_config",
@@ -122,12 +132,31 @@ class DataSplit(_Strict):
     ``hr_dir``: a folder of images/volumes, one file, or a glob. ``lr_dir``: optional folder of LR
     counterparts matched by file name (explicit pairs; otherwise LR is made on the fly by
     ``data.degradation``). ``pattern`` filters names (glob), ``limit`` keeps the first N (sorted).
+    ``reference``: a registered HR image of another contrast per HR file (one file, or files
+    paired by name), the second input of multi-contrast SR (:mod:`medsr.train.reference`, Zeng
+    et al. 2018). ``slices``: ``[start, stop]``, keep only those slices (Python bounds) of each
+    volume along ``data.slice_axis`` -- train on some slices of a scan, validate on others.
     """
 
     hr_dir: str
     lr_dir: str | None = None
+    reference: str | None = None
     pattern: str | None = None
     limit: int | None = Field(None, ge=1)
+    slices: tuple[int, int] | None = None
+
+
+class SmartAugmentSection(_Strict):
+    """Smart augmentation (Lemley et al. 2017, review ref. [85]; :mod:`medsr.train.smart_augment`):
+    a network A (``features`` wide) blends ``inputs`` HR patches into a new training pair;
+    ``sr_weight`` (the paper's alpha) weights the SR loss on it, ``similarity_weight`` (beta) the
+    MSE between the blend and another patch; A's learning rate is ``lr_mult`` x ``optim.lr``."""
+
+    inputs: int = Field(2, ge=2)
+    features: int = Field(16, ge=1)
+    sr_weight: float = Field(0.3, ge=0)
+    similarity_weight: float = Field(0.7, ge=0)
+    lr_mult: float = Field(1.0, gt=0)
 
 
 class AugmentSection(_Strict):
@@ -155,6 +184,8 @@ class AugmentSection(_Strict):
     elastic: float = Field(0.0, ge=0)
     elastic_sigma: float = Field(4.0, gt=0)
     bias_field: float = Field(0.0, ge=0, le=2)
+    #: smart augmentation: a learned blending network (ref. [85]); None = off.
+    smart: SmartAugmentSection | None = None
 
 
 class ForegroundSection(_Strict):
@@ -176,6 +207,34 @@ class NormalisationSection(_Strict):
     params: dict[str, float] = Field(default_factory=dict)
 
 
+class TransferSection(_Strict):
+    """Natural-image patches chosen by SIFT matching to the medical training data, added to it
+    (review section 5, ref. [54]; :mod:`medsr.train.patch_transfer`). ``source``: folder/glob of
+    pictures (``limit``: first N); ``count`` windows of ``patch`` pixels (at most ``per_image``
+    per picture); ``slices`` per medical volume give its descriptors; ``share``: their total
+    sampling probability (None: weighted by crop positions like any source)."""
+
+    source: str
+    count: int = Field(32, ge=1)
+    patch: int = Field(64, ge=16)
+    per_image: int = Field(4, ge=1)
+    limit: int | None = Field(None, ge=1)
+    slices: int = Field(8, ge=1)
+    share: float | None = Field(None, gt=0, lt=1)
+
+
+class SyntheticSection(_Strict):
+    """Synthetic HR patches from a trained generator added to the training set (review section
+    5, ref. [86]; :mod:`medsr.train.synthetic`): ``generator`` = a folder from ``medsr
+    train-generator``; ``count`` patches from latent vectors seeded with ``seed``; ``share``:
+    their total sampling probability (None: weighted by crop positions)."""
+
+    generator: str
+    count: int = Field(64, ge=1)
+    seed: int = 0
+    share: float | None = Field(None, gt=0, lt=1)
+
+
 class DataSection(_Strict):
     """Data: sources, LR simulation, patches, augmentation, normalisation, loading."""
 
@@ -190,11 +249,20 @@ class DataSection(_Strict):
     normalisation: NormalisationSection = Field(default_factory=NormalisationSection)
     #: HR patch size per spatial axis of the model (a number = the same on all axes).
     patch_size: int | list[int] = 64
-    #: 2D models on 3D volumes: the axis slices are cut across (0, 1 or 2).
-    slice_axis: int | None = Field(None, ge=0, le=2)
+    #: 2D models on 3D volumes: the axis slices are cut across (0, 1 or 2), or a list of axes:
+    #: each sample is a slice of one of them, drawn at random (all three planes: Mansoor et al.
+    #: 2018, :mod:`medsr.train.planes`).
+    slice_axis: int | list[int] | None = None
+    #: several thick-slice LR stacks per volume, one per axis (multi-input SR, Oktay et al. 2016;
+    #: :mod:`medsr.train.stacks`); None = one LR input made by ``degradation``.
+    stacks: StacksSection | None = None
     batch_size: int = Field(16, ge=1)
     num_workers: int = Field(0, ge=0)
     augment: AugmentSection = Field(default_factory=AugmentSection)
+    #: natural-image patches matched by SIFT added to the training set (ref. [54]).
+    transfer: TransferSection | None = None
+    #: synthetic HR patches from a trained generator (ref. [86]).
+    synthetic: SyntheticSection | None = None
     foreground: ForegroundSection = Field(default_factory=ForegroundSection)
     #: give the network its LR input already interpolated (cubic) onto the HR grid (scale-1
     #: networks).
@@ -204,6 +272,17 @@ class DataSection(_Strict):
     val_crop: int | list[int] | None = None
     val_slices: int = Field(4, ge=1)
     val_max_images: int | None = Field(None, ge=1)
+
+    @field_validator("slice_axis")
+    @classmethod
+    def _axes(cls, v: int | list[int] | None) -> int | list[int] | None:
+        """0, 1 or 2, or a list of distinct ones (one axis in a list is that axis)."""
+        axes = [v] if isinstance(v, int) else list(v or [])
+        if v is not None and (not axes or len(set(axes)) != len(axes)):
+            raise ValueError("give an axis 0, 1 or 2, or a list of distinct axes")
+        if any(a not in (0, 1, 2) for a in axes):
+            raise ValueError("slice axes must be 0, 1 or 2")
+        return axes[0] if isinstance(v, list) and len(axes) == 1 else v
 
 
 class MultiOutputSection(_Strict):
@@ -359,7 +438,17 @@ class Config(_Strict):
     name: str
     #: the profile applied (see the module docstring); recorded in the run's config.yaml.
     profile: str | None = None
-    task: Literal["supervised", "adversarial", "cycle", "autoencoder"] = "supervised"
+    task: Literal[
+        "supervised",
+        "adversarial",
+        "cycle",
+        "autoencoder",
+        "ggan",
+        "cincgan",
+        "tl_net",  # medsr.train.medical.tl
+        "srfeat",  # medsr.train.medical.srfeat
+        "progressive_gan",  # medsr.train.medical.progressive
+    ] = "supervised"
     seed: int = 0
     description: str | None = None
     output_dir: str | None = None
@@ -372,6 +461,11 @@ class Config(_Strict):
     regularise: RegulariseSection = Field(default_factory=RegulariseSection)
     adversarial: AdversarialSection | None = None
     cycle: CycleSection | None = None
+    gradual: GradualSection | None = None  # task: ggan (medsr.train.gan.ggan)
+    cincgan: CinCGANSection | None = None  # task: cincgan (medsr.train.gan.cincgan)
+    tl: TLSection | None = None  # task: tl_net (medsr.train.medical.tl)
+    srfeat: SRFeatSection | None = None  # task: srfeat (medsr.train.medical.srfeat)
+    progressive: ProgressiveSection | None = None  # task: progressive_gan (train.medical)
     train: TrainSection = Field(default_factory=TrainSection)
 
     # ----------------------------------------------------------------- derived values
@@ -505,10 +599,13 @@ def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
         MedsrError: a missing/unreadable file, bad YAML, or a schema violation (one line naming
             the key).
     """
-    p = Path(path)
+    from medsr.recipes import resolve_recipe
+
+    p = resolve_recipe(path)  # a file, or the name of a shipped recipe (`medsr recipes`)
     if not p.is_file():
         raise MedsrError(
-            f"config file {p} not found; give a YAML recipe such as configs/srcnn.yaml"
+            f"config file {p} not found; give a YAML recipe such as configs/srcnn.yaml "
+            "or a recipe name (`medsr recipes` lists them)"
         )
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -533,6 +630,8 @@ def _check(cfg: Config) -> None:
     from medsr.normalise import Normaliser
 
     parse_duration(cfg.train.max_time)
+    check_gan_config(cfg)
+    check_medical_config(cfg)
     try:
         Normaliser(cfg.data.normalisation.kind, dict(cfg.data.normalisation.params))
     except MedsrError as err:
@@ -576,6 +675,14 @@ def _check(cfg: Config) -> None:
         )
     if cfg.train.mode == "noise2noise" and cfg.task != "supervised":
         raise MedsrError("config: train.mode: noise2noise works with task: supervised only")
+    if cfg.data.stacks is not None and (cfg.model.dims != 3 or cfg.task != "supervised"):
+        raise MedsrError(
+            "config: data.stacks: several LR stacks feed a 3D multi-input network (model.dims: 3, "
+            "task: supervised, e.g. model.name: oktay_misr)"
+        )
+    several = isinstance(cfg.data.slice_axis, list)
+    if several and (cfg.data.train.slices or (cfg.data.val and cfg.data.val.slices)):
+        raise MedsrError("config: data.*.slices needs a single data.slice_axis, not a list")
     if cfg.model.dims == 3 and cfg.data.slice_axis is not None:
         raise MedsrError(
             "config: data.slice_axis: slices are for 2D models; remove it for a 3D model"

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from medsr.errors import MedsrError
 from medsr.train.augment import bias_field, geometric, intensity, warp, warps_enabled
@@ -35,8 +35,16 @@ from medsr.train.sampling import (
     to_model_axes,
 )
 from medsr.train.sources import Source
+from medsr.train.val_protocol import protocol_item
 
-__all__ = ["EpochSampler", "LRMaker", "PatchDataset", "ValidationDataset", "seed_worker"]
+__all__ = [
+    "EpochSampler",
+    "LRMaker",
+    "PatchDataset",
+    "ResumableLoader",
+    "ValidationDataset",
+    "seed_worker",
+]
 
 
 class LRMaker:
@@ -162,7 +170,9 @@ class PatchDataset(Dataset):
 class ValidationDataset(Dataset):
     """Fixed validation pairs: whole images (or centre crops), evenly spaced slices of volumes for
     2D models, a centre block for 3D models. LR made once with a fixed seed per item. In Noise2Noise
-    mode the input gets noise and the target stays clean, so the metrics measure the restoration."""
+    mode the input gets noise and the target stays clean, so the metrics measure the restoration.
+    Items carry what the benchmark's scoring protocol needs under ``"protocol"``
+    (:mod:`medsr.train.val_protocol`: Table 1 for pictures, head-masked scores for scans)."""
 
     def __init__(
         self,
@@ -223,12 +233,21 @@ class ValidationDataset(Dataset):
                     )
                 if spec.interpolate_lr:
                     lr_n = interpolate_to(lr_n, hr_n.shape[1:])
-                self.items.append(
-                    {
-                        "lr": torch.from_numpy(np.ascontiguousarray(to_model_axes(lr_n, axes))),
-                        "hr": torch.from_numpy(np.ascontiguousarray(to_model_axes(hr_n, axes))),
-                    }
+                item = {
+                    "lr": torch.from_numpy(np.ascontiguousarray(to_model_axes(lr_n, axes))),
+                    "hr": torch.from_numpy(np.ascontiguousarray(to_model_axes(hr_n, axes))),
+                }
+                # what the benchmark's protocol needs to score it (medsr.train.val_protocol)
+                proto = protocol_item(
+                    to_model_axes(hr, axes),
+                    float(src.norm.offset),
+                    float(src.norm.scale),
+                    is_2d=src.is_2d,
+                    factors=tuple(spec.scale),
                 )
+                if proto is not None:
+                    item["protocol"] = proto  # type: ignore[assignment]
+                self.items.append(item)
                 if max_items is not None and len(self.items) >= max_items:
                     return
 
@@ -255,16 +274,49 @@ class EpochSampler(Sampler):
         self.rank = int(rank)
         self.world_size = int(world_size)
         self.epoch = 0
+        self.skip = 0  # samples of this rank to skip once (a run resumed mid-epoch)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        epoch = self.epoch
-        return iter([(epoch, i) for i in range(self.rank, self.length, self.world_size)])
+        epoch, skip = self.epoch, self.skip
+        self.skip = 0
+        keys = [(epoch, i) for i in range(self.rank, self.length, self.world_size)]
+        return iter(keys[skip:])
 
     def __len__(self) -> int:
         return self.length // self.world_size
+
+
+class ResumableLoader(DataLoader):
+    """The training ``DataLoader``, resumable mid-epoch (Lightning's ``state_dict`` /
+    ``load_state_dict`` protocol of stateful loaders).
+
+    A checkpoint written inside a data epoch (a run stopped by Ctrl-C / SIGTERM,
+    :mod:`medsr.train.interrupt`) records the batches of the epoch already trained
+    (``batches_done()``, Lightning's count); resuming from it, the :class:`EpochSampler` skips
+    them once, so the run continues with exactly the batches the uninterrupted run would have
+    seen. Checkpoints at an epoch's end record a whole epoch: nothing is skipped.
+    """
+
+    def __init__(self, *args: Any, batches_done: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batches_done = batches_done
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"batches": n}``: batches of the current epoch trained when the checkpoint is saved."""
+        done = int(self._batches_done()) if self._batches_done is not None else 0
+        return {"batches": done}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Skip, in the next epoch iterated, the batches a mid-epoch checkpoint had trained."""
+        per_epoch = len(self)
+        done = int(state.get("batches", 0))
+        skip = done % per_epoch if per_epoch else 0
+        sampler = self.sampler
+        if isinstance(sampler, EpochSampler):
+            sampler.skip = skip * int(self.batch_size or 1)
 
 
 def seed_worker(worker_id: int) -> None:

@@ -1,6 +1,7 @@
 """Training progress as plain lines (logs, pipes, batch jobs): ``train.progress: plain``.
 
-A terminal gets Lightning's bar (``tqdm`` / ``rich``); anywhere else a bar writes a carriage
+A terminal gets a bar (``tqdm`` / ``rich``, :func:`step_bar`: global step / total, ETA from the
+resumed step); anywhere else a bar writes a carriage
 return per refresh and floods the log. :class:`PlainProgress` prints instead at most one line per
 ``interval`` seconds on stdout -- the global step of the run (resumed runs continue the count),
 the total, the loss, the elapsed time and the estimated time left (from this session's rate, and
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 
 import lightning as L
 
-__all__ = ["PlainProgress", "format_seconds", "progress_kind"]
+__all__ = ["PlainProgress", "format_seconds", "progress_kind", "step_bar"]
 
 
 def format_seconds(seconds: float) -> str:
@@ -82,6 +83,74 @@ class PlainProgress(L.Callback):
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stdout, flush=True)
+
+
+def step_bar(kind: str, refresh_rate: int = 1) -> L.Callback:
+    """A progress bar over the run's global steps (``step/max_steps``, ETA) for a terminal.
+
+    Lightning's own bars count the batches of each data epoch, which is only
+    ``train.checkpoint_every`` steps here and restarts at 0 each time; these count the global
+    step of the whole run, start at the resumed step after a resumption, and estimate the time
+    left from this session's rate (tqdm: ``initial`` = the resumed step; rich: the task starts
+    there without a speed sample).
+    """
+    from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+    from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm, _update_n
+
+    class StepTQDM(TQDMProgressBar):
+        def on_train_start(self, trainer: L.Trainer, *_: Any) -> None:
+            total = int(trainer.max_steps)
+            self.train_progress_bar = Tqdm(  # Lightning's training bar, over the whole run
+                desc="train",
+                initial=int(trainer.global_step),
+                total=total if total > 0 else None,
+                position=2 * self.process_position,
+                disable=self.is_disabled,
+                leave=True,
+                dynamic_ncols=True,
+                file=sys.stdout,
+                smoothing=0,
+                bar_format=self.BAR_FORMAT,
+            )
+
+        def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+            pass  # one bar for the whole run
+
+        def on_train_batch_end(
+            self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, b: Any, i: int
+        ) -> None:
+            n, bar = int(trainer.global_step), self.train_progress_bar
+            if self._should_update(n, bar.total or 0):
+                _update_n(bar, n)
+                bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+        def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            if not self.train_progress_bar.disable:
+                self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+    class StepRich(RichProgressBar):
+        def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            if self.is_disabled or self.progress is None or self.train_progress_bar_id is not None:
+                return
+            total = int(trainer.max_steps) if trainer.max_steps > 0 else None
+            self.train_progress_bar_id = self._add_task(total or 0, "train")
+            # start at the resumed step without counting it as this session's progress
+            self.progress.reset(
+                self.train_progress_bar_id, total=total, completed=int(trainer.global_step)
+            )
+
+        def on_train_batch_end(
+            self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, b: Any, i: int
+        ) -> None:
+            if self.train_progress_bar_id is None:
+                self.on_train_epoch_start(trainer, pl_module)
+            self._update(self.train_progress_bar_id, int(trainer.global_step))
+            self._update_metrics(trainer, pl_module)
+            self.refresh()
+
+    if kind == "rich":
+        return StepRich()
+    return StepTQDM(refresh_rate=refresh_rate)
 
 
 def progress_kind(setting: str, *, terminal: bool | None = None) -> str:

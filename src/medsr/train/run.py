@@ -52,6 +52,13 @@ from medsr.normalise import Normaliser
 from medsr.runtime import torch_seed, torch_threads
 from medsr.train.builders import build_datamodule, build_model, build_task
 from medsr.train.config import Config, config_to_dict, load_config, parse_config
+from medsr.train.interrupt import (
+    StopAtStep,
+    StopRequest,
+    TrainingInterrupted,
+    resume_command,
+    stop_on_signals,
+)
 from medsr.train.trainer import (
     InterruptRecorder,
     build_trainer,
@@ -234,8 +241,12 @@ def train(
         run_dir = None  # other DDP ranks: the folder rank 0 makes (in _fit)
         if process_rank() == 0:
             _refuse_existing_run(cfg)  # before reading any data
-    with torch_threads(cfg.train.threads), _seeded(cfg.seed), torch_flags_kept():
-        return _fit(cfg, run_dir, ckpt_path, callbacks, new_run=resume is None)
+    try:
+        with torch_threads(cfg.train.threads), _seeded(cfg.seed), torch_flags_kept():
+            return _fit(cfg, run_dir, ckpt_path, callbacks, new_run=resume is None)
+    except TrainingInterrupted as stop:  # Ctrl-C / SIGTERM: last.ckpt holds the current step
+        stop.command = resume_command(stop.run_dir, list(overrides) if resume is not None else [])
+        raise
 
 
 @contextmanager
@@ -293,11 +304,13 @@ def _train_and_export(
     # ranks other than 0 write nothing; their checkpoint callbacks take rank 0's folder by broadcast
     where = run_dir if run_dir is not None else Path(cfg.output_dir or cfg.runs_dir)
     interruption = InterruptRecorder()
+    request = StopRequest()
     trainer = build_trainer(
         cfg,
         where,
-        [*callbacks, interruption],
+        [*callbacks, StopAtStep(request, where / "checkpoints" / "last.ckpt"), interruption],
         has_val=dm.val_set is not None and len(dm.val_set) > 0,
+        resume=ckpt_path is not None,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
@@ -313,9 +326,13 @@ def _train_and_export(
             "ignore", message=r".*manual optimization and every_n_train_steps.*"
         )
         try:
-            trainer.fit(
-                task, datamodule=dm, ckpt_path=str(ckpt_path) if ckpt_path is not None else None
-            )
+            # Ctrl-C / SIGTERM during fit only ask StopAtStep to checkpoint the current step
+            with stop_on_signals(request):
+                trainer.fit(
+                    task,
+                    datamodule=dm,
+                    ckpt_path=str(ckpt_path) if ckpt_path is not None else None,
+                )
         except SystemExit:
             # Lightning ends a process interrupted by Ctrl-C / SIGTERM (medsr.io.atomic's
             # Interrupted) with exit code 1: raise the interruption itself again instead

@@ -25,6 +25,7 @@ from medsr.normalise import Normaliser
 __all__ = [
     "Source",
     "foreground_coordinates",
+    "keep_slices",
     "list_files",
     "load_sources",
     "otsu_threshold",
@@ -159,6 +160,21 @@ def foreground_coordinates(
     return coords
 
 
+def keep_slices(hr: np.ndarray, slices: tuple[int, int], axis: int, name: str) -> np.ndarray:
+    """``hr`` (C, X, Y, Z) restricted to the slices ``start <= i < stop`` along spatial ``axis``;
+    refuses an empty selection."""
+    start, stop = (int(v) for v in slices)
+    index = range(hr.shape[1 + axis])[start:stop]
+    if len(index) == 0:
+        raise MedsrError(
+            f"config: data.*.slices [{start}, {stop}] keeps no slice of {name} "
+            f"({hr.shape[1 + axis]} slices along axis {axis})"
+        )
+    cut = [slice(None)] * hr.ndim
+    cut[1 + axis] = slice(index.start, index.stop)
+    return np.ascontiguousarray(hr[tuple(cut)])
+
+
 def load_sources(
     hr_spec: str,
     *,
@@ -170,9 +186,20 @@ def load_sources(
     foreground: str = "none",
     foreground_percentile: float = 50.0,
     seed: int = 0,
+    slices: tuple[int, int] | None = None,
+    slice_axis: int | None = None,
 ) -> list[Source]:
-    """Read the HR files (and LR pairs matched by file name) and fit a normaliser to each HR."""
+    """Read the HR files (and LR pairs matched by file name) and fit a normaliser to each HR.
+
+    ``slices = (start, stop)`` keeps only the slices ``start <= i < stop`` of each volume along
+    ``slice_axis`` (train on some slices of a scan, validate on others; Python slice bounds,
+    negative ones count from the end). Not with explicit LR pairs."""
     norm = normalisation or Normaliser()
+    if slices is not None and (slice_axis is None or lr_spec is not None):
+        raise MedsrError(
+            "config: data.*.slices needs data.slice_axis (the axis slices are cut across) and "
+            "no lr_dir"
+        )
     hr_files = list_files(hr_spec, pattern, limit)
     lr_by_key: dict[str, Path] = {}
     if lr_spec is not None:
@@ -180,6 +207,8 @@ def load_sources(
     sources = []
     for path in hr_files:
         hr, is_2d = read_array(path, color)
+        if slices is not None:
+            hr = keep_slices(hr, slices, int(slice_axis), path.name)  # type: ignore[arg-type]
         lr = None
         if lr_spec is not None:
             match = lr_by_key.get(_key(path))

@@ -7,7 +7,7 @@
   nothing else changes: the L2 loss against independent noisy copies has the clean image as its
   minimiser. The ``regularise`` section's penalties (L1 weight sparsity, DeCov; review section
   2.4, :mod:`medsr.train.regularise`) are added to the loss of every task. The auto-encoder of
-  the shape-prior loss trains with this task too.
+  the learned feature loss trains with this task too.
 * :class:`AdversarialSR` — generator + discriminator in alternating steps (review section 3.3;
   SRGAN, ESRGAN, mDCSRN-GAN): content loss + ``weight`` x adversarial loss for G, any
   :class:`~medsr.losses.AdversarialLoss` for D (weight clipping for WGAN, gradient penalty for
@@ -115,6 +115,11 @@ class _SRTask(L.LightningModule):
             metrics["val/psnr_interp"] = psnr_torch(
                 hr.float(), base, data_range=rng.float(), mse_floor=1e-20
             ).mean()
+        if "protocol" in batch:  # the benchmark's scores (Table 1 / head mask): val_protocol
+            from medsr.train.val_protocol import protocol_metrics
+
+            has_base = "val/psnr_interp" in metrics
+            metrics.update(protocol_metrics(batch["protocol"], hr, sr, base if has_base else None))
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
 
     # ----------------------------------------------------------------- checkpoints

@@ -27,8 +27,10 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from medsr.errors import MedsrError
-from medsr.train.config import Config, parse_duration
-from medsr.train.progress import PlainProgress, progress_kind
+from medsr.train.best import BestCheckpoint, ValidateFinalWeights
+from medsr.train.config import Config, config_to_dict, parse_duration
+from medsr.train.logs import ValidationPreviews, flat_hyperparameters, make_loggers
+from medsr.train.progress import PlainProgress, progress_kind, step_bar
 
 __all__ = [
     "AtomicCheckpointIO",
@@ -140,18 +142,17 @@ def torch_flags_kept() -> Iterator[None]:
 
 
 def build_trainer(
-    cfg: Config, run_dir: Path, extra_callbacks: Sequence[Any] = (), *, has_val: bool
+    cfg: Config,
+    run_dir: Path,
+    extra_callbacks: Sequence[Any] = (),
+    *,
+    has_val: bool,
+    resume: bool = False,
 ) -> L.Trainer:
     """The ``Trainer`` of a config writing into ``run_dir`` (checkpoints, CSV and TensorBoard
-    logs); ``extra_callbacks`` are appended. Build it inside :func:`torch_flags_kept`."""
-    from lightning.pytorch.callbacks import (
-        LearningRateMonitor,
-        ModelCheckpoint,
-        RichProgressBar,
-        TQDMProgressBar,
-    )
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
+    logs, :mod:`medsr.train.logs`: a resumed run (``resume``) continues its log versions);
+    ``extra_callbacks`` are appended. Build it inside :func:`torch_flags_kept`."""
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
     t = cfg.train
     accelerator = "gpu" if t.accelerator == "cuda" else t.accelerator
     callbacks: list[Any] = [
@@ -168,22 +169,15 @@ def build_trainer(
         EpochCounted(),
     ]
     if has_val:
-        callbacks.append(
-            ModelCheckpoint(
-                dirpath=run_dir / "checkpoints",
-                filename="best",
-                monitor="val/psnr",
-                mode="max",
-                save_top_k=1,
-                save_on_train_epoch_end=False,
-                enable_version_counter=False,
-            )
-        )
+        # best.ckpt and the best score agree, also on resumption; the final weights are validated
+        callbacks += [
+            BestCheckpoint(run_dir / "checkpoints"),
+            ValidateFinalWeights(),
+            ValidationPreviews(),  # LR | SR | HR images in TensorBoard
+        ]
     bar = progress_kind(t.progress)  # no terminal: plain lines, not a carriage-return flood
-    if bar == "rich":
-        callbacks.append(RichProgressBar())
-    elif bar == "tqdm":
-        callbacks.append(TQDMProgressBar(refresh_rate=max(1, min(50, t.log_every))))
+    if bar in ("rich", "tqdm"):  # global step / max_steps, ETA from the resumed step
+        callbacks.append(step_bar(bar, refresh_rate=max(1, min(50, t.log_every))))
     elif bar == "plain":
         callbacks.append(PlainProgress(max_time=parse_duration(t.max_time)))
     callbacks += list(extra_callbacks)
@@ -192,15 +186,17 @@ def build_trainer(
     if t.strategy == "ddp":
         from lightning.pytorch.strategies import DDPStrategy
 
+        from medsr.train.medical.sections import MEDICAL_TASKS
+
+        several_nets = ("adversarial", "cycle", "ggan", "cincgan", *MEDICAL_TASKS)
         strategy = DDPStrategy(
             process_group_backend="nccl" if gpu else "gloo",
-            find_unused_parameters=cfg.task in ("adversarial", "cycle"),
+            find_unused_parameters=cfg.task in several_nets,
         )
-    loggers = [CSVLogger(save_dir=str(run_dir), name="logs")]
-    try:
-        loggers.append(TensorBoardLogger(save_dir=str(run_dir), name="tensorboard"))
-    except ModuleNotFoundError:  # pragma: no cover - tensorboard is a dependency
-        pass
+    loggers = make_loggers(run_dir, resume=resume, rank=process_rank())
+    params = flat_hyperparameters(config_to_dict(cfg))
+    for logger in loggers:
+        logger.log_hyperparams(params)
     try:
         return _trainer(cfg, accelerator, gpu, strategy, callbacks, loggers, has_val, run_dir)
     except MisconfigurationException as exc:  # e.g. an accelerator this machine does not have

@@ -5,8 +5,9 @@ adversarial networks for medical image analysis", Computerized Medical Imaging a
 (2019). The factor is reached in stages: each stage is a generator that up-samples the previous
 stage's image by 2 (an SRGAN-style generator, :class:`medsr.models.natural.srresnet.SRResNet`),
 every intermediate image is supervised, a triplet loss ties consecutive stages together, and the
-content loss is weighted by saliency maps (:mod:`medsr.models.medical.saliency`); the losses are the
-training code's business.
+content loss is weighted by saliency maps (:mod:`medsr.models.medical.saliency`). Stage-by-stage
+training with one discriminator per stage and the triplet loss: ``task: progressive_gan``
+(:mod:`medsr.train.medical.progressive`, recipe ``configs/progressive_gan.yaml``).
 
 Stages follow the prime factorisation of each axis' factor (x8 -> three x2 stages; (1, 1, 4) ->
 two (1, 1, 2) stages; x3 -> one x3 stage). ``forward`` returns the last image, ``forward_all``

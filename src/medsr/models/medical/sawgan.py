@@ -6,8 +6,11 @@ The generator is the SRGAN/SRResNet generator (Ledig et al. 2017): 9x9 head conv
 residual blocks (conv-BN-PReLU-conv-BN), conv-BN with a long skip, x2 sub-pixel stages with PReLU,
 9x9 output conv. What is new in the paper is the *loss*: the content loss is weighted by local
 saliency maps of the HR image, so that salient (diagnostically relevant) regions are reconstructed
-more carefully -- see :mod:`medsr.models.medical.saliency` for the maps, the losses for the
-weighting. The network is :class:`medsr.models.natural.srresnet.SRResNet`.
+more carefully -- the paper's map (curvature + local entropy) is
+:func:`medsr.models.medical.saliency.curvature_entropy_saliency`, the weighted content loss
+:class:`medsr.losses.SaliencyWeightedMSE` (loss term ``saliency_mse``), and the recipe
+``configs/sawgan.yaml`` trains it with the adversarial term (``task: adversarial``). The network
+is :class:`medsr.models.natural.srresnet.SRResNet`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The networks of SMORE and its anti-aliasing step (review section 4, refs. [83, 84]).
 
-* Zhao C., Carass A., Dewey B. E., Woo J., Oh J., Calabresi P. A., Reich D. S., Sati P., Pham D. L.,
-  Prince J. L., "A deep learning based anti-aliasing self super-resolution algorithm for MRI",
-  MICCAI 2018 (SAA + SSR).
-* Zhao C., Dewey B. E., Pham D. L., Calabresi P. A., Reich D. S., Prince J. L., "SMORE: a
+* [83] Zhao C., Carass A., Dewey B. E., Woo J., Oh J., Calabresi P. A., Reich D. S., Sati P.,
+  Pham D. L., Prince J. L., "A deep learning based anti-aliasing self super-resolution algorithm
+  for MRI", MICCAI 2018, LNCS 11070:100-108 (SAA + SSR).
+* [84] Zhao C., Dewey B. E., Pham D. L., Calabresi P. A., Reich D. S., Prince J. L., "SMORE: a
   self-supervised anti-aliasing and super-resolution algorithm for MRI using deep learning",
   IEEE Trans. Med. Imaging 40(3):805-817 (2021).
 

@@ -21,7 +21,8 @@ super-resolution using convolutional neural networks", MICCAI 2016.
 
 Registry entry ``tl_net`` builds :class:`ACNNSR`: ``forward(lr) -> sr`` as every generator, with
 the T-L prior as ``.prior`` (:class:`TLNetwork`; train it first, then :meth:`ACNNSR.freeze_prior`)
-and :meth:`ACNNSR.shape_code` for the global loss.
+and :meth:`ACNNSR.shape_code` for the global loss. Training, both stages: ``task: tl_net``
+(:mod:`medsr.train.medical.tl`), recipe ``configs/tl_net.yaml``.
 """
 
 from __future__ import annotations

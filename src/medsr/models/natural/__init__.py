@@ -10,6 +10,7 @@ from medsr.models.natural import (  # noqa: F401
     drcn,
     drrn,
     edsr,
+    enhancenet,
     espcn,
     fsrcnn,
     gradient_prior,
@@ -18,6 +19,7 @@ from medsr.models.natural import (  # noqa: F401
     rrdb,
     srcnn,
     srdensenet,
+    srfeat,
     srresnet,
     vdsr,
 )

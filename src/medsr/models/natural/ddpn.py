@@ -1,4 +1,4 @@
-"""Dilated dense progressive network (the review's ref. [62], section 3.4): progressive x2
+"""Dilated dense progressive network (the review's ref. [62], section 3.4.6): progressive x2
 up-sampling whose feature branch is made of *dilated dense blocks*.
 
 Simplified, our reading of the design the review describes (dense blocks whose layers use
@@ -106,7 +106,7 @@ class DDPN(ProgressiveNet):
         paper="Dilated dense progressive network (the review's ref. [62]); simplified reading",
         year=2019,
         upsampling="progressive",
-        review_section="3.4",
+        review_section="3.4.6",
         preset_note="default: 64 maps, per x2 level 2 dilated dense blocks (4 layers, growth 32, "
         "dilations 1-2-4-1); sizes are our reading, not the paper's count; on Y",
         presets=tuple(PRESETS["ddpn"]),

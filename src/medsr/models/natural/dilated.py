@@ -2,7 +2,7 @@
 Single Image Super-Resolution", IEEE TIP 28(4), 2019).
 
 Which paper this follows, plainly: DCSR, and only DCSR. It is *not* one of the dilated networks
-the review cites in section 3.4 (its refs. [61]/[62]; [62] is the dilated dense progressive
+the review cites in section 3.4.6 (its refs. [61]/[62]; [62] is the dilated dense progressive
 network, a different architecture with dense blocks and progressive up-sampling: see
 :mod:`medsr.models.natural.ddpn`). DCSR is kept as a representative of the same idea (dilated
 convolutions to widen the receptive field at no parameter cost), faithful to its own paper.
@@ -85,7 +85,7 @@ class DilatedSR(PreUpsampleNet):
         "(not the review's dilated refs. [61]/[62])",
         year=2019,
         upsampling="pre",
-        review_section="3.4.2",
+        review_section="3.4.6",
         preset_note="20 mixed (standard + dilation-2) conv layers, 64 maps, residual on bicubic "
         "input: 665,921 params on Y",
         presets=tuple(PRESETS["dilated_sr"]),

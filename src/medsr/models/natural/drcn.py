@@ -1,5 +1,5 @@
 """DRCN (Kim, Lee & Lee, "Deeply-Recursive Convolutional Network for Image Super-Resolution",
-CVPR 2016; review section 3.4.3).
+CVPR 2016; review section 3.4.2).
 
 Embedding net (two conv-ReLU layers) -> one conv-ReLU layer applied D = 16 times with shared
 weights (inference net, eq. 2) -> a shared reconstruction net (conv-ReLU, conv) applied to every
@@ -67,7 +67,7 @@ class DRCN(PreUpsampleNet):
         paper="Kim et al., Deeply-Recursive Convolutional Network for Image SR, CVPR",
         year=2016,
         upsampling="pre",
-        review_section="3.4.3",
+        review_section="3.4.2",
         preset_note="16 recursions, 256 filters, recursive supervision + learned ensemble: "
         "1,775,122 params on Y",
         presets=tuple(PRESETS["drcn"]),

@@ -1,5 +1,5 @@
 """DRRN (Tai, Yang & Liu, "Image Super-Resolution via Deep Recursive Residual Network", CVPR 2017;
-review section 3.4.3).
+review section 3.4.2).
 
 B recursive blocks; each starts with a conv and then applies U residual units whose weights are
 shared within the block, every unit adding to the block's first output (multi-path local residual
@@ -82,7 +82,7 @@ class DRRN(PreUpsampleNet):
         paper="Tai et al., Image Super-Resolution via Deep Recursive Residual Network, CVPR",
         year=2017,
         upsampling="pre",
-        review_section="3.4.3",
+        review_section="3.4.2",
         preset_note="DRRN_B1U25, 128 filters, pre-activation units: 297,601 conv params on Y "
         "(298,369 with the shared BN scale/shift)",
         presets=tuple(PRESETS["drrn"]),

@@ -1,5 +1,5 @@
 """EDSR (Lim, Son, Kim, Nah & Lee, "Enhanced Deep Residual Networks for Single Image
-Super-Resolution", CVPRW 2017; review section 3.4.2).
+Super-Resolution", CVPRW 2017; review section 3.4.4).
 
 Head conv, B residual blocks without batch normalisation (conv-ReLU-conv, scaled by 0.1 in the
 large model, section 3.1), a body conv with a global skip, then sub-pixel up-sampling in x2 stages
@@ -45,7 +45,7 @@ class EDSR(ResidualTrunkNet):
         paper="Lim et al., Enhanced Deep Residual Networks for Single Image SR, CVPRW",
         year=2017,
         upsampling="post",
-        review_section="3.4.2",
+        review_section="3.4.4",
         preset_note="'paper': 32 blocks x 256, res. scaling 0.1: 40,729,603 (x2) / 43,089,923 (x4) "
         "params on RGB; 'baseline': 16 x 64: 1,369,859 (x2) on RGB",
         presets=tuple(PRESETS["edsr"]),

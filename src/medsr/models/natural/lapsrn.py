@@ -1,5 +1,5 @@
 """LapSRN (Lai, Huang, Ahuja & Yang, "Deep Laplacian Pyramid Networks for Fast and Accurate
-Super-Resolution", CVPR 2017; review section 3.4.4, progressive up-sampling).
+Super-Resolution", CVPR 2017; review section 3.4.3, progressive up-sampling).
 
 log2(scale) pyramid levels, each x2. Feature branch: an input conv (LR grid), then per level
 ``depth`` conv + LeakyReLU(0.2) layers, a x2 transposed conv (+ LeakyReLU) and a conv predicting the
@@ -100,7 +100,7 @@ class LapSRN(ProgressiveNet):
         paper="Lai et al., Deep Laplacian Pyramid Networks for Fast and Accurate SR, CVPR",
         year=2017,
         upsampling="progressive",
-        review_section="3.4.4",
+        review_section="3.4.3",
         preset_note="depth 10 per level, 64 maps, as the authors' MatConvNet model: 814,242 params "
         "at x4 on Y (812,768 weights = the paper's 812K); x2/x4/x8 only",
         presets=tuple(PRESETS["lapsrn"]),

@@ -1,5 +1,5 @@
 """RRDBNet, the generator of ESRGAN (Wang et al., "ESRGAN: Enhanced Super-Resolution Generative
-Adversarial Networks", ECCVW 2018; review section 3.4.6).
+Adversarial Networks", ECCVW 2018; review section 3.4.7).
 
 Conv, 23 residual-in-residual dense blocks (no BN, residual scaling 0.2, section 3.1), trunk conv
 with a global skip, nearest-neighbour x2 resize + conv + LeakyReLU stages, a conv + LeakyReLU and
@@ -45,7 +45,7 @@ class RRDBNet(ResidualTrunkNet):
         paper="Wang et al., ESRGAN: Enhanced Super-Resolution GANs (RRDBNet generator), ECCVW",
         year=2018,
         upsampling="post",
-        review_section="3.4.6",
+        review_section="3.4.7",
         preset_note="23 RRDBs, 64 maps, growth 32, residual scaling 0.2: 16,697,987 params at x4 "
         "on RGB",
         presets=tuple(PRESETS["rrdbnet"]),

@@ -1,5 +1,5 @@
 """SRResNet, the generator of SRGAN (Ledig et al., "Photo-Realistic Single Image Super-Resolution
-Using a Generative Adversarial Network", CVPR 2017; review sections 3.4.2 and 3.4.6).
+Using a Generative Adversarial Network", CVPR 2017; review section 3.4.7).
 
 9x9 conv + PReLU, 16 residual blocks (conv-BN-PReLU-conv-BN), conv-BN with a skip over the blocks,
 sub-pixel x2 stages each followed by PReLU, and a 9x9 output conv (Fig. 4). 1,549,462 parameters at
@@ -44,7 +44,7 @@ class SRResNet(ResidualTrunkNet):
         paper="Ledig et al., Photo-Realistic Single Image SR Using a GAN (SRResNet/SRGAN), CVPR",
         year=2017,
         upsampling="post",
-        review_section="3.4.2",
+        review_section="3.4.7",
         preset_note="16 residual blocks with BN and PReLU, 2 sub-pixel x2 stages: 1,549,462 params "
         "at x4 on RGB",
         presets=tuple(PRESETS["srresnet"]),

@@ -1,0 +1,45 @@
+"""Boolean options shown as flags in ``--help`` (``--overwrite``, not ``--overwrite <bool>``).
+
+typer's rich help (0.2x) prints every option's type, flags included, so that ``--json``,
+``--overwrite`` or even ``--help`` read as if they took a value (issue 15). :class:`FlagHelpGroup`
+is the class of the ``medsr`` application (:mod:`medsr.cli.app`): when typer builds the command
+tree it gives every flag of every command (sub-groups such as ``medsr recipes`` included) an empty
+metavar, which the help prints instead of the type. Parsing is unchanged: a flag takes no value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typer.core import TyperGroup
+
+__all__ = ["FlagHelpGroup", "bare_flags"]
+
+
+def bare_flags(params: list[Any]) -> None:
+    """Give each flag among ``params`` (click options with ``is_flag``) an empty metavar."""
+    for param in params:
+        if getattr(param, "is_flag", False) and getattr(param, "metavar", "") is None:
+            param.metavar = ""
+
+
+def _mark_tree(command: Any, ctx: Any) -> None:
+    """Flags of ``command`` (its help option too) and of every command below it."""
+    bare_flags(list(command.get_params(ctx)))
+    for sub in getattr(command, "commands", {}).values():
+        _mark_tree(sub, ctx)
+
+
+class FlagHelpGroup(TyperGroup):
+    """The ``medsr`` group: its own flags and those of every sub-command print without a type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        bare_flags(params)
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _mark_tree(command, ctx)
+        return command
