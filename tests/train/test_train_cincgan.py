@@ -73,10 +73,15 @@ def test_lr_and_hr_batches_come_from_disjoint_images(tiny_config):
         assert item["hr"].shape == (1, 32, 32)
 
 
-def test_every_loss_term_is_live_and_every_network_moves(tiny_config):
+def test_every_loss_term_is_live_and_every_network_moves(tiny_config, shared_data):
     watch = _Watch()
-    result = train(parse_config(_cincgan(tiny_config)), callbacks=[watch])
+    cfg = _cincgan(tiny_config)
+    val = {"hr_dir": str(shared_data / "natural" / "CSun_Hays80"), "limit": 1}
+    cfg["data"].update(val=val, val_crop=32)
+    result = train(parse_config(cfg), callbacks=[watch])
     assert result.global_step == 3
+    # validation scores the chain SR(G1(x)) and both interpolation baselines
+    assert {"val/psnr", "val/psnr_interp", "val/psnr_interp_raw"} <= set(result.metrics)
     first, joint = watch.logged[0], watch.logged[1:]
     # step 1: the inner cycle alone (the paper trains it first)
     assert all(first[k] > 0 for k in INNER) and not any(k in first for k in OUTER)
