@@ -102,7 +102,10 @@ def test_policy_search_finds_augmentation_that_helps_on_little_data(
     """On one 32x32 crop a tiny VDSR overfits within 300 steps; geometric augmentation then
     helps on held-out (rotated) crops, and the search finds it. The identity is a candidate and
     the best is kept, so best >= identity by construction; the choice of a non-identity policy
-    is the tested property (measured numbers in the assertion comments)."""
+    is the tested property. Measured (config seeds 0/1/2, validation PSNR dB): identity 29.60 /
+    34.77 / 26.14, scale 0.2: 31.47 / 32.14 / 29.92, rotate 45: 30.40 / 26.85 / 26.67, elastic 2:
+    31.56 / 33.98 / 28.65; means identity 30.17, elastic 31.40, scale 31.18. Seed 1 alone would
+    keep the identity: short runs on one crop vary by several dB, hence ``repeats``."""
     cfg = _overfitting_setup(tiny_config, bsd_crops, tmp_path, steps=300, seed=0)
     space = {"rotate": (45.0,), "scale": (0.2,), "elastic": (2.0,)}
     result = search_policy(

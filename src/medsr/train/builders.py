@@ -188,6 +188,10 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
         from medsr.train.gan.cincgan import unpaired_domains
 
         train_set = unpaired_domains(cfg, train_sources, spec)
+    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.unpaired:
+        from medsr.train.gan.circle import unpaired_scans  # GAN-CIRCLE, ref. [72]
+
+        train_set = unpaired_scans(cfg, train_sources, spec, common)
     if isinstance(cfg.data.slice_axis, list) and isinstance(train_set, PatchDataset):
         from medsr.train.planes import MultiPlanePatches  # every plane (Mansoor et al. 2018)
 
@@ -350,7 +354,7 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
     """The LightningModule of a config's task."""
     from medsr.losses import MultiOutputLoss, build_loss_term, build_weighted_sum
     from medsr.train.nets import DownsamplingNet
-    from medsr.train.tasks import AdversarialSR, CycleSR, SupervisedSR
+    from medsr.train.tasks import AdversarialSR, SupervisedSR
 
     terms = {k: dict(v or {}) for k, v in cfg.loss.terms.items()}
     if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.unpaired:
@@ -416,7 +420,9 @@ def build_task(cfg: Config, model: nn.Module, norm: Normaliser) -> L.LightningMo
     down = DownsamplingNet(
         cfg.model.dims, cfg.model.in_channels, scale, cfg.cycle.down.features, cfg.cycle.down.layers
     )
-    return CycleSR(
+    from medsr.train.gan.circle import GANCircleSR  # CycleSR with GAN-CIRCLE's four losses
+
+    return GANCircleSR(
         cfg,
         model,
         down,

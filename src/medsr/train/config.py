@@ -384,9 +384,19 @@ class CycleSection(_Strict):
     cycle_weight: float = Field(10.0, ge=0)
     identity_weight: float = Field(0.0, ge=0)
     criterion: Literal["l1", "l2"] = "l1"
-    #: draw LR and HR patches independently (unpaired); otherwise loss.terms also supervise G.
+    #: LR and HR patches from different scans/images (unpaired; :mod:`medsr.train.gan.circle`);
+    #: otherwise paired, and ``supervised_weight`` / loss.terms also supervise G.
     unpaired: bool = True
     down: DownNetSection = Field(default_factory=DownNetSection)
+    #: GAN-CIRCLE (ref. [72]): supervised L1 of G and F on pairs, the joint sparsifying
+    #: transform ``tau TV(G(x)) + (1 - tau) TV(y - G(x))`` and its weight.
+    supervised_weight: float = Field(0.0, ge=0)
+    jst_weight: float = Field(0.0, ge=0)
+    jst_tau: float = Field(0.1, ge=0, le=1)
+    #: unpaired: the LR-domain scans (degraded by data.degradation); None = a disjoint
+    #: ``lr_share`` of the training images.
+    lr_domain: DataSplit | None = None
+    lr_share: float = Field(0.5, gt=0, lt=1)
 
 
 class Noise2NoiseSection(_Strict):
@@ -658,12 +668,12 @@ def _check(cfg: Config) -> None:
         raise MedsrError(
             "config: cycle: task 'cycle' needs a cycle section (e.g. cycle_weight: 10)"
         )
-    identity = cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.identity_weight > 0
-    if identity and any(s != 1 for s in scale) and not cfg.data.interpolate_lr:
-        raise MedsrError(
-            "config: cycle.identity_weight: the identity loss needs generators that keep the grid; "
-            "set data.interpolate_lr: true with model.scale: 1, or identity_weight: 0"
-        )
+    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.lr_domain is not None:
+        if not cfg.cycle.unpaired:
+            raise MedsrError(
+                "config: cycle.lr_domain: separate LR scans are for unpaired training; set "
+                "cycle.unpaired: true or remove cycle.lr_domain"
+            )
     if cfg.data.interpolate_lr and any(s != 1 for s in scale):
         raise MedsrError(
             "config: data.interpolate_lr: an input already on the HR grid needs model.scale: 1 "

@@ -27,6 +27,13 @@ def add_extra_sources(
     """``(sources + extra ones, [(count, share) per group added])`` for a config."""
     out = list(sources)
     groups: list[tuple[int, float | None]] = []
+    if getattr(cfg.data.train, "reference", None) is not None and (
+        cfg.data.transfer is not None or cfg.data.synthetic is not None
+    ):
+        raise MedsrError(
+            "config: data.transfer / data.synthetic: added images have no reference contrast; "
+            "remove them or data.train.reference"
+        )
     transfer = cfg.data.transfer
     if transfer is not None:
         from medsr.train.patch_transfer import sources_from_config

@@ -22,7 +22,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ValidationPreviews", "flat_hyperparameters", "latest_version", "make_loggers"]
+__all__ = [
+    "LogHyperparameters",
+    "ValidationPreviews",
+    "flat_hyperparameters",
+    "latest_version",
+    "make_loggers",
+]
 
 _VERSION = re.compile(r"version_(\d+)$")
 
@@ -97,6 +103,18 @@ def make_loggers(run_dir: Path, *, resume: bool, rank: int = 0) -> list[Any]:
     except ModuleNotFoundError:  # pragma: no cover - tensorboard is a dependency
         pass
     return loggers
+
+
+class LogHyperparameters(L.Callback):
+    """Logs ``params`` (the flattened config) to every logger when training starts (not when the
+    trainer is built: a run that fails before training leaves no open TensorBoard writer)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        for logger in trainer.loggers:
+            logger.log_hyperparams(self.params)
 
 
 def _preview_plane(x: np.ndarray) -> np.ndarray:

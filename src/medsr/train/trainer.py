@@ -29,7 +29,12 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from medsr.errors import MedsrError
 from medsr.train.best import BestCheckpoint, ValidateFinalWeights
 from medsr.train.config import Config, config_to_dict, parse_duration
-from medsr.train.logs import ValidationPreviews, flat_hyperparameters, make_loggers
+from medsr.train.logs import (
+    LogHyperparameters,
+    ValidationPreviews,
+    flat_hyperparameters,
+    make_loggers,
+)
 from medsr.train.progress import PlainProgress, progress_kind, step_bar
 
 __all__ = [
@@ -194,9 +199,7 @@ def build_trainer(
             find_unused_parameters=cfg.task in several_nets,
         )
     loggers = make_loggers(run_dir, resume=resume, rank=process_rank())
-    params = flat_hyperparameters(config_to_dict(cfg))
-    for logger in loggers:
-        logger.log_hyperparams(params)
+    callbacks.append(LogHyperparameters(flat_hyperparameters(config_to_dict(cfg))))
     try:
         return _trainer(cfg, accelerator, gpu, strategy, callbacks, loggers, has_val, run_dir)
     except MisconfigurationException as exc:  # e.g. an accelerator this machine does not have
