@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", default=None, help="write the results page here")
+    parser.add_argument(
+        "--no-register", action="store_true", help="skip the run with the registered T1"
+    )
     args = parser.parse_args(argv)
 
     from medsr.bench.multicontrast import MultiContrastSettings, markdown, run_multicontrast
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps,
         threads=args.threads,
         seed=args.seed,
+        register=not args.no_register,
     )
     result = run_multicontrast(settings, log=lambda m: print(m, file=sys.stderr))
     write_json(Path(args.out) / "results.json", result)

@@ -185,7 +185,7 @@ def test_unpaired_split_of_images_and_refusals(tiny_config) -> None:
         train={"max_steps": 1, "checkpoint_every": 1, "progress": "none", "threads": 1},
     )
     rec = _Recorder()
-    train(parse_config(cfg), callbacks=[rec])  # four CBSD68 crops: two LR-domain images, two HR-domain ones
+    train(parse_config(cfg), callbacks=[rec])  # four CBSD68 crops: 2 LR-domain, 2 HR-domain
     data = rec.dataset
     lr_names = {s.name for s in data.lr_domain.sources}
     hr_names = {s.name for s in data.sources}

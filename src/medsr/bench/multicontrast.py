@@ -15,7 +15,9 @@ same ``multicontrast_sr`` network twice with the same steps and seed: single-con
 reference: the SSR sub-network alone, as the paper's SSR) and multi-contrast (SSR + MSR with the
 T1). Both run through the engine (:func:`medsr.infer.pipeline.upscale`; the multi-contrast one with
 ``UpscaleConfig.reference``) on the held-out LR slices and are scored against the PD truth inside
-the head mask (:func:`medsr.bench.selfsr.head_mask`), beside cubic interpolation.
+the head mask (:func:`medsr.bench.selfsr.head_mask`), beside cubic interpolation. With
+``register`` a third network trains with the T1 translated onto the PD training slices by
+:func:`register_translation` (mutual information; the headers alone are about 1 cm apart).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class MultiContrastSettings:
     gap: int = 4
     threads: int = 1
     seed: int = 0
+    #: also train with the T1 aligned by :func:`register_translation` (the headers alone leave
+    #: these two scans about a centimetre apart).
+    register: bool = True
 
 
 @dataclass
@@ -70,6 +75,12 @@ def _slab(volume: Volume, z0: int, z1: int, x_even: bool = True) -> Volume:
     )
 
 
+def _shifted(affine: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    out = np.array(affine, dtype=np.float64)
+    out[:3, 3] += shift
+    return out
+
+
 def held_out_case(pd: Volume, t1: Volume, z0: int, z1: int, degradation: str) -> HeldOut:
     """PD slices ``[z0, z1)`` (even in-plane size), their LR by the recipe's in-plane
     ``degradation`` (x2), the T1 resampled onto the PD slab and the head mask of the truth."""
@@ -87,6 +98,50 @@ def held_out_case(pd: Volume, t1: Volume, z0: int, z1: int, degradation: str) ->
         raise AssertionError("the x2 grid of the LR slab is not the truth grid")
     reference = resample_onto(t1, truth.shape, truth.affine)
     return HeldOut(truth, lr, reference, target, head_mask(truth.data[0]))
+
+
+def mutual_information(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
+    """Mutual information (nats) of the joint intensity histogram of two equal-size samples."""
+    h, _, _ = np.histogram2d(np.ravel(a), np.ravel(b), bins)
+    h = h / max(h.sum(), 1.0)
+    outer = h.sum(1, keepdims=True) @ h.sum(0, keepdims=True)
+    nz = h > 0
+    return float((h[nz] * np.log(h[nz] / outer[nz])).sum())
+
+
+def register_translation(
+    moving: Volume, fixed: Volume, *, steps: Sequence[float] = (8.0, 4.0, 2.0, 1.0)
+) -> tuple[np.ndarray, float]:
+    """The world translation (mm) of ``moving`` maximising its mutual information with ``fixed``
+    (Viola & Wells / Maes et al. 1997) inside ``fixed``'s foreground: a pattern search over the
+    three axes with the given step sizes, linear resampling on every second in-plane voxel of
+    ``fixed``. Returns ``(shift, mutual information)``; apply the shift to ``moving.affine[:3,
+    3]`` (the samples are not touched). Translation only: a rigid rotation is not searched."""
+    from medsr.interpolate import resample_onto
+
+    coarse = fixed.affine @ np.diag([2.0, 2.0, 1.0, 1.0])
+    target = fixed.data[0, ::2, ::2, :]
+    mask = target > np.percentile(target, 40)
+
+    def score(shift: np.ndarray) -> float:
+        affine = moving.affine.copy()
+        affine[:3, 3] += shift
+        r = resample_onto(Volume(moving.data[:1], affine), target.shape, coarse, order=1)
+        return mutual_information(target[mask], r.data[0][mask])
+
+    shift, best = np.zeros(3), score(np.zeros(3))
+    for step in steps:
+        improved = True
+        while improved:
+            improved = False
+            for axis in range(3):
+                for sign in (1.0, -1.0):
+                    trial = shift.copy()
+                    trial[axis] += sign * step
+                    value = score(trial)
+                    if value > best + 1e-6:
+                        shift, best, improved = trial, value, True
+    return shift, best
 
 
 def _score(case: HeldOut, output: Volume) -> dict[str, float]:
@@ -123,6 +178,16 @@ def run_multicontrast(
     write(train_pd, data / "pd_train.nii.gz", dtype="float32", overwrite=True)
     cfg0 = load_config(s.config, [f"profile={s.profile}"])
     case = held_out_case(pd, t1, s.split + s.gap, nz, cfg0.data.degradation)
+    references = {"multi": (s.t1, case.reference)}
+    registration: dict[str, Any] = {}
+    if s.register:  # the training slices alone decide the alignment (never the test slices)
+        shift, mi = register_translation(t1, train_pd)
+        moved = t1.with_data(t1.data, affine=_shifted(t1.affine, shift))
+        write(moved, data / "t1_registered.nii.gz", dtype="float32", overwrite=True)
+        registration = {"shift_mm": [round(float(v), 2) for v in shift], "mutual_information": mi}
+        log(f"T1 registered to the PD training slices: shift {registration['shift_mm']} mm")
+        reg_case = held_out_case(pd, moved, s.split + s.gap, nz, cfg0.data.degradation)
+        references["multi-registered"] = (data / "t1_registered.nii.gz", reg_case.reference)
     base = [
         f"profile={s.profile}",
         f"data.train.hr_dir={data / 'pd_train.nii.gz'}",
@@ -131,10 +196,9 @@ def run_multicontrast(
         f"seed={s.seed}",
         "train.progress=plain",
     ]
-    runs = {
-        "single": base + ["data.train.reference=null", f"output_dir={s.out / 'single'}"],
-        "multi": base + [f"data.train.reference={s.t1}", f"output_dir={s.out / 'multi'}"],
-    }
+    runs = {"single": base + ["data.train.reference=null", f"output_dir={s.out / 'single'}"]}
+    for name, (path, _) in references.items():
+        runs[name] = base + [f"data.train.reference={path}", f"output_dir={s.out / name}"]
     rows: list[dict[str, Any]] = []
     with torch_threads(s.threads):
         cubic = upscale(case.lr, case.target, method="cubic").volume
@@ -145,7 +209,7 @@ def run_multicontrast(
             result = train(load_config(s.config, overrides))
             seconds = time.perf_counter() - t0
             predictor = Predictor.from_weights(result.weights)
-            ref = case.reference if name == "multi" else None
+            ref = references[name][1] if name in references else None
             out = upscale(
                 case.lr, case.target, predictor=predictor, config=UpscaleConfig(reference=ref)
             ).volume
@@ -161,9 +225,16 @@ def run_multicontrast(
             log(f"{name}: {rows[-1]}")
     by = {r["method"]: r for r in rows}
     gain = by["multi-contrast"]["psnr"] - by["single-contrast"]["psnr"]
+    extra = {}
+    if registration:
+        registration["reference_gain_db"] = round(
+            by["multi-registered-contrast"]["psnr"] - by["single-contrast"]["psnr"], 3
+        )
+        extra["registered"] = registration
     return {
         "rows": rows,
         "reference_gain_db": round(gain, 3),
+        **extra,
         "test_slices": [s.split + s.gap, nz],
         "train_slices": [0, s.split],
         "steps": s.steps,
@@ -172,12 +243,14 @@ def run_multicontrast(
 
 
 NOTES = (
-    "Notes: the two scans are aligned only by their scanner headers (no registration step); "
-    "the T1 lies a few millimetres off in places, which limits what it can add. Both networks "
-    "are the same `multicontrast_sr` cascade (cpu profile: 32 channels, SSR 6 + MSR 4 layers); "
-    "the single-contrast run trains the SSR part alone (no reference), the multi-contrast run "
-    "trains both with the summed SSR + MSR loss of Zeng et al. and is scored on its MSR output. "
-    "A short CPU budget: the ranking can change with longer training.",
+    "Notes: the scanner headers alone leave the two scans about a centimetre apart along z (the "
+    "mutual-information search finds the shift; translation only). At this CPU budget the T1 "
+    "adds under 0.1 dB either way, header-placed or registered: the recorded run does not show "
+    "the gain Zeng et al. report, which needs the paper's deeper networks, longer training and "
+    "well-registered contrasts. Both networks are the same `multicontrast_sr` cascade (cpu "
+    "profile: 32 channels, SSR 6 + MSR 4 layers); the single-contrast run trains the SSR part "
+    "alone (no reference), the multi-contrast runs train both with the summed SSR + MSR loss of "
+    "Zeng et al. and are scored on their MSR output.",
 )
 
 
@@ -203,6 +276,18 @@ def markdown(result: dict[str, Any], command: str, notes: Sequence[str] = ()) ->
             f"| {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
             f"{r.get('train_steps', '')} | {r.get('train_seconds', '')} |"
         )
-    lines += ["", f"Reference gain (multi - single): **{result['reference_gain_db']:+.2f} dB**."]
+    lines += [
+        "",
+        f"Reference gain (multi - single): **{result['reference_gain_db']:+.2f} dB** "
+        "with the T1 placed by the scanner headers alone.",
+    ]
+    reg = result.get("registered")
+    if reg:
+        lines += [
+            "",
+            f"With the T1 translated by {reg['shift_mm']} mm (mutual-information registration "
+            "to the PD training slices, translation only; `multi-registered-contrast`): "
+            f"**{reg['reference_gain_db']:+.2f} dB** over single-contrast.",
+        ]
     lines += ["", *(notes or NOTES)]
     return "\n".join(lines) + "\n"
