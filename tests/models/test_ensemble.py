@@ -95,3 +95,23 @@ def test_ensemble_refuses_transposing_axes_with_different_factors():
         SelfEnsemble(net, 3, keep_axis=0)
     with pytest.raises(MedsrError):
         SelfEnsemble(nn.Identity(), 2, keep_axis=1)
+
+
+def test_flips_only_subgroup_for_networks_whose_axes_differ():
+    """``transpose=False`` (self-SR's planes: the slice axis stays along the rows): the 4 flips of
+    a 2D image, and the output is their mean; a non-square-scale model is then accepted."""
+    from medsr.models.ensemble import _apply, _undo
+
+    flips = ensemble_transforms(2, transpose=False)
+    assert sorted(flips) == [((), None), ((0,), None), ((0, 1), None), ((1,), None)]
+    assert len(ensemble_transforms(3, transpose=False)) == 8
+    x = torch.randn(1, 1, 5, 6)
+    expected = sum(_undo(_Shift()(_apply(x, f, p)), f, p) for f, p in flips) / 4
+    torch.testing.assert_close(SelfEnsemble(_Shift(), 2, transpose=False)(x), expected)
+
+    class _Anisotropic(_Shift):
+        scale = (1, 2)
+
+    with pytest.raises(MedsrError, match="keep_axis"):
+        SelfEnsemble(_Anisotropic(), 2)
+    assert len(SelfEnsemble(_Anisotropic(), 2, transpose=False).transforms) == 4

@@ -211,7 +211,7 @@ def test_killed_at_many_moments_always_resumes_exactly(tiny_config, tmp_path):
     plans = [
         "step:1",  # before any checkpoint: the run starts again
         "write:1",  # the very first checkpoint half-written: still nothing to resume from
-        "step:3",
+        "renamed:2",  # right after best.ckpt of the first validation (last.ckpt is the first)
         *(f"time:{rng.uniform(0.05, 0.7):.2f}" for _ in range(3)),  # within the first 2 steps
         "renamed:1",  # a checkpoint just renamed into place, the next write not begun
         "write:1",
@@ -219,7 +219,7 @@ def test_killed_at_many_moments_always_resumes_exactly(tiny_config, tmp_path):
         "write:2",
         "step:1",
         "renamed:1",
-        "renamed:2",
+        "step:1",
         "export",  # model.safetensors half-written (after the last checkpoint), then killed
     ]
     _kill_and_resume(tiny_config, tmp_path, plans)

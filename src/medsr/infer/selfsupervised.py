@@ -13,7 +13,8 @@ Option keys (unknown keys raise :class:`MedsrError`):
 ``iterations``, ``budget`` (e.g. ``800it,120s``), ``patch``, ``batch``, ``lr``, ``orientations``
 (1|2), ``anti_alias`` (auto|true|false), ``saa_order`` (both|papers: SAA's anti-aliasing
 network on one plane orientation, then SR on the other), ``threads``, ``model_kwargs`` (JSON
-object of network keyword arguments).
+object of network keyword arguments), ``ensemble`` (true|false: flip self-ensemble at
+inference).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -63,6 +64,14 @@ def _bool(value: Any) -> bool | str:
     if text == "auto":
         return "auto"
     raise MedsrError(f"expected true, false or auto, got {value!r}")
+
+
+def _flag(value: Any) -> bool:
+    """true or false (not auto)."""
+    flag = _bool(value)
+    if flag == "auto":
+        raise MedsrError(f"expected true or false, got {value!r}")
+    return bool(flag)
 
 
 def _typed(
@@ -126,6 +135,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "saa_order": str,
     "threads": int,
     "model_kwargs": _mapping,
+    "ensemble": _flag,
 }
 
 

@@ -32,10 +32,11 @@ __all__ = ["SelfEnsemble", "ensemble_transforms"]
 
 
 def ensemble_transforms(
-    dims: int, keep_axis: int | None = None
+    dims: int, keep_axis: int | None = None, *, transpose: bool = True
 ) -> list[tuple[tuple[int, ...], tuple[int, int] | None]]:
     """The group elements as ``(flipped spatial axes, transposed pair or None)``; 8 in 2D, 16 in
-    3D."""
+    3D; with ``transpose=False`` the flips only (4 in 2D, 8 in 3D: the subgroup for a network
+    whose axes are not interchangeable, e.g. self-SR's, which restores a blur along the rows)."""
     check_dims(dims)
     if dims == 2:
         if keep_axis is not None:
@@ -51,8 +52,8 @@ def ensemble_transforms(
     out = []
     for flips in product((False, True), repeat=dims):
         axes = tuple(a for a, f in enumerate(flips) if f)
-        for transpose in (False, True):
-            out.append((axes, pair if transpose else None))
+        for swapped in (False, True) if transpose else (False,):
+            out.append((axes, pair if swapped else None))
     return out
 
 
@@ -79,20 +80,24 @@ class SelfEnsemble(nn.Module):
         model: maps ``(N, C, *spatial)`` to ``(N, C, *spatial * scale)``.
         dims: 2 or 3.
         keep_axis: 3D only; the spatial axis never moved (default 2, the slice axis).
+        transpose: False: flips only (4 in 2D, 8 in 3D), for networks whose axes differ.
 
     Raises:
         MedsrError: when the transposed axes have different scale factors (the transposed input
             would be up-sampled wrongly); pick ``keep_axis`` = the anisotropic axis.
     """
 
-    def __init__(self, model: nn.Module, dims: int, keep_axis: int | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, dims: int, keep_axis: int | None = None, *, transpose: bool = True
+    ) -> None:
         super().__init__()
         self.model = model
         self.dims = check_dims(dims)
-        self.transforms = ensemble_transforms(dims, keep_axis)
+        self.transforms = ensemble_transforms(dims, keep_axis, transpose=transpose)
         scale = getattr(model, "scale", None)
         if scale is not None:
             self.scale = tuple(scale)
+        if scale is not None and transpose:
             pair = self.transforms[1][1]
             assert pair is not None
             if len(self.scale) == dims and self.scale[pair[0]] != self.scale[pair[1]]:

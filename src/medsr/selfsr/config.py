@@ -121,6 +121,10 @@ class SelfSRConfig:
         device: "cpu" or "cuda".
         threads: torch CPU threads (None: leave torch's setting).
         infer_batch: slices per forward pass at inference.
+        ensemble: geometric self-ensemble at inference (EDSR+, Lim et al. 2017, section 4.4;
+            review section 5): every through-plane plane is restored as is and flipped along its
+            rows, its columns and both, and the 4 outputs, flipped back, are averaged. Flips only
+            (no transpose): the network restores a blur along the rows. 4x the inference cost.
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -139,6 +143,7 @@ class SelfSRConfig:
     device: str = "cpu"
     threads: int | None = None
     infer_batch: int = 8
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)

@@ -198,6 +198,7 @@ def self_super_resolve(
                     orientation=k if papers_order else None,
                     batch=config.infer_batch,
                     device=config.device,
+                    ensemble=config.ensemble,
                     progress=lambda f, m, k=k: report(
                         0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m
                     ),
@@ -231,6 +232,7 @@ def self_super_resolve(
         "orientations": config.orientations,
         "anti_aliasing": use_saa,
         "saa_order": config.saa_order if use_saa else None,
+        "ensemble": config.ensemble,
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
@@ -256,6 +258,7 @@ def restore_through_plane(
     foreground: ForegroundCrop | None = None,
     progress: Progress | None = None,
     label: str = "applying",
+    ensemble: bool = False,
 ) -> np.ndarray:
     """Run a 2D restoration network on the planes that contain ``slice_axis`` and fuse them.
 
@@ -272,6 +275,9 @@ def restore_through_plane(
         orientation: only the planes of this one orientation (0: the planes that contain the
             first in-plane axis and the slice axis; 1: those of the second in-plane axis), as
             SAA applies its two networks; None: the first ``orientations`` orientations.
+        ensemble: average the network over the flips of each plane (rows, columns, both:
+            :class:`medsr.models.ensemble.SelfEnsemble` without transposes, EDSR+'s
+            self-ensemble restricted to the flips, since the slice axis must stay along the rows).
 
     Returns:
         The restored ``(C, X, Y, Z)`` float32 volume.
@@ -279,6 +285,10 @@ def restore_through_plane(
     from medsr.infer.slicewise import slicewise_predict
 
     net.to(device).eval()
+    if ensemble:
+        from medsr.models.ensemble import SelfEnsemble
+
+        net = SelfEnsemble(net, 2, transpose=False)
     slicing = _slicing_axes(slice_axis, orientation, orientations)
     total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing)
     crop = foreground or ForegroundCrop()

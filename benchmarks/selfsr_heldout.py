@@ -1,0 +1,61 @@
+"""Self-SR (``--method self``) on held-out real scans: x4 thick slices along an in-plane axis.
+
+The library code and the protocol: :mod:`medsr.bench.selfsr_heldout` (chris_PD, CT_pitch and the
+T1 DICOM series; tuned only on the built-in brain and chris_t1). Prints one JSON record.
+
+Run (repository root; 2 torch threads, the target machine has 2 cores)::
+
+    nice .venv/bin/python benchmarks/selfsr_heldout.py
+    nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "medical"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from medsr.bench.selfsr_heldout import HELDOUT_SCANS, run_heldout
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the scans")
+    parser.add_argument("--factor", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of self-SR")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--scans", nargs="+", default=None, help="names among " + ", ".join(
+            s.name for s in HELDOUT_SCANS)
+    )
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE",
+        help="extra option of the self method (as medsr upscale --option)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the record here")
+    args = parser.parse_args(argv)
+    scans = HELDOUT_SCANS
+    if args.scans:
+        unknown = set(args.scans) - {s.name for s in HELDOUT_SCANS}
+        if unknown:
+            print(f"unknown scan(s) {sorted(unknown)}", file=sys.stderr)
+            return 2
+        scans = tuple(s for s in HELDOUT_SCANS if s.name in args.scans)
+    extra: dict[str, object] = {"threads": args.threads}
+    for item in args.option:
+        key, _, value = item.partition("=")
+        extra[key.strip()] = value.strip()
+    record = run_heldout(args.data, scans=scans, factor=args.factor, extra=extra, seed=args.seed)
+    text = json.dumps(record, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The section-4 network benchmark (medsr.bench.networks, benchmarks/medical_networks.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medsr.bench.networks import (
+    NETWORKS,
+    ROW_KEYS,
+    find_network,
+    load_rows,
+    networks_markdown,
+    record_row,
+    update_markdown,
+)
+from medsr.errors import OptionError
+from medsr.recipes import recipes_folder
+from medsr.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORD = ROOT / "docs" / "benchmarks" / "medical_networks.json"
+MEDICAL_MD = ROOT / "docs" / "benchmarks" / "medical.md"
+
+
+def _row(method: str, scale: int, psnr: float, bspline: float) -> dict:
+    return {
+        "method": method,
+        "review_ref": "[75]",
+        "scale": scale,
+        "psnr": psnr,
+        "ssim": 0.9,
+        "bspline_psnr": bspline,
+        "train_steps": 10,
+        "train_seconds": 1.0,
+        "command": f".venv/bin/python benchmarks/medical_networks.py --method {method} "
+        f"--scale {scale}",
+    }
+
+
+def test_row_command_prints_one_json_row_with_every_key(tmp_path: Path) -> None:
+    """The row command of a tiny network (test-size overrides: one step, the tiny preset, a
+    16^3 crop) runs from the repository root and prints its row as JSON on its last line."""
+    cmd = [
+        sys.executable,
+        "benchmarks/medical_networks.py",
+        "--method",
+        "umehara_srcnn",
+        "--scale",
+        "2",
+        "--steps",
+        "1",
+        "--crop",
+        "16,16,16",
+        "--set",
+        "model.preset=tiny",
+        "--work",
+        str(tmp_path),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(ROW_KEYS) <= set(row)
+    assert row["method"] == "umehara_srcnn" and row["scale"] == 2 and row["train_steps"] == 1
+    assert row["review_ref"] == "[69]"
+    # the recorded command reproduces this very row (same test-size overrides)
+    assert shlex.split(row["command"])[1:] == cmd[1:-2]
+    # a network trained one step scores below B-spline; B-spline itself is a real score
+    assert 15.0 < row["bspline_psnr"] < 60.0
+    assert row["psnr"] < row["bspline_psnr"]
+    assert 0.0 < row["bspline_ssim"] <= 1.0
+
+
+def test_every_network_has_a_bench_profile_on_the_mni_brain() -> None:
+    """Each recipe's ``bench`` profile: fixed steps (no time limit), one thread, seed 0, the MNI
+    brain, Gaussian thick slices, and never the test scan chris_t1."""
+    for spec in NETWORKS:
+        cfg = load_config(Path(recipes_folder()) / f"{spec.recipe}.yaml", ["profile=bench"])
+        assert cfg.train.max_time is None and cfg.train.max_steps <= 400, spec.method
+        assert cfg.train.threads == 1 and cfg.seed == 0, spec.method
+        assert cfg.data.degradation == "thick:profile=gaussian", spec.method
+        assert cfg.data.val is None, spec.method
+        assert cfg.data.train.hr_dir.endswith("brain.nii.gz"), spec.method
+        assert cfg.model.dims == spec.dims, spec.method
+    with pytest.raises(OptionError, match="method"):
+        find_network("vdsr")
+
+
+def test_record_keeps_one_row_per_method_and_scale(tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    record_row(path, _row("csn", 4, 25.0, 24.0))
+    record_row(path, _row("csn", 2, 28.0, 29.0))
+    rows = record_row(path, _row("lgrl_sr", 2, 31.0, 29.0))
+    assert [(r["method"], r["scale"]) for r in rows] == [("lgrl_sr", 2), ("csn", 2), ("csn", 4)]
+    rows = record_row(path, _row("csn", 2, 30.0, 29.0))  # a re-run replaces its row
+    assert len(rows) == 3 and load_rows(path)[1]["psnr"] == 30.0
+    with pytest.raises(Exception, match="command"):
+        record_row(path, {k: v for k, v in _row("csn", 2, 1, 1).items() if k != "command"})
+    table = networks_markdown([_row("csn", 2, 28.0, 29.0), _row("lgrl_sr", 2, 31.0, 29.0)])
+    assert "| x2 | `lgrl_sr` | [75] | 31.00 | 0.9000 | 29.00 | +2.00 |" in table
+    assert "-1.00 (not better)" in table
+    md = tmp_path / "page.md"
+    md.write_text("# page\n\ntext\n", encoding="utf-8")
+    update_markdown(md, rows)
+    update_markdown(md, rows)  # regenerated in place, not appended twice
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# page\n\ntext\n") and text.count("`csn`") == 2
+
+
+def test_recorded_rows_have_every_key_and_their_command() -> None:
+    """docs/benchmarks/medical_networks.json: every row has the keys and the command that
+    reproduces it alone; the table in medical.md is generated from exactly these rows."""
+    rows = load_rows(RECORD)
+    assert rows, "no measured rows recorded"
+    methods = {s.method for s in NETWORKS}
+    for r in rows:
+        assert set(ROW_KEYS) <= set(r), r
+        assert r["method"] in methods and r["scale"] in (2, 4)
+        assert shlex.split(r["command"])[:6] == [
+            ".venv/bin/python",
+            "benchmarks/medical_networks.py",
+            "--method",
+            r["method"],
+            "--scale",
+            str(r["scale"]),
+        ]
+        assert r["train_steps"] > 0 and r["train_seconds"] > 0
+    assert networks_markdown(rows) in MEDICAL_MD.read_text(encoding="utf-8")
