@@ -7,6 +7,7 @@ Run (repository root; 2 torch threads, the target machine has 2 cores)::
 
     nice .venv/bin/python benchmarks/selfsr_heldout.py
     nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
+    nice .venv/bin/python benchmarks/selfsr_heldout.py --reapply-ensemble   # both, one training
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         "--option", action="append", default=[], metavar="KEY=VALUE",
         help="extra option of the self method (as medsr upscale --option)",
     )
+    parser.add_argument(
+        "--reapply-ensemble", action="store_true",
+        help="also apply the trained network with the self-ensemble switched (no retraining)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the record here")
     args = parser.parse_args(argv)
     scans = HELDOUT_SCANS
@@ -49,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.option:
         key, _, value = item.partition("=")
         extra[key.strip()] = value.strip()
-    record = run_heldout(args.data, scans=scans, factor=args.factor, extra=extra, seed=args.seed)
+    record = run_heldout(
+        args.data, scans=scans, factor=args.factor, extra=extra, seed=args.seed,
+        reapply_ensemble=args.reapply_ensemble,
+    )
     text = json.dumps(record, indent=2)
     print(text)
     if args.json:

@@ -20,7 +20,7 @@ from medsr.bench.networks import (
     record_row,
     update_markdown,
 )
-from medsr.errors import OptionError
+from medsr.errors import MedsrError
 from medsr.recipes import recipes_folder
 from medsr.train.config import load_config
 
@@ -89,7 +89,7 @@ def test_every_network_has_a_bench_profile_on_the_mni_brain() -> None:
         assert cfg.data.val is None, spec.method
         assert cfg.data.train.hr_dir.endswith("brain.nii.gz"), spec.method
         assert cfg.model.dims == spec.dims, spec.method
-    with pytest.raises(OptionError, match="method"):
+    with pytest.raises(MedsrError, match="lgrl_sr"):
         find_network("vdsr")
 
 

@@ -138,7 +138,7 @@ def find_network(method: str) -> NetworkSpec:
         if spec.method == method:
             return spec
     known = ", ".join(s.method for s in NETWORKS)
-    raise OptionError(f"{{method}} must be one of {known}; got {method!r}")
+    raise MedsrError(f"unknown section-4 network {method!r}; choose one of: {known}")
 
 
 def _configs_dir() -> Path:

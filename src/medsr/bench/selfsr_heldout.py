@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,16 @@ def run_scan(
     factor: float = 4.0,
     extra: dict[str, Any] | None = None,
     seed: int = 0,
+    reapply_ensemble: bool = False,
 ) -> dict[str, Any]:
     """B-spline and self-SR on one held-out scan: PSNR inside the mask, gain, seconds (wall and
-    CPU of the self-SR call), iterations and the machine's load average."""
+    CPU of the self-SR call), iterations and the machine's load average.
+
+    With ``reapply_ensemble`` the trained network is applied a second time with the self-ensemble
+    switched the other way (``self_psnr_other_ensemble``). Training is deterministic (same scan,
+    seed and machine give the same weights), so this equals a second run with the ``ensemble``
+    option flipped, for the cost of its inference only.
+    """
     from medsr.bench.selfsr import run_method, score, simulate_thick_slices
     from medsr.infer import MethodOptions
     from medsr.io import read
@@ -72,12 +81,17 @@ def run_scan(
     options = MethodOptions(seed=seed, extra=dict(extra or {}))
     load_before = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), _cpu_seconds()
-    result = run_method(case, "self", options)
+    with _capture_restoration(reapply_ensemble) as captured:
+        result = run_method(case, "self", options)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     own = score(case, result.volume)
     info = result.details.get("method_info") or {}
     stages = info.get("stages", [])
+    other: dict[str, Any] = {}
+    if captured:
+        other = _reapply(captured[-1], info, case, result.volume)
     return {
+        **other,
         "scan": scan.name,
         "note": scan.note,
         "truth_shape": list(case.truth.shape),
@@ -100,6 +114,55 @@ def run_scan(
     }
 
 
+@contextmanager
+def _capture_restoration(active: bool) -> Iterator[list[tuple[Any, ...]]]:
+    """Record the arguments of self-SR's last :func:`restore_through_plane` call."""
+    from medsr.selfsr import smore
+
+    captured: list[tuple[Any, ...]] = []
+    if not active:
+        yield captured
+        return
+    original = smore.restore_through_plane
+
+    def capture(net: Any, volume: Any, slice_axis: int, **kw: Any) -> Any:
+        captured[:] = [(net, volume.copy(), slice_axis, kw)]
+        return original(net, volume, slice_axis, **kw)
+
+    smore.restore_through_plane = capture
+    try:
+        yield captured
+    finally:
+        smore.restore_through_plane = original
+
+
+def _reapply(
+    captured: tuple[Any, ...], info: dict[str, Any], case: Any, like: Any
+) -> dict[str, Any]:
+    """The captured network applied with the ensemble switched: PSNR, gain and seconds."""
+    import numpy as np
+
+    from medsr.bench.selfsr import run_method, score
+    from medsr.selfsr.smore import restore_through_plane
+
+    net, volume, slice_axis, kw = captured
+    kw = {k: v for k, v in kw.items() if k != "progress"}
+    kw["ensemble"] = not kw.get("ensemble", False)
+    t0 = time.perf_counter()
+    out = restore_through_plane(net, volume, slice_axis, **kw)
+    seconds = time.perf_counter() - t0
+    norm = info["intensity_normalisation"]
+    data = (out * norm["span"] + norm["low"]).astype(np.float32)
+    psnr = score(case, like.with_data(data))["psnr"]
+    bspline = score(case, run_method(case, "bspline").volume)["psnr"]
+    return {
+        "other_ensemble": kw["ensemble"],
+        "self_psnr_other_ensemble": round(psnr, 3),
+        "gain_db_other_ensemble": round(psnr - bspline, 3),
+        "apply_seconds_other_ensemble": round(seconds, 1),
+    }
+
+
 def run_heldout(
     data_dir: Path,
     *,
@@ -107,9 +170,15 @@ def run_heldout(
     factor: float = 4.0,
     extra: dict[str, Any] | None = None,
     seed: int = 0,
+    reapply_ensemble: bool = False,
 ) -> dict[str, Any]:
     """:func:`run_scan` on every held-out scan; one JSON-ready record with the mean gain."""
-    rows = [run_scan(s, data_dir, factor=factor, extra=extra, seed=seed) for s in scans]
+    rows = [
+        run_scan(
+            s, data_dir, factor=factor, extra=extra, seed=seed, reapply_ensemble=reapply_ensemble
+        )
+        for s in scans
+    ]
     return {
         "protocol": f"x{factor:g} Gaussian thick slices (FWHM {factor:g} voxels) simulated along "
         "an in-plane axis of real scans; PSNR inside the head/body vs the scan itself",

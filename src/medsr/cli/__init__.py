@@ -17,6 +17,7 @@ from medsr.io.atomic import Interrupted, unwind_on_signals
 from medsr.cli import info, degrade, metrics, upscale, models, train, export, demo  # noqa: E402,F401
 from medsr.cli import prune  # noqa: E402,F401
 from medsr.cli import benchmark  # noqa: E402,F401
+from medsr.cli import benchmark_networks  # noqa: E402,F401
 from medsr.cli import policy  # noqa: E402,F401
 from medsr.cli import synthetic  # noqa: E402,F401
 from medsr.cli import recipes  # noqa: E402,F401

@@ -160,6 +160,10 @@ def unpaired_scans(
     training images are split into two disjoint sets (``cycle.lr_share`` of them LR)."""
     c = cfg.cycle
     assert c is not None
+    if isinstance(cfg.data.slice_axis, list):
+        raise MedsrError(
+            "config: data.slice_axis: unpaired cycle training cuts one plane; give one axis"
+        )
     if c.lr_domain is None:
         if len(train_sources) < 2:
             raise MedsrError(
