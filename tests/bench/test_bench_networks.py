@@ -133,3 +133,13 @@ def test_recorded_rows_have_every_key_and_their_command() -> None:
         ]
         assert r["train_steps"] > 0 and r["train_seconds"] > 0
     assert networks_markdown(rows) in MEDICAL_MD.read_text(encoding="utf-8")
+
+
+def test_cli_refuses_an_unknown_network_naming_the_known_ones(capsys) -> None:
+    from medsr.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["benchmark", "networks", "--methods", "vdsr", "--scales", "2"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "vdsr" in err and "tl_net" in err and "gan_circle" in err

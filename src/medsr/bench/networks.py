@@ -361,6 +361,7 @@ def networks_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
                 f"{delta:+.2f}" + ("" if delta > 0 else " (not better)"),
                 str(r["train_steps"]),
                 f"{float(r['train_seconds']):.0f}",
+                "" if r.get("train_cpu_seconds") is None else f"{r['train_cpu_seconds']:.0f}",
             ]
         )
     header = [
@@ -373,6 +374,7 @@ def networks_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         "vs B-spline (dB)",
         "steps",
         "training s",
+        "training CPU s",
     ]
     table = "\n".join(markdown_table(header, [i >= 3 for i in range(len(header))], body))
     commands = "\n".join(f"    {r['command']}" for r in sorted(rows, key=_order))
