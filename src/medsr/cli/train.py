@@ -22,8 +22,9 @@ _EPILOG = (
     "  medsr train configs/edsr_baseline.yaml train.max_steps=2000 data.batch_size=8\n\n"
     "  medsr train configs/dcsrn.yaml model.preset=tiny train.devices=2 train.strategy=ddp\n\n"
     "  medsr train --resume runs/srcnn-20250101-120000 train.max_steps=20000\n\n"
-    "Recipes live in configs/ (one per paper); run from the repository root "
-    "so that their data paths (../shared/data/...) resolve. "
+    "Recipes: one per paper, listed by `medsr recipes` (a bare name such as `medsr train vdsr` "
+    "works anywhere; `medsr recipes copy NAME my.yaml` to edit one). Their data paths "
+    "(../shared/data/...) are relative: run from the repository root or point data.* at your data. "
     "A run folder holds config.yaml, checkpoints/, logs/ (CSV), "
     "tensorboard/ and the final model.safetensors + model.json (used by `medsr upscale --weights`)."
 )
