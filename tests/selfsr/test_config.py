@@ -49,3 +49,12 @@ def test_config_validates() -> None:
         SelfSRConfig(orientations=3)
     with pytest.raises(MedsrError):
         SelfSRConfig(anti_alias="maybe")
+
+
+def test_inference_ensemble_and_patch_sampling_options() -> None:
+    """Issue 13 options: flip self-ensemble (off by default unless measured better) and the
+    training-patch weighting; a wrong value is refused with the option's name."""
+    config = SelfSRConfig(ensemble=True, sampling="residual")
+    assert config.ensemble is True and config.sampling == "residual"
+    with pytest.raises(MedsrError, match="sampling"):
+        SelfSRConfig(sampling="edges")

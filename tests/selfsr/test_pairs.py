@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from medsr.degrade import SliceProfile, thick_slice_operator
+from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
 from medsr.selfsr.pairs import PatchSampler, compatible_length, make_training_pairs
 from medsr.volume import zoom_grid
@@ -56,3 +57,20 @@ def test_sampler_prefers_the_foreground(brain_crop) -> None:
     assert (y.reshape(64, -1).mean(axis=1) > 0.05).mean() > 0.9
     again = PatchSampler(pairs, 16, np.random.default_rng(0)).sample(64)
     np.testing.assert_array_equal(again[0], x)  # seeded: reproducible
+
+
+def test_residual_weighting_draws_the_patches_interpolation_gets_wrong(brain_crop) -> None:
+    """``weighting="residual"``: half of each batch is drawn in proportion to |HR - input|, so the
+    mean interpolation error of the batches rises over uniform sampling (same rng seed)."""
+    hr = brain_crop.data[:, :, :, :24] / 255.0
+    pairs = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0)
+
+    def error(weighting: str) -> float:
+        sampler = PatchSampler(pairs, 16, np.random.default_rng(0), weighting=weighting)
+        x, y = sampler.sample(512)
+        return float(np.abs(y - x).mean())
+
+    uniform, residual = error("uniform"), error("residual")
+    assert residual > 1.2 * uniform
+    with pytest.raises(MedsrError, match="weighting"):
+        PatchSampler(pairs, 16, np.random.default_rng(0), weighting="edges")

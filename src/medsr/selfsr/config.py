@@ -125,6 +125,9 @@ class SelfSRConfig:
             review section 5): every through-plane plane is restored as is and flipped along its
             rows, its columns and both, and the 4 outputs, flipped back, are averaged. Flips only
             (no transpose): the network restores a blur along the rows. 4x the inference cost.
+        sampling: training patches: ``"uniform"`` over the foreground, or ``"residual"`` (half of
+            each batch drawn in proportion to the interpolation's error |HR - interpolated LR|;
+            :class:`medsr.selfsr.pairs.PatchSampler`).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -144,6 +147,7 @@ class SelfSRConfig:
     threads: int | None = None
     infer_batch: int = 8
     ensemble: bool = False
+    sampling: str = "uniform"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -155,5 +159,7 @@ class SelfSRConfig:
             raise MedsrError(f"the learning rate must be > 0, got {self.lr}")
         if self.anti_alias not in (True, False, "auto"):
             raise MedsrError(f"anti_alias must be true, false or auto, got {self.anti_alias!r}")
+        if self.sampling not in ("uniform", "residual"):
+            raise MedsrError(f"sampling must be uniform or residual, got {self.sampling!r}")
         if self.saa_order not in ("both", "papers"):
             raise MedsrError(f"saa_order must be both or papers, got {self.saa_order!r}")

@@ -126,6 +126,12 @@ class PatchSampler:
         rng: random generator (the only source of randomness).
         threshold: foreground level in normalised units.
         holdout: one plane in ``holdout`` is for validation (none when a stack has fewer planes).
+        weighting: ``"uniform"`` (default): every foreground position alike. ``"residual"``:
+            half the patches uniformly, half with a probability proportional to the mean
+            ``|target - input|`` of the window (where the interpolation is wrong: edges, sulci),
+            importance sampling of the hard examples (as in Katharopoulos & Fleuret, "Not all
+            samples are created equal", ICML 2018, simplified: fixed weights, no loss
+            re-weighting, so the loss is biased towards those regions on purpose).
     """
 
     def __init__(
@@ -135,14 +141,19 @@ class PatchSampler:
         rng: np.random.Generator,
         threshold: float = 0.1,
         holdout: int = 8,
+        weighting: str = "uniform",
     ):
+        if weighting not in ("uniform", "residual"):
+            raise MedsrError(f"weighting must be uniform or residual, got {weighting!r}")
+        self.weighting = weighting
         self.pairs = pairs
         self.rng = rng
         self.patch = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
         p = self.patch
         candidates: list[np.ndarray] = []
+        residuals: list[np.ndarray] = []
         self._stride = stride = max(1, p // 4)
-        for t in pairs.targets:
+        for t, x in zip(pairs.targets, pairs.inputs, strict=True):
             # mean of each p x p window via a summed-area table, on a stride grid for speed
             cs = np.pad(
                 np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0))
@@ -155,16 +166,33 @@ class PatchSampler:
             if good.size == 0:  # an empty or faint scan: take every position
                 good = np.argwhere(np.ones_like(sums, dtype=bool))
             candidates.append(np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1))
+            if weighting == "residual":
+                rs = np.pad(
+                    np.cumsum(np.cumsum(np.abs(t - x), axis=1, dtype=np.float64), axis=2),
+                    ((0, 0), (1, 0), (1, 0)),
+                )
+                r = rs[:, r0 + p, c0 + p] - rs[:, r0, c0 + p] - rs[:, r0 + p, c0] + rs[:, r0, c0]
+                residuals.append(r[good[:, 0], good[:, 1], good[:, 2]])
         self._splits: dict[str, list[np.ndarray]] = {"train": [], "val": []}
-        for cand, t in zip(candidates, pairs.targets, strict=True):
+        self._weights: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+        for s, (cand, t) in enumerate(zip(candidates, pairs.targets, strict=True)):
             held = cand[:, 0] % holdout == holdout - 1 if t.shape[0] >= holdout else cand[:, 0] < 0
             train, val = cand[~held], cand[held]
             self._splits["train"].append(train if len(train) else cand)
             self._splits["val"].append(val if len(val) else cand)
+            if weighting == "residual":
+                w = residuals[s]
+                self._weights["train"].append(w[~held] if len(train) else w)
         self._probs = {}
         for split, cands in self._splits.items():
             w = np.asarray([len(c) for c in cands], dtype=np.float64)
             self._probs[split] = w / w.sum()
+        # residual weighting (training split): one distribution over every candidate position
+        self._cumulative: np.ndarray | None = None
+        if weighting == "residual":
+            flat = np.concatenate(self._weights["train"]) + 1e-12
+            self._cumulative = np.cumsum(flat / flat.sum())
+            self._offsets = np.cumsum([0] + [len(c) for c in self._splits["train"]])
 
     def sample(self, batch: int, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """A batch ``(inputs, targets)``, each ``(B, 1, P, P)`` float32, from the training planes
@@ -174,9 +202,18 @@ class PatchSampler:
         ys = np.empty((batch, 1, p, p), np.float32)
         cands = self._splits[split]
         stacks = self.rng.choice(len(cands), size=batch, p=self._probs[split])
+        weighted = split == "train" and self._cumulative is not None
         for b, s in enumerate(stacks):
             cand = cands[s]
-            k, r, c = cand[self.rng.integers(len(cand))]
+            if weighted and b % 2 == 1:  # every other patch: proportional to the residual
+                assert self._cumulative is not None
+                flat = int(np.searchsorted(self._cumulative, self.rng.random(), side="right"))
+                flat = min(flat, len(self._cumulative) - 1)
+                s = int(np.searchsorted(self._offsets, flat, side="right") - 1)
+                cand = cands[s]
+                k, r, c = cand[flat - self._offsets[s]]
+            else:
+                k, r, c = cand[self.rng.integers(len(cand))]
             plane = self.pairs.inputs[s]
             r = min(int(r) + int(self.rng.integers(self._stride)), plane.shape[1] - p)
             c = min(int(c) + int(self.rng.integers(self._stride)), plane.shape[2] - p)

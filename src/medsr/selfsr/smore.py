@@ -186,6 +186,7 @@ def self_super_resolve(
                 device=config.device,
                 progress=stage_progress,
                 label=f"training ({name})",
+                sampling=config.sampling,
             )
             t_apply = time.perf_counter()
             used = result.val_gain_db > 0  # never return something worse than the interpolation
@@ -233,6 +234,7 @@ def self_super_resolve(
         "anti_aliasing": use_saa,
         "saa_order": config.saa_order if use_saa else None,
         "ensemble": config.ensemble,
+        "sampling": config.sampling,
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},

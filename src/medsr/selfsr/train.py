@@ -76,6 +76,7 @@ def train_restoration(
     label: str = "training",
     clip: float | None = 0.5,
     auto_threads: bool = True,
+    sampling: str = "uniform",
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
 
@@ -86,9 +87,10 @@ def train_restoration(
     With ``auto_threads`` on a CPU with several torch threads, the first steps are timed with all
     threads and with one, and training continues with the faster: for these small batches, extra
     threads often cost more in synchronisation than they bring, above all on a busy machine.
-    Torch's thread count is restored on return.
+    Torch's thread count is restored on return. ``sampling`` is the
+    :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``).
     """
-    sampler = PatchSampler(pairs, patch, rng)
+    sampler = PatchSampler(pairs, patch, rng, weighting=sampling)
     val_x, val_y = sampler.sample(max(16, batch), split="val")
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
