@@ -1,12 +1,20 @@
 """Shepard interpolation layer (ShCNN, Ren et al. 2015) and the learned input up-sampler."""
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
+from medical_fit_helpers import fit, t1_slice_pair
 
 from medsr.errors import MedsrError
 from medsr.models.blocks import LearnedPreUpsample, PreUpsample, ShepardInterpolation
+from medsr.models.blocks.learned import ShepardPreUpsample
 from medsr.models.registry import MODELS
+from medsr.train.builders import build_model
+from medsr.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _holes(shape, keep=0.4, seed=0):
@@ -117,3 +125,57 @@ def test_learned_upsample_is_trained_with_the_network():
     assert not torch.equal(net.upsample.up.conv.weight, w0)
     with pytest.raises(MedsrError):
         MODELS.create("vdsr", scale=1.5, preset="tiny", kernel="learned")
+
+
+@pytest.mark.parametrize(
+    ("dims", "factors"), [(2, (2, 2)), (2, (3, 3)), (2, (1, 4)), (3, (2, 2, 2)), (3, (1, 1, 3))]
+)
+def test_shepard_upsample_is_a_normalised_average_on_the_pixel_centre_grid(dims, factors):
+    layer = ShepardPreUpsample(dims, 2, factors)
+    x = torch.rand((1, 2) + (5,) * dims)
+    y = layer(x).detach()
+    assert y.shape[2:] == tuple(5 * f for f in factors)
+    const = layer(torch.full_like(x, 3.0)).detach()
+    assert torch.allclose(const, torch.full_like(const, 3.0), atol=1e-5)  # borders too
+    assert float(y.min()) >= float(x.min()) - 1e-6 and float(y.max()) <= float(x.max()) + 1e-6
+    # a ramp along the last axis comes out mirror-symmetric about the grid's centre: the LR
+    # samples sit at the HR coordinates i r + (r - 1) / 2, as PreUpsample's pixel centres
+    ramp = torch.arange(5.0).expand((1, 2) + (5,) * dims)
+    out = layer(ramp).detach()
+    assert torch.allclose(out + out.flip(-1), torch.full_like(out, 4.0), atol=1e-5)
+    if factors[-1] % 2:  # odd factor: HR samples on the LR samples nearly keep their values
+        centre = out[(..., *(slice(f // 2, None, f) for f in factors))]
+        assert torch.allclose(centre, ramp, atol=0.05)
+
+
+def test_shepard_upsample_learns_to_interpolate_a_real_slice(shared_data):
+    lr, hr = t1_slice_pair(shared_data, scale=2, size=48)
+    layer = ShepardPreUpsample(2, 1, 2)
+    theta0 = layer.theta.detach().clone()
+    losses = fit(layer, [lr], hr, steps=60, lr=5e-2)
+    assert losses[-1] < 0.8 * losses[0], losses[::10]
+    assert not torch.equal(layer.theta, theta0) and float(layer.weights().detach().min()) > 0
+    const = layer(torch.full_like(lr, 0.7)).detach()  # still a normalised average
+    assert torch.allclose(const, torch.full_like(const, 0.7), atol=1e-5)
+
+
+def test_shepard_upsample_is_an_option_of_pre_upsampling_networks_and_recipes():
+    cfg = load_config(ROOT / "configs" / "srcnn.yaml", ["model.kwargs={kernel: shepard}"])
+    net = build_model(cfg)
+    assert isinstance(net.upsample, ShepardPreUpsample)
+    lr = torch.rand(2, 1, 8, 8)
+    theta0 = net.upsample.theta.detach().clone()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    out = net(lr)
+    assert out.shape[2:] == tuple(8 * s for s in cfg.model.scale_tuple())
+    F.mse_loss(out, torch.rand_like(out)).backward()
+    opt.step()  # trained with the network
+    assert not torch.equal(net.upsample.theta, theta0)
+    for name in ("vdsr", "drrn", "dilated_sr"):
+        model = MODELS.create(name, scale=3, preset="tiny", kernel="shepard")
+        assert isinstance(model.upsample, ShepardPreUpsample)
+        assert model(torch.rand(1, 1, 6, 6)).shape == (1, 1, 18, 18)
+    with pytest.raises(MedsrError):
+        MODELS.create("vdsr", scale=1.5, preset="tiny", kernel="shepard")
+    with pytest.raises(MedsrError, match="reach"):
+        ShepardPreUpsample(2, 1, 2, reach=0)

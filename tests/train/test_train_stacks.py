@@ -13,8 +13,10 @@ from medsr.degrade import ThickSlice
 from medsr.errors import MedsrError
 from medsr.io import read, write
 from medsr.models import create_model
+from medsr.runtime import torch_seed
 from medsr.train.builders import build_datamodule, build_model, build_task
 from medsr.train.config import load_config, parse_config
+from medsr.train.run import train
 from medsr.volume import Volume
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +85,8 @@ def test_every_stack_matters_and_training_improves(t1_cube: Path, tmp_path: Path
     input layers of every stack."""
     cfg = _cfg(t1_cube, tmp_path)
     dm, norm, _ = build_datamodule(cfg)
-    model = build_model(cfg)
+    with torch_seed(0):  # the initial weights, not the global RNG left by earlier tests
+        model = build_model(cfg)
     task = build_task(cfg, model, norm)
     batch = next(iter(dm.train_dataloader()))
     with torch.no_grad():
@@ -104,6 +107,35 @@ def test_every_stack_matters_and_training_improves(t1_cube: Path, tmp_path: Path
         losses.append(float(loss.detach()))
     assert losses[-1] < losses[0]
     assert all(not torch.equal(w, layer.conv.weight) for w, layer in zip(w0, model.inputs))
+
+
+def test_recipe_trains_and_validates_with_tensorboard_previews(t1_cube: Path, tmp_path: Path):
+    """`medsr train configs/oktay_misr.yaml`: the validation previews (one LR tensor per item)
+    skip the multi-stack input instead of failing the run (a regression of the previews)."""
+    threads = torch.get_num_threads()
+    try:
+        result = train(
+            ROOT / "configs" / "oktay_misr.yaml",
+            [
+                f"data.train.hr_dir={t1_cube}",
+                f"data.val.hr_dir={t1_cube}",
+                f"output_dir={tmp_path / 'run'}",
+                "model.preset=tiny",
+                "data.patch_size=16",
+                "data.batch_size=2",
+                "data.val_crop=16",
+                "train.max_steps=2",
+                "train.val_every=2",
+                "train.checkpoint_every=2",
+                "train.progress=none",
+                "train.threads=1",
+            ],
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert result.global_step == 2 and result.weights.is_file()
+    assert np.isfinite(result.metrics["val/psnr"])
+    assert list((result.run_dir).rglob("events.out.tfevents*"))  # TensorBoard was on
 
 
 def test_stacks_need_a_3d_supervised_model() -> None:

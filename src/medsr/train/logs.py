@@ -146,6 +146,8 @@ class ValidationPreviews(L.Callback):
         boards = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
         if not boards or not isinstance(batch, dict) or "lr" not in batch or "hr" not in batch:
             return
+        if not isinstance(batch["lr"], torch.Tensor):  # several LR stacks (oktay_misr): no preview
+            return
         model = getattr(pl_module, "export_model", None)
         if model is None:
             return

@@ -16,6 +16,11 @@
   ``create_model("vdsr", scale=2, kernel="learned")`` (``model: {name: vdsr, kwargs: {kernel:
   learned}}`` in a training config).
 
+* :class:`ShepardPreUpsample` -- the Shepard layer as the input up-sampler of a pre-upsampling
+  network (ShCNN's use of it for SR: the LR samples are the known samples on the HR grid).
+  Reached with ``kernel="shepard"`` of every pre-upsampling network (``model: {name: srcnn,
+  kwargs: {kernel: shepard}}``).
+
 Example::
 
     >>> layer = ShepardInterpolation(2, channels=1, kernel=5)
@@ -35,7 +40,7 @@ from medsr.errors import MedsrError
 from medsr.models.blocks.conv import check_dims, integer_factors
 from medsr.models.blocks.upsample import TransposedUpsample
 
-__all__ = ["LearnedPreUpsample", "ShepardInterpolation"]
+__all__ = ["LearnedPreUpsample", "ShepardInterpolation", "ShepardPreUpsample"]
 
 
 class ShepardInterpolation(nn.Module):
@@ -134,3 +139,77 @@ class LearnedPreUpsample(nn.Module):
 
     def extra_repr(self) -> str:
         return f"factors={self.factors}"
+
+
+class ShepardPreUpsample(nn.Module):
+    """Trainable Shepard interpolation from the LR grid onto the HR grid (ShCNN, Ren et al. 2015,
+    eq. 2, review ref. [57]) by integer factors per axis: ``y = (K * I) / (K * M)`` where ``I``
+    holds the LR samples at their positions on the HR grid and ``M`` marks them.
+
+    The LR sample ``i`` of an axis with factor ``r`` lies at HR coordinate ``i r + (r - 1) / 2``
+    (pixel centres, as :class:`~medsr.models.blocks.upsample.PreUpsample`), between HR samples
+    when ``r`` is even, so ``K * I`` and ``K * M`` are computed as transposed convolutions of
+    stride ``r`` whose taps sit at sub-sample offsets. ``K = softplus(theta)`` (one non-negative
+    kernel per channel), so every output is a normalised weighted average of the LR samples
+    within ``reach`` LR samples -- a constant stays constant, at the borders too. It starts as
+    Shepard's inverse-distance weights ``1 / (softening + d^power)`` (``d`` in LR samples; the
+    softening keeps the weight finite at ``d = 0``), which nearly pass through the LR samples
+    and average the two nearest ones half-way between them. Axes of factor 1 are not touched.
+
+    Simplified: the layer of ShCNN used once, at the input, in place of the fixed interpolation
+    (ShCNN stacks Shepard layers inside its network for inpainting and SR).
+    """
+
+    def __init__(
+        self,
+        dims: int,
+        channels: int,
+        factors: int | Sequence[int],
+        *,
+        reach: int = 2,
+        power: float = 2.0,
+        softening: float = 0.01,
+    ) -> None:
+        super().__init__()
+        self.dims = check_dims(dims)
+        self.factors = integer_factors(factors, dims)
+        if reach < 1 or softening <= 0:
+            raise MedsrError(
+                f"Shepard up-sampling needs reach >= 1 and softening > 0, got {reach}, {softening}"
+            )
+        self.channels, self.reach = channels, reach
+        self.kernel_size = tuple(2 * reach * r - r % 2 if r > 1 else 1 for r in self.factors)
+        axes = [
+            (np.arange(k, dtype=np.float64) - (k - 1) / 2) / r
+            for k, r in zip(self.kernel_size, self.factors)
+        ]
+        grids = np.meshgrid(*axes, indexing="ij")
+        dist = np.sqrt(sum(g**2 for g in grids))
+        w0 = 1.0 / (softening + dist**power)
+        theta = np.log(np.expm1(w0))  # softplus^-1
+        shape = (channels, 1) + self.kernel_size
+        self.theta = nn.Parameter(torch.as_tensor(theta, dtype=torch.float32).expand(shape).clone())
+
+    def weights(self) -> torch.Tensor:
+        """The non-negative kernels ``(C, 1, *kernel_size)``."""
+        return F.softplus(self.theta)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != self.dims + 2 or x.shape[1] != self.channels:
+            raise MedsrError(
+                f"Shepard up-sampling expects (N, {self.channels}, {self.dims} spatial axes), "
+                f"got {tuple(x.shape)}"
+            )
+        w = self.weights().to(x.dtype)
+        conv_t = F.conv_transpose2d if self.dims == 2 else F.conv_transpose3d
+        num = conv_t(x, w, stride=self.factors, groups=self.channels)
+        ones = torch.ones((1, self.channels) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
+        den = conv_t(ones, w, stride=self.factors, groups=self.channels)
+        crop = (slice(None), slice(None)) + tuple(
+            slice((k - r) // 2, (k - r) // 2 + n * r)
+            for k, r, n in zip(self.kernel_size, self.factors, x.shape[2:])
+        )
+        return num[crop] / den[crop]
+
+    def extra_repr(self) -> str:
+        return f"factors={self.factors}, kernel_size={self.kernel_size}, reach={self.reach}"

@@ -25,7 +25,7 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.models.blocks.conv import as_factors, batch_norm, check_dims, conv, integer_factors
-from medsr.models.blocks.learned import LearnedPreUpsample
+from medsr.models.blocks.learned import LearnedPreUpsample, ShepardPreUpsample
 from medsr.models.blocks.upsample import PreUpsample
 
 
@@ -131,7 +131,9 @@ class PreUpsampleNet(SRNet):
     """A pre-upsampling network (review section 3.1): ``scale`` may be any positive factors and
     ``self.upsample`` is the fixed interpolation (``config["kernel"]``: "cubic", "linear") its
     layers work after, or with ``kernel="learned"`` a trained one that starts as linear
-    interpolation (:class:`~medsr.models.blocks.learned.LearnedPreUpsample`, integer factors).
+    interpolation (:class:`~medsr.models.blocks.learned.LearnedPreUpsample`, integer factors),
+    or with ``kernel="shepard"`` a trained Shepard layer
+    (:class:`~medsr.models.blocks.learned.ShepardPreUpsample`, integer factors).
     ``forward`` is the global residual learning ``x_up + body(x_up)`` of VDSR (Kim et al. 2016)
     and DCSR (Zhang et al. 2019); networks with another output head override it."""
 
@@ -145,6 +147,8 @@ class PreUpsampleNet(SRNet):
         )
         if config["kernel"] == "learned":  # trained input up-sampler (review ref. [55])
             self.upsample = LearnedPreUpsample(dims, in_channels, self.scale)
+        elif config["kernel"] == "shepard":  # trained Shepard layer (ShCNN, review ref. [57])
+            self.upsample = ShepardPreUpsample(dims, in_channels, self.scale)
         else:
             self.upsample = PreUpsample(dims, self.scale, kernel=config["kernel"])
 
