@@ -3,6 +3,7 @@
 - ``shared_data``: the real data folder ``../shared/data`` beside the repository (or skip).
 - ``phantom``: a small synthetic 3-D volume on an oblique grid (anisotropic, rotated, shifted).
 - ``tmp_out``: an empty output folder.
+- ``medsr_main``: runs ``medsr ARGS`` in this process -> (exit code, stdout, stderr).
 - ``make_phantom`` / ``oblique``: the phantom factory and its affine, for tests that need variants
   (request them as fixtures; do not import this module, other folders have their own conftest).
 
@@ -92,3 +93,22 @@ def tmp_out(tmp_path: Path) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     return out
+
+
+@pytest.fixture
+def medsr_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``medsr_main(*args)``: ``medsr ARGS`` through :func:`medsr.cli.main` in this process ->
+    (exit code, stdout, stderr) of that run only (earlier captured output is dropped)."""
+    from medsr.cli import main
+
+    def run(*args: str | os.PathLike[str]) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -10,34 +10,15 @@ from pathlib import Path
 import pytest
 
 from medsr.bench.results import OUTPUT_FILES
-from medsr.cli import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def _main(*args: str | Path) -> int:
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def test_table1_quick_reproduces_the_published_bicubic_row(tmp_path: Path, capsys) -> None:
+def test_table1_quick_reproduces_the_published_bicubic_row(tmp_path: Path, medsr_main) -> None:
     out = tmp_path / "t1"
-    code = _main(
-        "benchmark",
-        "table1",
-        "--quick",
-        "--scales",
-        "2",
-        "--data",
-        DATA / "natural" / "CSet5",
-        "--out",
-        out,
-    )
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
+    args = ["benchmark", "table1", "--quick", "--scales", "2", "--data", DATA / "natural" / "CSet5"]
+    code, printed_out, err = medsr_main(*args, "--out", out)
+    assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     data = json.loads((out / "results.json").read_text())
     (row,) = data["rows"]
@@ -48,38 +29,26 @@ def test_table1_quick_reproduces_the_published_bicubic_row(tmp_path: Path, capsy
     assert data["command"].startswith("medsr benchmark table1 --data")
     (line,) = list(csv.DictReader((out / "results.csv").open()))
     assert float(line["psnr"]) == pytest.approx(row["psnr"]) and line["dataset"] == "Set5"
-    assert "Set5 x2" in printed.out and "published 33.66" in printed.out
-    assert "none in this installation" in printed.out  # zero shipped networks is not an error
+    assert "Set5 x2" in printed_out and "published 33.66" in printed_out
+    assert "none in this installation" in printed_out  # zero shipped networks is not an error
     # a second run refuses to replace the report without --overwrite
-    assert (
-        _main(
-            "benchmark",
-            "table1",
-            "--quick",
-            "--scales",
-            "2",
-            "--data",
-            DATA / "natural" / "CSet5",
-            "--out",
-            out,
-        )
-        == 2
-    )
-    assert "--overwrite" in capsys.readouterr().err
+    code, _, err = medsr_main(*args, "--out", out)
+    assert code == 2 and "--overwrite" in err
 
 
-def test_table1_option_errors_name_the_flag(tmp_path: Path, capsys) -> None:
-    assert _main("benchmark", "table1", "--methods", "magic", "--out", tmp_path / "a") == 2
-    assert "--methods: unknown method 'magic'" in capsys.readouterr().err
-    assert _main("benchmark", "table1", "--scales", "2.5", "--out", tmp_path / "b") == 2
-    assert "--scales" in capsys.readouterr().err
-    assert _main("benchmark", "table1", "--data", tmp_path / "none", "--out", tmp_path / "c") == 2
-    assert "does not exist" in capsys.readouterr().err
+def test_table1_option_errors_name_the_flag(tmp_path: Path, medsr_main) -> None:
+    code, _, err = medsr_main("benchmark", "table1", "--methods", "magic", "--out", tmp_path / "a")
+    assert code == 2 and "--methods: unknown method 'magic'" in err
+    code, _, err = medsr_main("benchmark", "table1", "--scales", "2.5", "--out", tmp_path / "b")
+    assert code == 2 and "--scales" in err
+    table1 = ("benchmark", "table1", "--data", tmp_path / "none", "--out", tmp_path / "c")
+    code, _, err = medsr_main(*table1)
+    assert code == 2 and "does not exist" in err
 
 
-def test_medical_quick_runs_on_chris_t1(tmp_path: Path, capsys) -> None:
+def test_medical_quick_runs_on_chris_t1(tmp_path: Path, medsr_main) -> None:
     out = tmp_path / "med"
-    code = _main(
+    code, printed_out, err = medsr_main(
         "benchmark",
         "medical",
         "--quick",
@@ -93,8 +62,7 @@ def test_medical_quick_runs_on_chris_t1(tmp_path: Path, capsys) -> None:
         "--out",
         out,
     )
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
+    assert code == 0, err
     assert set(OUTPUT_FILES) <= {p.name for p in out.iterdir()}
     data = json.loads((out / "results.json").read_text())
     assert data["kind"] == "medical"
@@ -111,4 +79,4 @@ def test_medical_quick_runs_on_chris_t1(tmp_path: Path, capsys) -> None:
     html = (out / "report.html").read_text()
     # the PSNR-against-time chart and the crops of the simulated case at x2
     assert html.count("<table") == 2 and html.count("data:image/png;base64,") == 2
-    assert "chris_t1" in printed.out
+    assert "chris_t1" in printed_out

@@ -21,20 +21,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medsr.cli import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    """``medsr ARGS`` in this process -> (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def _one_error(code: int, err: str) -> str:
     assert code == 2, err
@@ -69,12 +55,12 @@ def _net_with(root: Path, cli_data: Path, **fields: object) -> Path:
     ],
 )
 def test_model_json_field_of_the_wrong_type_is_named(
-    tmp_path, cli_data, capsys, fields, expected
+    tmp_path, cli_data, medsr_main, fields, expected
 ):
     weights = _net_with(tmp_path, cli_data, **fields)
     out = tmp_path / "out.png"
-    code, _, err = _run(
-        capsys, "upscale", cli_data / "picture.png", "-o", out, "--weights", weights,
+    code, _, err = medsr_main(
+        "upscale", cli_data / "picture.png", "-o", out, "--weights", weights,
         "--factors", "2",
     )  # fmt: skip
     line = _one_error(code, err)
@@ -124,7 +110,7 @@ def test_library_warnings_are_one_note_line_and_stderr_keeps_the_error(tmp_path,
 
 
 @pytest.mark.parametrize("case", ["slices", "channels"])
-def test_writer_errors_name_the_output_not_the_temporary(tmp_path, cli_data, capsys, case):
+def test_writer_errors_name_the_output_not_the_temporary(tmp_path, cli_data, medsr_main, case):
     if case == "slices":  # a 3-D scan written as a picture
         args = [cli_data / "small.nii.gz", "--factors", "2"]
         expected = "a .png file holds one 2-D image but the volume has 8 slices"
@@ -137,19 +123,19 @@ def test_writer_errors_name_the_output_not_the_temporary(tmp_path, cli_data, cap
         args = [two, "--factors", "2,2"]
         expected = "pictures hold 1 (grey) or 3 (RGB) channels, the volume has 2"
     out = tmp_path / "result.png"
-    code, _, err = _run(capsys, "upscale", *args, "-o", out, "--method", "cubic")
+    code, _, err = medsr_main("upscale", *args, "-o", out, "--method", "cubic")
     line = _one_error(code, err)
     assert line.startswith("error: result.png: ") and expected in line, line
     assert ".tmp" not in line
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_too_long_names_are_blamed_on_the_name(tmp_path, cli_data, capsys):
+def test_too_long_names_are_blamed_on_the_name(tmp_path, cli_data, medsr_main):
     picture = cli_data / "picture.png"
     # fits the file system alone, but not with the temporary file's extra bytes
     out = tmp_path / ("c" * 240 + ".png")
     args = ["--factors", "2", "--method", "cubic"]
-    code, _, err = _run(capsys, "upscale", picture, "-o", out, *args)
+    code, _, err = medsr_main("upscale", picture, "-o", out, *args)
     line = _one_error(code, err)
     assert "the output name" in line and "is too long (244 bytes)" in line, line
     assert "choose a name of at most" in line and "cannot write in folder" not in line
@@ -160,23 +146,23 @@ def test_too_long_names_are_blamed_on_the_name(tmp_path, cli_data, capsys):
         [picture, "-o", tmp_path / long_name / "x.png"],
         [tmp_path / f"{long_name}.nii.gz", "-o", tmp_path / "x.png"],
     ):
-        code, _, err = _run(capsys, "upscale", *args, "--factors", "2", "--method", "cubic")
+        code, _, err = medsr_main("upscale", *args, "--factors", "2", "--method", "cubic")
         line = _one_error(code, err)
         assert "too long" in line and "unexpected" not in line, line
-    code, _, err = _run(capsys, "info", tmp_path / f"{long_name}.nii.gz")
+    code, _, err = medsr_main("info", tmp_path / f"{long_name}.nii.gz")
     assert "too long" in _one_error(code, err)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_truncated_dicom_pixels_are_called_truncated(tmp_path, cli_data, capsys):
+def test_truncated_dicom_pixels_are_called_truncated(tmp_path, cli_data, medsr_main):
     series = tmp_path / "series"
     shutil.copytree(cli_data / "dicom_one", series)
     victim = sorted(series.iterdir())[3]
     blob = victim.read_bytes()
     victim.write_bytes(blob[: len(blob) - 5000])  # the end of the pixel block is lost
     out = tmp_path / "out.nii.gz"
-    code, _, err = _run(
-        capsys, "upscale", series, "-o", out, "--factors", "1,1,2", "--method", "cubic"
+    code, _, err = medsr_main(
+        "upscale", series, "-o", out, "--factors", "1,1,2", "--method", "cubic"
     )
     line = _one_error(code, err)
     assert victim.name in line and "truncated" in line, line
@@ -184,7 +170,7 @@ def test_truncated_dicom_pixels_are_called_truncated(tmp_path, cli_data, capsys)
     assert not out.exists()
 
 
-def test_a_network_that_outputs_nan_is_blamed_not_the_input(tmp_path, cli_data, capsys):
+def test_a_network_that_outputs_nan_is_blamed_not_the_input(tmp_path, cli_data, medsr_main):
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -195,8 +181,8 @@ def test_a_network_that_outputs_nan_is_blamed_not_the_input(tmp_path, cli_data, 
     state[bias] = torch.full_like(state[bias], float("nan"))  # a diverged / damaged tensor
     save_file(state, str(net / "model.safetensors"), metadata={"format": "medsr-weights"})
     out = tmp_path / "out.png"
-    code, _, err = _run(
-        capsys, "upscale", cli_data / "picture.png", "-o", out, "--weights",
+    code, _, err = medsr_main(
+        "upscale", cli_data / "picture.png", "-o", out, "--weights",
         net / "model.safetensors", "--factors", "2",
     )  # fmt: skip
     line = _one_error(code, err)
@@ -207,19 +193,19 @@ def test_a_network_that_outputs_nan_is_blamed_not_the_input(tmp_path, cli_data, 
     assert not out.exists()
 
 
-def test_one_pixel_and_untyped_requests_get_matching_messages(tmp_path, cli_data, capsys):
+def test_one_pixel_and_untyped_requests_get_matching_messages(tmp_path, cli_data, medsr_main):
     from PIL import Image
 
     one = tmp_path / "one.png"
     Image.fromarray(np.array([[7]], dtype=np.uint8)).save(one)
     out = tmp_path / "out.png"
     for request in (["--factors", "2"], ["--factors", "2,2"], ["--spacing", "0.5"]):
-        code, _, err = _run(capsys, "upscale", one, "-o", out, *request, "--method", "cubic")
+        code, _, err = medsr_main("upscale", one, "-o", out, *request, "--method", "cubic")
         line = _one_error(code, err)
         assert "this image is 1 x 1 pixels" in line and "nothing to super-resolve" in line, line
         assert "e.g. --factors" not in line  # no advice to type what was typed
     # nothing typed: the message names the default target, not a --spacing nobody typed
-    code, _, err = _run(capsys, "upscale", cli_data / "picture.png", "-o", out, "--method", "cubic")
+    code, _, err = medsr_main("upscale", cli_data / "picture.png", "-o", out, "--method", "cubic")
     line = _one_error(code, err)
     assert "the default target" in line and "neither --factors nor --spacing" in line, line
     assert "--spacing 1,1,1" not in line and "e.g. --factors 2" in line

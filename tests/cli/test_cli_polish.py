@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from medsr.cli import app, main
+from medsr.cli import app
 
 SRC_CLI = Path(__file__).resolve().parents[2] / "src" / "medsr" / "cli"
 
@@ -23,18 +23,6 @@ def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, 
     for name, sub in sorted(getattr(command, "commands", {}).items()):
         paths += _command_paths(sub, path + (name,))
     return paths
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    """``medsr ARGS`` through :func:`medsr.cli.main` in this process -> (code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_no_bool_placeholder_in_any_help() -> None:
@@ -58,11 +46,11 @@ def test_no_bool_placeholder_in_any_help() -> None:
     assert "<path>" in upscale  # valued options keep their type
 
 
-def test_flags_still_parse_as_flags(capsys, tmp_path) -> None:
+def test_flags_still_parse_as_flags(medsr_main, tmp_path) -> None:
     """A flag takes no value: ``medsr models --json`` prints JSON, ``--json true`` is refused."""
-    code, out, _ = _run(capsys, "models", "--json", "--kind", "discriminator")
+    code, out, _ = medsr_main("models", "--json", "--kind", "discriminator")
     assert code == 0 and out.lstrip().startswith("[")
-    code, _, err = _run(capsys, "models", "--json", "true")
+    code, _, err = medsr_main("models", "--json", "true")
     assert code == 2 and err.startswith("error: ")
 
 
@@ -91,9 +79,9 @@ def test_the_cli_source_has_one_error_prefix() -> None:
         (["metrics"], "Missing argument"),
     ],
 )
-def test_bad_inputs_give_one_error_line_exit_2(capsys, tmp_path, monkeypatch, args, phrase):
+def test_bad_inputs_give_one_error_line_exit_2(medsr_main, tmp_path, monkeypatch, args, phrase):
     monkeypatch.chdir(tmp_path)
-    code, out, err = _run(capsys, *args)
+    code, out, err = medsr_main(*args)
     lines = err.splitlines()
     assert code == 2, (out, err)
     assert len(lines) == 1 and lines[0].startswith("error: ") and phrase in lines[0], err

@@ -17,7 +17,6 @@ import pytest
 import SimpleITK as sitk
 
 from medsr import io
-from medsr.cli import main
 from medsr.data import sample_path
 from medsr.errors import MedsrError, OptionError
 from medsr.io.dicom_write import Derivation
@@ -160,22 +159,11 @@ def test_channels_other_than_grey_or_rgb_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "two").exists()
 
 
-def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_upscale_writes_a_derived_series_and_a_clean_sidecar(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, medsr_main
 ) -> None:
     args = ["upscale", str(sample_path("dicom")), "--method", "linear", "--factors", "1,1,2"]
-    code, out, err = _cli([*args, "-o", str(tmp_path / "sr"), "--format", "dicom"], capsys)
+    code, out, err = medsr_main(*args, "-o", str(tmp_path / "sr"), "--format", "dicom")
     assert code == 0, err
     source = io.read(sample_path("dicom"))
     back = io.read(tmp_path / "sr")
@@ -189,22 +177,22 @@ def test_cli_upscale_writes_a_derived_series_and_a_clean_sidecar(
     assert str(ref.PatientName) not in text and str(ref.PatientID) not in text
     # an existing folder as -o: the series goes into it, named after the input
     (tmp_path / "batch").mkdir()
-    code, _, err = _cli([*args, "-o", str(tmp_path / "batch"), "--format", "dicom"], capsys)
+    code, _, err = medsr_main(*args, "-o", str(tmp_path / "batch"), "--format", "dicom")
     assert code == 0, err
     assert len(list((tmp_path / "batch" / "dicom").glob("*.dcm"))) == 12
     # --anonymise without DICOM output, and an unknown format: one-line option errors
-    code, _, err = _cli([*args, "-o", str(tmp_path / "a.nii.gz"), "--anonymise"], capsys)
+    code, _, err = medsr_main(*args, "-o", str(tmp_path / "a.nii.gz"), "--anonymise")
     assert code == 2 and "--anonymise applies to DICOM output (--format dicom)" in err
-    code, _, err = _cli([*args, "-o", str(tmp_path / "b"), "--format", "png"], capsys)
+    code, _, err = medsr_main(*args, "-o", str(tmp_path / "b"), "--format", "png")
     assert code == 2 and "--format must be dicom" in err
     # one enhanced multi-frame file instead of a folder
-    code, _, err = _cli([*args, "-o", str(tmp_path / "e.dcm"), "--format", FORMAT], capsys)
+    code, _, err = medsr_main(*args, "-o", str(tmp_path / "e.dcm"), "--format", FORMAT)
     assert code == 0, err
     enhanced = io.read(tmp_path / "e.dcm")
     np.testing.assert_allclose(enhanced.affine, back.affine, atol=1e-9)
     np.testing.assert_array_equal(enhanced.data, back.data)
     assert (tmp_path / "e.dcm.json").is_file()
-    code, _, err = _cli([*args, "-o", str(tmp_path / "c.nii.gz"), "--format", "dicom"], capsys)
+    code, _, err = medsr_main(*args, "-o", str(tmp_path / "c.nii.gz"), "--format", "dicom")
     assert code == 2 and "give a folder name without the .nii.gz suffix" in err
     assert not (tmp_path / "a.nii.gz").exists() and not (tmp_path / "b").exists()
     assert not (tmp_path / "c.nii.gz").exists()
@@ -212,7 +200,7 @@ def test_cli_upscale_writes_a_derived_series_and_a_clean_sidecar(
 
 @pytest.mark.data
 def test_shared_series_round_trips_through_dicom(
-    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    shared_data: Path, tmp_path: Path, medsr_main
 ) -> None:
     """read -> upscale (linear, x2 through-plane) -> DICOM -> medsr, SimpleITK and pydicom."""
     from medsr.infer.files import Job, upscale_file
@@ -241,7 +229,7 @@ def test_shared_series_round_trips_through_dicom(
         assert ds.StudyInstanceUID == src.StudyInstanceUID
         assert ds.FrameOfReferenceUID == src.FrameOfReferenceUID
         assert float(ds.SpacingBetweenSlices) == pytest.approx(0.75, abs=1e-9)
-    code, out, _ = _cli(["info", str(tmp_path / "sr"), "--json"], capsys)
+    code, out, _ = medsr_main("info", str(tmp_path / "sr"), "--json")
     assert code == 0 and json.loads(out)["series"]["slices"] == 48
 
 

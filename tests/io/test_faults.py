@@ -28,19 +28,6 @@ from medsr.io.atomic import atomic_group, atomic_path, clean_stale
 UPSCALE = ["upscale", "--method", "linear", "--factors", "1,1,2"]
 
 
-def _cli(args: list[str | Path], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``medsr ARGS`` in-process: exit code, stdout, stderr."""
-    from medsr.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _scan(path: Path) -> Path:
     data = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4)
     nib.save(nib.Nifti1Image(data, np.diag([1.0, 1.0, 2.0, 1.0])), str(path))
@@ -148,22 +135,20 @@ def test_clean_stale_removes_dead_writers_and_old_files_only(tmp_path: Path) -> 
     assert _names(tmp_path) == sorted([live.name, young_anonymous.name, other.name])
 
 
-def test_next_run_removes_what_a_killed_run_left(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_next_run_removes_what_a_killed_run_left(tmp_path: Path, medsr_main) -> None:
     src = _scan(tmp_path / "in.nii.gz")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     leftover = out_dir / f".sr.tmp{_dead_pid()}-0badf00d.nii.gz"
     leftover.write_bytes(b"half a scan from a killed run")
-    code, _, err = _cli([*UPSCALE, src, "-o", out_dir / "sr.nii.gz"], capsys)
+    code, _, err = medsr_main(*UPSCALE, src, "-o", out_dir / "sr.nii.gz")
     assert code == 0, err
     assert _names(out_dir) == ["sr.nii.gz", "sr.nii.gz.json"]
 
 
 # ------------------------------------------------------------------------- full disk
 def test_disk_full_while_writing_the_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, medsr_main
 ) -> None:
     src = _scan(tmp_path / "in.nii.gz")
     out = tmp_path / "sr.nii.gz"
@@ -178,7 +163,7 @@ def test_disk_full_while_writing_the_scan(
         return real_write(self, data)
 
     monkeypatch.setattr(nib.openers.Opener, "write", no_space)
-    code, out_text, err = _cli([*UPSCALE, src, "-o", out], capsys)
+    code, out_text, err = medsr_main(*UPSCALE, src, "-o", out)
     assert code == 2 and out_text == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "no space left on the device; nothing was written" in err
@@ -187,7 +172,7 @@ def test_disk_full_while_writing_the_scan(
 
 
 def test_disk_full_while_writing_the_sidecar_restores_old_pair(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, medsr_main
 ) -> None:
     src = _scan(tmp_path / "in.nii.gz")
     out = tmp_path / "sr.nii.gz"
@@ -201,7 +186,7 @@ def test_disk_full_while_writing_the_sidecar_restores_old_pair(
         return real_write_text(self, text, *args, **kwargs)
 
     monkeypatch.setattr(Path, "write_text", no_space)
-    code, _, err = _cli([*UPSCALE, src, "-o", out, "--overwrite"], capsys)
+    code, _, err = medsr_main(*UPSCALE, src, "-o", out, "--overwrite")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "no space left on the device" in err
     assert _names(tmp_path) == ["in.nii.gz", "sr.nii.gz", "sr.nii.gz.json"]
@@ -211,13 +196,13 @@ def test_disk_full_while_writing_the_sidecar_restores_old_pair(
 
 # ------------------------------------------------------------------------- sidecar path taken
 def test_overwrite_with_a_folder_at_the_sidecar_path_changes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, medsr_main
 ) -> None:
     src = _scan(tmp_path / "in.nii.gz")
     out = tmp_path / "sr.nii.gz"
     out.write_bytes(b"previous scan")
     Path(f"{out}.json").mkdir()
-    code, _, err = _cli([*UPSCALE, src, "-o", out, "--overwrite"], capsys)
+    code, _, err = medsr_main(*UPSCALE, src, "-o", out, "--overwrite")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "sr.nii.gz.json is a folder" in err
     assert out.read_bytes() == b"previous scan"
@@ -228,17 +213,15 @@ def test_overwrite_with_a_folder_at_the_sidecar_path_changes_nothing(
     ]
 
 
-def test_a_file_at_the_sidecar_path_needs_overwrite(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_file_at_the_sidecar_path_needs_overwrite(tmp_path: Path, medsr_main) -> None:
     src = _scan(tmp_path / "in.nii.gz")
     out = tmp_path / "sr.nii.gz"
     side = Path(f"{out}.json")
     side.write_text("someone's notes")
-    code, _, err = _cli([*UPSCALE, src, "-o", out], capsys)
+    code, _, err = medsr_main(*UPSCALE, src, "-o", out)
     assert code == 2 and "sr.nii.gz.json already exists" in err and "--overwrite" in err
     assert side.read_text() == "someone's notes" and not out.exists()
-    code, _, err = _cli([*UPSCALE, src, "-o", out, "--overwrite"], capsys)
+    code, _, err = medsr_main(*UPSCALE, src, "-o", out, "--overwrite")
     assert code == 0, err
     assert nib.load(str(out)).shape == (6, 5, 8) and '"notes"' in side.read_text()
 

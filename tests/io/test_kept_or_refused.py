@@ -27,19 +27,6 @@ from medsr.errors import MedsrError
 LINEAR = ["--method", "linear"]
 
 
-def _cli(args: list[str | Path], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``medsr ARGS`` in-process: exit code, stdout, stderr."""
-    from medsr.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _refused(code: int, err: str, *phrases: str) -> None:
     assert code == 2, err
     lines = err.strip().splitlines()
@@ -72,20 +59,19 @@ def _nifti_with_pixdim(path: Path, value: float, *, sform: bool = False) -> None
 
 @pytest.mark.parametrize("value", [0.0, -3.0, float("nan")])
 def test_invalid_pixdim_is_refused_and_the_override_fixes_it(
-    value: float, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    value: float, tmp_path: Path, medsr_main
 ) -> None:
     src = tmp_path / "bad.nii"
     _nifti_with_pixdim(src, value)
     out = tmp_path / "sr.nii.gz"
-    code, _, err = _cli(["upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR], capsys)
+    code, _, err = medsr_main("upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR)
     _refused(code, err, "invalid voxel size", "--spacing-override", "no sform")
-    code, _, err = _cli(["info", src], capsys)
+    code, _, err = medsr_main("info", src)
     _refused(code, err, "--spacing-override")
     assert _files(tmp_path) == ["bad.nii"]
 
-    code, stdout, err = _cli(
-        ["upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR, "--spacing-override", "2,2,4"],
-        capsys,
+    code, stdout, err = medsr_main(
+        "upscale", src, "-o", out, "--factors", "1,1,2", *LINEAR, "--spacing-override", "2,2,4"
     )
     assert code == 0, err
     img = nib.load(str(out))
@@ -93,7 +79,7 @@ def test_invalid_pixdim_is_refused_and_the_override_fixes_it(
     np.testing.assert_allclose(img.header.get_zooms(), (2.0, 2.0, 2.0))
     note = "voxel size set to 2,2,4 mm by the spacing override"
     assert note in stdout and any(note in n for n in _sidecar(out)["notes"])
-    info = json.loads(_cli(["info", src, "--json", "--spacing-override", "2,2,4"], capsys)[1])
+    info = json.loads(medsr_main("info", src, "--json", "--spacing-override", "2,2,4")[1])
     assert info["spacing_mm"] == [2.0, 2.0, 4.0]
 
 
@@ -103,9 +89,7 @@ def test_invalid_pixdim_with_a_valid_sform_reads_the_sform(tmp_path: Path) -> No
     np.testing.assert_allclose(vol.spacing, (2.0, 2.0, 3.0))
 
 
-def test_zero_qform_and_sform_codes_stay_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_zero_qform_and_sform_codes_stay_zero(tmp_path: Path, medsr_main) -> None:
     src = tmp_path / "nocodes.nii.gz"
     img = nib.Nifti1Image(np.arange(120, dtype=np.float32).reshape(6, 5, 4), None)
     img.header.set_zooms((2.0, 2.0, 3.0))
@@ -113,7 +97,7 @@ def test_zero_qform_and_sform_codes_stay_zero(
     img.set_sform(None, code=0)
     img.to_filename(str(src))
     out = tmp_path / "sr.nii.gz"
-    code, _, err = _cli(["upscale", src, "-o", out, "--factors", "1,1,3", *LINEAR], capsys)
+    code, _, err = medsr_main("upscale", src, "-o", out, "--factors", "1,1,3", *LINEAR)
     assert code == 0, err
     back = nib.load(str(out))
     assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == (0, 0)
@@ -128,34 +112,31 @@ def _centre(img: nib.Nifti1Image) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- sample types
-def test_complex_nifti_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_complex_nifti_is_refused(tmp_path: Path, medsr_main) -> None:
     src = tmp_path / "c.nii.gz"
     data = (np.ones((6, 5, 4)) + 1j * np.ones((6, 5, 4))).astype(np.complex64)
     nib.save(nib.Nifti1Image(data, np.eye(4)), str(src))
-    code, _, err = _cli(
-        ["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR], capsys
+    code, _, err = medsr_main(
+        "upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR
     )
     _refused(code, err, "complex", "magnitude")
     assert _files(tmp_path) == ["c.nii.gz"]
 
 
 def test_int64_beyond_int32_is_refused_within_is_written_as_int32(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, medsr_main
 ) -> None:
     big = np.full((6, 5, 4), 7, dtype=np.int64)
     big[0, 0, 0] = 3_000_000_000
     nib.save(nib.Nifti1Image(big, np.eye(4), dtype=np.int64), str(tmp_path / "big.nii.gz"))
-    code, _, err = _cli(
-        [
-            "upscale",
-            tmp_path / "big.nii.gz",
-            "-o",
-            tmp_path / "o.nii.gz",
-            "--factors",
-            "1,1,2",
-            *LINEAR,
-        ],
-        capsys,
+    code, _, err = medsr_main(
+        "upscale",
+        tmp_path / "big.nii.gz",
+        "-o",
+        tmp_path / "o.nii.gz",
+        "--factors",
+        "1,1,2",
+        *LINEAR,
     )
     _refused(code, err, "int64", "beyond the int32 range")
     assert not (tmp_path / "o.nii.gz").exists()
@@ -163,9 +144,8 @@ def test_int64_beyond_int32_is_refused_within_is_written_as_int32(
     small = np.arange(120, dtype=np.int64).reshape(6, 5, 4) * 1000
     nib.save(nib.Nifti1Image(small, np.eye(4), dtype=np.int64), str(tmp_path / "ok.nii.gz"))
     out = tmp_path / "ok_sr.nii.gz"
-    code, stdout, err = _cli(
-        ["upscale", tmp_path / "ok.nii.gz", "-o", out, "--factors", "1,1,2", "--method", "nearest"],
-        capsys,
+    code, stdout, err = medsr_main(
+        "upscale", tmp_path / "ok.nii.gz", "-o", out, "--factors", "1,1,2", "--method", "nearest"
     )
     assert code == 0, err
     back = nib.load(str(out))
@@ -174,7 +154,7 @@ def test_int64_beyond_int32_is_refused_within_is_written_as_int32(
     assert "written as int32" in stdout and any("int32" in n for n in _sidecar(out)["notes"])
 
 
-def test_16bit_colour_png_stays_16bit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_16bit_colour_png_stays_16bit(tmp_path: Path, medsr_main) -> None:
     import SimpleITK as sitk
 
     rgb = np.random.default_rng(0).integers(0, 65536, size=(7, 9, 3), dtype=np.uint16)
@@ -184,9 +164,8 @@ def test_16bit_colour_png_stays_16bit(tmp_path: Path, capsys: pytest.CaptureFixt
     np.testing.assert_array_equal(vol.data[..., 0], np.moveaxis(rgb, 2, 0))
 
     out = tmp_path / "c16_sr.png"
-    code, _, err = _cli(
-        ["upscale", tmp_path / "c16.png", "-o", out, "--factors", "2", "--method", "nearest"],
-        capsys,
+    code, _, err = medsr_main(
+        "upscale", tmp_path / "c16.png", "-o", out, "--factors", "2", "--method", "nearest"
     )
     assert code == 0, err
     head = out.read_bytes()[:26]
@@ -195,42 +174,36 @@ def test_16bit_colour_png_stays_16bit(tmp_path: Path, capsys: pytest.CaptureFixt
     np.testing.assert_array_equal(back[::2, ::2], rgb)
 
 
-def test_alpha_note_reaches_the_output_and_sidecar(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_alpha_note_reaches_the_output_and_sidecar(tmp_path: Path, medsr_main) -> None:
     rgba = np.random.default_rng(1).integers(0, 256, size=(6, 8, 4), dtype=np.uint8)
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
     out = tmp_path / "a_sr.png"
-    code, stdout, err = _cli(
-        ["upscale", tmp_path / "a.png", "-o", out, "--factors", "2", *LINEAR], capsys
+    code, stdout, err = medsr_main(
+        "upscale", tmp_path / "a.png", "-o", out, "--factors", "2", *LINEAR
     )
     assert code == 0, err
     assert "note: alpha channel dropped" in stdout
     assert _sidecar(out)["notes"] == ["alpha channel dropped"]
 
 
-def test_five_d_nifti_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_five_d_nifti_is_refused(tmp_path: Path, medsr_main) -> None:
     src = tmp_path / "five.nii.gz"
     nib.save(nib.Nifti1Image(np.zeros((4, 4, 4, 2, 3), np.float32), np.eye(4)), str(src))
-    code, _, err = _cli(
-        ["upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR], capsys
+    code, _, err = medsr_main(
+        "upscale", src, "-o", tmp_path / "o.nii.gz", "--factors", "2", *LINEAR
     )
     _refused(code, err, "5 dimensions", "split the file")
 
 
-def test_z_factor_for_a_2d_image_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_z_factor_for_a_2d_image_is_refused(tmp_path: Path, medsr_main) -> None:
     Image.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8)).save(tmp_path / "g.png")
     out = tmp_path / "g_sr.png"
-    code, _, err = _cli(
-        ["upscale", tmp_path / "g.png", "-o", out, "--factors", "2,2,3", *LINEAR], capsys
+    code, _, err = medsr_main(
+        "upscale", tmp_path / "g.png", "-o", out, "--factors", "2,2,3", *LINEAR
     )
     _refused(code, err, "factor 3 along Z", "2-D image", "--factors 2,2")
     assert not out.exists()
-    code, _, err = _cli(
-        ["upscale", tmp_path / "g.png", "-o", out, "--factors", "2", *LINEAR], capsys
-    )
+    code, _, err = medsr_main("upscale", tmp_path / "g.png", "-o", out, "--factors", "2", *LINEAR)
     assert code == 0, err
     assert io.read(out).shape == (12, 16, 1)
 
@@ -256,18 +229,18 @@ def _small_series(folder: Path, *, tilt_deg: float = 0.0, iop: list[float] | Non
 
 
 def test_gantry_tilt_is_kept_as_sform_only_with_notes_and_true_spacing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, medsr_main
 ) -> None:
     step = _small_series(tmp_path / "tilted", tilt_deg=20.0)
-    code, stdout, err = _cli(["info", tmp_path / "tilted", "--json"], capsys)
+    code, stdout, err = medsr_main("info", tmp_path / "tilted", "--json")
     assert code == 0, err
     info = json.loads(stdout)
     assert info["spacing_mm"][2] == pytest.approx(step, abs=1e-6)  # distance along the normal
     assert any("gantry tilt of 20.00 degrees" in n for n in info["notes"])
 
     out = tmp_path / "tilted_sr.nii.gz"
-    code, stdout, err = _cli(
-        ["upscale", tmp_path / "tilted", "-o", out, "--factors", "1,1,2", *LINEAR], capsys
+    code, stdout, err = medsr_main(
+        "upscale", tmp_path / "tilted", "-o", out, "--factors", "1,1,2", *LINEAR
     )
     assert code == 0, err
     img = nib.load(str(out))
@@ -280,13 +253,11 @@ def test_gantry_tilt_is_kept_as_sform_only_with_notes_and_true_spacing(
     assert "note: gantry tilt" in stdout and "only the sform" in stdout
 
 
-def test_untilted_series_has_no_note_and_both_codes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_untilted_series_has_no_note_and_both_codes(tmp_path: Path, medsr_main) -> None:
     _small_series(tmp_path / "straight")
     out = tmp_path / "straight_sr.nii.gz"
-    code, stdout, err = _cli(
-        ["upscale", tmp_path / "straight", "-o", out, "--factors", "1,1,2", *LINEAR], capsys
+    code, stdout, err = medsr_main(
+        "upscale", tmp_path / "straight", "-o", out, "--factors", "1,1,2", *LINEAR
     )
     assert code == 0, err
     h = nib.load(str(out)).header
@@ -294,13 +265,10 @@ def test_untilted_series_has_no_note_and_both_codes(
     assert _sidecar(out)["notes"] == [] and "note:" not in stdout
 
 
-def test_non_perpendicular_orientation_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_non_perpendicular_orientation_is_refused(tmp_path: Path, medsr_main) -> None:
     _small_series(tmp_path / "skew", iop=[1, 0, 0, 0.2, 0.98, 0])
-    code, _, err = _cli(
-        ["upscale", tmp_path / "skew", "-o", tmp_path / "o.nii.gz", "--factors", "1,1,2", *LINEAR],
-        capsys,
+    code, _, err = medsr_main(
+        "upscale", tmp_path / "skew", "-o", tmp_path / "o.nii.gz", "--factors", "1,1,2", *LINEAR
     )
     _refused(code, err, "not 90", "header is damaged")
     with pytest.raises(MedsrError, match="degrees apart"):

@@ -8,97 +8,53 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import pytest
 import torch
+from train_helpers import ROOT, StepRecorder, grad_norm, run_recipe, short_run
 
 from medsr.errors import MedsrError
 from medsr.train.config import load_config, parse_config
 from medsr.train.gan.circle import GANCircleSR, UnpairedScans, jst_loss
 from medsr.train.run import train
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "configs" / "gan_circle.yaml"
 NETS = ("model", "down", "discriminator", "discriminator_lr")  # G, F, D_Y, D_X
 
 
-class _Recorder(L.Callback):
-    """Per step: the logged values and which of G, F, D_Y, D_X moved; keeps a batch."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-        self.task: Any = None
-        self.batch: dict[str, torch.Tensor] | None = None
-        self.dataset: Any = None
-
-    def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
-        self.dataset = trainer.datamodule.train_set if trainer.datamodule else None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
-        self._before = {
-            n: [p.detach().clone() for p in getattr(pl_module, n).parameters()] for n in NETS
-        }
-        self.batch = {k: v.detach().clone() for k, v in batch.items()}
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
-        moved = {
-            n: all(
-                not torch.equal(a, b)
-                for a, b in zip(self._before[n], getattr(pl_module, n).parameters())
-                if b.ndim >= 2  # every kernel (a bias before a norm or under WGAN has no grad)
-            )
-            for n in NETS
-        }
-        logged = {k: float(v) for k, v in trainer.logged_metrics.items()}
-        self.steps.append({"moved": moved, "logged": logged})
-        self.task = pl_module
+def _recorder() -> StepRecorder:
+    """Records which of G, F, D_Y, D_X moved (every kernel of each) and keeps a batch."""
+    return StepRecorder(lambda m: {n: getattr(m, n).parameters() for n in NETS}, every_kernel=True)
 
 
-def _run(tmp: Path, profile: str | None) -> tuple[Any, _Recorder]:
-    mp = pytest.MonkeyPatch()
-    mp.chdir(ROOT)  # the recipe's data paths are relative to the repository root
-    torch.set_num_threads(1)
-    rec = _Recorder()
-    overrides = [
-        f"output_dir={tmp / 'run'}",
+def _run(tmp: Path, profile: str | None) -> tuple[Any, StepRecorder]:
+    overrides = short_run(tmp / "run", 3) + [
         "model.preset=tiny",
         "discriminator.preset=tiny",
         "data.val=null",
         "data.patch_size=48",
         "data.batch_size=2",
-        "train.max_steps=3",
-        "train.checkpoint_every=3",
-        "train.log_every=1",
-        "train.progress=none",
-        "train.threads=1",
     ]
     if profile is not None:
         overrides.append(f"profile={profile}")
-    try:
-        result = train(RECIPE, overrides, callbacks=[rec])
-    finally:
-        mp.undo()
-    return result, rec
+    return run_recipe(RECIPE, overrides, _recorder())
 
 
 @pytest.fixture(scope="module")
-def paired_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, _Recorder]:
+def paired_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, StepRecorder]:
     return _run(tmp_path_factory.mktemp("gan_circle"), None)
 
 
 @pytest.fixture(scope="module")
-def unpaired_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, _Recorder]:
+def unpaired_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, StepRecorder]:
     return _run(tmp_path_factory.mktemp("gan_circle_unpaired"), "unpaired")
 
 
 def _grad_norms(task: GANCircleSR, loss: torch.Tensor) -> dict[str, float]:
     """Gradient norm of ``loss`` over each network's parameters."""
-    out = {}
-    for name in NETS:
-        params = [p for p in getattr(task, name).parameters() if p.requires_grad]
-        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        out[name] = float(sum(g.abs().sum() for g in grads if g is not None))
-    return out
+    return {
+        name: grad_norm(loss, [p for p in getattr(task, name).parameters() if p.requires_grad])
+        for name in NETS
+    }
 
 
 def test_recipe_matches_the_paper() -> None:
@@ -184,7 +140,7 @@ def test_unpaired_split_of_images_and_refusals(tiny_config) -> None:
         data={"patch_size": 32},
         train={"max_steps": 1, "checkpoint_every": 1, "progress": "none", "threads": 1},
     )
-    rec = _Recorder()
+    rec = _recorder()
     train(parse_config(cfg), callbacks=[rec])  # four CBSD68 crops: 2 LR-domain, 2 HR-domain
     data = rec.dataset
     lr_names = {s.name for s in data.lr_domain.sources}

@@ -5,72 +5,33 @@ built-in MNI brain)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import lightning as L
 import pytest
 import torch
+from train_helpers import ROOT, StepRecorder, grad_norm, run_recipe, short_run
 
 from medsr.train.medical.progressive import ProgressiveGAN, triplet_loss
-from medsr.train.run import train
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "configs" / "progressive_gan.yaml"
 
 
-class _Recorder(L.Callback):
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-        self.task: Any = None
-
-    @staticmethod
-    def _nets(m: Any) -> dict[str, torch.nn.Module]:
-        nets = {f"g{i}": s for i, s in enumerate(m.model.stages)}
-        nets.update({f"d{i}": d for i, d in enumerate(m.discriminators)})
-        return nets
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
-        self._before = {
-            k: [p.detach().clone() for p in n.parameters()]
-            for k, n in self._nets(pl_module).items()
-        }
-        self.batch = {k: v.detach().clone() for k, v in batch.items()}
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
-        moved = {
-            k: any(not torch.equal(a, b) for a, b in zip(self._before[k], n.parameters()))
-            for k, n in self._nets(pl_module).items()
-        }
-        logged = {k: float(v) for k, v in trainer.logged_metrics.items()}
-        self.steps.append({"moved": moved, "logged": logged})
-        self.task = pl_module
+def _nets(m: Any) -> dict[str, Any]:
+    nets = {f"g{i}": s.parameters() for i, s in enumerate(m.model.stages)}
+    nets.update({f"d{i}": d.parameters() for i, d in enumerate(m.discriminators)})
+    return nets
 
 
 @pytest.fixture(scope="module")
-def progressive_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, _Recorder]:
-    mp = pytest.MonkeyPatch()
-    mp.chdir(ROOT)
-    torch.set_num_threads(1)
-    rec = _Recorder()
-    overrides = [
-        f"output_dir={tmp_path_factory.mktemp('pgan') / 'run'}",
+def progressive_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, StepRecorder]:
+    overrides = short_run(tmp_path_factory.mktemp("pgan") / "run", 4) + [
         "model.preset=tiny",
         "discriminator.preset=tiny",
         "progressive.stage_steps=2",
         "data.patch_size=32",
         "data.batch_size=2",
-        "train.max_steps=4",
-        "train.checkpoint_every=4",
-        "train.log_every=1",
-        "train.progress=none",
-        "train.threads=1",
     ]
-    try:
-        result = train(RECIPE, overrides, callbacks=[rec])
-    finally:
-        mp.undo()
-    return result, rec
+    return run_recipe(RECIPE, overrides, StepRecorder(_nets))
 
 
 def test_stages_train_one_after_the_other(progressive_run) -> None:
@@ -99,16 +60,12 @@ def test_each_term_alone_moves_the_training_stage(progressive_run) -> None:
     params = list(task.model.stages[1].parameters())
     task.model.stages[1].requires_grad_(True)
 
-    def grad_norm(loss: torch.Tensor) -> float:
-        grads = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
-        return sum(float(x.abs().sum()) for x in grads if x is not None)
-
     prev, out = task.stage_images(lr, 1)
     assert prev.shape[-1] * 2 == out.shape[-1] == hr.shape[-1]
     neg = torch.nn.functional.interpolate(prev, size=out.shape[2:], mode="bicubic").detach()
-    assert grad_norm(task.loss.terms["saliency_mse"](out, hr)) > 0
-    assert grad_norm(task.adv.generator_loss(task.discriminators[1](out), None)) > 0
-    assert grad_norm(triplet_loss(out, hr, neg, task.pcfg.margin)) > 0
+    assert grad_norm(task.loss.terms["saliency_mse"](out, hr), params) > 0
+    assert grad_norm(task.adv.generator_loss(task.discriminators[1](out), None), params) > 0
+    assert grad_norm(triplet_loss(out, hr, neg, task.pcfg.margin), params) > 0
 
 
 def test_triplet_loss_prefers_the_truth_over_the_previous_stage() -> None:

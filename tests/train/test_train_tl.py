@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
+from train_helpers import StepRecorder, grad_norm
 
 from medsr.data import sample, sample_path
 from medsr.errors import MedsrError
@@ -40,34 +40,14 @@ def _overrides(out: Path) -> list[str]:
     ]
 
 
-class _StepRecorder(L.Callback):
-    """Per step: the logged losses and which parameters (T-L prior, SR network) changed."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def _split(self, module: L.LightningModule) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        prior = [p.detach().clone() for p in module.model.prior.parameters()]
-        sr = [p.detach().clone() for p in module.model.sr_parameters()]
-        return prior, sr
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
-        self._before = self._split(pl_module)
-        self._labels = batch["labels"].detach().clone()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
-        prior, sr = self._split(pl_module)
-        changed = [
-            any(not torch.equal(a, b) for a, b in zip(before, after))
-            for before, after in zip(self._before, (prior, sr))
-        ]
-        logged = {k: float(v) for k, v in trainer.logged_metrics.items() if k.startswith("train/")}
-        self.steps.append({"prior": changed[0], "sr": changed[1], "logged": logged})
+def _weights(m: Any) -> dict[str, Any]:
+    """The T-L prior's and the SR network's weights (the two stages' trainable groups)."""
+    return {"prior": m.model.prior.parameters(), "sr": m.model.sr_parameters()}
 
 
 @pytest.fixture(scope="module")
 def tl_run(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any) -> tuple[Any, Any]:
-    recorder = _StepRecorder()
+    recorder = StepRecorder(_weights)
     out = tmp_path_factory.mktemp("tl") / "run"
     result = train(RECIPE, _overrides(out), callbacks=[recorder])
     return result, recorder
@@ -86,7 +66,7 @@ def test_stage_one_trains_the_prior_only_with_both_terms(tl_run) -> None:
     result, rec = tl_run
     assert result.global_step == 4 and result.weights.is_file()
     for step in rec.steps[:2]:  # the T-L stage
-        assert step["prior"] and not step["sr"]
+        assert step["moved"] == {"prior": True, "sr": False}
         assert step["logged"]["train/prior_ce"] > 0.1  # cross-entropy of the label auto-encoder
         assert step["logged"]["train/prior_code"] > 0  # |p(HR) - f(labels)|^2
 
@@ -94,7 +74,7 @@ def test_stage_one_trains_the_prior_only_with_both_terms(tl_run) -> None:
 def test_stage_two_freezes_the_prior_and_trains_sr_with_both_terms(tl_run) -> None:
     result, rec = tl_run
     for step in rec.steps[2:]:  # the SR stage
-        assert step["sr"] and not step["prior"]
+        assert step["moved"] == {"prior": False, "sr": True}
         assert step["logged"]["train/smooth_l1"] > 0
         assert step["logged"]["train/latent"] > 0  # |p(SR) - p(HR)|^2
 
@@ -112,10 +92,6 @@ def test_every_loss_term_moves_its_weights(tl_run) -> None:
     batch = {k: v[None] for k, v in dm.train_set[(0, 0)].items()}
     task = TLNetSR(cfg, model, _smooth_l1())
     model.prior.requires_grad_(True)
-
-    def grad_norm(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> float:
-        grads = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True)
-        return sum(float(g.abs().sum()) for g in grads if g is not None)
 
     ce, code = task.prior_losses(batch["hr"], batch["labels"])
     assert grad_norm(ce, list(model.prior.decoder.parameters())) > 0

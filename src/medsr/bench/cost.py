@@ -15,7 +15,7 @@ default, the same for every method, whatever its up-sampling strategy):
   heap pages are handed back first with glibc's ``malloc_trim``, so that the call's allocations
   show in the resident size, and the high-water mark is reset through ``/proc/self/clear_refs``;
   then ``VmHWM`` minus the resident size before the call); None where the platform cannot reset
-  it.
+  it (:mod:`medsr.memory`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from medsr.memory import reset_peak, status_kib, trim_heap
 
 __all__ = ["Cost", "count_flops", "count_params", "measure_call", "network_cost"]
 
@@ -59,46 +61,14 @@ def count_flops(model: Any, example: Any) -> float:
     return float(counter.get_total_flops())
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _trim_heap() -> None:
-    """Return free heap memory to the system (glibc ``malloc_trim``; nothing elsewhere)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def measure_call(fn: Callable[[], Any], *, repeats: int = 5) -> tuple[float, float | None]:
     """``(median milliseconds, peak memory growth in MiB or None)`` of ``fn()``: one warm-up call
     (also the memory measurement), then ``repeats`` timed calls."""
-    _trim_heap()
-    before = _status_kib("VmRSS")
-    reset = before is not None and _reset_peak()
+    trim_heap()
+    before = status_kib("VmRSS")
+    reset = before is not None and reset_peak()
     fn()
-    peak = _status_kib("VmHWM") if reset else None
+    peak = status_kib("VmHWM") if reset else None
     memory = None if peak is None or before is None else max(0.0, (peak - before) / 1024)
     times = []
     for _ in range(max(1, int(repeats))):

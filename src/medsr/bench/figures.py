@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from medsr.bench.selfsr import ThickSliceCase
     from medsr.volume import Volume
 
-__all__ = ["busiest_window", "comparison_figure", "real_scans_figure", "worst_window"]
+__all__ = [
+    "agg_pyplot",
+    "busiest_window",
+    "comparison_figure",
+    "far_corner",
+    "magnified_inset",
+    "real_scans_figure",
+    "worst_window",
+]
 
 _FRAME = "#00e5ff"  # colour of the magnified window's outline
 
@@ -73,7 +81,8 @@ def _section(vol: np.ndarray, centre: Sequence[int], axis: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- files
-def _pyplot() -> Any:
+def agg_pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -82,13 +91,54 @@ def _pyplot() -> Any:
     return plt
 
 
+def far_corner(window: tuple[int, int, int], shape: tuple[int, ...], share: float) -> list[float]:
+    """Inset bounds ``[x0, y0, w, h]`` (axes fractions, ``share`` wide and high) in the corner of
+    an image of ``shape`` farthest from ``window = (row, col, size)``."""
+    r0, c0, size = window
+    h, w = shape[:2]
+    bottom, right = r0 + size / 2 < h / 2, c0 + size / 2 < w / 2
+    rest = round(1.0 - share, 6)
+    return [rest if right else 0.0, 0.0 if bottom else rest, share, share]
+
+
+def magnified_inset(
+    ax: Any,
+    img: np.ndarray,
+    window: tuple[int, int, int],
+    corner: Sequence[float],
+    *,
+    cmap: str,
+    vmin: float,
+    vmax: float,
+) -> Any:
+    """Mark ``window = (row, col, size)`` of ``img`` (already shown on ``ax``) by a rectangle and
+    show it magnified in an inset of ``ax`` at ``corner`` (framed in the same colour)."""
+    from matplotlib.patches import Rectangle
+
+    r0, c0, size = window
+    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), size, size, fill=False, ec=_FRAME, lw=0.8))
+    zoom = ax.inset_axes(list(corner))
+    zoom.imshow(
+        img[r0 : r0 + size, c0 : c0 + size],
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    zoom.set_xticks([])
+    zoom.set_yticks([])
+    for spine in zoom.spines.values():
+        spine.set_edgecolor(_FRAME)
+    return zoom
+
+
 def _save(fig: Any, path: str | Path) -> None:
     from medsr.io.atomic import atomic_path
 
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    _pyplot().close(fig)
+    agg_pyplot().close(fig)
 
 
 # ---------------------------------------------------------------------- simulated thick slices
@@ -106,9 +156,8 @@ def comparison_figure(
     viewer shows). Each image gets a magnified inset of the window where B-spline errs most, marked
     by a rectangle. Written atomically (matplotlib's Agg backend; no display needed).
     """
-    from matplotlib.patches import Rectangle
 
-    plt = _pyplot()
+    plt = agg_pyplot()
     truth = case.truth.data[0]
     lo, hi = float(np.percentile(truth, 0.5)), float(np.percentile(truth, 99.8))
     err_max = 0.25 * (hi - lo)
@@ -134,10 +183,7 @@ def comparison_figure(
 
         err_b = np.abs(cut(data["bspline"]) - cut(truth))
         r0, c0 = worst_window(err_b, inset)
-        # the inset goes to the corner farthest from the magnified window
-        h, w = err_b.shape
-        bottom, right = r0 + inset / 2 < h / 2, c0 + inset / 2 < w / 2
-        corner = [0.58 if right else 0.0, 0.0 if bottom else 0.58, 0.42, 0.42]
+        corner = far_corner((r0, c0, inset), err_b.shape, 0.42)
         images = [(cut(data[k]), label, "gray", lo, hi) for k, label in panels]
         images += [
             (np.abs(cut(data["bspline"]) - cut(truth)), "|error| B-spline", "magma", 0, err_max),
@@ -146,21 +192,7 @@ def comparison_figure(
         for col, (img, label, cmap, vmin, vmax) in enumerate(images):
             ax = axes[row, col]
             ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-            ax.add_patch(
-                Rectangle((c0 - 0.5, r0 - 0.5), inset, inset, fill=False, ec=_FRAME, lw=0.8)
-            )
-            zoom = ax.inset_axes(corner)
-            zoom.imshow(
-                img[r0 : r0 + inset, c0 : c0 + inset],
-                cmap=cmap,
-                vmin=vmin,
-                vmax=vmax,
-                interpolation="nearest",
-            )
-            zoom.set_xticks([])
-            zoom.set_yticks([])
-            for spine in zoom.spines.values():
-                spine.set_edgecolor(_FRAME)
+            magnified_inset(ax, img, (r0, c0, inset), corner, cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
             title = label
@@ -194,7 +226,7 @@ def real_scans_figure(
     with matplotlib's Agg backend."""
     from matplotlib.patches import Rectangle
 
-    plt = _pyplot()
+    plt = agg_pyplot()
     columns = [("nearest", "input (nearest)"), ("bspline", "cubic B-spline"), ("self", "self-SR")]
     rows = [
         (scan, vols, view, axis)

@@ -24,23 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = ["cost_chart", "crops_figure", "png_bytes"]
 
-_FRAME = "#00e5ff"
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 def png_bytes(fig: Any, *, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (the figure is closed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    _pyplot().close(fig)
+    from medsr.bench.figures import agg_pyplot
+
+    agg_pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -71,11 +62,10 @@ def crops_figure(
         error_max: the error shown brightest.
         input_label: the first column's title.
     """
-    from matplotlib.patches import Rectangle
 
-    from medsr.bench.figures import worst_window
+    from medsr.bench.figures import agg_pyplot, far_corner, magnified_inset, worst_window
 
-    plt = _pyplot()
+    plt = agg_pyplot()
     truth = np.asarray(hr, dtype=np.float64)
     shown_lr = np.asarray(lr, dtype=np.float64)
     if shown_lr.shape != truth.shape:
@@ -87,9 +77,7 @@ def crops_figure(
     first = next(iter(outputs.values()), shown_lr)
     size = int(max(8, min(inset, min(truth.shape) // 3)))
     r0, c0 = worst_window(np.abs(np.asarray(first, np.float64) - truth), size)
-    h, w = truth.shape
-    bottom, right = r0 + size / 2 < h / 2, c0 + size / 2 < w / 2
-    corner = [0.55 if right else 0.0, 0.0 if bottom else 0.55, 0.45, 0.45]
+    corner = far_corner((r0, c0, size), truth.shape, 0.45)
     low, high = (float(v) for v in display_range)
     n = len(panels)
     fig, axes = plt.subplots(2, n, figsize=(2.3 * n, 4.8), squeeze=False)
@@ -104,19 +92,7 @@ def crops_figure(
                 ax.set_visible(False)
                 continue
             ax.imshow(data, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
-            ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), size, size, fill=False, ec=_FRAME, lw=0.8))
-            zoom = ax.inset_axes(corner)
-            zoom.imshow(
-                data[r0 : r0 + size, c0 : c0 + size],
-                cmap=cmap,
-                vmin=0.0,
-                vmax=vmax,
-                interpolation="nearest",
-            )
-            zoom.set_xticks([])
-            zoom.set_yticks([])
-            for spine in zoom.spines.values():
-                spine.set_edgecolor(_FRAME)
+            magnified_inset(ax, data, (r0, c0, size), corner, cmap=cmap, vmin=0.0, vmax=vmax)
             if row == 0:
                 text = label
                 if scores and label in scores:
@@ -156,7 +132,9 @@ def cost_chart(rows: Sequence[ResultRow], *, title: str = "") -> bytes:
     """PSNR of each method against its cost: one panel per set (rows) and scale (columns); in
     every panel the methods in one order, by their cost (FLOPs, then mean latency, or the set's
     wall time), each bar annotated with its cost, the published PSNR as a black tick."""
-    plt = _pyplot()
+    from medsr.bench.figures import agg_pyplot
+
+    plt = agg_pyplot()
     scored = [r for r in rows if r.psnr is not None]
     if not scored:
         raise ValueError("cost_chart needs rows with a PSNR")

@@ -33,7 +33,8 @@ from typing import Any
 
 from medsr.errors import MedsrError
 from medsr.infer.claims import HEARTBEAT_S, STALE_AFTER_S, acquire, claim_path, drop_stale
-from medsr.infer.files import load_predictor, output_path_for, peak_rss_mib, sidecar_path
+from medsr.infer.files import load_predictor, output_path_for, sidecar_path
+from medsr.memory import peak_since_reset_mib, reset_peak
 from medsr.infer.job import Job
 from medsr.progress import ProgressSink, Quiet
 
@@ -316,29 +317,6 @@ def record_of_complete(item: CohortItem, stale_after: float = STALE_AFTER_S) -> 
     )
 
 
-def _reset_peak_memory() -> bool:
-    """Reset this process's peak resident memory (Linux ``clear_refs`` 5); False if unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_memory_mib(reset: bool) -> float | None:
-    """Peak resident memory since the reset (``VmHWM``), else of the process so far."""
-    if reset:
-        try:
-            with open("/proc/self/status") as handle:
-                for line in handle:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except (OSError, ValueError, IndexError):
-            pass
-    return peak_rss_mib()
-
-
 def _failed(
     item: CohortItem, worker: str, message: str, seconds: float | None = None
 ) -> ScanRecord:
@@ -387,7 +365,7 @@ def run_item(
         if state == "complete" and not item.job.overwrite:
             return record_of_complete(item, settings.stale_after)
         job = dataclasses.replace(item.job, overwrite=True) if state == "partial" else item.job
-        reset = _reset_peak_memory()
+        reset = reset_peak()
         t0 = time.perf_counter()
         try:
             from medsr.infer.files import upscale_file
@@ -404,7 +382,7 @@ def run_item(
             str(item.output),
             "done",
             seconds=time.perf_counter() - t0,
-            peak_memory_mib=_peak_memory_mib(reset),
+            peak_memory_mib=peak_since_reset_mib(reset),
             consistency_db=_consistency_db(sidecar),
             output_grid=_grid(sidecar),
             worker=worker,

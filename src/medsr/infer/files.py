@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import resource
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from medsr.infer.methods import default_method
 from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
 from medsr.infer.predictor import Predictor
 from medsr.jsonutil import to_jsonable, write_json
+from medsr.memory import peak_rss_mib
 from medsr.volume import Volume, spacing_of
 
 __all__ = [
@@ -96,15 +95,6 @@ class ScanOutcome:
     status: str
     message: str = ""
     sidecar: dict[str, Any] | None = None
-
-
-def peak_rss_mib() -> float | None:
-    """Peak resident memory of this process so far (MiB), from ``getrusage``."""
-    try:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    except (AttributeError, OSError):  # pragma: no cover - non-POSIX
-        return None
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def sidecar_path(output: str | os.PathLike[str]) -> Path:

@@ -258,6 +258,32 @@ class ValidationDataset(Dataset):
         return self.items[index]
 
 
+class SampleWrapper(Dataset):
+    """A patch or validation dataset whose samples are reshaped by :meth:`wrap` (same keys, same
+    length; the data module's epoch ``length`` passes through to the wrapped set)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def length(self) -> int:  # the data module sets the epoch length on its training set
+        return int(self.inner.length)
+
+    @length.setter
+    def length(self, value: int) -> None:
+        self.inner.length = int(value)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, key: Any) -> dict[str, Any]:
+        return self.wrap(self.inner[key])
+
+    def wrap(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """The sample as this dataset gives it."""
+        raise NotImplementedError
+
+
 class EpochSampler(Sampler):
     """Yields ``(epoch, index)`` keys for :class:`PatchDataset`, this rank's share of the epoch.
 

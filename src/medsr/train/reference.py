@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from medsr.errors import MedsrError
 from medsr.normalise import Normaliser
+from medsr.train.datasets import SampleWrapper
 from medsr.train.sources import Source, _key, list_files
 
 __all__ = ["ReferenceSplit", "attach_references", "reference_for"]
@@ -103,27 +103,15 @@ def attach_references(
     return out
 
 
-class ReferenceSplit(Dataset):
+class ReferenceSplit(SampleWrapper):
     """Wraps a patch or validation dataset of reference-carrying sources: each sample's first
     ``channels`` channels are the target contrast (``lr``, ``hr``), the rest of the HR patch is
     ``ref`` (on the HR grid)."""
 
     def __init__(self, inner: Any, channels: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.channels = int(channels)
 
-    @property
-    def length(self) -> int:  # the data module sets the epoch length on its training set
-        return int(self.inner.length)
-
-    @length.setter
-    def length(self, value: int) -> None:
-        self.inner.length = int(value)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getitem__(self, key: Any) -> dict[str, torch.Tensor]:
-        d = self.inner[key]
+    def wrap(self, d: dict[str, Any]) -> dict[str, torch.Tensor]:
         c = self.channels
         return {"lr": d["lr"][:c], "hr": d["hr"][:c], "ref": d["hr"][c:]}

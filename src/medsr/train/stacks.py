@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from medsr.errors import MedsrError
 from medsr.metrics import psnr_torch, ssim_torch
+from medsr.train.datasets import SampleWrapper
 from medsr.train.stacks_config import StacksSection
 from medsr.train.tasks import SupervisedSR
 
@@ -54,27 +54,15 @@ def no_degradation(dataset: Any) -> Any:
     return type(dataset)(dataset.sources, spec, dataset.length, dataset.seed)
 
 
-class StackSplit(Dataset):
+class StackSplit(SampleWrapper):
     """Wraps a patch or validation dataset: each sample's ``lr`` becomes the list of stacks."""
 
     def __init__(self, inner: Any, section: StacksSection, factor: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.section = section
         self.factor = int(factor)
 
-    @property
-    def length(self) -> int:
-        return int(self.inner.length)
-
-    @length.setter
-    def length(self, value: int) -> None:
-        self.inner.length = int(value)
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def __getitem__(self, key: Any) -> dict[str, Any]:
-        d = self.inner[key]
+    def wrap(self, d: dict[str, Any]) -> dict[str, Any]:
         hr = d["hr"]
         stacks = make_stacks(hr.numpy(), self.section, self.factor)
         return {"lr": [torch.from_numpy(s) for s in stacks], "hr": hr}

@@ -160,6 +160,13 @@ class _SRTask(L.LightningModule):
         sch = build_scheduler(optimizer, cfg.schedule, self.cfg.train.max_steps)
         return [] if sch is None else [{"scheduler": sch, "interval": "step", "frequency": 1}]
 
+    def _schedulers(self) -> list[Any]:
+        """The learning-rate schedulers of this task, as a list (stepped once per batch)."""
+        s = self.lr_schedulers()
+        if s is None:
+            return []
+        return list(s) if isinstance(s, list) else [s]
+
 
 # ---------------------------------------------------------------------- supervised
 class SupervisedSR(_SRTask):
@@ -270,19 +277,28 @@ class AdversarialSR(_SRTask):
         )
 
     def configure_optimizers(self) -> Any:
-        d_cfg = self.acfg.d_optim or self.cfg.optim
-        opt_g = build_optimizer(self.model.named_parameters(), self.cfg.optim)
-        opt_d = build_optimizer(
-            self.discriminator.named_parameters(), d_cfg, where="adversarial.d_optim"
+        return self._g_and_d_optimizers(
+            self.model.named_parameters(), self.discriminator.named_parameters()
         )
+
+    def _g_and_d_optimizers(
+        self,
+        g_params: Iterable[tuple[str, nn.Parameter]],
+        d_params: Iterable[tuple[str, nn.Parameter]],
+    ) -> Any:
+        """The generators' optimiser (``optim``) and the critics' (``adversarial.d_optim``, else
+        ``optim``) over named parameters, with their schedules: Lightning's optimiser config."""
+        d_cfg = self.acfg.d_optim or self.cfg.optim
+        opt_g = build_optimizer(g_params, self.cfg.optim)
+        opt_d = build_optimizer(d_params, d_cfg, where="adversarial.d_optim")
         scheds = self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
         return [opt_g, opt_d], scheds
 
-    def _schedulers(self) -> list[Any]:
-        s = self.lr_schedulers()
-        if s is None:
-            return []
-        return list(s) if isinstance(s, list) else [s]
+    def _g_adv(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The generator's adversarial term of ``fake`` against critic ``disc`` (the critic's
+        score of ``real`` is passed, detached, to relativistic losses that need it)."""
+        d_real = disc(real).detach() if self.adv.needs_real_for_generator else None
+        return self.adv.generator_loss(disc(fake), d_real)
 
     def _d_loss(
         self, real: torch.Tensor, fake: torch.Tensor, disc: nn.Module, draw: int = 0
@@ -397,18 +413,11 @@ class CycleSR(AdversarialSR):
         self.identity_loss = IdentityLoss(cfg.cycle.criterion)
 
     def configure_optimizers(self) -> Any:
-        d_cfg = self.acfg.d_optim or self.cfg.optim
         g_params = [(f"G.{n}", p) for n, p in self.model.named_parameters()]
         g_params += [(f"F.{n}", p) for n, p in self.down.named_parameters()]
         d_params = [(f"D_hr.{n}", p) for n, p in self.discriminator.named_parameters()]
         d_params += [(f"D_lr.{n}", p) for n, p in self.discriminator_lr.named_parameters()]
-        opt_g = build_optimizer(g_params, self.cfg.optim)
-        opt_d = build_optimizer(d_params, d_cfg, where="adversarial.d_optim")
-        return [opt_g, opt_d], self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
-
-    def _gen_adv(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        d_real = disc(real).detach() if self.adv.needs_real_for_generator else None
-        return self.adv.generator_loss(disc(fake), d_real)
+        return self._g_and_d_optimizers(g_params, d_params)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
@@ -429,7 +438,7 @@ class CycleSR(AdversarialSR):
         if adversarial_on:
             for d in (self.discriminator, self.discriminator_lr):
                 d.requires_grad_(False)
-            adv_g = self._gen_adv(self.discriminator, sr, hr) + self._gen_adv(
+            adv_g = self._g_adv(self.discriminator, sr, hr) + self._g_adv(
                 self.discriminator_lr, lr_fake, lr
             )
             for d in (self.discriminator, self.discriminator_lr):

@@ -37,23 +37,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medsr.errors import MedsrError
 from medsr.losses import TVLoss, WeightedSum
 from medsr.models.blocks import ResidualBlock, conv
 from medsr.train.config import Config
-from medsr.train.datasets import PatchDataset
-from medsr.train.sampling import SamplingSpec, to_model_axes
+from medsr.train.gan.unpaired import UnpairedPatches, split_domains
+from medsr.train.sampling import SamplingSpec
 from medsr.train.sources import Source
 from medsr.metrics import psnr_torch
 from medsr.train.tasks import AdversarialSR, _interp_like
 
-__all__ = ["CinCGAN", "CleanupNet", "UnpairedDomains", "squared_tv", "split_domains",
-           "unpaired_domains"]
+__all__ = [
+    "CinCGAN",
+    "CleanupNet",
+    "UnpairedDomains",
+    "squared_tv",
+    "split_domains",
+    "unpaired_domains",
+]
 
 
 # ---------------------------------------------------------------------- networks and losses
@@ -90,23 +94,7 @@ def _lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------- data
-def split_domains(sources: Sequence[Source], lr_share: float) -> tuple[list[Source], list[Source]]:
-    """``(LR-domain, HR-domain)`` sources: whole images/scans, evenly spaced over the (sorted)
-    list, ``round(n * lr_share)`` of them (at least one each) to the LR domain."""
-    n = len(sources)
-    if n < 2:
-        raise MedsrError(
-            f"config: data.train: CinCGAN needs unpaired LR and HR sets, i.e. at least 2 training "
-            f"images to split, got {n}"
-        )
-    n_lr = min(n - 1, max(1, round(n * lr_share)))
-    lr_idx = {int(round(v)) for v in np.linspace(0, n - 1, n_lr)}
-    return [s for i, s in enumerate(sources) if i in lr_idx], [
-        s for i, s in enumerate(sources) if i not in lr_idx
-    ]
-
-
-class UnpairedDomains(PatchDataset):
+class UnpairedDomains(UnpairedPatches):
     """Training samples of CinCGAN: ``{"lr": x, "hr": y, "lr_clean": z, "lr_source",
     "hr_source"}``.
 
@@ -125,28 +113,12 @@ class UnpairedDomains(PatchDataset):
         seed: int = 0,
     ) -> None:
         clean = SamplingSpec(**{**spec.__dict__, "degradation": "bicubic", "unpaired": False})
-        super().__init__(hr_sources, clean, length, seed)
         noisy = SamplingSpec(**{**spec.__dict__, "unpaired": False})
-        self.lr_domain = PatchDataset(lr_sources, noisy, length, seed)
-        self.all_sources = list(lr_sources) + list(hr_sources)
+        super().__init__(lr_sources, hr_sources, clean, noisy, length, seed)
 
     def item(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
-        src_y, y, z = self._draw(np.random.default_rng([self.seed, int(epoch), int(index), 0]))
-        lr_set = self.lr_domain
-        src_x, _, x = lr_set._draw(np.random.default_rng([self.seed, int(epoch), int(index), 1]))
-
-        def t(a: np.ndarray, src: Source, spec: SamplingSpec) -> torch.Tensor:
-            arr = to_model_axes(a, spec.axes_for(src))
-            return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
-
-        ids = {id(s): i for i, s in enumerate(self.all_sources)}
-        return {
-            "lr": t(x, src_x, lr_set.spec),
-            "hr": t(y, src_y, self.spec),
-            "lr_clean": t(z, src_y, self.spec),
-            "lr_source": torch.tensor(ids[id(src_x)]),
-            "hr_source": torch.tensor(ids[id(src_y)]),
-        }
+        item, (z, src_y) = self.draw_pair(epoch, index)
+        return {**item, "lr_clean": self.tensor(z, src_y, self.spec)}
 
 
 def unpaired_domains(cfg: Config, sources: Sequence[Source], spec: SamplingSpec) -> UnpairedDomains:
@@ -197,9 +169,7 @@ class CinCGAN(AdversarialSR):
         self.discriminator_hr = d_hr
 
     def configure_optimizers(self) -> Any:
-        from medsr.train.optim import build_optimizer
 
-        d_cfg = self.acfg.d_optim or self.cfg.optim
         g_params = [
             (f"{tag}.{n}", p)
             for tag, net in (("SR", self.model), ("G1", self.g1), ("G2", self.g2), ("G3", self.g3))
@@ -207,9 +177,7 @@ class CinCGAN(AdversarialSR):
         ]
         d_params = [(f"D1.{n}", p) for n, p in self.discriminator.named_parameters()]
         d_params += [(f"D2.{n}", p) for n, p in self.discriminator_hr.named_parameters()]
-        opt_g = build_optimizer(g_params, self.cfg.optim)
-        opt_d = build_optimizer(d_params, d_cfg, where="adversarial.d_optim")
-        return [opt_g, opt_d], self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
+        return self._g_and_d_optimizers(g_params, d_params)
 
     def joint(self) -> bool:
         """Whether the outer cycle trains at this step (after ``cincgan.inner_steps``)."""

@@ -45,16 +45,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from medsr.errors import MedsrError
 from medsr.losses import total_variation
 from medsr.train.config import Config
-from medsr.train.datasets import PatchDataset
-from medsr.train.gan.cincgan import split_domains
-from medsr.train.sampling import SamplingSpec, to_model_axes
+from medsr.train.gan.unpaired import UnpairedPatches, split_domains
+from medsr.train.sampling import SamplingSpec
 from medsr.train.sources import Source, load_sources
 from medsr.train.tasks import CycleSR
 
@@ -92,7 +90,7 @@ def jst_loss(output: torch.Tensor, truth: torch.Tensor, tau: float) -> torch.Ten
 
 
 # ---------------------------------------------------------------------- data
-class UnpairedScans(PatchDataset):
+class UnpairedScans(UnpairedPatches):
     """Training samples of unpaired GAN-CIRCLE: ``{"lr", "hr", "lr_source", "hr_source"}``.
 
     ``hr`` is a patch of an HR-domain source; ``lr`` a patch of an LR-domain source (degraded by
@@ -109,30 +107,14 @@ class UnpairedScans(PatchDataset):
         length: int,
         seed: int = 0,
     ) -> None:
-        paired = SamplingSpec(**{**spec.__dict__, "unpaired": False})
-        super().__init__(hr_sources, paired, length, seed)
-        self.lr_domain = PatchDataset(lr_sources, paired, length, seed)
         shared = {id(s) for s in lr_sources} & {id(s) for s in hr_sources}
         if shared:
             raise MedsrError("unpaired GAN-CIRCLE data: the LR and HR domains share an image")
-        self.all_sources = list(lr_sources) + list(hr_sources)
+        paired = SamplingSpec(**{**spec.__dict__, "unpaired": False})
+        super().__init__(lr_sources, hr_sources, paired, paired, length, seed)
 
     def item(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
-        src_y, y, _ = self._draw(np.random.default_rng([self.seed, int(epoch), int(index), 0]))
-        lr_set = self.lr_domain
-        src_x, _, x = lr_set._draw(np.random.default_rng([self.seed, int(epoch), int(index), 1]))
-
-        def t(a: np.ndarray, src: Source) -> torch.Tensor:
-            arr = to_model_axes(a, self.spec.axes_for(src))
-            return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
-
-        ids = {id(s): i for i, s in enumerate(self.all_sources)}
-        return {
-            "lr": t(x, src_x),
-            "hr": t(y, src_y),
-            "lr_source": torch.tensor(ids[id(src_x)]),
-            "hr_source": torch.tensor(ids[id(src_y)]),
-        }
+        return self.draw_pair(epoch, index)[0]
 
 
 def _overlap(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
@@ -252,7 +234,7 @@ class GANCircleSR(CycleSR):
         if adversarial and self.acfg.weight > 0:
             for d in (self.discriminator, self.discriminator_lr):
                 d.requires_grad_(False)
-            terms["adv_g"] = self._gen_adv(self.discriminator, sr, hr) + self._gen_adv(
+            terms["adv_g"] = self._g_adv(self.discriminator, sr, hr) + self._g_adv(
                 self.discriminator_lr, lr_fake, lr
             )
             for d in (self.discriminator, self.discriminator_lr):

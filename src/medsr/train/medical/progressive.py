@@ -35,7 +35,6 @@ from medsr.errors import MedsrError
 from medsr.losses import WeightedSum
 from medsr.losses.multi import downscale_to
 from medsr.train.config import Config
-from medsr.train.optim import build_optimizer
 from medsr.train.tasks import AdversarialSR
 
 __all__ = ["ProgressiveGAN", "triplet_loss"]
@@ -106,12 +105,9 @@ class ProgressiveGAN(AdversarialSR):
         return sum(1 for end in self.ends if step >= end)
 
     def configure_optimizers(self) -> Any:
-        d_cfg = self.acfg.d_optim or self.cfg.optim
-        opt_g = build_optimizer(self.model.named_parameters(), self.cfg.optim)
-        opt_d = build_optimizer(
-            self.discriminators.named_parameters(), d_cfg, where="adversarial.d_optim"
+        return self._g_and_d_optimizers(
+            self.model.named_parameters(), self.discriminators.named_parameters()
         )
-        return [opt_g, opt_d], self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
 
     def stage_images(self, lr: torch.Tensor, stage: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(input of stage k, output of stage k)``; earlier stages run without gradients when

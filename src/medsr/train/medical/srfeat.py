@@ -30,7 +30,6 @@ from medsr.errors import MedsrError
 from medsr.losses import WeightedSum
 from medsr.losses.perceptual import load_vgg19
 from medsr.train.config import Config
-from medsr.train.optim import build_optimizer
 from medsr.train.tasks import AdversarialSR
 
 __all__ = ["FrozenFeatureMaps", "SRFeatSR", "build_feature_critic"]
@@ -105,16 +104,9 @@ class SRFeatSR(AdversarialSR):
         self.feature_weight = float(cfg.srfeat.feature_weight)
 
     def configure_optimizers(self) -> Any:
-        d_cfg = self.acfg.d_optim or self.cfg.optim
         d_params = [(f"D_i.{n}", p) for n, p in self.discriminator.named_parameters()]
         d_params += [(f"D_f.{n}", p) for n, p in self.feature_discriminator.named_parameters()]
-        opt_g = build_optimizer(self.model.named_parameters(), self.cfg.optim)
-        opt_d = build_optimizer(d_params, d_cfg, where="adversarial.d_optim")
-        return [opt_g, opt_d], self._sched(opt_g, self.cfg.optim) + self._sched(opt_d, d_cfg)
-
-    def _g_adv(self, disc: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        d_real = disc(real).detach() if self.adv.needs_real_for_generator else None
-        return self.adv.generator_loss(disc(fake), d_real)
+        return self._g_and_d_optimizers(self.model.named_parameters(), d_params)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()

@@ -147,9 +147,3 @@ class TLNetSR(_SRTask):
         step = {"on_step": True, "on_epoch": False, "batch_size": hr.shape[0]}
         self.log_dict(logs, prog_bar=False, **step)
         self.log("loss", loss.detach(), prog_bar=True, **step)
-
-    def _schedulers(self) -> list[Any]:
-        s = self.lr_schedulers()
-        if s is None:
-            return []
-        return list(s) if isinstance(s, list) else [s]
