@@ -132,6 +132,10 @@ def test_recorded_rows_have_every_key_and_their_command() -> None:
             str(r["scale"]),
         ]
         assert r["train_steps"] > 0 and r["train_seconds"] > 0
+        if not r.get("overrides"):  # the command runs the recipe's bench profile as it is now
+            recipe = Path(recipes_folder()) / f"{find_network(r['method']).recipe}.yaml"
+            cfg = load_config(recipe, ["profile=bench"])
+            assert cfg.train.max_steps == r["train_steps"], r["method"]
     assert networks_markdown(rows) in MEDICAL_MD.read_text(encoding="utf-8")
 
 
