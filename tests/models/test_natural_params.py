@@ -85,11 +85,14 @@ def test_model_info_states_channels_of_the_count():
         assert "Y" in model_info(name).preset_note
 
 
-def test_models_command_lists_counts_as_json():
+def test_models_command_lists_counts_as_json(monkeypatch):
     """`medsr models --json` reports the same paper-preset counts (the CLI only formats them)."""
     from typer.testing import CliRunner
 
-    from medsr.cli.app import app
+    from medsr.cli.app import app, console
+
+    # the console reads COLUMNS once, when it is created: give it a wide terminal directly
+    monkeypatch.setattr(console, "width", 200)
 
     result = CliRunner().invoke(app, ["models", "--json", "--kind", "generator"])
     assert result.exit_code == 0, result.output
@@ -100,5 +103,5 @@ def test_models_command_lists_counts_as_json():
     assert rows["srresnet"]["params_x4"] == 1_549_462
     assert all(r["kind"] == "generator" for r in rows.values())
     # a wide terminal shows every column (at 80 columns "params x4" is hidden: test_cli_polish)
-    table = CliRunner().invoke(app, ["models"], env={"COLUMNS": "200"})
+    table = CliRunner().invoke(app, ["models"])
     assert table.exit_code == 0 and "rrdbnet" in table.output and "16.70M" in table.output
