@@ -170,7 +170,8 @@ def upscale(
         help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
         "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, saa_order, "
         "threads, model_kwargs, ensemble, sampling. dip: iterations, budget, width, depth, "
-        "skip, lr, operator, profile, slice_thickness, slice_gap, noise_std, patience, ema, threads.",
+        "skip, lr, operator, profile, slice_thickness, slice_gap, noise_std, patience, ema, "
+        "threads.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
     budget: Optional[float] = typer.Option(
