@@ -8,6 +8,12 @@ then scored on ``chris_t1`` thick slices (x2 / x4) inside the head mask beside c
     .venv/bin/python benchmarks/medical_networks.py --method lgrl_sr --scale 2
     .venv/bin/python benchmarks/medical_networks.py --all --scales 2,4 --record
 
+``--method`` also takes the rows of :data:`medsr.bench.medical_rows.EXTRA_ROWS`: ``self_sr``
+(self-SR on the same case), ``oktay_misr`` (three orthogonal stacks), ``multicontrast_single`` /
+``multicontrast_t1`` (PD in-plane x2 without / with the T1) and ``umehara_srcnn_ct`` /
+``park_unet_ct`` (held-out CT slices, thick in plane). ``--steps`` is their training steps
+(self-SR: iterations).
+
 Prints each row as one JSON object; a single row's object is the last line. ``--record`` adds the
 rows to ``docs/benchmarks/medical_networks.json`` and regenerates the table in
 ``docs/benchmarks/medical.md`` after each row.
@@ -24,11 +30,13 @@ MD_PATH = "docs/benchmarks/medical.md"
 
 
 def main(argv: list[str] | None = None) -> int:
+    from medsr.bench.medical_rows import EXTRA_ROWS
     from medsr.bench.networks import NETWORKS, SCORE_CROP
 
+    names = [s.method for s in NETWORKS] + [e.method for e in EXTRA_ROWS]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", action="append", default=[],
-                        help=f"network (repeatable): {', '.join(s.method for s in NETWORKS)}")
+                        help=f"network or extra row (repeatable): {', '.join(names)}")
     parser.add_argument("--all", action="store_true", help="every network, in the table's order")
     parser.add_argument("--scale", type=int, default=None, help="one scale (2 or 4)")
     parser.add_argument("--scales", default="2", help="comma list of scales with --all")
@@ -44,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"add the rows to {JSON_PATH} and the table in {MD_PATH}")
     args = parser.parse_args(argv)
 
-    from medsr.bench.networks import record_row, run_row, update_markdown
+    from medsr.bench.networks import record_row, run_row
     from medsr.errors import MedsrError
 
     methods = [s.method for s in NETWORKS] if args.all else args.method
@@ -54,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     overrides = list(args.set)
     extra: list[str] = []
     if args.steps is not None:
-        overrides.append(f"train.max_steps={args.steps}")
-        overrides.append(f"train.checkpoint_every={args.steps}")
         extra += ["--steps", str(args.steps)]
     crop = None
     if args.crop is not None:
@@ -74,14 +80,14 @@ def main(argv: list[str] | None = None) -> int:
                     overrides=overrides,
                     crop=crop if crop is not None else SCORE_CROP,
                     command_extra=extra,
+                    steps=args.steps,
                 )
             except MedsrError as err:
                 print(f"error: {method} x{scale}: {err}", file=sys.stderr)
                 status = 2
                 continue
             if args.record:
-                rows = record_row(JSON_PATH, row)
-                update_markdown(MD_PATH, rows)
+                record_row(JSON_PATH, row, markdown=MD_PATH)  # locked: other runs may record
             print(json.dumps(row), flush=True)
     return status
 

@@ -3,7 +3,12 @@
 Issue 13. Figures (FLOPs counted by ``torch.utils.flop_counter``: 2 per multiply-add):
 
 * ``peak``: a 3x3 64->64 convolution in channels-last layout (2D, and 3x3x3 32->32 in 3D) under
-  ``torch.inference_mode``: the FLOP/s this machine reaches on the networks' main operation;
+  ``torch.inference_mode``: the FLOP/s this machine reaches on the networks' main operation. The
+  cores are shared, so the peak is measured right before and after every timed run (``peak, a,
+  peak, b, peak, ...``, :func:`interleaved`) and each fraction of peak is taken against the peaks
+  around its own run, with the spread over runs and neighbouring peaks (``fraction_range``) and
+  the same ratio in FLOP per CPU second (``fraction_of_peak_cpu``: what other jobs take of the
+  cores cancels out);
 * ``inference_2d``: ``medsr upscale --weights`` of a 1024x1024 RGB image with EDSR-baseline x2
   (Lim et al. 2017; review section 3.4.5; random weights: speed does not depend on them), time
   beyond a ``--method nearest`` run of the same file, as FLOP/s, fraction of the 2D peak and
@@ -19,7 +24,8 @@ Issue 13. Figures (FLOPs counted by ``torch.utils.flop_counter``: 2 per multiply
 
 Usage (repository root; several minutes on 2 cores)::
 
-    .venv/bin/python benchmarks/perf.py [--size 1024] [--slices 120,480] [--skip-memory]
+    .venv/bin/python benchmarks/perf.py [--size 1024] [--rounds-2d 1] [--slices 120,480]
+        [--skip-memory]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -55,6 +62,19 @@ def best_time(fn: Callable[[], Any], reps: int = 3, warm: int = 1) -> float:
     return min(times)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process and its finished children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call of ``fn``."""
+    t, c = time.perf_counter(), cpu_seconds()
+    fn()
+    return time.perf_counter() - t, cpu_seconds() - c
+
+
 def flops(model: torch.nn.Module, x: torch.Tensor) -> float:
     """FLOPs of one forward pass (2 per multiply-add)."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -64,19 +84,80 @@ def flops(model: torch.nn.Module, x: torch.Tensor) -> float:
     return float(counter.get_total_flops())
 
 
-def conv_peak(dims: int) -> float:
-    """FLOP/s of a channels-last 3x3 64->64 conv2d (3x3x3 32->32 conv3d) on a large input."""
-    if dims == 2:
-        conv, x = torch.nn.Conv2d(64, 64, 3, padding=1), torch.rand(1, 64, 256, 256)
-        layout = torch.channels_last
-    else:
-        conv, x = torch.nn.Conv3d(32, 32, 3, padding=1), torch.rand(1, 32, 48, 48, 48)
-        layout = torch.channels_last_3d
-    conv = conv.eval().to(memory_format=layout)
-    x = x.contiguous(memory_format=layout)
-    with torch.inference_mode():
-        seconds = best_time(lambda: conv(x), reps=5)
-    return flops(conv, x) / seconds
+class Peak:
+    """The reference: a channels-last 3x3 64->64 conv2d (3x3x3 32->32 conv3d) under inference
+    mode, the networks' main operation. Called right before and after every measurement, so that
+    a fraction of peak compares a measurement with the machine as it was *then* (the 2 cores are
+    shared: the peak moved 27.9 -> 66.4 GFLOP/s within one earlier run)."""
+
+    def __init__(self, dims: int) -> None:
+        if dims == 2:
+            conv, x = torch.nn.Conv2d(64, 64, 3, padding=1), torch.rand(1, 64, 256, 256)
+            layout = torch.channels_last
+        else:
+            conv, x = torch.nn.Conv3d(32, 32, 3, padding=1), torch.rand(1, 32, 48, 48, 48)
+            layout = torch.channels_last_3d
+        self.conv = conv.eval().to(memory_format=layout)
+        self.x = x.contiguous(memory_format=layout)
+        self.flop = flops(self.conv, self.x)
+        self.history: list[tuple[float, float]] = []  # (FLOP/s, FLOP per CPU second)
+
+    def __call__(self, reps: int = 3) -> tuple[float, float]:
+        """Best FLOP/s of ``reps`` calls, and FLOP per CPU second of that call."""
+        with torch.inference_mode():
+            self.conv(self.x)
+            runs = [timed(lambda: self.conv(self.x)) for _ in range(reps)]
+        wall, cpu = min(runs)
+        self.history.append((self.flop / wall, self.flop / max(cpu, 1e-9)))
+        return self.history[-1]
+
+    def summary(self) -> dict[str, Any]:
+        rates = [r[0] / 1e9 for r in self.history]
+        return {"gflops_max": round(max(rates), 1), "gflops_min": round(min(rates), 1),
+                "probes": len(rates)}
+
+
+def interleaved(
+    items: dict[str, Callable[[], Any]], peak: Peak, rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    """Run ``peak, a, peak, b, peak, ...`` for ``rounds`` rounds: each run of each item with its
+    wall and CPU seconds and the peak measured right before and right after it."""
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in items}
+    before = peak()
+    for _ in range(rounds):
+        for name, fn in items.items():
+            wall, cpu = timed(fn)
+            after = peak()
+            runs[name].append({"wall": wall, "cpu": cpu, "before": before[0], "after": after[0],
+                               "cpu_peak": max(before[1], after[1])})
+            before = after
+    return runs
+
+
+def fraction(runs: list[dict[str, float]], work: float, minus: dict[str, float] | None = None
+             ) -> dict[str, Any]:
+    """``work`` FLOPs over the fastest run's time, as a fraction of the peak around that run.
+
+    ``fraction_of_peak``: against the mean of the peaks right before and after it;
+    ``fraction_range``: the lowest and highest fraction over all runs and both neighbouring peaks
+    (the spread the load causes); ``fraction_of_peak_cpu``: FLOP per CPU second over the peak's
+    FLOP per CPU second (insensitive to how much of the cores other jobs took). ``minus``: a run
+    whose times are subtracted first (the ``--method nearest`` part of a CLI run).
+    """
+    sub = minus or {"wall": 0.0, "cpu": 0.0}
+    net = [dict(r, wall=r["wall"] - sub["wall"], cpu=r["cpu"] - sub["cpu"]) for r in runs]
+    best = min(net, key=lambda r: r["wall"])
+    spread = [work / r["wall"] / r[side] for r in net for side in ("before", "after")]
+    return {
+        "seconds": round(best["wall"], 3),
+        "cpu_seconds": round(best["cpu"], 2),
+        "gflops": round(work / best["wall"] / 1e9, 1),
+        "peak_gflops_around": [round(best["before"] / 1e9, 1), round(best["after"] / 1e9, 1)],
+        "fraction_of_peak": round(work / best["wall"] / ((best["before"] + best["after"]) / 2), 3),
+        "fraction_range": [round(min(spread), 3), round(max(spread), 3)],
+        "fraction_of_peak_cpu": round(work / best["cpu"] / best["cpu_peak"], 3),
+        "runs_s": [round(r["wall"], 2) for r in net],
+    }
 
 
 def _edsr(dims: int, **kwargs: Any) -> torch.nn.Module:
@@ -87,14 +168,15 @@ def _edsr(dims: int, **kwargs: Any) -> torch.nn.Module:
         return create_model("edsr", scale=2, dims=dims, in_channels=3 if dims == 2 else 1, **kwargs)
 
 
-def _cli(args: list[str]) -> float:
-    t = time.perf_counter()
+def _cli(args: list[str]) -> None:
     subprocess.run(MEDSR + args, check=True, capture_output=True, cwd=ROOT)
-    return time.perf_counter() - t
 
 
-def inference_2d(size: int, peak: float, tmp: Path) -> dict[str, Any]:
-    """``medsr upscale --weights`` (EDSR-baseline x2) vs eager PyTorch on a size^2 RGB image."""
+def inference_2d(size: int, peak: Peak, tmp: Path, rounds: int = 1) -> dict[str, Any]:
+    """``medsr upscale --weights`` (EDSR-baseline x2) vs eager PyTorch on a size^2 RGB image.
+
+    Interleaved with the peak: ``peak, nearest CLI, peak, medsr CLI, peak, eager, peak`` per round.
+    """
     from PIL import Image
 
     from medsr.models.io import save_weights
@@ -108,55 +190,78 @@ def inference_2d(size: int, peak: float, tmp: Path) -> dict[str, Any]:
     image = np.kron(rng.integers(0, 256, (size // 8, size // 8, 3)), np.ones((8, 8, 1)))
     Image.fromarray(image.astype(np.uint8)).save(tmp / "img.png")
     common = ["upscale", str(tmp / "img.png"), "--factors", "2", "--overwrite"]
-    t_nearest = _cli(common + ["-o", str(tmp / "nearest.png"), "--method", "nearest"])
-    t_net = _cli(common + ["-o", str(tmp / "edsr.png"), "--weights", str(weights)])
-    found = sorted(tmp.glob("edsr*.json"))
-    sidecar = json.loads(found[0].read_text()) if found else {}
     x = torch.rand(1, 3, size, size)
     total = flops(model, x[..., :128, :128]) * (size / 128) ** 2  # convolutions: linear in pixels
     with torch.no_grad():
         model(x[..., :64, :64])
-        t_eager = best_time(lambda: model(x), reps=1, warm=0)
-    medsr_s = t_net - t_nearest
+
+    def eager() -> None:
+        with torch.no_grad():
+            model(x)
+
+    runs = interleaved({
+        "nearest": lambda: _cli(common + ["-o", str(tmp / "nearest.png"), "--method", "nearest"]),
+        "medsr": lambda: _cli(common + ["-o", str(tmp / "edsr.png"), "--weights", str(weights)]),
+        "eager": eager,
+    }, peak, rounds)
+    found = sorted(tmp.glob("edsr*.json"))
+    sidecar = json.loads(found[0].read_text()) if found else {}
+    nearest = min(runs["nearest"], key=lambda r: r["wall"])
+    medsr = fraction(runs["medsr"], total, minus=nearest)
+    plain = fraction(runs["eager"], total)
     return {
         "image": f"{size}x{size} RGB, x2",
         "network_gflop": round(total / 1e9, 1),
-        "medsr_upscale_s": round(t_net, 2),
-        "nearest_upscale_s": round(t_nearest, 2),
-        "medsr_network_s": round(medsr_s, 2),
-        "eager_s": round(t_eager, 2),
-        "medsr_fraction_of_peak": round(total / medsr_s / peak, 3),
-        "eager_fraction_of_peak": round(total / t_eager / peak, 3),
-        "speedup_vs_eager": round(t_eager / medsr_s, 2),
+        "nearest_upscale_s": round(nearest["wall"], 2),
+        "medsr_upscale_s": round(min(r["wall"] for r in runs["medsr"]), 2),
+        "medsr_beyond_nearest": medsr,
+        "eager": plain,
+        "speedup_vs_eager": round(plain["seconds"] / medsr["seconds"], 2),
+        "speedup_vs_eager_cpu": round(plain["cpu_seconds"] / medsr["cpu_seconds"], 2),
+        "speedup_vs_eager_peak_normalised": round(
+            medsr["fraction_of_peak"] / plain["fraction_of_peak"], 2
+        ),
         "execution": (sidecar.get("model") or {}).get("execution"),
         "sidecar_timings_s": sidecar.get("timings_s"),
         "targets": {"fraction_of_peak": 0.85, "speedup_vs_eager": 1.4},
     }
 
 
-def inference_3d(peak: float, side: int = 48) -> dict[str, Any]:
-    """A 3D EDSR through the Predictor (fast path) against eager PyTorch."""
+def inference_3d(peak: Peak, side: int = 48, rounds: int = 3) -> dict[str, Any]:
+    """A 3D EDSR through the Predictor (fast path) against eager PyTorch, interleaved with the
+    conv3d peak; the Predictor's first call (tracing and freezing the graph) is timed apart."""
     from medsr.infer.predictor import Predictor
     from medsr.normalise import Normaliser
 
     model = _edsr(3, blocks=8, channels=32).eval()
     eager_model = _edsr(3, blocks=8, channels=32).eval()
     x = np.random.default_rng(0).random((1, 1, side, side, side), dtype=np.float32)
-    total = flops(eager_model, torch.from_numpy(x))
-    run = Predictor.from_module(model).batch_fn(Normaliser(), 1)
-    t_fast = best_time(lambda: run(x), reps=2)
-    with torch.no_grad():
-        xt = torch.from_numpy(x)
-        t_eager = best_time(lambda: eager_model(xt), reps=2)
+    xt = torch.from_numpy(x)
+    total = flops(eager_model, xt)
+    predictor = Predictor.from_module(model)
+    run = predictor.batch_fn(Normaliser(), 1)
+    first_s, _ = timed(lambda: run(x))
+
+    def eager() -> None:
+        with torch.no_grad():
+            eager_model(xt)
+
+    eager()
+    runs = interleaved({"medsr": lambda: run(x), "eager": eager}, peak, rounds)
+    fast, plain = fraction(runs["medsr"], total), fraction(runs["eager"], total)
     return {
         "volume": f"{side}^3 -> {2 * side}^3 (x2), EDSR-3D 8 blocks x 32",
         "network_gflop": round(total / 1e9, 1),
-        "medsr_s": round(t_fast, 3),
-        "eager_s": round(t_eager, 3),
-        "medsr_output_voxels_per_s": round((2 * side) ** 3 / t_fast),
-        "medsr_fraction_of_peak": round(total / t_fast / peak, 3),
-        "eager_fraction_of_peak": round(total / t_eager / peak, 3),
-        "speedup_vs_eager": round(t_eager / t_fast, 2),
+        "execution": predictor.info["execution"],
+        "medsr_first_call_s": round(first_s, 2),
+        "medsr": fast,
+        "eager": plain,
+        "medsr_output_voxels_per_s": round((2 * side) ** 3 / fast["seconds"]),
+        "speedup_vs_eager": round(plain["seconds"] / fast["seconds"], 2),
+        "speedup_vs_eager_cpu": round(plain["cpu_seconds"] / fast["cpu_seconds"], 2),
+        "speedup_vs_eager_peak_normalised": round(
+            fast["fraction_of_peak"] / plain["fraction_of_peak"], 2
+        ),
     }
 
 
@@ -203,8 +308,8 @@ def memory(slices: list[int]) -> dict[str, Any]:
     return result
 
 
-def training(peak: float, steps: int = 4) -> dict[str, Any]:
-    """EDSR-baseline x2 training step vs the data loader's batch time."""
+def training(peak: Peak, steps: int = 4) -> dict[str, Any]:
+    """EDSR-baseline x2 training step (interleaved with the peak) vs the data loader's batch."""
     from medsr.train.builders import build_datamodule
     from medsr.train.config import load_config
 
@@ -230,17 +335,18 @@ def training(peak: float, steps: int = 4) -> dict[str, Any]:
         loss.backward()
         opt.step()
 
-    t_step = best_time(step, reps=steps, warm=2)
+    for _ in range(2):
+        step()
     total = 3 * flops(model, lr)
+    result = fraction(interleaved({"step": step}, peak, steps)["step"], total)
     workers = max(1, cfg.data.num_workers)
     return {
         "batch": f"{batch} x {tuple(lr.shape[1:])} LR -> {tuple(hr.shape[1:])} HR",
-        "step_s": round(t_step, 3),
         "train_gflop_per_step": round(total / 1e9, 1),
-        "fraction_of_peak": round(total / t_step / peak, 3),
+        "step": result,
         "data_batch_s": round(t_data, 3),
         "data_workers": cfg.data.num_workers,
-        "data_speed_over_step": round(t_step / (t_data / workers), 2),
+        "data_speed_over_step": round(result["seconds"] / (t_data / workers), 2),
         "targets": {"fraction_of_peak": 0.6, "data_speed_over_step": 2.0},
     }
 
@@ -248,6 +354,7 @@ def training(peak: float, steps: int = 4) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024, help="side of the 2D RGB image")
+    parser.add_argument("--rounds-2d", type=int, default=1, help="interleaved rounds, 2D")
     parser.add_argument("--slices", default="120,480", help="two slice counts for the memory")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args(argv)
@@ -261,16 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     if not args.skip_memory:  # first: a child's peak RSS (ru_maxrss) inherits its parent's at fork
         report["memory"] = memory([int(v) for v in args.slices.split(",")])
-    peak2, peak3 = conv_peak(2), conv_peak(3)
-    report["peak"] = {
-        "conv2d_gflops": round(peak2 / 1e9, 1), "conv3d_gflops": round(peak3 / 1e9, 1)
-    }
+    peak2, peak3 = Peak(2), Peak(3)
     with tempfile.TemporaryDirectory() as tmp:
-        report["inference_2d"] = inference_2d(args.size, peak2, Path(tmp))
+        report["inference_2d"] = inference_2d(args.size, peak2, Path(tmp), args.rounds_2d)
     report["inference_3d"] = inference_3d(peak3)
     report["training"] = training(peak2)
-    again = conv_peak(2)
-    report["peak"]["conv2d_gflops_at_end"] = round(again / 1e9, 1)
+    report["peak"] = {"conv2d": peak2.summary(), "conv3d": peak3.summary()}
     report["machine"]["load_average_end"] = os.getloadavg()
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report, indent=2))

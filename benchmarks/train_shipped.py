@@ -64,17 +64,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{run.key:10s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
         return 0
     if args.step:
+        from medsr.cli.notes import lightning_to_stdout
+
         command = "python benchmarks/train_shipped.py"
-        key = shipped.run_step(
-            root=ROOT,
-            runs=args.runs,
-            weights_dir=args.weights,
-            natural=args.data,
-            only=args.only,
-            overrides=args.set,
-            command=command,
-            log=lambda m: print(f"{_stamp()} {m}", flush=True),
-        )
+        with lightning_to_stdout():  # one line per message, Lightning's advertisement dropped
+            key = shipped.run_step(
+                root=ROOT,
+                runs=args.runs,
+                weights_dir=args.weights,
+                natural=args.data,
+                only=args.only,
+                overrides=args.set,
+                command=command,
+                log=lambda m: print(f"{_stamp()} {m}", flush=True),
+            )
         return DONE if key is None else 0
 
     args.runs.mkdir(parents=True, exist_ok=True)

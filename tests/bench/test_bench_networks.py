@@ -11,11 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from medsr.bench.medical_rows import (
+    CT_TEST,
+    CT_TRAIN,
+    EXTRA_ROWS,
+    ct_case,
+    find_extra,
+    run_extra_row,
+)
 from medsr.bench.networks import (
     NETWORKS,
     ROW_KEYS,
     find_network,
     load_rows,
+    lock_path,
     networks_markdown,
     record_row,
     update_markdown,
@@ -104,7 +113,7 @@ def test_record_keeps_one_row_per_method_and_scale(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="command"):
         record_row(path, {k: v for k, v in _row("csn", 2, 1, 1).items() if k != "command"})
     table = networks_markdown([_row("csn", 2, 28.0, 29.0), _row("lgrl_sr", 2, 31.0, 29.0)])
-    assert "| x2 | `lgrl_sr` | [75] | 31.00 | 0.9000 | 29.00 | +2.00 |" in table
+    assert "| x2 | `lgrl_sr` | [75] | chris_t1 z | 31.00 | 0.9000 | 29.00 | +2.00 |" in table
     assert "-1.00 (not better)" in table
     md = tmp_path / "page.md"
     md.write_text("# page\n\ntext\n", encoding="utf-8")
@@ -114,12 +123,43 @@ def test_record_keeps_one_row_per_method_and_scale(tmp_path: Path) -> None:
     assert text.startswith("# page\n\ntext\n") and text.count("`csn`") == 2
 
 
+def _record_many(path: str, md: str, method: str, scales: list[int]) -> None:
+    for scale in scales:
+        record_row(path, _row(method, scale, 30.0 + scale, 29.0), markdown=md)
+
+
+def test_two_processes_recording_at_once_lose_no_row(tmp_path: Path) -> None:
+    """record_row from two processes at the same time: the read-modify-write is under an
+    exclusive lock beside the JSON, so every row of both ends up in the record and the page."""
+    import multiprocessing
+
+    path, md = tmp_path / "rows.json", tmp_path / "page.md"
+    md.write_text("# page\n", encoding="utf-8")
+    ctx = multiprocessing.get_context("fork")
+    scales = list(range(2, 42))
+    workers = [
+        ctx.Process(target=_record_many, args=(str(path), str(md), m, scales))
+        for m in ("csn", "lgrl_sr")
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    rows = load_rows(path)
+    assert sorted((r["method"], r["scale"]) for r in rows) == sorted(
+        (m, s) for m in ("csn", "lgrl_sr") for s in scales
+    )
+    assert networks_markdown(rows) in md.read_text(encoding="utf-8")
+    assert lock_path(path) == tmp_path / ".rows.json.lock" and lock_path(path).exists()
+
+
 def test_recorded_rows_have_every_key_and_their_command() -> None:
     """docs/benchmarks/medical_networks.json: every row has the keys and the command that
     reproduces it alone; the table in medical.md is generated from exactly these rows."""
     rows = load_rows(RECORD)
     assert rows, "no measured rows recorded"
-    methods = {s.method for s in NETWORKS}
+    methods = {s.method for s in NETWORKS} | {e.method for e in EXTRA_ROWS}
     for r in rows:
         assert set(ROW_KEYS) <= set(r), r
         assert r["method"] in methods and r["scale"] in (2, 4)
@@ -132,7 +172,12 @@ def test_recorded_rows_have_every_key_and_their_command() -> None:
             str(r["scale"]),
         ]
         assert r["train_steps"] > 0 and r["train_seconds"] > 0
-        if not r.get("overrides"):  # the command runs the recipe's bench profile as it is now
+        extra = find_extra(r["method"])
+        if extra is not None:  # self-SR, multi-stack, multi-contrast, CT: their default steps
+            assert r["scored_on"] == extra.scored_on and r["scale"] in extra.scales
+            if "--steps" not in r["command"] and extra.steps is not None:
+                assert r["train_steps"] == extra.steps, r["method"]
+        elif not r.get("overrides"):  # the command runs the recipe's bench profile as it is now
             recipe = Path(recipes_folder()) / f"{find_network(r['method']).recipe}.yaml"
             cfg = load_config(recipe, ["profile=bench"])
             assert cfg.train.max_steps == r["train_steps"], r["method"]
@@ -147,3 +192,60 @@ def test_cli_refuses_an_unknown_network_naming_the_known_ones(capsys) -> None:
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "vdsr" in err and "tl_net" in err and "gan_circle" in err
+
+
+def test_oktay_multi_stack_row_prints_its_row(tmp_path: Path) -> None:
+    """The multi-stack row (Oktay et al., ref. [81]) through the script: three stacks in, scored
+    on the chris_t1 crop beside B-spline of the z stack; the command reproduces it."""
+    cmd = [
+        sys.executable, "benchmarks/medical_networks.py", "--method", "oktay_misr",
+        "--scale", "2", "--steps", "1", "--crop", "16,16,16", "--work", str(tmp_path),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(ROW_KEYS) <= set(row)
+    assert row["review_ref"] == "[81]" and row["train_steps"] == 1 and row["crop"] == [16] * 3
+    assert row["scored_on"] == "chris_t1 x+y+z stacks"
+    assert shlex.split(row["command"])[1:] == cmd[1:-2]
+    assert 15.0 < row["bspline_psnr"] < 60.0 and 0.0 < row["psnr"] < 60.0
+
+
+def test_self_sr_row_scores_the_network_rows_case() -> None:
+    """self_sr runs the ``self`` method on the same crop and thick slices as the network rows,
+    with the given iterations, and its B-spline is that case's B-spline."""
+    from medsr.bench.networks import run_row, test_case
+    from medsr.bench.selfsr import run_method, score
+
+    row = run_row("self_sr", 2, crop=(16, 16, 16), steps=3)
+    assert row["method"] == "self_sr" and row["train_steps"] >= 3  # one or more stages
+    assert row["train_steps"] % 3 == 0 and "budget 3it" in row["recipe"]
+    case = test_case(2, (16, 16, 16))
+    spline = score(case, run_method(case, "bspline").volume)
+    assert row["bspline_psnr"] == round(spline["psnr"], 3)
+    assert row["command"].endswith("--method self_sr --scale 2")
+
+
+def test_ct_case_is_held_out_and_thick_in_plane() -> None:
+    """The CT rows score axial slices the training never sees, thick along y (in plane)."""
+    assert CT_TRAIN[1] < CT_TEST[0]
+    case = ct_case(4)
+    assert case.truth.shape[2] == CT_TEST[1] - CT_TEST[0] and case.axis == 1
+    assert case.lr.shape == (case.truth.shape[0], case.truth.shape[1] // 4, case.truth.shape[2])
+    assert case.profile == "rect" and case.mask.any()
+    pd_row = find_extra("multicontrast_single")
+    assert pd_row is not None and pd_row.scales == (2,)
+    with pytest.raises(MedsrError, match="runs at x2"):  # the PD experiment is in-plane x2 only
+        run_extra_row(pd_row, 4)
+
+
+def test_multicontrast_row_scores_held_out_pd_slices(tmp_path: Path) -> None:
+    """multicontrast_single (Zeng et al., ref. [78], no reference): PD in-plane x2 on the held-out
+    slices, B-spline beside, no chris_t1 crop."""
+    from medsr.bench.networks import run_row
+
+    row = run_row("multicontrast_single", 2, work_dir=tmp_path, steps=1)
+    assert row["scored_on"] == "chris_PD in-plane" and row["crop"] is None
+    assert row["train_steps"] == 1 and "no reference" in row["notes"]
+    assert 30.0 < row["bspline_psnr"] < 45.0

@@ -23,9 +23,11 @@ degradation that matters in medicine, the thick slice:
   in ``docs/benchmarks/medical_networks.json``, :func:`networks_markdown` makes the table of
   ``docs/benchmarks/medical.md`` (:func:`update_markdown`).
 
-Not in this table (they need inputs a single thick-slice stack does not have): multi-contrast SR
-(ref. [78], a registered second contrast; :mod:`medsr.bench.multicontrast`) and Oktay et al.'s
-multi-stack network (ref. [81], several orthogonal stacks).
+Rows of other inputs or data share the record and the table (:mod:`medsr.bench.medical_rows`,
+named in its ``EXTRA_ROWS``; the table's "scored on" column tells them apart): self-SR (refs.
+[83], [84]) on the same case, Oktay et al.'s multi-stack network (ref. [81], three orthogonal
+stacks), multi-contrast SR (ref. [78]: PD with and without a T1 reference, in-plane) and the CT
+recipes (refs. [69], [70]) on held-out CT slices, thick in plane.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import os
 import shlex
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ __all__ = [
     "TrainedNetwork",
     "find_network",
     "load_rows",
+    "lock_path",
     "networks_markdown",
     "record_row",
     "row_command",
@@ -275,11 +279,25 @@ def run_row(
     crop: Sequence[int] | None = SCORE_CROP,
     command_extra: Sequence[str] = (),
     truth: Volume | None = None,
+    steps: int | None = None,
 ) -> dict[str, Any]:
-    """Train one section-4 network at ``scale`` (its ``bench`` profile) and score it: one row."""
+    """Train one section-4 network at ``scale`` (its ``bench`` profile) and score it: one row.
+
+    ``method`` may also name a row of :data:`medsr.bench.medical_rows.EXTRA_ROWS` (self-SR,
+    multi-stack, multi-contrast, CT), run by :func:`medsr.bench.medical_rows.run_extra_row`.
+    ``steps`` replaces the training steps of the profile (test size; self-SR: iterations).
+    """
+    from medsr.bench.medical_rows import find_extra, run_extra_row
     from medsr.runtime import torch_threads
 
+    extra = find_extra(method)
+    if extra is not None:
+        row = run_extra_row(extra, int(scale), steps=steps, work_dir=work_dir,
+                            overrides=overrides, crop=crop, truth=truth)
+        return {**row, "command": row_command(method, scale, command_extra)}
     spec = find_network(method)
+    if steps is not None:
+        overrides = [*overrides, f"train.max_steps={steps}", f"train.checkpoint_every={steps}"]
     with torch_threads(1):
         trained = train_network(spec, int(scale), work_dir, overrides=overrides)
         case = test_case(int(scale), crop, truth)
@@ -318,27 +336,63 @@ def load_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def _order(row: Mapping[str, Any]) -> tuple[int, int]:
-    names = [s.method for s in NETWORKS]
+    from medsr.bench.medical_rows import EXTRA_ROWS
+
+    names = [s.method for s in NETWORKS] + [e.method for e in EXTRA_ROWS]
     index = names.index(row["method"]) if row["method"] in names else len(names)
     return (int(row["scale"]), index)
 
 
-def record_row(path: str | os.PathLike[str], row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Add ``row`` to the JSON record (replacing an earlier row of the same method and scale),
-    atomically; returns the rows, x2 first, in the order of :data:`NETWORKS`."""
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file beside a JSON record: ``.<name>.lock`` in the same folder."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.lock")
+
+
+@contextmanager
+def _locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on :func:`lock_path` ``(path)`` (blocks until free)."""
+    import fcntl
+
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def record_row(
+    path: str | os.PathLike[str],
+    row: Mapping[str, Any],
+    *,
+    markdown: str | os.PathLike[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Add ``row`` to the JSON record (replacing an earlier row of the same method and scale);
+    returns the rows, x2 first, in the order of :data:`NETWORKS`.
+
+    Safe for several processes recording at once: the read-modify-write (and, with
+    ``markdown``, the regeneration of that page's table by :func:`update_markdown`) runs under an
+    exclusive lock on :func:`lock_path` ``(path)``, and the JSON is replaced atomically.
+    """
     from medsr.jsonutil import write_json
 
     missing = [k for k in ROW_KEYS if k not in row]
     if missing:
         raise MedsrError(f"row lacks {', '.join(missing)}")
-    rows = [
-        r
-        for r in load_rows(path)
-        if (r.get("method"), r.get("scale")) != (row["method"], row["scale"])
-    ]
-    rows.append(dict(row))
-    rows.sort(key=_order)
-    write_json(path, rows)
+    with _locked(path):
+        rows = [
+            r
+            for r in load_rows(path)
+            if (r.get("method"), r.get("scale")) != (row["method"], row["scale"])
+        ]
+        rows.append(dict(row))
+        rows.sort(key=_order)
+        write_json(path, rows)
+        if markdown is not None:
+            update_markdown(markdown, rows)
     return rows
 
 
@@ -355,6 +409,7 @@ def networks_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
                 f"x{r['scale']}",
                 f"`{r['method']}`",
                 str(r["review_ref"]),
+                str(r.get("scored_on", "chris_t1 z")),
                 f"{float(r['psnr']):.2f}",
                 f"{float(r['ssim']):.4f}",
                 f"{float(r['bspline_psnr']):.2f}",
@@ -368,6 +423,7 @@ def networks_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         "scale",
         "network",
         "review ref.",
+        "scored on",
         "PSNR (dB)",
         "SSIM",
         "B-spline PSNR",
@@ -376,7 +432,7 @@ def networks_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         "training s",
         "training CPU s",
     ]
-    table = "\n".join(markdown_table(header, [i >= 3 for i in range(len(header))], body))
+    table = "\n".join(markdown_table(header, [i >= 4 for i in range(len(header))], body))
     commands = "\n".join(f"    {r['command']}" for r in sorted(rows, key=_order))
     return f"{table}\n\nEach row alone (prints the row as JSON on its last line):\n\n{commands}\n"
 

@@ -14,7 +14,9 @@ Option keys (unknown keys raise :class:`MedsrError`):
 (1|2), ``anti_alias`` (auto|true|false), ``saa_order`` (both|papers: SAA's anti-aliasing
 network on one plane orientation, then SR on the other), ``threads``, ``model_kwargs`` (JSON
 object of network keyword arguments), ``ensemble`` (true|false: flip self-ensemble at
-inference), ``sampling`` (uniform|residual: training patches weighted by the interpolation error).
+inference), ``sampling`` (uniform|residual: training patches weighted by the interpolation error),
+``init`` (none|prior|auto: warm start from the shipped pre-trained network,
+:mod:`medsr.selfsr.prior`).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -137,6 +139,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "model_kwargs": _mapping,
     "ensemble": _flag,
     "sampling": str,
+    "init": str,
 }
 
 

@@ -128,6 +128,10 @@ class SelfSRConfig:
         sampling: training patches: ``"uniform"`` over the foreground, or ``"residual"`` (half of
             each batch drawn in proportion to the interpolation's error |HR - interpolated LR|;
             :class:`medsr.selfsr.pairs.PatchSampler`).
+        init: how the super-resolution network starts: ``"none"`` (random initialisation, as
+            SMORE) or ``"prior"`` (warm start from the shipped pre-trained weights,
+            :func:`medsr.selfsr.prior.load_prior`; only for the default ``selfsr`` network) or
+            ``"auto"`` (``prior`` for the default network, ``none`` for any other).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -148,6 +152,7 @@ class SelfSRConfig:
     infer_batch: int = 8
     ensemble: bool = False
     sampling: str = "uniform"
+    init: str = "none"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -161,5 +166,7 @@ class SelfSRConfig:
             raise MedsrError(f"anti_alias must be true, false or auto, got {self.anti_alias!r}")
         if self.sampling not in ("uniform", "residual"):
             raise MedsrError(f"sampling must be uniform or residual, got {self.sampling!r}")
+        if self.init not in ("none", "prior", "auto"):
+            raise MedsrError(f"init must be none, prior or auto, got {self.init!r}")
         if self.saa_order not in ("both", "papers"):
             raise MedsrError(f"saa_order must be both or papers, got {self.saa_order!r}")

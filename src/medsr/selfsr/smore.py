@@ -51,6 +51,7 @@ from medsr.selfsr.config import Budget, SelfSRConfig
 from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
+from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.selfsr.train import train_restoration
 from medsr.volume import TargetGrid, Volume
 
@@ -175,6 +176,13 @@ def self_super_resolve(
 
             net = build_network(config.arch, config.preset, **config.model_kwargs)
             n_params = int(sum(p.numel() for p in net.parameters()))
+            warm = name == "super-resolution" and warm_starts(
+                config.init, config.arch, config.preset, config.model_kwargs
+            )
+            if warm:  # the anti-aliasing network of SAA has another task: it starts cold
+                prior = load_prior(
+                    net, arch=config.arch, preset=config.preset, model_kwargs=config.model_kwargs
+                )
             result = train_restoration(
                 net,
                 pairs,
@@ -209,6 +217,7 @@ def self_super_resolve(
                 {
                     "stage": name,
                     "parameters": n_params,
+                    "init": prior if warm else "none",
                     "used": used,
                     "planes": _plane_names(
                         plan.slice_axis, k if papers_order else None, config.orientations
@@ -235,6 +244,7 @@ def self_super_resolve(
         "saa_order": config.saa_order if use_saa else None,
         "ensemble": config.ensemble,
         "sampling": config.sampling,
+        "init": config.init,
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},

@@ -1,0 +1,168 @@
+"""Pre-train the self-SR network once (the warm start of ``--method self --option init=prior``).
+
+Pairs are made the way self-SR makes them per scan (:mod:`medsr.selfsr.prior`,
+:func:`medsr.selfsr.pairs.make_training_pairs`: Gaussian slice profile of FWHM = factor, factors
+2, 3 and 4, cubic B-spline back onto the fine grid), from data that is none of the benchmark scans:
+
+* the built-in MNI brain (``medsr.data.sample_path("brain")``), each of its 3 axes taken as the
+  thick axis at each factor (every 2nd plane);
+* natural images, grey (ITU-R BT.601 luma), of CBSD68 and Sun-Hays80
+  (``../shared/data/natural``; never Set5/Set14), one factor per image (2, 3, 4 in turn).
+
+Each step draws half of its patches from the brain and half from the natural images; Adam, L1,
+gradient clipping and the warm-up + cosine schedule of :func:`medsr.selfsr.train.train_restoration`.
+Writes ``src/medsr/weights/selfsr_prior/{model.safetensors,model.json}`` (half precision, with the
+command, steps and data recorded in ``model.json``).
+
+Run (repository root; about 10 CPU-minutes)::
+
+    OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_NATURAL = ROOT.parent / "shared" / "data" / "natural"
+DEFAULT_OUT = ROOT / "src" / "medsr" / "weights" / "selfsr_prior"
+NATURAL_SETS = ("CBSD68", "CSun_Hays80")
+FACTORS = (2.0, 3.0, 4.0)
+
+
+def _grey(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float32)
+    return rgb @ np.asarray([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _merge(parts: list) -> object:
+    from medsr.selfsr.pairs import TrainingPairs
+
+    return TrainingPairs(
+        [a for p in parts for a in p.inputs], [a for p in parts for a in p.targets]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    import medsr.data
+    from medsr.io import read
+    from medsr.metrics import psnr
+    from medsr.models.io import save_weights
+    from medsr.runtime import torch_seed
+    from medsr.selfsr.network import build_network
+    from medsr.selfsr.pairs import PatchSampler
+    from medsr.selfsr.prior import pair_stacks_2d, pair_stacks_3d
+    from medsr.selfsr.train import _lr_factor
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--natural", type=Path, default=DEFAULT_NATURAL)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=48)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(args.seed)
+    brain = np.asarray(read(medsr.data.sample_path("brain")).data, dtype=np.float32)
+    brain_parts = [pair_stacks_3d(brain, f, axis, every=2) for axis in range(3) for f in FACTORS]
+    files = sorted(
+        p for s in NATURAL_SETS for p in (args.natural / s).iterdir()
+        if p.suffix.lower() in (".png", ".jpg", ".jpeg")
+    )
+    if not files:
+        print(f"no natural images under {args.natural}", file=sys.stderr)
+        return 2
+    natural_parts = [pair_stacks_2d(_grey(p), FACTORS[i % 3]) for i, p in enumerate(files)]
+    samplers = [
+        PatchSampler(_merge(brain_parts), args.patch, rng),
+        PatchSampler(_merge(natural_parts), args.patch, rng),
+    ]
+    val = [s.sample(32, split="val") for s in samplers]
+    with torch_seed(args.seed):
+        net = build_network("selfsr")
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    net.train()
+    halves = (args.batch // 2, args.batch - args.batch // 2)
+    curve = []
+    running = 0.0
+    for step in range(args.steps):
+        for group in opt.param_groups:
+            group["lr"] = args.lr * _lr_factor(step / args.steps)
+        batches = [s.sample(n) for s, n in zip(samplers, halves, strict=True)]
+        x = torch.from_numpy(np.concatenate([b[0] for b in batches]))
+        y = torch.from_numpy(np.concatenate([b[1] for b in batches]))
+        loss = torch.nn.functional.l1_loss(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+        opt.step()
+        running += float(loss.detach())
+        if (step + 1) % 250 == 0:
+            curve.append([step + 1, round(running / 250, 6)])
+            print(f"step {step + 1}: L1 {running / 250:.5f}", flush=True)
+            running = 0.0
+    net.eval()
+    scores = {}
+    with torch.inference_mode():
+        for name, (vx, vy) in zip(("brain", "natural"), val, strict=True):
+            out = net(torch.from_numpy(vx)).numpy()
+            scores[name] = {
+                "psnr_interpolated": round(psnr(vy, vx, data_range=1.0), 3),
+                "psnr_network": round(psnr(vy, out, data_range=1.0), 3),
+            }
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    record = {
+        "command": "OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "steps": args.steps,
+        "batch": args.batch,
+        "patch": args.patch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "data": {
+            "brain": "medsr.data.sample_path('brain') (MNI ICBM152, 1 mm): each axis as the thick "
+            "axis at x2, x3, x4, every 2nd plane; half of each batch",
+            "natural": [f"{s} ({len([p for p in files if p.parent.name == s])} images, grey)"
+                        for s in NATURAL_SETS] + ["factor x2, x3, x4 in turn; half of each batch"],
+            "pairs": "medsr.selfsr.pairs.make_training_pairs, Gaussian profile FWHM = factor, "
+            "bspline back, robust-range normalisation",
+        },
+        "validation_psnr": scores,
+        "curve": curve,
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
+    save_weights(
+        copy.deepcopy(net).half(),
+        args.out,
+        name="selfsr",
+        preset="paper",
+        scale=1,
+        dims=2,
+        in_channels=1,
+        extra={"pretraining": record, "dtype": "float16"},
+    )
+    print(json.dumps({k: v for k, v in record.items() if k != "curve"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
