@@ -26,6 +26,7 @@ Usage (repository root; several minutes on 2 cores)::
 
     .venv/bin/python benchmarks/perf.py [--size 1024] [--rounds-2d 1] [--slices 120,480]
         [--skip-memory]
+    .venv/bin/python benchmarks/perf.py --ab 3 [--ab-size 48] [--ab-rounds 3]  # variants only
 """
 
 from __future__ import annotations
@@ -351,14 +352,88 @@ def training(peak: Peak, steps: int = 4) -> dict[str, Any]:
     }
 
 
+def ab(dims: int, size: int, rounds: int) -> dict[str, Any]:
+    """Interleaved A/B of the inference variants of :mod:`medsr.infer.fastpath` on EDSR x2
+    (2D: baseline, RGB, ``size``^2; 3D: 8 blocks x 32, ``size``^3): each variant's fastest of
+    ``rounds`` rounds (``peak, a, peak, b, ...``) and its largest difference from eager."""
+    from medsr.infer.fastpath import FastForward, fuse_subpixel_tail
+    from medsr.models.onnx import export_onnx, open_session
+
+    def net() -> torch.nn.Module:
+        model = _edsr(2, preset="baseline") if dims == 2 else _edsr(3, blocks=8, channels=32)
+        return model.eval()
+
+    x = torch.rand((1, 3 if dims == 2 else 1) + (size,) * dims)
+    cl = torch.channels_last if dims == 2 else torch.channels_last_3d
+    reference = net()
+
+    def eager() -> torch.Tensor:
+        with torch.no_grad():
+            return reference(x)
+
+    def layout(model: torch.nn.Module) -> Callable[[], torch.Tensor]:
+        model = model.to(memory_format=cl)
+
+        def call() -> torch.Tensor:
+            with torch.inference_mode():
+                return model(x.contiguous(memory_format=cl)).contiguous()
+
+        return call
+
+    def fast(**options: bool) -> Callable[[], torch.Tensor]:
+        forward = FastForward(net(), dims, torch.device("cpu"), **options)
+        return lambda: forward(x)
+
+    def onnx() -> Callable[[], torch.Tensor]:
+        with tempfile.TemporaryDirectory() as tmp:
+            session = open_session(export_onnx(net(), Path(tmp) / "m.onnx", (1,) + x.shape[1:2]
+                                               + (16,) * dims))
+        return lambda: torch.from_numpy(session.run(None, {"lr": x.numpy()})[0])
+
+    makers: dict[str, Callable[[], Callable[[], torch.Tensor]]] = {
+        "eager": lambda: eager,
+        "inference_mode": lambda: fast(jit=False, fuse=False),
+        "fused_tail": lambda: fast(jit=False),
+        "fused_tail_channels_last": lambda: layout(fuse_subpixel_tail(net())),
+        "frozen": lambda: fast(fuse=False),
+        "fused_tail_frozen (default)": lambda: fast(),
+        "onnxruntime": onnx,
+    }
+    expected = eager()
+    variants, result = {}, {}
+    for name, make in makers.items():
+        variants[name] = make()
+        first, _ = timed(variants[name])  # the frozen graph is traced here
+        diff = float((variants[name]() - expected).abs().max())
+        result[name] = {"first_call_s": round(first, 2), "max_abs_diff": diff}
+    runs = interleaved(variants, Peak(dims), rounds)
+    for name, rows in runs.items():
+        best = min(rows, key=lambda r: r["wall"])
+        result[name].update(seconds=round(best["wall"], 2), cpu_seconds=round(best["cpu"], 2),
+                            runs_s=[round(r["wall"], 2) for r in rows])
+    base = result["eager"]["seconds"]
+    for row in result.values():
+        row["speedup_vs_eager"] = round(base / row["seconds"], 2)
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024, help="side of the 2D RGB image")
     parser.add_argument("--rounds-2d", type=int, default=1, help="interleaved rounds, 2D")
     parser.add_argument("--slices", default="120,480", help="two slice counts for the memory")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--ab", type=int, choices=(2, 3), help="only the A/B of the variants")
+    parser.add_argument("--ab-size", type=int, default=48, help="A/B input side")
+    parser.add_argument("--ab-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if args.ab:
+        report = {"load_average_start": os.getloadavg(),
+                  "ab": ab(args.ab, args.ab_size, args.ab_rounds),
+                  "load_average_end": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        return
     report: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(), "torch": torch.__version__,

@@ -129,3 +129,4 @@ def test_auto_init_warm_starts_only_the_default_network() -> None:
     assert not warm_starts("auto", "selfsr", None, {"channels": 16})
     assert not warm_starts("auto", "vdsr", None, {}) and not warm_starts("none", "selfsr", None, {})
     assert warm_starts("prior", "vdsr", None, {})  # then load_prior says why it cannot
+    assert SelfSRConfig().init == "auto"  # the default: warm start of the default network

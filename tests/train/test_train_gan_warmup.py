@@ -15,8 +15,8 @@ from medsr.train.config import load_config
 
 RECIPE = ROOT / "configs" / "sanchez_gan3d.yaml"
 
-#: the section-4 GAN rows (medsr.bench.networks) and their recipes
-GAN_RECIPES = ("sanchez_gan3d", "mdcsrn_gan", "sawgan", "progressive_gan", "mansoor")
+#: section-4 GAN rows (medsr.bench.networks) whose bench profiles pre-train the generator
+GAN_RECIPES = ("sanchez_gan3d", "mdcsrn_gan")
 
 
 def _nets(m: Any) -> dict[str, Any]:

@@ -14,7 +14,9 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
    (:mod:`medsr.selfsr.pairs`): pairs ``interpolated LR -> HR`` that look like the through-plane
    planes of the interpolated scan;
 2. a compact 2D network learns to restore them (:mod:`medsr.selfsr.train`), for a budget of
-   iterations or seconds;
+   iterations or seconds; by default it starts from weights pre-trained on other data
+   (:mod:`medsr.selfsr.prior`, ``init="auto"``: a warm start, not in the papers, which train from
+   a random initialisation; ``init="none"`` does that);
 3. the scan is interpolated onto the target grid and the network is applied to its through-plane
    planes in two orthogonal orientations, averaged.
 
