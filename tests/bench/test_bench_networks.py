@@ -220,7 +220,7 @@ def test_self_sr_row_scores_the_network_rows_case() -> None:
 
     row = run_row("self_sr", 2, crop=(16, 16, 16), steps=3)
     assert row["method"] == "self_sr" and row["train_steps"] >= 3  # one or more stages
-    assert row["train_steps"] % 3 == 0 and "budget 3it" in row["recipe"]
+    assert row["train_steps"] % 3 == 0 and "budget 3it, init none" in row["recipe"]
     case = test_case(2, (16, 16, 16))
     spline = score(case, run_method(case, "bspline").volume)
     assert row["bspline_psnr"] == round(spline["psnr"], 3)
@@ -249,3 +249,24 @@ def test_multicontrast_row_scores_held_out_pd_slices(tmp_path: Path) -> None:
     assert row["scored_on"] == "chris_PD in-plane" and row["crop"] is None
     assert row["train_steps"] == 1 and "no reference" in row["notes"]
     assert 30.0 < row["bspline_psnr"] < 45.0
+
+
+def test_cli_takes_the_rows_of_other_inputs_and_passes_steps(monkeypatch, capsys) -> None:
+    """`medsr benchmark networks --methods self_sr,oktay_misr --steps 3`: the rows of other inputs
+    are accepted by name and the steps reach run_row (not recipe overrides: self-SR counts
+    iterations)."""
+    import medsr.bench.networks as nets
+    from medsr.cli import main
+
+    calls: list[tuple[str, int, int | None, list[str]]] = []
+
+    def fake_run_row(name, scale, *, work_dir, overrides, command_extra, steps):
+        calls.append((name, scale, steps, list(overrides)))
+        return {"method": name, "scale": scale, "command": " ".join(command_extra)}
+
+    monkeypatch.setattr(nets, "run_row", fake_run_row)
+    main(["benchmark", "networks", "--methods", "self_sr,oktay_misr", "--scales", "2",
+          "--steps", "3"])
+    assert calls == [("self_sr", 2, 3, []), ("oktay_misr", 2, 3, [])]
+    out = capsys.readouterr().out
+    assert '"method": "self_sr"' in out and "--steps 3" in out

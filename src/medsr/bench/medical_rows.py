@@ -5,7 +5,8 @@ Li, Sixou & Peyrin (IRBM 2021), section 4, also present methods that need other 
 data; each gets rows here, named by :data:`EXTRA_ROWS`:
 
 * ``self_sr`` -- self-supervised SR (SMORE / SAA, refs. [83], [84]; the ``self`` method of
-  :func:`medsr.infer.upscale` with its default iteration budget) on exactly the case of the
+  :func:`medsr.infer.upscale` with its default iteration budget, from a random initialisation as
+  the papers: ``init=none``, not the package's default warm start) on exactly the case of the
   network rows (:func:`medsr.bench.networks.test_case`): it trains on the thick-slice input itself.
 * ``oktay_misr`` -- Oktay et al.'s multi-input network (MICCAI 2016, ref. [81]): three orthogonal
   thick-slice stacks (thick along x, y and z, Gaussian profile) as joint input. Trained with
@@ -133,7 +134,8 @@ def _self_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any, over
     if overrides:
         raise MedsrError("self_sr takes no recipe overrides (--set); give --steps for iterations")
     case = test_case(scale, crop, truth)
-    extra: dict[str, Any] = {"threads": 1}
+    # random initialisation, as SMORE / SAA (not the package's warm start from a prior)
+    extra: dict[str, Any] = {"threads": 1, "init": "none"}
     if steps is not None:
         extra["iterations"] = int(steps)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -148,7 +150,8 @@ def _self_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any, over
         "train_steps": int(sum(int(s.get("iterations", 0)) for s in stages)),
         "train_seconds": seconds,
         "train_cpu_seconds": cpu,
-        "recipe": f"upscale method 'self', budget {info.get('budget')}, seed 0, one thread",
+        "recipe": f"upscale method 'self', budget {info.get('budget')}, init "
+        f"{info.get('init')} (random, as the papers), seed 0, one thread",
         "notes": "trains on the thick-slice input itself; seconds include inference",
     }
 

@@ -24,7 +24,11 @@ __all__: list[str] = []
 @benchmark_app.command("networks")
 def networks(
     methods: str = typer.Option(
-        "all", "--methods", help="Comma list of section-4 networks (`all`: every one)."
+        "all",
+        "--methods",
+        help="Comma list of section-4 networks (`all`: every single-stack one) or of the rows of "
+        "other inputs: self_sr, oktay_misr, multicontrast_single, multicontrast_t1, "
+        "umehara_srcnn_ct, park_unet_ct.",
     ),
     scales: str = typer.Option("2", "--scales", help="Whole thick-slice factors, e.g. 2,4."),
     steps: Optional[int] = typer.Option(
@@ -41,6 +45,7 @@ def networks(
     ),
 ) -> None:
     """Section-4 networks trained on the MNI brain, scored on chris_t1 thick slices (JSON rows)."""
+    from medsr.bench.medical_rows import find_extra
     from medsr.bench.networks import NETWORKS, find_network, record_row, run_row
     from medsr.errors import OptionError
     from medsr.volume import parse_numbers
@@ -48,21 +53,31 @@ def networks(
     names = (
         [s.method for s in NETWORKS]
         if methods.strip() == "all"
-        else [find_network(m.strip()).method for m in methods.split(",") if m.strip()]
+        else [
+            m.strip() if find_extra(m.strip()) else find_network(m.strip()).method
+            for m in methods.split(",")
+            if m.strip()
+        ]
     )
     factors = [int(s) for s in parse_numbers(scales, "scales", integer=True, maximum=8)]
     if steps is not None and steps < 1:
         raise OptionError(f"{{steps}} must be >= 1, got {steps}")
     extra = list(overrides)
     command_extra: list[str] = []
-    if steps is not None:
-        extra += [f"train.max_steps={steps}", f"train.checkpoint_every={steps}"]
+    if steps is not None:  # run_row sets the training steps (self-SR: iterations) itself
         command_extra += ["--steps", str(steps)]
     for item in overrides:
         command_extra += ["--set", item]
     for scale in factors:
         for name in names:
-            row = run_row(name, scale, work_dir=work, overrides=extra, command_extra=command_extra)
+            row = run_row(
+                name,
+                scale,
+                work_dir=work,
+                overrides=extra,
+                command_extra=command_extra,
+                steps=steps,
+            )
             if record is not None:
                 record_row(record, row)
             console.print(json.dumps(row), highlight=False, soft_wrap=True)
