@@ -27,6 +27,7 @@ Usage (repository root; several minutes on 2 cores)::
     .venv/bin/python benchmarks/perf.py [--size 1024] [--rounds-2d 1] [--slices 120,480]
         [--skip-memory]
     .venv/bin/python benchmarks/perf.py --ab 3 [--ab-size 48] [--ab-rounds 3] [--ab-variants a,b]
+    .venv/bin/python benchmarks/perf.py --profile-3d  # torch.profiler table, eager EDSR-3D
 """
 
 from __future__ import annotations
@@ -422,6 +423,21 @@ def ab(dims: int, size: int, rounds: int, only: list[str] | None = None) -> dict
     return result
 
 
+def profile_3d(side: int = 48) -> str:
+    """``torch.profiler`` table of one eager call of EDSR-3D (8 x 32) x2 on ``side``^3 (after a
+    warm call, inference mode): where 3D inference spends its time, per operator and shape."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = _edsr(3, blocks=8, channels=32).eval()
+    x = torch.rand(1, 1, side, side, side)
+    with torch.inference_mode():
+        model(x)
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+            model(x)
+    table = prof.key_averages(group_by_input_shape=True)
+    return str(table.table(sort_by="self_cpu_time_total", row_limit=12))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024, help="side of the 2D RGB image")
@@ -432,8 +448,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ab-size", type=int, default=48, help="A/B input side")
     parser.add_argument("--ab-rounds", type=int, default=3)
     parser.add_argument("--ab-variants", help="comma-separated variants (default: all)")
+    parser.add_argument("--profile-3d", action="store_true", help="only the 3D profile")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if args.profile_3d:
+        print(profile_3d())
+        return
     if args.ab:
         report = {"load_average_start": os.getloadavg(),
                   "ab": ab(args.ab, args.ab_size, args.ab_rounds,

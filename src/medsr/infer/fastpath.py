@@ -8,10 +8,12 @@ activations and keeps the activations in oneDNN's blocked layout between layers.
 networks also lose time after their sub-pixel stage (a shuffle copying the widest tensor, then a
 convolution to 1-3 channels on the high-resolution grid, where oneDNN is slow):
 :class:`SubPixelTail` computes that convolution on the low-resolution grid instead (exact).
-Interleaved A/B on 2 busy cores (``docs/benchmarks/perf.md``), EDSR-baseline x2 512x512 RGB:
-eager 38.5 s, channels-last 28.9 s, + fused tail 26.5 s, + frozen graph 22.7 s (first call,
-tracing included, 25.3 s); EDSR-3D (8x32) x2 on 48^3: eager 8.7 s, inference mode 8.5 s, fused
-tail 8.0 s, frozen 7.6 s, fused + frozen 6.2 s. So the frozen graph is on by default.
+Interleaved A/B on 2 busy cores (``benchmarks/perf.py --ab 2|3``, ``docs/benchmarks/perf.md``),
+EDSR-baseline x2 512x512 RGB: eager 44.4 s, channels-last 34.9 s, + fused tail 32.1 s, + frozen
+graph 27.7 s (first call, tracing included, 35.7 s); EDSR-3D (8x32) x2 on 48^3: eager 10.1 s,
+fused tail 9.6 s, frozen 8.8 s, fused + frozen 6.9 s (first call 17.7 s). On 256x256 RGB the frozen
+graph lost (9.0 s against 7.5 s fused): it pays on large inputs, which is what whole slices and 3D
+windows are, so it is on by default.
 
 :class:`FastForward` wraps a module in eval mode:
 

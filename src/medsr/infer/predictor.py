@@ -75,8 +75,9 @@ class Predictor:
     ) -> Predictor:
         """Wrap a ``torch.nn.Module`` with attributes ``dims`` and ``scale`` (see medsr.models).
 
-        ``fast``: run through :class:`medsr.infer.fastpath.FastForward` (channels-last layout
-        on CPU under inference mode; equal to eager within 1e-4); False: plain eager PyTorch.
+        ``fast``: run through :class:`medsr.infer.fastpath.FastForward` (on CPU: inference
+        mode, channels-last 2D, the fused sub-pixel tail and the frozen oneDNN graph, traced on
+        the first large call; equal to eager within 1e-4); False: plain eager PyTorch.
         """
         import torch
 
