@@ -25,7 +25,7 @@ Issue 13. Figures (FLOPs counted by ``torch.utils.flop_counter``: 2 per multiply
 Usage (repository root; several minutes on 2 cores)::
 
     .venv/bin/python benchmarks/perf.py [--size 1024] [--rounds-2d 1] [--slices 120,480]
-        [--skip-memory]
+        [--skip-memory | --memory-only [--side 512]]
     .venv/bin/python benchmarks/perf.py --ab 3 [--ab-size 48] [--ab-rounds 3] [--ab-variants a,b]
     .venv/bin/python benchmarks/perf.py --profile-3d  # torch.profiler table, eager EDSR-3D
 """
@@ -267,45 +267,50 @@ def inference_3d(peak: Peak, side: int = 48, rounds: int = 3) -> dict[str, Any]:
     }
 
 
-def memory(slices: list[int]) -> dict[str, Any]:
+def memory(slices: list[int], side: int = 512) -> dict[str, Any]:
     """Peak memory of benchmarks/upscale_memory.py at two volume sizes against the output's size.
 
-    A third run repeats the larger size with the output memory-mapped (``--max-memory 256MB``, as
-    for a scan larger than memory): its anonymous memory (RSS without mapped-file pages, which the
-    kernel can drop) should not exceed the smaller in-memory run's by more than the input's growth.
+    Both sizes run twice: in memory (``--max-memory 4GB``) and with the output memory-mapped
+    (``--max-memory 32MB``, as for a scan larger than memory). In memory the anonymous memory (RSS
+    without mapped-file pages, which the kernel can drop) may grow by the output array plus the
+    input read as float32; memory-mapped it may grow only by the input's growth.
     """
     rows = []
-    for n, budget in [(n, "4GB") for n in slices] + [(slices[-1], "256MB")]:
-        out = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "upscale_memory.py"), "--shape",
-             f"512,512,{n}", "--max-memory", budget], capture_output=True, text=True, cwd=ROOT,
-        ).stdout
-        peak = re.search(r"peak RSS: ([0-9.]+) GiB", out)
-        anon = re.search(r"during the job: [0-9.]+ GiB, ([0-9.]+) GiB above its start", out)
-        size = re.search(r"\(([0-9.]+) GiB as float32\)", out)
-        buffer = re.search(r"output buffer: (.*?);", out)
-        rows.append({
-            "shape": [512, 512, n],
-            "max_memory": budget,
-            "peak_rss_gib": float(peak.group(1)) if peak else None,
-            "anon_growth_gib": float(anon.group(1)) if anon else None,
-            "output_float32_gib": float(size.group(1)) if size else None,
-            "output_buffer": buffer.group(1) if buffer else None,
-        })
+    for budget in ("4GB", "32MB"):
+        for n in slices:
+            t0 = cpu_seconds()
+            out = subprocess.run(
+                [sys.executable, str(ROOT / "benchmarks" / "upscale_memory.py"), "--shape",
+                 f"{side},{side},{n}", "--max-memory", budget], capture_output=True, text=True,
+                cwd=ROOT,
+            ).stdout
+            peak = re.search(r"peak RSS: ([0-9.]+) GiB", out)
+            anon = re.search(r"during the job: [0-9.]+ GiB, ([0-9.]+) GiB above its start", out)
+            size = re.search(r"\(([0-9.]+) GiB as float32\)", out)
+            buffer = re.search(r"output buffer: (.*?);", out)
+            rows.append({
+                "shape": [side, side, n],
+                "max_memory": budget,
+                "peak_rss_gib": float(peak.group(1)) if peak else None,
+                "anon_growth_gib": float(anon.group(1)) if anon else None,
+                "output_float32_gib": float(size.group(1)) if size else None,
+                "output_buffer": buffer.group(1) if buffer else None,
+                "cpu_s": round(cpu_seconds() - t0, 1),
+                "load_average": os.getloadavg(),
+            })
     result: dict[str, Any] = {"runs": rows}
-    if len(rows) == 3 and all(r["anon_growth_gib"] is not None for r in rows):
-        small, large, mapped = rows
+    if len(rows) == 4 and all(r["anon_growth_gib"] is not None for r in rows):
+        small, large, mapped_small, mapped_large = rows
         growth = large["anon_growth_gib"] - small["anon_growth_gib"]
         out_growth = large["output_float32_gib"] - small["output_float32_gib"]
+        mapped_growth = mapped_large["anon_growth_gib"] - mapped_small["anon_growth_gib"]
         # the input is read whole as float32: a quarter of the output's growth at x4 along z
         result.update(
             anon_growth_gib=round(growth, 2),
             output_growth_gib=round(out_growth, 2),
             flat=bool(growth <= 1.25 * out_growth + 0.1),
-            memmap_anon_growth_gib=mapped["anon_growth_gib"],
-            memmap_flat=bool(
-                mapped["anon_growth_gib"] <= small["anon_growth_gib"] + 0.25 * out_growth + 0.1
-            ),
+            memmap_anon_growth_gib=round(mapped_growth, 2),
+            memmap_flat=bool(mapped_growth <= 0.25 * out_growth + 0.1),
         )
     return result
 
@@ -443,7 +448,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=1024, help="side of the 2D RGB image")
     parser.add_argument("--rounds-2d", type=int, default=1, help="interleaved rounds, 2D")
     parser.add_argument("--slices", default="120,480", help="two slice counts for the memory")
+    parser.add_argument("--side", type=int, default=512, help="in-plane side for the memory")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory section")
     parser.add_argument("--ab", type=int, choices=(2, 3), help="only the A/B of the variants")
     parser.add_argument("--ab-size", type=int, default=48, help="A/B input side")
     parser.add_argument("--ab-rounds", type=int, default=3)
@@ -469,7 +476,11 @@ def main(argv: list[str] | None = None) -> None:
     }
     t0 = time.perf_counter()
     if not args.skip_memory:  # first: a child's peak RSS (ru_maxrss) inherits its parent's at fork
-        report["memory"] = memory([int(v) for v in args.slices.split(",")])
+        report["memory"] = memory([int(v) for v in args.slices.split(",")], args.side)
+    if args.memory_only:
+        report["machine"]["load_average_end"] = os.getloadavg()
+        print(json.dumps(report, indent=2))
+        return
     peak2, peak3 = Peak(2), Peak(3)
     with tempfile.TemporaryDirectory() as tmp:
         report["inference_2d"] = inference_2d(args.size, peak2, Path(tmp), args.rounds_2d)
