@@ -21,16 +21,26 @@ def test_table1_quick_reproduces_the_published_bicubic_row(tmp_path: Path, medsr
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     data = json.loads((out / "results.json").read_text())
-    (row,) = data["rows"]
+    from medsr.models.shipped import list_shipped
+
+    shipped_x2 = sorted(n for n, scales in list_shipped().items() if 2 in scales)
+    rows = {r["method"]: r for r in data["rows"]}
+    assert sorted(rows) == sorted(["bicubic", *shipped_x2])
+    row = rows["bicubic"]
     assert (row["method"], row["dataset"], row["scale"]) == ("bicubic", "Set5", 2)
     assert abs(row["psnr"] - 33.66) <= 0.02 and abs(row["ssim"] - 0.9299) <= 1e-4
     assert row["published_psnr"] == 33.66 and abs(row["delta_psnr"]) <= 0.02
     assert row["latency_ms"] > 0 and row["params"] == 0
     assert data["command"].startswith("medsr benchmark table1 --data")
-    (line,) = list(csv.DictReader((out / "results.csv").open()))
+    lines = {r["method"]: r for r in csv.DictReader((out / "results.csv").open())}
+    line = lines["bicubic"]
     assert float(line["psnr"]) == pytest.approx(row["psnr"]) and line["dataset"] == "Set5"
     assert "Set5 x2" in printed_out and "published 33.66" in printed_out
-    assert "none in this installation" in printed_out  # zero shipped networks is not an error
+    for name in shipped_x2:  # every shipped network beats SRCNN's published Set5 x2 (36.66 dB)
+        assert rows[name]["psnr"] > 36.66 and rows[name]["params"] > 0, name
+        assert float(lines[name]["psnr"]) == pytest.approx(rows[name]["psnr"])
+    if not shipped_x2:
+        assert "none in this installation" in printed_out  # zero shipped is not an error
     # a second run refuses to replace the report without --overwrite
     code, _, err = medsr_main(*args, "--out", out)
     assert code == 2 and "--overwrite" in err

@@ -16,7 +16,7 @@ from medsr.train.config import load_config
 RECIPE = ROOT / "configs" / "sanchez_gan3d.yaml"
 
 #: section-4 GAN rows (medsr.bench.networks) whose bench profiles pre-train the generator
-GAN_RECIPES = ("sanchez_gan3d", "mdcsrn_gan")
+GAN_RECIPES = ("sanchez_gan3d", "mdcsrn_gan", "mansoor")
 
 
 def _nets(m: Any) -> dict[str, Any]:

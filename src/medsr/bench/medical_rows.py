@@ -296,6 +296,9 @@ def _ct_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any,
         "data.slice_axis=2",
         "data.degradation=thick:profile=rect",
         "data.augment={flip: true, rot90: false, transpose: false}",
+        # the cpu profiles' patch / batch when these rows were measured (pinned since)
+        *{"umehara_ct": ["data.patch_size=32", "data.batch_size=16"],
+          "unet_sr_ct": ["data.batch_size=16"]}[recipe],
     ]
     result, seconds, cpu = _train(recipe, [*row, *overrides])
     case = ct_case(scale)
