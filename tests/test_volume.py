@@ -113,6 +113,19 @@ def test_volume_validates_and_reports():
         bad.check_finite()
 
 
+def test_check_finite_counts_every_bad_voxel_of_a_memory_mapped_volume(tmp_path):
+    """The check runs slab by slab (no output-sized mask) and still counts every NaN/Inf,
+    wherever it lies; integer volumes are never flagged."""
+    data = np.lib.format.open_memmap(tmp_path / "v.npy", "w+", np.float32, (6, 5, 7))
+    data[:] = 1.0
+    data[0, 0, 0], data[5, 4, 6], data[2, 3, 1] = np.nan, np.inf, -np.inf
+    with pytest.raises(MedsrError, match="holds 3 NaN/Inf voxels"):
+        Volume(data, np.eye(4)).check_finite()
+    data[0, 0, 0] = data[5, 4, 6] = data[2, 3, 1] = 0.0
+    Volume(data, np.eye(4)).check_finite()
+    Volume(np.zeros((3, 3, 3), np.int16), np.eye(4)).check_finite()
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [("2", (2.0, 2.0, 2.0)), ("1,1,4", (1.0, 1.0, 4.0)), ("1x1x4", (1.0, 1.0, 4.0))],

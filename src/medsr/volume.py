@@ -159,8 +159,14 @@ class Volume:
 
     def check_finite(self) -> None:
         """Raise :class:`MedsrError` if the samples hold NaN or Inf."""
-        if np.issubdtype(self.data.dtype, np.floating) and not np.isfinite(self.data).all():
-            bad = int((~np.isfinite(self.data)).sum())
+        if not np.issubdtype(self.data.dtype, np.floating):
+            return
+        # one leading-axis slab at a time: np.isfinite of the whole array would allocate a mask
+        # the size of the (possibly memory-mapped) output before it is written
+        data = self.data.reshape(1, -1) if self.data.ndim < 2 else self.data
+        bad = sum(int(data[i].size - np.count_nonzero(np.isfinite(data[i])))
+                  for i in range(data.shape[0]))
+        if bad:
             raise MedsrError(
                 f"{self.meta.source or 'the volume'} holds {bad} NaN/Inf voxels; "
                 "replace them (e.g. with 0) before super-resolution"
