@@ -95,13 +95,14 @@ def test_durations() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "configs").glob("*.yaml")))
 def test_shipped_recipes_have_a_cpu_profile(name: str) -> None:
-    """Every recipe: the paper settings stay the default; the cpu profile is short, Adam,
-    time-capped (issue 15)."""
+    """Every recipe: the paper settings stay the default; the cpu profile is short (a fixed step
+    budget), Adam, with a wall-clock safety cap of at most 20 minutes (issue 15)."""
     path = ROOT / "configs" / f"{name}.yaml"
     paper, cpu = load_config(path), load_config(path, ["profile=cpu"])
     assert cpu.profile == "cpu" and paper.profile is None
     assert cpu.train.max_steps < paper.train.max_steps
-    assert parse_duration(cpu.train.max_time) <= 300
+    assert cpu.train.max_steps is not None
+    assert parse_duration(cpu.train.max_time) <= 1200
     assert cpu.optim.name == "adam" and cpu.train.accelerator == "cpu"
 
 
