@@ -71,3 +71,14 @@ def test_demo_rejects_bad_options(tmp_path: Path, crop: Path, capsys) -> None:
     assert (
         _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon") == 2
     )
+
+
+def test_demo_of_the_built_in_brain_starts_cold() -> None:
+    """The shipped self-SR prior saw the built-in brain in pre-training: the demo scored on that
+    brain must not use it; a user's scan gets the default (warm start)."""
+    from medsr.cli.demo import self_options
+    from medsr.infer.selfsupervised import _SELF_KEYS
+
+    assert "init" in _SELF_KEYS
+    assert self_options(None, 1, "60it") == {"threads": 1, "budget": "60it", "init": "none"}
+    assert "init" not in self_options(Path("scan.nii.gz"), None, None)
