@@ -36,6 +36,9 @@ def _cfg(path: Path, out: Path, *extra: str):
         ROOT / "configs" / "oktay_misr.yaml",
         [
             "profile=cpu",
+            # the sizes these tests were written for (the cpu profile trains wider, larger patches)
+            "data.patch_size=16",
+            "model.kwargs={}",
             f"data.train.hr_dir={path}",
             f"data.val.hr_dir={path}",
             f"output_dir={out}",
