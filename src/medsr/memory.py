@@ -65,6 +65,9 @@ def reset_peak() -> bool:
 
 def peak_since_reset_mib(reset: bool) -> float | None:
     """Peak resident memory (MiB) since :func:`reset_peak` succeeded (``reset``; ``VmHWM``), else
-    the process's peak so far (:func:`peak_rss_mib`)."""
+    the process's peak so far (:func:`peak_rss_mib`). Never below the current resident size: some
+    sandboxed kernels (gVisor) accept the reset but report a high-water mark under ``VmRSS``."""
     kib = status_kib("VmHWM") if reset else None
-    return kib / 1024 if kib is not None else peak_rss_mib()
+    if kib is None:
+        return peak_rss_mib()
+    return max(kib, status_kib("VmRSS") or 0) / 1024

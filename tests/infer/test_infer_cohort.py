@@ -90,7 +90,7 @@ def test_executors_match_single_process_and_isolate_a_failure(cohort, tmp_path, 
     )
     done = [rows[p.name] for p in paths]
     assert all(r["status"] == "done" for r in done)
-    assert all(float(r["seconds"]) > 0 and float(r["peak_memory_mib"]) > 50 for r in done)
+    assert all(float(r["seconds"]) > 0 and float(r["peak_memory_mib"]) > 0 for r in done)
     assert all(r["output_grid"] == "24x24x32 @ 0.88,0.88,0.88 mm" for r in done)
     assert all(float(r["consistency_db"]) > 20 for r in done)
     workers = {r["worker"] for r in done}
