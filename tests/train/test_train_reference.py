@@ -143,3 +143,67 @@ def test_reference_refused_with_explicit_pairs_or_one_split(pd_pair, tmp_path: P
     bad["data"]["val"] = {"hr_dir": str(hr)}
     with pytest.raises(MedsrError, match="both splits"):
         build_datamodule(parse_config(bad))
+
+
+def test_slices_and_held_out_slab_cut_image_and_reference_alike(pd_pair, tmp_path: Path):
+    """``data.*.slices`` and the automatic hold-out cut the reference with its image: with the
+    file as its own reference, every source's reference channel equals its image channel, the
+    two splits see disjoint slices, and a short run validates (val/psnr) with previews."""
+    hr, _ = pd_pair
+    cfg = _config(hr, hr, tmp_path / "sliced")
+    cfg["data"]["train"]["slices"] = [0, 4]
+    cfg["data"]["val"] = {"hr_dir": str(hr), "reference": str(hr), "slices": [4, 6]}
+    dm, _, _ = build_datamodule(parse_config(cfg))
+    whole = read(hr).data[0]
+    train_src = dm.train_set.inner.sources[0]
+    assert train_src.hr.shape == (2, 64, 64, 4)
+    assert np.array_equal(train_src.hr[0], train_src.hr[1])
+    np.testing.assert_allclose(train_src.hr[0], whole[..., :4], rtol=1e-6)
+    assert len(dm.val_set) == 2  # the two held-out slices, each with its own reference
+    for k in range(2):
+        item = dm.val_set[k]
+        assert item["ref"].shape == item["hr"].shape == (1, 64, 64)
+        assert torch.equal(item["ref"], item["hr"])
+    s = dm.train_set[(0, 0)]
+    assert torch.equal(s["ref"], s["hr"])
+
+    auto = _config(hr, hr, tmp_path / "auto")
+    auto["data"]["val"] = {"hr_dir": str(hr), "reference": str(hr)}
+    auto["data"]["patch_size"] = 16
+    with pytest.warns(UserWarning, match="holds out its last 20%"):
+        dm, _, _ = build_datamodule(parse_config(auto))
+    assert dm.train_set.inner.sources[0].hr.shape[-1] == 5  # the last slice is validation only
+    assert len(dm.val_set) == 1
+
+
+def test_guided_fusion_validates_on_held_out_slices_with_previews(pd_pair, tmp_path: Path):
+    """Lin et al.'s guided fusion (ref. [55]) with a held-out validation split: the run logs
+    val/psnr beside interpolation, and the TensorBoard preview is made with the guide."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from medsr.train.run import train
+
+    hr, ref = pd_pair
+    cfg = load_config(
+        ROOT / "configs" / "guided_fusion.yaml",
+        [
+            "profile=cpu",
+            f"data.train={{hr_dir: {hr}, reference: {ref}, slices: [0, 4]}}",
+            f"data.val={{hr_dir: {hr}, reference: {ref}, slices: [4, 6]}}",
+            f"output_dir={tmp_path}",
+            "data.batch_size=2",
+            "data.patch_size=32",
+            "train.max_steps=2",
+            "train.val_every=2",
+            "train.checkpoint_every=2",
+            "train.threads=1",
+            "train.progress=none",
+        ],
+    )
+    run = train(cfg).run_dir
+    rows = (run / "logs/version_0/metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert "val/psnr" in header and "val/psnr_interp" in header
+    board = EventAccumulator(str(run / "tensorboard/version_0"), size_guidance={"images": 0})
+    board.Reload()
+    assert "val/preview_0" in board.Tags()["images"]

@@ -72,7 +72,7 @@ def test_stage_one_trains_the_prior_only_with_both_terms(tl_run) -> None:
 
 
 def test_stage_two_freezes_the_prior_and_trains_sr_with_both_terms(tl_run) -> None:
-    result, rec = tl_run
+    _result, rec = tl_run
     for step in rec.steps[2:]:  # the SR stage
         assert step["moved"] == {"prior": False, "sr": True}
         assert step["logged"]["train/smooth_l1"] > 0
@@ -120,9 +120,9 @@ def test_labelled_patches_align_labels_with_the_image(monkeypatch_module) -> Non
         assert s["labels"].shape == (4, 24, 24, 24) and s["lr"].shape == (1, 24, 24, 12)
         assert torch.allclose(s["labels"].sum(0), torch.ones(24, 24, 24))
         lab = s["labels"].argmax(0)
-        for k in means:
+        for k, found in means.items():
             if int((lab == k).sum()) > 20:
-                means[k].append(float(s["hr"][0][lab == k].mean()))
+                found.append(float(s["hr"][0][lab == k].mean()))
     csf, gm, wm = (np.mean(means[k]) for k in (1, 2, 3))
     assert csf < gm < wm
 
@@ -140,3 +140,23 @@ def test_recipe_refuses_a_prior_stage_as_long_as_the_run() -> None:
         load_config(RECIPE, ["tl.prior_steps=20000"])
     with pytest.raises(MedsrError, match="config: tl"):
         load_config(ROOT / "configs" / "srcnn.yaml", ["tl.labels=x.nii.gz"])
+
+
+def test_label_map_is_cut_with_a_held_out_slab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Validation on the training scan holds out its last slab (medsr.train.holdout); the label
+    map of the whole scan is cut the same way, voxel for voxel."""
+    monkeypatch.chdir(ROOT)
+    cfg = load_config(
+        RECIPE,
+        [*_overrides(tmp_path), f"data.val={{hr_dir: {sample_path('brain')}}}"],
+    )
+    with pytest.warns(UserWarning, match="holds out its last 20%"):
+        dm, _, _ = build_datamodule(cfg)
+    train_set = dm.train_set
+    assert isinstance(train_set, LabelledPatchDataset)
+    src = train_set.sources[0]
+    labels = train_set.labels[src.name]
+    whole = np.asarray(sample("brain_labels").data)
+    n = whole.shape[-1]
+    assert src.shape[2] < n and labels.shape[1:] == src.shape
+    np.testing.assert_array_equal(labels, whole[..., : src.shape[2]])

@@ -15,6 +15,7 @@ Config mistakes raise :class:`~medsr.errors.MedsrError` naming the config key.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader
 from medsr.errors import MedsrError
 from medsr.normalise import Normaliser
 from medsr.runtime import generator
-from medsr.train.config import Config
+from medsr.train.config import Config, DataSplit
 from medsr.train.datasets import (
     EpochSampler,
     PatchDataset,
@@ -32,10 +33,10 @@ from medsr.train.datasets import (
     ValidationDataset,
     seed_worker,
 )
-from medsr.train.medical.sections import MEDICAL_TASKS
 from medsr.train.holdout import hold_out_plan
+from medsr.train.medical.sections import MEDICAL_TASKS
 from medsr.train.sampling import SamplingSpec
-from medsr.train.sources import load_sources
+from medsr.train.sources import Source, load_split, slice_source
 
 __all__ = [
     "SRDataModule",
@@ -130,6 +131,45 @@ def sampling_spec(cfg: Config) -> SamplingSpec:
     )
 
 
+def _split_sources(
+    split: DataSplit, cfg: Config, common: dict[str, Any], norm: Normaliser
+) -> list[Source]:
+    """The sources of one split. With a multi-contrast reference (Zeng et al. 2018,
+    :mod:`medsr.train.reference`) the reference is attached to each whole scan first, then the
+    split's ``slices`` cut image and reference together (as the hold-out cuts do later)."""
+    if split.reference is None:
+        return load_split(split, cfg.data.slice_axis, common)
+    from medsr.train.reference import attach_references
+
+    whole = load_split(split.model_copy(update={"slices": None}), cfg.data.slice_axis, common)
+    _check_channels(whole, cfg)
+    sources = attach_references(
+        whole,
+        split.hr_dir,
+        split.reference,
+        pattern=split.pattern,
+        limit=split.limit,
+        normalisation=norm,
+    )
+    if split.slices is None:
+        return sources
+    if not isinstance(cfg.data.slice_axis, int):
+        raise MedsrError(
+            "config: data.*.slices needs one data.slice_axis (the axis slices are cut across)"
+        )
+    return [slice_source(src, split.slices, cfg.data.slice_axis) for src in sources]
+
+
+def _check_channels(sources: list[Source], cfg: Config) -> None:
+    """Refuses images whose channel count is not ``model.in_channels``."""
+    channels = {int(s.hr.shape[0]) for s in sources}
+    if channels != {cfg.model.in_channels}:
+        raise MedsrError(
+            f"config: model.in_channels is {cfg.model.in_channels} but the training images have "
+            f"{sorted(channels)} channel(s); set data.color (y/grey/rgb) or model.in_channels"
+        )
+
+
 def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
     """Read the data of a config; returns the data module, the normaliser spec and the file
     names."""
@@ -143,39 +183,13 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
     }
     t = cfg.data.train
     held_out = hold_out_plan(cfg)  # validation never sees training data (medsr.train.holdout)
-    if (t.slices is not None or (cfg.data.val and cfg.data.val.slices)) and t.reference:
-        raise MedsrError("config: data.*.slices cannot be used with data.train.reference")
-    train_sources = load_sources(
-        t.hr_dir,
-        lr_spec=t.lr_dir,
-        pattern=t.pattern,
-        limit=t.limit,
-        **common,
-        slices=t.slices,
-        slice_axis=cfg.data.slice_axis,
-    )
-    train_sources = held_out.for_train(train_sources)
-    channels = {int(s.hr.shape[0]) for s in train_sources}
-    if channels != {cfg.model.in_channels}:
-        raise MedsrError(
-            f"config: model.in_channels is {cfg.model.in_channels} but the training images have "
-            f"{sorted(channels)} channel(s); set data.color (y/grey/rgb) or model.in_channels"
-        )
+    train_sources = held_out.for_train(_split_sources(t, cfg, common, norm))
+    if t.reference is None:  # (with a reference: checked before it is attached)
+        _check_channels(train_sources, cfg)
     from medsr.train.extra_sources import add_extra_sources, apply_extra_shares
 
     train_sources, extra = add_extra_sources(cfg, train_sources, norm)  # review section 5
     spec = sampling_spec(cfg)
-    if t.reference is not None:  # multi-contrast SR: the reference rides as extra channels
-        from medsr.train.reference import attach_references
-
-        train_sources = attach_references(
-            train_sources,
-            t.hr_dir,
-            t.reference,
-            pattern=t.pattern,
-            limit=t.limit,
-            normalisation=norm,
-        )
     train_set = PatchDataset(
         train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed
     )
@@ -199,29 +213,9 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
     val_set = None
     if cfg.data.val is not None:
         v = cfg.data.val
-        val_sources = load_sources(
-            v.hr_dir,
-            lr_spec=v.lr_dir,
-            pattern=v.pattern,
-            limit=v.limit,
-            **common,
-            slices=v.slices,
-            slice_axis=cfg.data.slice_axis,
-        )
-        val_sources = held_out.for_val(val_sources)
         if (v.reference is None) != (t.reference is None):
             raise MedsrError("config: data.val.reference: give references for both splits or none")
-        if v.reference is not None:
-            from medsr.train.reference import attach_references
-
-            val_sources = attach_references(
-                val_sources,
-                v.hr_dir,
-                v.reference,
-                pattern=v.pattern,
-                limit=v.limit,
-                normalisation=norm,
-            )
+        val_sources = held_out.for_val(_split_sources(v, cfg, common, norm))
         crop = cfg.data.val_crop
         crop_t = (
             None

@@ -15,8 +15,9 @@ compares the files of the two splits and decides, before any training:
   axis (``data.slice_axis`` for 2D models, Z for 3D models) are validation only, the rest is
   training (a held-out part of the same subject: the only honest split one scan allows; give
   ``data.val`` another subject's scan for a subject-level split);
-* refused: one shared 2D picture, explicit LR pairs (``lr_dir``) or multi-contrast references
-  on a shared file, or a training part smaller than a patch.
+* refused: one shared 2D picture, explicit LR pairs (``lr_dir``) on a shared file, or a
+  training part smaller than a patch. Multi-contrast references are attached to the whole scan
+  first and cut with it (:func:`medsr.train.builders.build_datamodule`).
 
 The decision is printed as one note (``warnings``; a ``note:`` line of ``medsr train``). Both
 parts keep the normaliser fitted to the whole volume, as inference normalises whole scans.
@@ -27,14 +28,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from medsr.errors import MedsrError
 from medsr.train.config import Config
-from medsr.train.sources import Source, list_files
+from medsr.train.sources import Source, cut_source, list_files
 
 __all__ = ["HOLD_OUT_FRACTION", "HoldOutPlan", "hold_out_plan"]
 
@@ -56,7 +55,7 @@ class HoldOutPlan:
     patch: int = 1  # the training part must hold at least this many slices along ``axis``
 
     def _held(self, n: int) -> int:
-        return max(1, int(round(self.fraction * n)))
+        return max(1, round(self.fraction * n))
 
     def for_train(self, sources: Sequence[Source]) -> list[Source]:
         """The training sources without what validation holds out."""
@@ -81,7 +80,7 @@ class HoldOutPlan:
                         f"a patch ({self.patch}); give data.val another scan or use smaller "
                         "data.patch_size"
                     )
-                src = _cut(src, self.axis, 0, stop)
+                src = cut_source(src, self.axis, 0, stop)
             out.append(src)
         if not out:
             raise MedsrError("config: no training data left after holding out validation data")
@@ -95,23 +94,9 @@ class HoldOutPlan:
         for path, src in zip(self.val_files, sources):
             if path in self.slab:
                 n = src.shape[self.axis]
-                src = _cut(src, self.axis, n - self._held(n), n)
+                src = cut_source(src, self.axis, n - self._held(n), n)
             out.append(src)
         return out
-
-
-def _cut(src: Source, axis: int, start: int, stop: int) -> Source:
-    """``src`` restricted to the slices ``start <= i < stop`` along ``axis`` (foreground
-    coordinates filtered and shifted; the normaliser kept)."""
-    sl = [slice(None)] * 4
-    sl[1 + axis] = slice(start, stop)
-    fg = src.foreground
-    if fg is not None:
-        keep = (fg[:, axis] >= start) & (fg[:, axis] < stop)
-        fg = fg[keep].copy()
-        fg[:, axis] -= start
-        fg = fg if len(fg) else None
-    return replace(src, hr=np.ascontiguousarray(src.hr[tuple(sl)]), foreground=fg)
 
 
 def _resolved(files: Sequence[Path]) -> list[Path]:
@@ -146,10 +131,10 @@ def hold_out_plan(cfg: Config) -> HoldOutPlan:
         )
     if (t.reference is None) != (v.reference is None):
         return plan  # refused by the data builder (references for both splits or none)
-    if t.lr_dir or v.lr_dir or t.reference or v.reference:
+    if t.lr_dir or v.lr_dir:
         raise MedsrError(
-            f"config: data.val uses the training data ({names}) with explicit LR pairs or "
-            f"references, which cannot be split automatically; {fix}"
+            f"config: data.val uses the training data ({names}) with explicit LR pairs, which "
+            f"cannot be split automatically; {fix}"
         )
     if len(shared) > 1:
         held = shared[-max(1, math.ceil(HOLD_OUT_FRACTION * len(shared))) :]

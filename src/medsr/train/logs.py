@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from medsr.errors import MedsrError
+
 __all__ = [
     "LogHyperparameters",
     "ValidationPreviews",
@@ -151,10 +153,12 @@ class ValidationPreviews(L.Callback):
         model = getattr(pl_module, "export_model", None)
         if model is None:
             return
+        ref = batch.get("ref")
+        inputs = (batch["lr"][:1],) if ref is None else (batch["lr"][:1], ref[:1])
         try:
             with torch.no_grad():
-                sr = model(batch["lr"][:1]).float()
-        except (TypeError, RuntimeError, ValueError):  # a network with more inputs (references)
+                sr = model(*inputs).float()
+        except (TypeError, RuntimeError, ValueError, MedsrError):  # another input contract
             return
         hr = batch["hr"][:1].float()
         if not isinstance(sr, torch.Tensor) or sr.shape != hr.shape:

@@ -27,6 +27,7 @@ patch grid. (The degradation operator also runs on the appended channels; that L
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def attach_references(
         ref_norm = (normalisation or Normaliser()).fit(ref)
         in_hr_units = src.norm.inverse(ref_norm.forward(ref))
         joint = np.concatenate([src.hr, in_hr_units.astype(np.float32)], axis=0)
-        out.append(Source(src.name, joint, src.norm, None, src.is_2d, src.foreground))
+        out.append(replace(src, hr=joint, lr=None))
     return out
 
 

@@ -14,22 +14,29 @@ otherwise (review section 5.2: PSNR/SSIM on Y).
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from medsr.errors import MedsrError
 from medsr.normalise import Normaliser
 
+if TYPE_CHECKING:
+    from medsr.train.config import DataSplit
+
 __all__ = [
     "Source",
+    "cut_source",
     "foreground_coordinates",
     "keep_slices",
     "list_files",
     "load_sources",
+    "load_split",
     "otsu_threshold",
     "read_array",
+    "slice_source",
 ]
 
 
@@ -127,6 +134,9 @@ class Source:
         lr: the real LR counterpart (explicit pairs), same units, or None.
         is_2d: a picture (``Z == 1``).
         foreground: ``(K, 3)`` voxel coordinates of foreground voxels (HR grid), or None.
+        origin: index of this array's first voxel in its file's grid (non-zero after
+            ``data.*.slices`` or a held-out slab), so that maps of the whole file (labels) can be
+            cut the same way.
     """
 
     name: str
@@ -135,6 +145,7 @@ class Source:
     lr: np.ndarray | None = None
     is_2d: bool = False
     foreground: np.ndarray | None = None
+    origin: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -175,6 +186,41 @@ def keep_slices(hr: np.ndarray, slices: tuple[int, int], axis: int, name: str) -
     return np.ascontiguousarray(hr[tuple(cut)])
 
 
+def cut_source(src: Source, axis: int, start: int, stop: int) -> Source:
+    """``src`` restricted to the slices ``start <= i < stop`` along spatial ``axis`` (all
+    channels, e.g. an attached reference, alike; foreground coordinates filtered and shifted;
+    the normaliser kept)."""
+    sl = [slice(None)] * 4
+    sl[1 + axis] = slice(start, stop)
+    fg = src.foreground
+    if fg is not None:
+        keep = (fg[:, axis] >= start) & (fg[:, axis] < stop)
+        fg = fg[keep].copy()
+        fg[:, axis] -= start
+        fg = fg if len(fg) else None
+    origin = list(src.origin)
+    origin[axis] += int(start)
+    return replace(
+        src,
+        hr=np.ascontiguousarray(src.hr[tuple(sl)]),
+        foreground=fg,
+        origin=(origin[0], origin[1], origin[2]),
+    )
+
+
+def slice_source(src: Source, slices: tuple[int, int], axis: int) -> Source:
+    """:func:`cut_source` with ``data.*.slices`` semantics (Python bounds, negative ones from
+    the end); refuses an empty selection as :func:`keep_slices`."""
+    start, stop = (int(v) for v in slices)
+    index = range(src.shape[axis])[start:stop]
+    if len(index) == 0:
+        raise MedsrError(
+            f"config: data.*.slices [{start}, {stop}] keeps no slice of {src.name} "
+            f"({src.shape[axis]} slices along axis {axis})"
+        )
+    return cut_source(src, axis, index.start, index.stop)
+
+
 def load_sources(
     hr_spec: str,
     *,
@@ -207,8 +253,11 @@ def load_sources(
     sources = []
     for path in hr_files:
         hr, is_2d = read_array(path, color)
+        origin = [0, 0, 0]
         if slices is not None:
-            hr = keep_slices(hr, slices, int(slice_axis), path.name)  # type: ignore[arg-type]
+            axis = int(slice_axis)  # type: ignore[arg-type]
+            origin[axis] = range(hr.shape[1 + axis])[slices[0] : slices[1]].start
+            hr = keep_slices(hr, slices, axis, path.name)
         lr = None
         if lr_spec is not None:
             match = lr_by_key.get(_key(path))
@@ -222,5 +271,24 @@ def load_sources(
                 raise MedsrError(f"{match} has {lr.shape[0]} channels but {path} has {hr.shape[0]}")
         fitted = norm.fit(hr)
         fg = foreground_coordinates(hr, foreground, foreground_percentile, seed)
-        sources.append(Source(path.name, hr, fitted, lr, is_2d, fg))
+        start = (origin[0], origin[1], origin[2])
+        sources.append(Source(path.name, hr, fitted, lr, is_2d, fg, start))
     return sources
+
+
+def load_split(
+    split: DataSplit, slice_axis: int | list[int] | None, common: dict[str, Any]
+) -> list[Source]:
+    """:func:`load_sources` of one config split (``data.train``, ``data.val``,
+    ``cycle.lr_domain``): its files, LR pairs, ``pattern``, ``limit`` and ``slices`` along
+    ``slice_axis``, with the reading options shared by every split (``common``: colour,
+    normaliser, foreground, seed)."""
+    return load_sources(
+        split.hr_dir,
+        lr_spec=split.lr_dir,
+        pattern=split.pattern,
+        limit=split.limit,
+        **common,
+        slices=split.slices,
+        slice_axis=slice_axis,  # type: ignore[arg-type]
+    )

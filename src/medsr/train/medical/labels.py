@@ -50,6 +50,11 @@ def load_label_maps(
                     "the training images by file name without extension)"
                 )
         data = read(path).data
+        if tuple(data.shape[1:]) != src.shape:
+            # a map of the whole file, the image cut (data.*.slices, a held-out slab): cut alike
+            box = tuple(slice(o, o + n) for o, n in zip(src.origin, src.shape))
+            if all(b.stop <= n for b, n in zip(box, data.shape[1:])):
+                data = data[(slice(None), *box)]
         if data.shape[0] != 1 or tuple(data.shape[1:]) != src.shape:
             raise MedsrError(
                 f"config: {where}: {path.name} has shape {tuple(data.shape)}, but {src.name} needs "
