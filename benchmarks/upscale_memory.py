@@ -4,7 +4,10 @@ A 512 x 512 x 120 int16 volume is up-scaled x4 along z with a 3D network (tiny p
 weights: memory does not depend on what the weights are) through the whole file path: read,
 sliding-window inference into the preallocated output, data-consistency report, NIfTI write.
 Prints the peak resident memory of the process (``getrusage``); the target is < 2.5 GiB, i.e. about
-twice the 0.47 GiB float32 output plus the input and the network's window activations.
+twice the 0.47 GiB float32 output plus the input and the network's window activations. Also the
+peak *anonymous* memory (RSS without mapped-file pages, sampled every 20 ms), overall and by stage:
+"reading" (read, target grid, normalisation, output allocation), "network (3D windows)" (inference,
+finite check, data-consistency report), "writing".
 
 Usage::
 
@@ -42,36 +45,49 @@ def _anon_gib() -> float:
 
 
 class _AnonPeak:
-    """Samples :func:`_anon_gib` every 20 ms in a thread while the job runs; keeps the peak."""
+    """Samples :func:`_anon_gib` every 20 ms in a thread while the job runs; keeps the peak, overall
+    and per stage of the job (``current``, set by :class:`_StagePeaks`)."""
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.current = "reading"  # until the first stage: read, grid, normalisation, allocation
+        self.by_stage: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def sample(self) -> None:
+        value = _anon_gib()
+        self.peak = max(self.peak, value)
+        self.by_stage[self.current] = max(self.by_stage.get(self.current, 0.0), value)
+
     def _run(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _anon_gib())
+            self.sample()
 
     def __enter__(self) -> _AnonPeak:
-        self.peak = _anon_gib()
+        self.sample()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _anon_gib())
+        self.sample()
 
 
 class _StagePeaks:
-    """A progress sink that records the peak RSS when each stage of the job begins."""
+    """A progress sink that records the peak RSS when each stage of the job begins (and tells
+    ``anon`` which stage its samples belong to)."""
 
-    def __init__(self) -> None:
+    def __init__(self, anon: _AnonPeak | None = None) -> None:
         self.peaks: dict[str, float] = {}
+        self.anon = anon
 
     def stage(self, description: str, total: float | None) -> None:
         self.peaks[description] = _peak_gib()
+        if self.anon is not None:
+            self.anon.sample()  # the previous stage's last value
+            self.anon.current = description
 
     def advance(self, amount: float = 1) -> None:
         pass
@@ -138,9 +154,9 @@ def main(argv: list[str] | None = None) -> None:
             ),
         )
         t0 = time.perf_counter()
-        stages = _StagePeaks()
         anon_before = _anon_gib()
         with _AnonPeak() as anon:
+            stages = _StagePeaks(anon)
             sidecar = upscale_file(
                 folder / "ct.nii.gz", folder / "ct_sr.nii.gz", job, progress=stages
             )
@@ -168,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         f"peak anonymous memory (RSS without mapped-file pages) during the job: "
         f"{anon.peak:.2f} GiB, {anon.peak - anon_before:.2f} GiB above its start"
     )
+    print("anonymous peak above the start, by stage: " + ", ".join(
+        f"{name} {value - anon_before:.2f} GiB" for name, value in anon.by_stage.items()))
     print(
         f"peak RSS: {peak:.2f} GiB (before the job: {baseline:.2f} GiB); target < 2.5 GiB: "
         f"{'OK' if peak < 2.5 else 'ABOVE TARGET'}"

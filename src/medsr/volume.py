@@ -34,6 +34,7 @@ __all__ = [
     "TargetGrid",
     "Volume",
     "VolumeMeta",
+    "count_nonfinite",
     "factors_for_spacing",
     "grid_for_spacing",
     "index_coordinates",
@@ -161,16 +162,55 @@ class Volume:
         """Raise :class:`MedsrError` if the samples hold NaN or Inf."""
         if not np.issubdtype(self.data.dtype, np.floating):
             return
-        # one leading-axis slab at a time: np.isfinite of the whole array would allocate a mask
-        # the size of the (possibly memory-mapped) output before it is written
-        data = self.data.reshape(1, -1) if self.data.ndim < 2 else self.data
-        bad = sum(int(data[i].size - np.count_nonzero(np.isfinite(data[i])))
-                  for i in range(data.shape[0]))
+        bad = count_nonfinite(self.data)
         if bad:
             raise MedsrError(
                 f"{self.meta.source or 'the volume'} holds {bad} NaN/Inf voxels; "
                 "replace them (e.g. with 0) before super-resolution"
             )
+
+
+#: Voxels per block of :func:`count_nonfinite` (16 M: a 16 MiB mask, whatever the array's size).
+NONFINITE_BLOCK = 2**24
+
+
+def count_nonfinite(data: np.ndarray, block: int = NONFINITE_BLOCK) -> int:
+    """How many samples of ``data`` are NaN or +-Inf, counted in blocks of about ``block`` voxels.
+
+    ``np.isfinite`` of a whole array allocates a boolean mask one byte per voxel: for the x4
+    output of a 512 x 512 x 480 CT (Li, Sixou & Peyrin, IRBM 2021, section 4: through-plane SR of
+    thick slices) that is 0.47 GiB of anonymous memory, as much as the float32 input, even when
+    the output itself is a memory-mapped file. Here the array is walked along its leading axes in
+    slabs of at most ``block`` voxels (one row of the last axis at least), so the extra memory is
+    bounded and pages of a memory-mapped array are visited once, in file order. Integer arrays
+    hold no NaN: 0 without reading them.
+    """
+    if not np.issubdtype(data.dtype, np.inexact):
+        return 0
+    if data.ndim == 0:
+        return int(not np.isfinite(data))
+    bad = 0
+    for index in _blocks(tuple(int(n) for n in data.shape), max(1, int(block))):
+        chunk = data[index]
+        bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+    return bad
+
+
+def _blocks(shape: tuple[int, ...], block: int) -> list[tuple[slice, ...]]:
+    """Index tuples that split a C-ordered array of ``shape`` into contiguous runs of at most
+    ``block`` elements (whole trailing sub-arrays where they fit, else slices of the first axis
+    that does not fit, split further)."""
+    if len(shape) <= 1 or int(np.prod(shape, dtype=np.int64)) <= block:
+        if len(shape) == 1 and shape[0] > block:
+            return [(slice(i, min(i + block, shape[0])),) for i in range(0, shape[0], block)]
+        return [tuple(slice(None) for _ in shape)]
+    inner = int(np.prod(shape[1:], dtype=np.int64))
+    if inner <= block:
+        step = max(1, block // inner)
+        return [(slice(i, min(i + step, shape[0])),) for i in range(0, shape[0], step)]
+    return [
+        (slice(i, i + 1),) + rest for i in range(shape[0]) for rest in _blocks(shape[1:], block)
+    ]
 
 
 # ---------------------------------------------------------------------- grid arithmetic

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
-from medsr.cli.progress import RichProgress, progress_bar
 
 from medsr.cli.app import app, console, err_console
+from medsr.cli.progress import RichProgress, progress_bar
 from medsr.errors import MedsrError
 
 _AXES = {"x": 0, "y": 1, "z": 2, "0": 0, "1": 1, "2": 2}
 
 
-def _axis(value: Optional[str]) -> Optional[int]:
+def _axis(value: str | None) -> int | None:
     if value is None:
         return None
     if value.lower() not in _AXES:
@@ -23,7 +23,7 @@ def _axis(value: Optional[str]) -> Optional[int]:
     return _AXES[value.lower()]
 
 
-def _planes(value: Optional[str]) -> Any:
+def _planes(value: str | None) -> Any:
     if value is None:
         return None
     if value.lower() in ("all", "auto"):
@@ -31,7 +31,7 @@ def _planes(value: Optional[str]) -> Any:
     return [_axis(v.strip()) for v in value.split(",") if v.strip()]
 
 
-def _ints(value: Optional[str], name: str) -> Any:
+def _ints(value: str | None, name: str) -> Any:
     """Whole numbers like ``64`` or ``64,64,32`` (:func:`medsr.volume.parse_numbers`)."""
     from medsr.volume import parse_numbers
 
@@ -41,7 +41,7 @@ def _ints(value: Optional[str], name: str) -> Any:
     return items[0] if len(items) == 1 else list(items)
 
 
-def _options(items: List[str]) -> dict[str, str]:
+def _options(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
         if "=" not in item:
@@ -69,73 +69,73 @@ def _print_notes(sidecar: dict[str, Any]) -> None:
 
 @app.command()
 def upscale(
-    inputs: List[str] = typer.Argument(
+    inputs: list[str] = typer.Argument(
         ..., metavar="IN...", help="Scan file, DICOM folder, folder of scans, or glob (quote it)."
     ),
     output: Path = typer.Option(
         ..., "-o", "--output", help="Output file (one input) or existing folder."
     ),
-    spacing: Optional[str] = typer.Option(
+    spacing: str | None = typer.Option(
         None,
         "--spacing",
         help="Target voxel size in mm: 1 or 1,1,1 (default: isotropic at the finest spacing).",
     ),
-    factors: Optional[str] = typer.Option(
+    factors: str | None = typer.Option(
         None, "--factors", help="Per-axis factors, e.g. 1,1,4 (2.5 works)."
     ),
-    method: Optional[str] = typer.Option(
+    method: str | None = typer.Option(
         None,
         "--method",
         help="nearest | linear | cubic | bspline | lanczos | self | dip "
         "(default: self, self-supervised SR that needs no training data).",
     ),
-    model: Optional[str] = typer.Option(
+    model: str | None = typer.Option(
         None,
         "--model",
         help="Architecture name (checked against model.json); without --weights, the weights "
         "shipped with medsr for --factors (see `medsr models`).",
     ),
-    weights: Optional[Path] = typer.Option(
+    weights: Path | None = typer.Option(
         None, "--weights", help="model.safetensors (model.json beside it)."
     ),
-    onnx: Optional[Path] = typer.Option(
+    onnx: Path | None = typer.Option(
         None, "--onnx", help="ONNX file from `medsr export` (onnxruntime)."
     ),
-    reference: Optional[Path] = typer.Option(
+    reference: Path | None = typer.Option(
         None,
         "--reference",
         help="Registered image of another contrast (e.g. T1) for a multi-contrast network "
         "(--weights); resampled onto the output grid through both affines.",
     ),
-    tile: Optional[str] = typer.Option(
+    tile: str | None = typer.Option(
         None, "--tile", help="Window in input voxels: 64 or 64,64,32."
     ),
     overlap: int = typer.Option(8, "--overlap", help="Window overlap in input voxels."),
     blend: str = typer.Option("hann", "--blend", help="Window blending: hann or gaussian."),
-    batch_size: Optional[int] = typer.Option(
+    batch_size: int | None = typer.Option(
         None, "--batch-size", help="Windows/slices per forward pass."
     ),
-    axis: Optional[str] = typer.Option(
+    axis: str | None = typer.Option(
         None, "--axis", help="2D networks: slicing axis 0|1|2 (x|y|z)."
     ),
-    planes: Optional[str] = typer.Option(
+    planes: str | None = typer.Option(
         None, "--planes", help="2D networks: average several slicing axes, e.g. 0,1 or all."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     ensemble: bool = typer.Option(
         False, "--ensemble", help="Self-ensemble (flips/transposes averaged)."
     ),
-    dtype: Optional[str] = typer.Option(
+    dtype: str | None = typer.Option(
         None, "--dtype", help="Output dtype (default: the input's)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
-    series: Optional[str] = typer.Option(
+    series: str | None = typer.Option(
         None, "--series", help="SeriesInstanceUID in a DICOM folder."
     ),
-    stack: Optional[str] = typer.Option(
+    stack: str | None = typer.Option(
         None, "--stack", help="Stack of a DICOM multi-frame file holding several (number)."
     ),
-    out_format: Optional[str] = typer.Option(
+    out_format: str | None = typer.Option(
         None,
         "--format",
         help="dicom: a derived DICOM series in the folder -o; dicom-enhanced: one multi-frame "
@@ -144,13 +144,13 @@ def upscale(
     anonymise: bool = typer.Option(
         False, "--anonymise", help="DICOM output: remove patient and study identity."
     ),
-    spacing_override: Optional[str] = typer.Option(
+    spacing_override: str | None = typer.Option(
         None,
         "--spacing-override",
         help="Input voxel size in mm (X,Y,Z) to use instead of the header's.",
     ),
     max_memory: str = typer.Option(
-        "4GB", "--max-memory", help="Larger outputs go to a memory-mapped file."
+        "4GB", "--max-memory", help="Larger outputs (and NIfTI inputs) go to memory-mapped files."
     ),
     enforce_consistency: bool = typer.Option(
         False, "--enforce-consistency", help="Iterative back-projection onto the acquired data."
@@ -164,7 +164,7 @@ def upscale(
     finish: str = typer.Option(
         "cubic", "--finish", help="Interpolation for non-integer factor remainders."
     ),
-    option: List[str] = typer.Option(
+    option: list[str] = typer.Option(
         [],
         "--option",
         help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
@@ -175,25 +175,25 @@ def upscale(
         "threads.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
-    budget: Optional[float] = typer.Option(
+    budget: float | None = typer.Option(
         None, "--budget", help="Seconds for self/dip (default: theirs)."
     ),
     executor: str = typer.Option(
         "local", "--executor", help="Cohorts: local (process pool), dask or slurm (submitit)."
     ),
-    workers: Optional[int] = typer.Option(
+    workers: int | None = typer.Option(
         None, "--workers", help="Cohorts: workers (local/LocalCluster) or SLURM tasks at once."
     ),
-    threads: Optional[int] = typer.Option(
+    threads: int | None = typer.Option(
         None, "--threads", help="Cohorts: torch threads per worker (default: cores / workers)."
     ),
-    scheduler: Optional[str] = typer.Option(
+    scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address (default: a LocalCluster)."
     ),
-    chunk_size: Optional[int] = typer.Option(
+    chunk_size: int | None = typer.Option(
         None, "--chunk-size", help="Cohorts: scans per task (SLURM default: <= 256 tasks)."
     ),
-    slurm_option: List[str] = typer.Option(
+    slurm_option: list[str] = typer.Option(
         [], "--slurm-option", help="submitit parameter key=value, e.g. partition=gpu (repeatable)."
     ),
 ) -> None:
@@ -296,7 +296,7 @@ def upscale(
         raise SystemExit(1)
 
 
-def _single_output(input: Path, output: Path, fmt: Optional[str] = None) -> Path:
+def _single_output(input: Path, output: Path, fmt: str | None = None) -> Path:
     if output.is_dir():
         from medsr.infer.files import output_path_for
 

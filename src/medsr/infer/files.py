@@ -14,12 +14,14 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from medsr.errors import MedsrError, OptionError
+from medsr.infer.buffers import allocate
 from medsr.infer.job import Job
 from medsr.infer.methods import default_method
 from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
@@ -176,13 +178,19 @@ def upscale_file(
     method = None
     if predictor is None:
         method = job.method or default_method()
+    config = job.config
+    # a NIfTI input larger than --max-memory is read, slab by slab, into a memory-mapped scratch
+    # file like the output (medsr.infer.buffers): nothing that grows with the scan stays in RAM
     volume = read(
-        input, series=job.series, spacing_override=job.spacing_override, stack=job.stack
+        input,
+        series=job.series,
+        spacing_override=job.spacing_override,
+        stack=job.stack,
+        allocate=partial(allocate, max_memory=config.max_memory, scratch=config.scratch),
     )
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
     dtype = job.dtype or _default_dtype(volume, output, job.format)
-    config = job.config
     if job.reference is not None:  # multi-contrast networks: the registered second contrast
         config = dataclasses.replace(config, reference=read(job.reference))
     result = upscale(

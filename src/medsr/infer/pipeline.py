@@ -58,6 +58,7 @@ from medsr.volume import (
     MAX_FACTOR,
     SNAP_TOLERANCE,
     Volume,
+    count_nonfinite,
     factors_for_spacing,
     parse_numbers,
     parse_triple,
@@ -658,9 +659,7 @@ def _check_output_finite(
 ) -> None:
     """Refuse a result holding NaN/Inf, blaming what made it: the input was checked finite, so
     a network's NaN comes from its weights or its intensity normalisation."""
-    bad, step = 0, max(1, 2**24 // max(1, int(np.prod(data.shape[2:])) * data.shape[0]))
-    for i in range(0, data.shape[1], step):  # in slabs: the output may be memory-mapped
-        bad += int(np.count_nonzero(~np.isfinite(data[:, i : i + step])))
+    bad = count_nonfinite(data)  # in blocks: the output may be memory-mapped
     if not bad:
         return
     source = volume.meta.source or "the input"

@@ -21,7 +21,7 @@ gives the voxel size instead of the header).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,7 @@ def read(
     series: str | None = None,
     spacing_override: float | Sequence[float] | str | None = None,
     stack: str | None = None,
+    allocate: Callable[[tuple[int, int, int, int]], np.ndarray] | None = None,
 ) -> Volume:
     """Read a scan or picture into a :class:`Volume`.
 
@@ -109,6 +110,9 @@ def read(
             NaN.
         stack: for a DICOM multi-frame object holding several stacks, the one to read (its
             number in the listing that the error without it gives, or its StackID).
+        allocate: NIfTI only: makes the C-ordered float32 ``(C, X, Y, Z)`` array the voxels are
+            read into, slab by slab (``medsr upscale`` passes :func:`medsr.infer.buffers.allocate`
+            so that a scan larger than ``--max-memory`` is read into a memory-mapped file).
 
     Raises:
         MedsrError: missing path, unknown extension, damaged file, ambiguous DICOM folder,
@@ -116,7 +120,9 @@ def read(
             ``spacing_override``).
     """
     given = spacing_override is not None
-    volume = _read(Path(path).expanduser(), series, given_spacing=given, stack=stack)
+    volume = _read(
+        Path(path).expanduser(), series, given_spacing=given, stack=stack, allocate=allocate
+    )
     _check_int64(volume)
     _check_float32_precision(volume)
     if spacing_override is not None:
@@ -125,7 +131,12 @@ def read(
 
 
 def _read(
-    path: Path, series: str | None, *, given_spacing: bool, stack: str | None = None
+    path: Path,
+    series: str | None,
+    *,
+    given_spacing: bool,
+    stack: str | None = None,
+    allocate: Callable[[tuple[int, int, int, int]], np.ndarray] | None = None,
 ) -> Volume:
     path = Path(path).expanduser()
     if not path.exists():
@@ -146,7 +157,7 @@ def _read(
     if fmt == "nifti":
         from medsr.io.nifti import read_nifti
 
-        return read_nifti(path, spacing_given=given_spacing)
+        return read_nifti(path, spacing_given=given_spacing, allocate=allocate)
     if fmt == "itk":
         from medsr.io.itk import read_itk
 
