@@ -86,11 +86,12 @@ def render_check(tmp_path: Path) -> Callable[[Path], dict[str, Any]]:
                 "--dump-dom",
                 probe.resolve().as_uri(),
             ],
+            check=False,
             capture_output=True,
             text=True,
             timeout=120,
         )
-        found = re.search(r'<pre id="medsr-check">(.*?)</pre>', done.stdout, re.S)
+        found = re.search(r'<pre id="medsr-check">(.*?)</pre>', done.stdout, re.DOTALL)
         assert found, f"chromium rendered no check (rc {done.returncode}): {done.stderr[-2000:]}"
         return json.loads(html.unescape(found.group(1)))
 

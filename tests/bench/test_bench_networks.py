@@ -53,6 +53,20 @@ def _row(method: str, scale: int, psnr: float, bspline: float) -> dict:
     }
 
 
+
+def _script_row(cmd: list[str]) -> dict:
+    """Run ``benchmarks/medical_networks.py`` (one torch thread) and return the row it prints
+    last, checked to hold every column."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(ROW_KEYS) <= set(row)
+    return row
+
+
 def test_row_command_prints_one_json_row_with_every_key(tmp_path: Path) -> None:
     """The row command of a tiny network (test-size overrides: one step, the tiny preset, a
     16^3 crop) runs from the repository root and prints its row as JSON on its last line."""
@@ -72,11 +86,7 @@ def test_row_command_prints_one_json_row_with_every_key(tmp_path: Path) -> None:
         "--work",
         str(tmp_path),
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    row = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(ROW_KEYS) <= set(row)
+    row = _script_row(cmd)
     assert row["method"] == "umehara_srcnn" and row["scale"] == 2 and row["train_steps"] == 1
     assert row["review_ref"] == "[69]"
     # the recorded command reproduces this very row (same test-size overrides)
@@ -201,11 +211,7 @@ def test_oktay_multi_stack_row_prints_its_row(tmp_path: Path) -> None:
         sys.executable, "benchmarks/medical_networks.py", "--method", "oktay_misr",
         "--scale", "2", "--steps", "1", "--crop", "16,16,16", "--work", str(tmp_path),
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    row = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(ROW_KEYS) <= set(row)
+    row = _script_row(cmd)
     assert row["review_ref"] == "[81]" and row["train_steps"] == 1 and row["crop"] == [16] * 3
     assert row["scored_on"] == "chris_t1 x+y+z stacks"
     assert shlex.split(row["command"])[1:] == cmd[1:-2]

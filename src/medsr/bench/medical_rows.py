@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from medsr.bench.networks import SCORE_CROP, test_case
+from medsr.bench.networks import SCORE_CROP, TimedRun, test_case, train_recipe
 from medsr.errors import MedsrError
 from medsr.volume import Volume
 
@@ -88,19 +88,10 @@ def _shared_medical(name: str) -> Path:
     return path
 
 
-def _train(recipe: str, overrides: Sequence[str]) -> tuple[Any, float, float]:
-    """Train ``configs/<recipe>.yaml`` with ``overrides``: (result, wall s, CPU s)."""
-    from medsr.bench.networks import _configs_dir
-    from medsr.train.config import load_config
-    from medsr.train.run import train
-
-    cfg = load_config(_configs_dir() / f"{recipe}.yaml", list(overrides))
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = train(cfg)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if result.weights is None:
-        raise MedsrError(f"{recipe}: training wrote no weights; see {result.run_dir}")
-    return result, seconds, cpu
+def _cost(run: TimedRun) -> dict[str, Any]:
+    """The row fields of a training: steps, wall-clock and CPU seconds."""
+    return {"train_steps": run.steps, "train_seconds": run.seconds,
+            "train_cpu_seconds": run.cpu_seconds}
 
 
 def _fixed(steps: int, out: Path) -> list[str]:
@@ -182,13 +173,13 @@ def _oktay_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any,
         "data.batch_size=4",
         "optim.schedule={kind: cosine, min_lr: 1.0e-5}",
     ]
-    result, seconds, cpu = _train("oktay_misr", [*row, *overrides])
+    run = train_recipe("oktay_misr", [*row, *overrides], name=spec.method)
     case = test_case(scale, crop, truth)
     section = StacksSection(axes=[0, 1, 2], profile="gaussian")
     stacks = make_stacks(case.truth.data.astype(np.float32), section, int(scale))
     if not np.allclose(stacks[2], case.lr.data, atol=1e-3 * case.data_range):
         raise MedsrError("the z stack of oktay_misr differs from the other rows' thick slices")
-    model, meta = load_weights(result.weights)
+    model, meta = load_weights(run.weights)
     norm = Normaliser.from_dict(meta.get("normalisation")).fit(case.lr.data)
     with torch.inference_mode():
         inputs = [torch.from_numpy(norm.forward(s)[None]) for s in stacks]
@@ -198,9 +189,7 @@ def _oktay_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any,
     spline = score(case, run_method(case, "bspline").volume)
     return {
         "scores": (net, spline),
-        "train_steps": int(result.global_step),
-        "train_seconds": seconds,
-        "train_cpu_seconds": cpu,
+        **_cost(run),
         "recipe": "configs/oktay_misr.yaml --profile cpu (MNI brain, 16 x 5 layers, fixed steps)",
         "notes": "input: three orthogonal stacks (x, y, z); B-spline of the z stack alone",
     }
@@ -234,11 +223,11 @@ def _multicontrast_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: 
         row.append(f"data.train.reference={out / 't1_registered.nii.gz'}")
     else:
         row.append("data.train.reference=null")
-    result, seconds, cpu = _train("multicontrast", [*row, *overrides])
+    run = train_recipe("multicontrast", [*row, *overrides], name=spec.method)
     case = held_out_case(pd, t1, PD_SPLIT + PD_GAP, pd.shape[2], "bicubic")
     if spec.method == "multicontrast_t1":
         reference = case.reference
-    predictor = Predictor.from_weights(result.weights)
+    predictor = Predictor.from_weights(run.weights)
     sr = upscale(case.lr, case.target, predictor=predictor,
                  config=UpscaleConfig(reference=reference)).volume
     spline_vol = upscale(case.lr, case.target, method="bspline").volume
@@ -252,9 +241,7 @@ def _multicontrast_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: 
 
     return {
         "scores": (_s(sr), _s(spline_vol)),
-        "train_steps": int(result.global_step),
-        "train_seconds": seconds,
-        "train_cpu_seconds": cpu,
+        **_cost(run),
         "recipe": "configs/multicontrast.yaml --profile cpu (fixed steps)",
         "notes": "PD target, in-plane bicubic x2" + (", T1 reference" if reference is not None
                                                      else ", no reference"),
@@ -300,16 +287,14 @@ def _ct_row(spec: ExtraRow, scale: int, steps: int | None, work_dir: Any,
         *{"umehara_ct": ["data.patch_size=32", "data.batch_size=16"],
           "unet_sr_ct": ["data.batch_size=16"]}[recipe],
     ]
-    result, seconds, cpu = _train(recipe, [*row, *overrides])
+    run = train_recipe(recipe, [*row, *overrides], name=spec.method)
     case = ct_case(scale)
-    predictor = Predictor.from_weights(result.weights)
+    predictor = Predictor.from_weights(run.weights)
     target = _target(case)
     sr = upscale(case.lr, target, predictor=predictor, config=UpscaleConfig(axis=2)).volume
     return {
         "scores": (score(case, sr), score(case, run_method(case, "bspline").volume)),
-        "train_steps": int(result.global_step),
-        "train_seconds": seconds,
-        "train_cpu_seconds": cpu,
+        **_cost(run),
         "recipe": f"configs/{recipe}.yaml --profile cpu (thick:profile=rect along y, fixed steps)",
         "notes": "CT_pitch axial slices 46-57 held out; thick slices along y in plane",
         "crop": None,  # the whole held-out CT slab

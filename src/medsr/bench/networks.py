@@ -11,7 +11,8 @@ degradation that matters in medicine, the thick slice:
   (:func:`medsr.data.sample_path` ``("brain")``; never the test scan) degraded by thick slices
   along z with a Gaussian profile of FWHM one slice (``thick:profile=gaussian``) at the row's
   scale. 2D networks see planes that contain the slice axis (model scale ``(1, s)``, as
-  :mod:`medsr.bench.supervised` does); 3D networks have scale ``(1, 1, s)``.
+  :mod:`medsr.bench.supervised` does); 3D networks have scale ``(1, 1, s)``. The timed training
+  itself is :func:`train_recipe`, shared with the rows of :mod:`medsr.bench.medical_rows`.
 * **scoring** (:func:`score_network`): ``chris_t1`` (T1, 0.88 mm isotropic) cropped around the head
   (:data:`SCORE_CROP`), thick slices simulated along z at x2/x4 with the same Gaussian profile
   (:func:`medsr.bench.selfsr.simulate_thick_slices`), up-scaled back onto the truth grid through
@@ -53,6 +54,7 @@ __all__ = [
     "ROW_KEYS",
     "SCORE_CROP",
     "NetworkSpec",
+    "TimedRun",
     "TrainedNetwork",
     "find_network",
     "load_rows",
@@ -64,6 +66,7 @@ __all__ = [
     "score_network",
     "test_case",
     "train_network",
+    "train_recipe",
     "update_markdown",
 ]
 
@@ -156,6 +159,49 @@ def _model_scale(spec: NetworkSpec, scale: int) -> list[float]:
 
 
 @dataclass
+class TimedRun:
+    """What :func:`train_recipe` produced: the run, its weights and what it cost.
+
+    Attributes:
+        result: the :class:`medsr.train.run.RunResult`.
+        weights: the trained weights (never None here).
+        seconds: wall-clock seconds of the training.
+        cpu_seconds: CPU seconds of this process during the training.
+    """
+
+    result: Any
+    weights: Path
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def steps(self) -> int:
+        """Training steps done."""
+        return int(self.result.global_step)
+
+
+def train_recipe(recipe: str, overrides: Sequence[str], *, name: str | None = None) -> TimedRun:
+    """Train ``configs/<recipe>.yaml`` with ``overrides`` (``key.path=value``, the profile
+    among them) and time it: wall-clock and CPU seconds of :func:`medsr.train.run.train` alone.
+
+    The training core of every row of the section-4 table (Li, Sixou & Peyrin, IRBM 2021):
+    :func:`train_network` (one thick-slice stack, the ``bench`` profile) and the rows of
+    :mod:`medsr.bench.medical_rows` (other inputs or data). Raises :class:`MedsrError` (naming
+    ``name``, default the recipe) when the run wrote no weights.
+    """
+    from medsr.train.config import load_config
+    from medsr.train.run import train
+
+    cfg = load_config(_configs_dir() / f"{recipe}.yaml", list(overrides))
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = train(cfg)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if result.weights is None:
+        raise MedsrError(f"{name or recipe}: training wrote no weights; see {result.run_dir}")
+    return TimedRun(result, Path(result.weights), seconds, cpu)
+
+
+@dataclass
 class TrainedNetwork:
     """What :func:`train_network` produced."""
 
@@ -183,12 +229,9 @@ def train_network(
     ``overrides`` (``key.path=value``) come last (tests shrink the steps with them).
     """
     from medsr.data import sample_path
-    from medsr.train.config import load_config
-    from medsr.train.run import train
 
     if scale < 2:
         raise OptionError(f"{{scale}} must be a whole factor >= 2, got {scale}")
-    recipe = _configs_dir() / f"{spec.recipe}.yaml"
     out = Path(tempfile.mkdtemp(prefix=f"{spec.method}_x{scale}_", dir=_mkdir(out_dir)))
     axis = spec.slice_axis if isinstance(spec.slice_axis, int) else list(spec.slice_axis)
     row = [
@@ -200,14 +243,9 @@ def train_network(
     ]
     if spec.dims == 2:
         row.append(f"data.slice_axis={json.dumps(axis)}")
-    cfg = load_config(recipe, [*row, *overrides])
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = train(cfg)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if result.weights is None:
-        raise MedsrError(f"{spec.method}: training wrote no weights; see {result.run_dir}")
+    run = train_recipe(spec.recipe, [*row, *overrides], name=spec.method)
     return TrainedNetwork(
-        spec, int(scale), result.weights, result.run_dir, int(result.global_step), seconds, cpu
+        spec, int(scale), run.weights, run.result.run_dir, run.steps, run.seconds, run.cpu_seconds
     )
 
 
