@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/medsr demo --out demo_out
 
-# pyflakes/pycodestyle errors and the configured line length (100, pyproject.toml) hold everywhere
+# ruff's default rules plus pycodestyle (E, W), line length 100: configured in pyproject.toml
 lint: $(STAMP)
-	$(BIN)/ruff check --select E,W,F src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
 
 # headless Chromium for the report test (tests/bench/test_report_html.py): Debian's package,
 # installed when missing and running as root (CI runs `make test` as root on a clean Debian)

@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None,
                         help="test-size override of the bench profile's training steps")
     parser.add_argument("--crop", default=None,
-                        help="scored crop of chris_t1, e.g. 32,32,32 (default %s)"
-                        % ",".join(map(str, SCORE_CROP)))
+                        help="scored crop of chris_t1, e.g. 32,32,32 (default "
+                        f"{','.join(map(str, SCORE_CROP))})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="further recipe override (repeatable)")
     parser.add_argument("--work", default="runs/medical_networks", help="run folders go here")

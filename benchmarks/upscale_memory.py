@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class _AnonPeak:
         while not self._stop.wait(0.02):
             self.sample()
 
-    def __enter__(self) -> _AnonPeak:
+    def __enter__(self) -> Self:
         self.sample()
         self._thread.start()
         return self

@@ -4,6 +4,7 @@
 - ``phantom``: a small synthetic 3-D volume on an oblique grid (anisotropic, rotated, shifted).
 - ``tmp_out``: an empty output folder.
 - ``medsr_main``: runs ``medsr ARGS`` in this process -> (exit code, stdout, stderr).
+- ``tiny_run_config``: the config dict of a few-step training run of a tiny 2-D SRCNN.
 - ``make_phantom`` / ``oblique``: the phantom factory and its affine, for tests that need variants
   (request them as fixtures; do not import this module, other folders have their own conftest).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,11 +27,11 @@ from hypothesis import HealthCheck, Phase, settings
 
 from medsr.volume import Volume, VolumeMeta
 
-_NO_TIMING = dict(
-    deadline=None,  # 2 shared cores: timing varies; no "explain" phase (minutes per failure)
-    suppress_health_check=[HealthCheck.too_slow],
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-)
+_NO_TIMING = {
+    "deadline": None,  # 2 shared cores: timing varies; no "explain" phase (minutes per failure)
+    "suppress_health_check": [HealthCheck.too_slow],
+    "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+}
 settings.register_profile("medsr", max_examples=60, **_NO_TIMING)
 settings.register_profile("long", max_examples=10_000, **_NO_TIMING)
 settings.register_profile("ci-long", parent=settings.get_profile("long"))
@@ -93,6 +95,40 @@ def tmp_out(tmp_path: Path) -> Path:
     out = tmp_path / "out"
     out.mkdir()
     return out
+
+
+def _tiny_run_config(images: Path, out: Path) -> dict[str, Any]:
+    return {
+        "name": "tiny",
+        "seed": 0,
+        "output_dir": str(out),
+        "model": {"name": "srcnn", "preset": "tiny", "scale": 2, "dims": 2, "in_channels": 1},
+        "data": {
+            "train": {"hr_dir": str(images)},
+            "degradation": "bicubic",
+            "color": "y",
+            "normalisation": {"kind": "minmax", "params": {"min": 0, "max": 255}},
+            "patch_size": 24,
+            "batch_size": 2,
+        },
+        "loss": {"terms": {"l1": {"weight": 1.0}}},
+        "optim": {"name": "adam", "lr": 1e-3},
+        "train": {
+            "max_steps": 4,
+            "checkpoint_every": 2,
+            "log_every": 1,
+            "progress": "none",
+            "threads": 1,
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_run_config() -> Callable[[Path, Path], dict[str, Any]]:
+    """``tiny_run_config(images, out)``: a fresh config dict of a 4-step run (SRCNN tiny preset,
+    x2, bicubic LR, L1, Adam, 24-pixel patches of the 8-bit luma pictures in ``images``) that
+    writes to ``out``."""
+    return _tiny_run_config
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def world(affine: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("n,s", [(10, 2.0), (7, 3.0), (10, 2.5), (20, 0.5), (12, 1.25)])
 def test_matlab_mapping_is_index_coordinates_when_m_is_n_s(n, s):
-    m = int(round(n * s))
+    m = round(n * s)
     assert m == n * s
     x = np.arange(1, m + 1)  # MATLAB's 1-based output index
     u_matlab = x / s + 0.5 * (1 - 1 / s) - 1  # back to 0-based
@@ -120,7 +120,7 @@ def make_volume(shape=(10, 8, 6), dtype=np.float32) -> Volume:
 def test_resample_geometry_centre_and_tiling(factors):
     vol = make_volume()
     out = resample(vol, factors=factors, method="linear")
-    assert out.shape == tuple(int(round(n * f)) for n, f in zip(vol.shape, factors))
+    assert out.shape == tuple(round(n * f) for n, f in zip(vol.shape, factors))
     np.testing.assert_allclose(
         spacing_of(out.affine), vol.spacing / np.asarray(factors), rtol=1e-12
     )

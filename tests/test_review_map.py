@@ -110,7 +110,7 @@ def test_row_has_six_cells_existing_paths_and_a_status(line: int, cells: list[st
         assert target.exists(), (line, path)
         if node is not None:
             source = target.read_text(encoding="utf-8")
-            assert re.search(rf"^def {re.escape(node)}\(", source, re.M), (line, path, node)
+            assert re.search(rf"^def {re.escape(node)}\(", source, re.MULTILINE), (line, path, node)
     for token in backticked(files) + backticked(tests):
         if not is_path(token):
             assert not token.endswith((".py", ".yaml")), (line, "write files from the root",

@@ -36,7 +36,7 @@ def world(affine: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def test_upsampling_tiles_old_voxels_and_keeps_fov(factors):
     shape, affine = (10, 12, 8), oblique_affine()
     new_shape, new_affine = zoom_grid(shape, affine, factors)
-    assert new_shape == tuple(int(round(n * f)) for n, f in zip(shape, factors))
+    assert new_shape == tuple(round(n * f) for n, f in zip(shape, factors))
     np.testing.assert_allclose(
         spacing_of(new_affine), spacing_of(affine) / np.array(factors), rtol=1e-12
     )
@@ -64,7 +64,7 @@ def test_upsampling_tiles_old_voxels_and_keeps_fov(factors):
 
 def test_index_coordinates_is_the_zoom_grid_mapping():
     n, s = 9, 2.5
-    m = int(round(n * s))
+    m = round(n * s)
     x = index_coordinates(n, m, s)
     _, new_affine = zoom_grid((n, 1, 1), np.eye(4), (s, 1, 1))
     np.testing.assert_allclose(new_affine[0, 0] * np.arange(m) + new_affine[0, 3], x, atol=1e-12)

@@ -177,7 +177,7 @@ def test_a_network_that_outputs_nan_is_blamed_not_the_input(tmp_path, cli_data, 
     net = tmp_path / "net_nan"
     shutil.copytree(cli_data / "net", net)
     state = load_file(str(net / "model.safetensors"))
-    bias = sorted(k for k in state if k.endswith("bias"))[-1]
+    bias = max(k for k in state if k.endswith("bias"))
     state[bias] = torch.full_like(state[bias], float("nan"))  # a diverged / damaged tensor
     save_file(state, str(net / "model.safetensors"), metadata={"format": "medsr-weights"})
     out = tmp_path / "out.png"

@@ -8,17 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medsr.cli import main
 from medsr.io import read, write
 from medsr.volume import Volume, crop_affine
-
-
-def _main(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture
@@ -36,13 +27,12 @@ def crop(tmp_path: Path) -> Path:
     return path
 
 
-def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys) -> None:
+def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, medsr_main) -> None:
     out = tmp_path / "demo"
-    code = _main(
+    code, printed, _ = medsr_main(
         "demo", "--input", str(crop), "--out", str(out), "--budget", "60it", "--threads", "1"
     )
     assert code == 0
-    printed = capsys.readouterr().out
     assert "demo.png" in printed and "metrics.md" in printed
     for name in ("lr", "truth", "bspline", "selfsr"):
         assert (out / f"{name}.nii.gz").is_file()
@@ -59,18 +49,21 @@ def test_demo_writes_volumes_figure_and_table(tmp_path: Path, crop: Path, capsys
     table = (out / "metrics.md").read_text()
     assert "| cubic B-spline |" in table and "self-SR" in table
     # running again replaces the outputs (the demo folder is the demo's own)
-    assert (
-        _main("demo", "--input", str(crop), "--out", str(out), "--budget", "5it", "--threads", "1")
-        == 0
+    again = medsr_main(
+        "demo", "--input", str(crop), "--out", str(out), "--budget", "5it", "--threads", "1"
     )
+    assert again[0] == 0
 
 
-def test_demo_rejects_bad_options(tmp_path: Path, crop: Path, capsys) -> None:
-    assert _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--axis", "w") == 2
-    assert "--axis" in capsys.readouterr().err
-    assert (
-        _main("demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon") == 2
+def test_demo_rejects_bad_options(tmp_path: Path, crop: Path, medsr_main) -> None:
+    code, _, err = medsr_main(
+        "demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--axis", "w"
     )
+    assert code == 2 and "--axis" in err
+    code, _, _ = medsr_main(
+        "demo", "--input", str(crop), "--out", str(tmp_path / "x"), "--budget", "soon"
+    )
+    assert code == 2
 
 
 def test_demo_of_the_built_in_brain_starts_cold() -> None:

@@ -24,7 +24,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -167,12 +169,12 @@ def _commands(inputs: Path, out: Path) -> list[list[str]]:
         ["degrade", dicom, str(out / "lr.nii.gz"), "-f", "1,1,2"],
         ["metrics", dicom, dicom, "--json"],
         ["upscale", str(inputs / "pic.png"), "--weights", net, "--factors", "2", "-o",
-         str(out / "net.png")],  # fmt: skip
+         str(out / "net.png")],
         ["export", "--weights", net, "-o", str(out / "net.onnx")],
         ["upscale", str(inputs / "pic.png"), "--onnx", str(out / "net.onnx"), "--factors", "2",
-         "-o", str(out / "onnx.png")],  # fmt: skip
+         "-o", str(out / "onnx.png")],
         ["upscale", str(inputs / "small.nii.gz"), "--method", "self", "--budget", "2",
-         "--factors", "1,1,2", "-o", str(out / "self.nii.gz")],  # fmt: skip
+         "--factors", "1,1,2", "-o", str(out / "self.nii.gz")],
     ]
 
 
@@ -209,6 +211,7 @@ def guarded_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     driver = [str(root / name) for name in ("driver.py", "commands.json", "r.json")]
     proc = subprocess.run(
         [sys.executable, *driver],
+        check=False,
         capture_output=True,
         text=True,
         env=_env(root, log),
@@ -245,7 +248,11 @@ def test_the_network_block_is_armed(tmp_path: Path) -> None:
     probe = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n" \
         "except OSError as exc:\n    print('refused', exc)\n"  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(tmp_path, log)
+        [sys.executable, "-c", probe],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, log),
     )
     assert "refused" in proc.stdout and "ATTEMPT create_connection" in log.read_text()
 
@@ -299,7 +306,9 @@ def test_identifiers_were_really_in_the_input(guarded_run: dict) -> None:
 
 
 @pytest.mark.slow
-def test_training_runs_without_network(tmp_path: Path) -> None:
+def test_training_runs_without_network(
+    tmp_path: Path, tiny_run_config: Callable[[Path, Path], dict[str, Any]]
+) -> None:
     """``medsr train`` (Lightning, TensorBoard, CSV logs) needs no network either: a 4-step run of
     a tiny SRCNN on real-sized synthetic 8-bit pictures, sockets blocked as above."""
     import yaml
@@ -312,28 +321,12 @@ def test_training_runs_without_network(tmp_path: Path) -> None:
         grid = np.add.outer(np.arange(64), np.arange(64)) * (i + 1)
         pic = (grid % 255 + rng.normal(0, 4, (64, 64))).clip(0, 255).astype(np.uint8)
         Image.fromarray(pic).save(images / f"p{i}.png")
-    config = {
-        "name": "offline",
-        "seed": 0,
-        "output_dir": str(tmp_path / "run"),
-        "model": {"name": "srcnn", "preset": "tiny", "scale": 2, "dims": 2, "in_channels": 1},
-        "data": {
-            "train": {"hr_dir": str(images)},
-            "degradation": "bicubic",
-            "color": "y",
-            "normalisation": {"kind": "minmax", "params": {"min": 0, "max": 255}},
-            "patch_size": 24,
-            "batch_size": 2,
-        },
-        "loss": {"terms": {"l1": {"weight": 1.0}}},
-        "optim": {"name": "adam", "lr": 1e-3},
-        "train": {"max_steps": 4, "checkpoint_every": 2, "log_every": 1, "progress": "none",
-                  "threads": 1},  # fmt: skip
-    }
+    config = {**tiny_run_config(images, tmp_path / "run"), "name": "offline"}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     log = tmp_path / "network.log"
     proc = subprocess.run(
         [sys.executable, "-m", "medsr", "train", str(tmp_path / "c.yaml")],
+        check=False,
         capture_output=True,
         text=True,
         env=_env(tmp_path, log),

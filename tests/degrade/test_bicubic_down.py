@@ -44,7 +44,7 @@ def test_non_multiple_length_uses_the_centred_grid():
     x = np.zeros((1, n, 1, 1))
     x[0, 11] = 1.0  # the centre voxel
     y = BicubicDown((s, 1, 1)).apply_array(x)[0, :, 0, 0]
-    m = int(round(n / s))
+    m = round(n / s)
     assert y.shape == (m,)
     u = index_coordinates(n, m, 1 / s)
     assert u[0] == pytest.approx(-0.5 + (n - m * s) / 2 + s / 2, abs=1e-12)

@@ -75,7 +75,7 @@ def test_non_integer_factor_keeps_world_centre_and_exact_spacing():
     ):
         lr = op(hr)
         f = np.asarray(op.factors_for(hr.shape))
-        assert lr.shape == tuple(int(round(n / s)) for n, s in zip(hr.shape, f))
+        assert lr.shape == tuple(round(n / s) for n, s in zip(hr.shape, f))
         np.testing.assert_allclose(spacing_of(lr.affine), spacing_of(hr.affine) * f, rtol=1e-12)
         np.testing.assert_allclose(lr.centre_world, hr.centre_world, atol=1e-9)
         assert lr.meta.extra["degradation"] == [repr(op)]

@@ -23,7 +23,7 @@ def band_limited(t: np.ndarray, n: int, k_max: float, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("n,s", [(24, 2), (24, 3), (30, 2), (40, 2.5), (37, 2.5), (33, 1.6)])
 def test_band_limited_signal_is_sampled_exactly_at_the_lr_centres(n, s):
-    m = int(round(n / s))
+    m = round(n / s)
     kc = n / (2 * s)
     t_hr = np.arange(n, dtype=float)
     t_lr = index_coordinates(n, m, 1 / s)

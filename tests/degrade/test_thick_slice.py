@@ -112,14 +112,14 @@ def test_array_profile_weights():
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        (dict(axis=3, factor=2), "axis"),
-        (dict(axis=2, factor=0.5), ">= 1"),
-        (dict(axis=2, factor=4, gap=4), "gap"),
-        (dict(axis=2, factor=4, gap=-1), "gap"),
-        (dict(axis=2, factor=4, gap=1, fwhm=3), "not both"),
-        (dict(axis=2, factor=4, profile="sinc"), "profile"),
-        (dict(axis=2, factor=4, profile=np.array([1.0, -1.0])), "non-negative"),
-        (dict(axis=2, factor=4, profile=np.ones(3), fwhm=2.0), "array"),
+        ({"axis": 3, "factor": 2}, "axis"),
+        ({"axis": 2, "factor": 0.5}, ">= 1"),
+        ({"axis": 2, "factor": 4, "gap": 4}, "gap"),
+        ({"axis": 2, "factor": 4, "gap": -1}, "gap"),
+        ({"axis": 2, "factor": 4, "gap": 1, "fwhm": 3}, "not both"),
+        ({"axis": 2, "factor": 4, "profile": "sinc"}, "profile"),
+        ({"axis": 2, "factor": 4, "profile": np.array([1.0, -1.0])}, "non-negative"),
+        ({"axis": 2, "factor": 4, "profile": np.ones(3), "fwhm": 2.0}, "array"),
     ],
 )
 def test_bad_parameters_are_one_line_errors(kwargs, message):

@@ -193,7 +193,7 @@ def test_partial_output_redone_stale_claim_taken_live_claim_respected(cohort, tm
 
 
 def test_manifest_with_per_scan_spacing_and_outputs(cohort, tmp_path) -> None:
-    src, paths, ref = cohort
+    _src, paths, ref = cohort
     out = tmp_path / "out"
     out.mkdir()
     manifest = tmp_path / "study.csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from infer_helpers import run
 
 from medsr.errors import MedsrError, OptionError
 from medsr.infer.job import Job, check_device
@@ -11,8 +12,6 @@ from medsr.infer.methods import MethodOptions
 from medsr.infer.pipeline import UpscaleConfig
 from medsr.io import write
 from medsr.volume import Volume, VolumeMeta
-
-from infer_helpers import run
 
 BAD_CONFIGS = [
     ({"tile": 0}, "tile"),

@@ -15,7 +15,7 @@ from medsr.runtime import torch_seed
 
 
 def test_memory_mapped_input_gives_the_same_file(tmp_path, monkeypatch) -> None:
-    import medsr.infer.files as files
+    from medsr.infer import files
 
     made: list[tuple[tuple[int, ...], bool]] = []
 

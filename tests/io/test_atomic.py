@@ -50,9 +50,11 @@ def test_output_gets_umask_permissions_not_private(tmp_path: Path) -> None:
 
 
 def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(MedsrError, match="does not exist"):
-        with atomic_path(tmp_path / "nope" / "a.nii"):
-            pass
+    with (
+        pytest.raises(MedsrError, match="does not exist"),
+        atomic_path(tmp_path / "nope" / "a.nii"),
+    ):
+        pass
 
 
 def test_atomic_files_moves_companions_then_header(tmp_path: Path) -> None:
@@ -70,9 +72,8 @@ def test_atomic_files_failure_and_clash_leave_nothing(tmp_path: Path) -> None:
         raise RuntimeError("writer died")
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "v.raw").write_bytes(b"someone else's data")
-    with pytest.raises(MedsrError, match="already exists"):
-        with atomic_files(tmp_path / "v.mhd") as tmp:
-            (tmp.parent / "v.raw").write_bytes(b"data")
-            tmp.write_text("header")
+    with pytest.raises(MedsrError, match="already exists"), atomic_files(tmp_path / "v.mhd") as tmp:
+        (tmp.parent / "v.raw").write_bytes(b"data")
+        tmp.write_text("header")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.raw"]
     assert (tmp_path / "v.raw").read_bytes() == b"someone else's data"

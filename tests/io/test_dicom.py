@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-import SimpleITK as sitk
+from io_helpers import sitk_series
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from medsr import io
 from medsr.data import sample_path
 from medsr.errors import MedsrError
-from medsr.io.itk import itk_geometry_to_affine
 
 
 def _copy_series(dst: Path) -> list[Path]:
@@ -29,19 +28,6 @@ def _copy_series(dst: Path) -> list[Path]:
         shutil.copy(f, dst / f.name)
         files.append(dst / f.name)
     return files
-
-
-def _sitk_volume(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Reference: SimpleITK's series reader (LPS) as medsr's (x, y, z) array and RAS affine."""
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
-    image = reader.Execute()
-    affine = itk_geometry_to_affine(
-        np.array(image.GetOrigin()),
-        np.array(image.GetSpacing()),
-        np.array(image.GetDirection()).reshape(3, 3),
-    )
-    return sitk.GetArrayFromImage(image).transpose(2, 1, 0), affine
 
 
 def _rotation(deg_z: float, deg_x: float) -> np.ndarray:
@@ -54,7 +40,7 @@ def _rotation(deg_z: float, deg_x: float) -> np.ndarray:
 def test_sample_series_geometry_and_pixels_match_simpleitk() -> None:
     folder = sample_path("dicom")
     vol = io.read(folder)
-    ref_data, ref_affine = _sitk_volume(folder)
+    ref_data, ref_affine = sitk_series(folder)
     assert vol.shape == (512, 512, 6) and vol.channels == 1
     np.testing.assert_allclose(vol.spacing, (0.41015625, 0.41015625, 1.5), atol=1e-6)
     np.testing.assert_allclose(vol.affine, ref_affine, atol=1e-4)
@@ -79,7 +65,7 @@ def test_rotated_series_in_scrambled_file_order_matches_simpleitk(tmp_path: Path
         f.unlink()
         ds.save_as(tmp_path / "rot" / f"img{(7 * k) % 6}.dcm")  # names no longer follow position
     vol = io.read(tmp_path / "rot")
-    ref_data, ref_affine = _sitk_volume(tmp_path / "rot")
+    ref_data, ref_affine = sitk_series(tmp_path / "rot")
     np.testing.assert_allclose(vol.affine, ref_affine, atol=1e-4)
     np.testing.assert_array_equal(vol.data[0], ref_data)
     np.testing.assert_allclose(vol.spacing, (0.41015625, 0.41015625, 1.5), atol=1e-5)
@@ -247,7 +233,7 @@ def test_multiframe_without_functional_groups_uses_slice_spacing(tmp_path: Path)
 
 
 def test_damaged_dicom_file_is_a_clear_error(tmp_path: Path) -> None:
-    good = sorted(sample_path("dicom").glob("*.dcm"))[0].read_bytes()
+    good = min(sample_path("dicom").glob("*.dcm")).read_bytes()
     (tmp_path / "cut.dcm").write_bytes(good[:2000])
     with pytest.raises(MedsrError, match="cut.dcm"):
         io.read(tmp_path / "cut.dcm")
@@ -262,7 +248,7 @@ def test_shared_series_matches_simpleitk(shared_data: Path) -> None:
     vol = io.read(folder)
     assert vol.shape == (512, 512, 24)
     np.testing.assert_allclose(vol.spacing, (0.41015625, 0.41015625, 1.5), atol=1e-6)
-    ref_data, ref_affine = _sitk_volume(folder)
+    ref_data, ref_affine = sitk_series(folder)
     np.testing.assert_allclose(vol.affine, ref_affine, atol=1e-4)
     np.testing.assert_array_equal(vol.data[0], ref_data)
     # corner voxel (0, 0, 0) is the first file's ImagePositionPatient, in RAS

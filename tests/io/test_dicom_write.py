@@ -15,28 +15,16 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from io_helpers import sitk_series
 
 from medsr import io
 from medsr.data import sample_path
 from medsr.errors import MedsrError, OptionError
 from medsr.io.dicom_write import Derivation
-from medsr.io.itk import itk_geometry_to_affine
 from medsr.volume import Volume, VolumeMeta
 
 DERIVED = Derivation("linear", (1.0, 1.0, 2.0), "0.1.0")
 FORMAT = "dicom-enhanced"
-
-
-def _sitk(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
-    image = reader.Execute()
-    affine = itk_geometry_to_affine(
-        np.array(image.GetOrigin()),
-        np.array(image.GetSpacing()),
-        np.array(image.GetDirection()).reshape(3, 3),
-    )
-    return sitk.GetArrayFromImage(image).transpose(2, 1, 0), affine
 
 
 def _headers(folder: Path) -> list[pydicom.Dataset]:
@@ -62,10 +50,10 @@ def test_ct_series_round_trips_in_hounsfield_units_with_the_study_kept(tmp_path:
     back = io.read(tmp_path / "out")
     np.testing.assert_array_equal(back.data, source.data)  # HU, exactly
     np.testing.assert_allclose(back.affine, source.affine, atol=1e-9)
-    data, affine = _sitk(tmp_path / "out")
+    data, affine = sitk_series(tmp_path / "out")
     np.testing.assert_allclose(affine, source.affine, atol=1e-4)
     np.testing.assert_array_equal(data, source.data[0])  # SimpleITK applies the rescale too
-    ref = pydicom.dcmread(sorted((tmp_path / "ct").iterdir())[0])
+    ref = pydicom.dcmread(min((tmp_path / "ct").iterdir()))
     headers = _headers(tmp_path / "out")
     assert len(headers) == 6
     for ds in headers:
@@ -89,7 +77,7 @@ def test_oblique_float_volume_geometry_is_exact(phantom: Volume, tmp_path: Path)
     assert report.dtype == "uint16" and any("uint16 with RescaleSlope" in n for n in report.notes)
     back = io.read(tmp_path / "obl")
     np.testing.assert_allclose(back.affine, phantom.affine, atol=1e-9)
-    _, affine = _sitk(tmp_path / "obl")
+    _, affine = sitk_series(tmp_path / "obl")
     np.testing.assert_allclose(affine, phantom.affine, atol=1e-4)
     slope = float(_headers(tmp_path / "obl")[0].RescaleSlope)
     assert np.abs(back.data - phantom.data).max() <= slope / 2 + 1e-3
@@ -108,7 +96,7 @@ def test_oblique_float_volume_geometry_is_exact(phantom: Volume, tmp_path: Path)
 
 def test_anonymise_removes_identity_but_keeps_geometry(tmp_path: Path) -> None:
     source = io.read(sample_path("dicom"))
-    ref = pydicom.dcmread(sorted(sample_path("dicom").glob("*.dcm"))[0])
+    ref = pydicom.dcmread(min(sample_path("dicom").glob("*.dcm")))
     io.write(source, tmp_path / "anon", format="dicom", derivation=DERIVED, anonymise=True)
     for ds in _headers(tmp_path / "anon"):
         text = str(ds)
@@ -163,7 +151,7 @@ def test_cli_upscale_writes_a_derived_series_and_a_clean_sidecar(
     tmp_path: Path, medsr_main
 ) -> None:
     args = ["upscale", str(sample_path("dicom")), "--method", "linear", "--factors", "1,1,2"]
-    code, out, err = medsr_main(*args, "-o", str(tmp_path / "sr"), "--format", "dicom")
+    code, _out, err = medsr_main(*args, "-o", str(tmp_path / "sr"), "--format", "dicom")
     assert code == 0, err
     source = io.read(sample_path("dicom"))
     back = io.read(tmp_path / "sr")
@@ -172,7 +160,7 @@ def test_cli_upscale_writes_a_derived_series_and_a_clean_sidecar(
     sidecar = json.loads((tmp_path / "sr.json").read_text())
     np.testing.assert_allclose(back.affine, sidecar["geometry"]["output"]["affine"], atol=1e-6)
     assert source.data.min() <= back.data.min() and back.data.max() <= source.data.max()
-    ref = pydicom.dcmread(sorted(sample_path("dicom").glob("*.dcm"))[0])
+    ref = pydicom.dcmread(min(sample_path("dicom").glob("*.dcm")))
     text = (tmp_path / "sr.json").read_text()
     assert str(ref.PatientName) not in text and str(ref.PatientID) not in text
     # an existing folder as -o: the series goes into it, named after the input
@@ -215,11 +203,11 @@ def test_shared_series_round_trips_through_dicom(
     assert back.shape == (512, 512, 48) and back.meta.dtype == "uint16"
     np.testing.assert_allclose(back.affine, expected.affine, atol=1e-4)
     np.testing.assert_array_equal(back.data, expected.data)
-    data, affine = _sitk(tmp_path / "sr")
+    data, affine = sitk_series(tmp_path / "sr")
     np.testing.assert_allclose(affine, expected.affine, atol=1e-4)
     np.testing.assert_array_equal(data, expected.data[0])
     headers = _headers(tmp_path / "sr")
-    src = pydicom.dcmread(sorted(series.iterdir())[0], stop_before_pixels=True)
+    src = pydicom.dcmread(min(series.iterdir()), stop_before_pixels=True)
     lps = np.diag([-1.0, -1.0, 1.0, 1.0]) @ expected.affine
     for ds in sorted(headers, key=lambda d: int(d.InstanceNumber)):
         k = int(ds.InstanceNumber) - 1

@@ -162,9 +162,7 @@ def test_real_benchmark_picture(shared_data: Path, tmp_out: Path) -> None:
     folder = shared_data / "natural" / "CSet5"
     if not folder.is_dir():
         pytest.skip("CSet5 absent")
-    first = sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp", ".tif")
-    )[0]
+    first = min(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp", ".tif"))
     vol = io.read(first)
     with Image.open(first) as img:
         ref = np.asarray(img.convert("RGB"))

@@ -85,7 +85,7 @@ def test_folder_with_several_series_is_listed(tmp_path: Path) -> None:
             ds.SeriesDescription = "other"
         ds.save_as(folder / f.name)
     listing = _info_json(str(folder))
-    assert sorted((s["uid"], s["files"]) for s in listing["series"])[0] == ("1.2.3.4.5", 2)
+    assert min((s["uid"], s["files"]) for s in listing["series"]) == ("1.2.3.4.5", 2)
     picked = _info_json(str(folder), "--series", "1.2.3.4.5")
     assert picked["shape"] == [512, 512, 2] and picked["series"]["description"] == "other"
     result = runner.invoke(app, ["info", str(folder)])
@@ -102,7 +102,11 @@ def test_real_exit_codes_and_one_line_errors(phantom: Volume, tmp_path: Path) ->
     io.write(phantom, tmp_path / "p.nrrd")
     medsr = [sys.executable, "-m", "medsr", "info"]
     bad = subprocess.run(
-        [*medsr, str(tmp_path / "missing.nii.gz")], capture_output=True, text=True, timeout=120
+        [*medsr, str(tmp_path / "missing.nii.gz")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 2 and bad.stdout == ""
     lines = bad.stderr.strip().splitlines()
@@ -112,6 +116,10 @@ def test_real_exit_codes_and_one_line_errors(phantom: Volume, tmp_path: Path) ->
         and "Traceback" not in bad.stderr
     )
     good = subprocess.run(
-        [*medsr, str(tmp_path / "p.nrrd"), "--json"], capture_output=True, text=True, timeout=120
+        [*medsr, str(tmp_path / "p.nrrd"), "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert good.returncode == 0 and json.loads(good.stdout)["shape"] == [20, 16, 9]

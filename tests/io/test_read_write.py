@@ -51,7 +51,7 @@ def test_truncated_nifti_is_reported(phantom: Volume, tmp_path: Path) -> None:
 def test_extensionless_dicom_file_is_recognised(tmp_path: Path) -> None:
     from medsr.data import sample_path
 
-    src = sorted(sample_path("dicom").glob("*.dcm"))[0]
+    src = min(sample_path("dicom").glob("*.dcm"))
     (tmp_path / "IM0001").write_bytes(src.read_bytes())
     assert io.read(tmp_path / "IM0001").shape == (512, 512, 1)
 

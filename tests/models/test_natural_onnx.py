@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from natural_helpers import NATURAL
 
 from medsr.errors import MedsrError
 from medsr.models import create_model
@@ -13,21 +14,6 @@ from medsr.models.onnx import check_onnx, export_onnx, onnx_predict, read_onnx_m
 
 pytest.importorskip("onnxruntime")
 
-NATURAL = [
-    "srcnn",
-    "fsrcnn",
-    "espcn",
-    "vdsr",
-    "drcn",
-    "drrn",
-    "lapsrn",
-    "edsr",
-    "srresnet",
-    "srdensenet",
-    "rdn",
-    "rrdbnet",
-    "dilated_sr",
-]
 
 
 def _torch_out(net, x):

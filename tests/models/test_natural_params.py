@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from natural_helpers import NATURAL, RGB
 
 from medsr.models import create_model, model_info
 from medsr.models.blocks import count_parameters
@@ -67,20 +68,10 @@ def test_exact_counts_of_the_reference_implementations():
 
 
 def test_model_info_states_channels_of_the_count():
-    for name in ("edsr", "rdn", "rrdbnet", "srresnet"):
+    for name in RGB:
         assert model_info(name).paper_in_channels == 3
         assert "RGB" in model_info(name).preset_note
-    for name in (
-        "srcnn",
-        "fsrcnn",
-        "espcn",
-        "vdsr",
-        "drcn",
-        "drrn",
-        "lapsrn",
-        "srdensenet",
-        "dilated_sr",
-    ):
+    for name in (n for n in NATURAL if n not in RGB):
         assert model_info(name).paper_in_channels == 1
         assert "Y" in model_info(name).preset_note
 

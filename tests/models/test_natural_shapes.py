@@ -6,26 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from natural_helpers import NATURAL
 
 from medsr.errors import MedsrError
 from medsr.models import create_model, list_models, model_info
 from medsr.volume import zoom_grid
 
-NATURAL = [
-    "srcnn",
-    "fsrcnn",
-    "espcn",
-    "vdsr",
-    "drcn",
-    "drrn",
-    "lapsrn",
-    "edsr",
-    "srresnet",
-    "srdensenet",
-    "rdn",
-    "rrdbnet",
-    "dilated_sr",
-]
 PRE = {"srcnn", "vdsr", "drcn", "drrn", "dilated_sr"}
 
 

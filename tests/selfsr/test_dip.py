@@ -50,7 +50,7 @@ def _image_2d(brain_crop) -> Volume:
     """A 2D picture (Z == 1): one axial plane of the brain crop, bicubic-downscaled by 2."""
     hr = brain_crop.data[:, :, :, 20:21]
     lr = BicubicDown((2.0, 2.0, 1.0)).apply_array(hr)
-    shape, aff = zoom_grid(hr.shape[1:], np.eye(4), (0.5, 0.5, 1.0))
+    _shape, aff = zoom_grid(hr.shape[1:], np.eye(4), (0.5, 0.5, 1.0))
     return Volume(lr, aff, VolumeMeta(is_2d=True))
 
 

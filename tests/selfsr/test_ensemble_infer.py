@@ -28,7 +28,7 @@ def test_ensemble_output_is_the_mean_of_the_flipped_predictions(brain_crop) -> N
     data = np.asarray(thick.lr.data, np.float32)
     vol = zoom_array(data / data.max(), (1.0, 1.0, 4.0), "bspline")
     net = _RowShift()
-    full = dict(foreground=ForegroundCrop(threshold=-1.0), batch=16)  # every voxel computed
+    full = {"foreground": ForegroundCrop(threshold=-1.0), "batch": 16}  # every voxel computed
     plain = restore_through_plane(net, vol, 2, **full)
     # the definition, plane by plane: orientation cut across x (planes y-z) and across y (x-z)
     expected = np.zeros_like(vol)

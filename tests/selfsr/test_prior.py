@@ -9,8 +9,7 @@ import torch
 from medsr.bench.selfsr import simulate_thick_slices
 from medsr.errors import MedsrError, OptionError
 from medsr.models.io import read_meta, save_weights
-from medsr.selfsr import SelfSRConfig, self_super_resolve
-from medsr.selfsr import smore
+from medsr.selfsr import SelfSRConfig, self_super_resolve, smore
 from medsr.selfsr.network import build_network
 from medsr.selfsr.prior import PRIOR_DIR, load_prior, pair_stacks_2d
 from medsr.volume import TargetGrid
@@ -29,7 +28,7 @@ def small_case(brain_crop):
 
 
 def _run(case, **options):
-    config = SelfSRConfig(**dict(dict(patch=24, batch=4, budget="6it", threads=1), **options))
+    config = SelfSRConfig(**{"patch": 24, "batch": 4, "budget": "6it", "threads": 1, **options})
     return self_super_resolve(case.lr, TargetGrid.from_factors(case.lr, case.factors), config)
 
 

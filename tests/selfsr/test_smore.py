@@ -20,7 +20,7 @@ def self_super_resolve(volume: Volume, factors, config: SelfSRConfig):
 
 
 # small and single-threaded: the whole file runs in seconds
-TINY = dict(model_kwargs={"channels": 16, "blocks": 2}, patch=32, batch=8, threads=1)
+TINY = {"model_kwargs": {"channels": 16, "blocks": 2}, "patch": 32, "batch": 8, "threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_beats_bspline_on_thick_slices(thick, result) -> None:
 
 def test_non_integer_factor_and_other_axis(brain_crop) -> None:
     # 2.5 mm slices along X from a 1 mm crop whose X length (56) does not tile with 2.5
-    lr_shape, lr_aff = zoom_grid(brain_crop.shape, brain_crop.affine, (1 / 2.5, 1, 1))
+    lr_shape, _lr_aff = zoom_grid(brain_crop.shape, brain_crop.affine, (1 / 2.5, 1, 1))
     from medsr.degrade import ThickSlice
 
     lr = ThickSlice(0, 2.5, "gaussian", fwhm=2.5)(brain_crop)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,39 +37,16 @@ def t1_block(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return out
 
 
-def _tiny(images: Path, out: Path) -> dict[str, Any]:
-    return {
-        "name": "tiny",
-        "seed": 0,
-        "output_dir": str(out),
-        "model": {"name": "srcnn", "preset": "tiny", "scale": 2, "dims": 2, "in_channels": 1},
-        "data": {
-            "train": {"hr_dir": str(images)},
-            "degradation": "bicubic",
-            "color": "y",
-            "normalisation": {"kind": "minmax", "params": {"min": 0, "max": 255}},
-            "patch_size": 24,
-            "batch_size": 2,
-        },
-        "loss": {"terms": {"l1": {"weight": 1.0}}},
-        "optim": {"name": "adam", "lr": 1e-3},
-        "train": {
-            "max_steps": 4,
-            "checkpoint_every": 2,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-        },
-    }
-
-
 @pytest.fixture
-def tiny_config(bsd_crops: Path, tmp_path: Path) -> Callable[..., dict[str, Any]]:
-    """``tiny_config(**section_updates)`` -> a config dict for a few-step run on the BSD crops,
-    written to a fresh folder; e.g. ``tiny_config(train={"max_steps": 6})`` updates a section."""
+def tiny_config(
+    bsd_crops: Path, tmp_path: Path, tiny_run_config: Callable[[Path, Path], dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
+    """``tiny_config(**section_updates)`` -> a config dict for a few-step run on the BSD crops
+    (``tiny_run_config``), written to a fresh folder; e.g. ``tiny_config(train={"max_steps": 6})``
+    updates a section."""
 
     def make(**updates: Any) -> dict[str, Any]:
-        cfg = copy.deepcopy(_tiny(bsd_crops, tmp_path / f"run{len(list(tmp_path.iterdir()))}"))
+        cfg = tiny_run_config(bsd_crops, tmp_path / f"run{len(list(tmp_path.iterdir()))}")
         for key, value in updates.items():
             if isinstance(value, dict) and isinstance(cfg.get(key), dict):
                 cfg[key].update(value)

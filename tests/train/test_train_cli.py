@@ -4,20 +4,11 @@ import csv
 from pathlib import Path
 
 import yaml
-
-from medsr.cli import main
-
-
-def _main(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from train_helpers import main_exit_code
 
 
 def test_help_explains_overrides_and_resume(capsys):
-    assert _main("train", "--help") == 0
+    assert main_exit_code("train", "--help") == 0
     out = capsys.readouterr().out
     assert "--resume" in out and "key.path=value" in out and "configs/srcnn.yaml" in out
 
@@ -25,13 +16,13 @@ def test_help_explains_overrides_and_resume(capsys):
 def test_config_mistakes_exit_2_with_one_line(tmp_path, tiny_config, capsys):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(tiny_config()))
-    assert _main("train", str(path), "optim.lr=abc") == 2
+    assert main_exit_code("train", str(path), "optim.lr=abc") == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "config: optim.lr" in err
-    assert _main("train", str(path), "train.epochs=3") == 2
+    assert main_exit_code("train", str(path), "train.epochs=3") == 2
     assert "train.epochs: unknown key" in capsys.readouterr().err
-    assert _main("train") == 2
-    assert _main("train", "--resume", str(tmp_path)) == 2
+    assert main_exit_code("train") == 2
+    assert main_exit_code("train", "--resume", str(tmp_path)) == 2
     assert "not a medsr run folder" in capsys.readouterr().err
 
 
@@ -39,14 +30,14 @@ def test_train_then_resume_longer(tmp_path, tiny_config, capsys):
     cfg = tiny_config()
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert _main("train", str(path), "train.max_steps=2") == 0
+    assert main_exit_code("train", str(path), "train.max_steps=2") == 0
     out = capsys.readouterr().out
     run = Path(cfg["output_dir"])
     assert f"run folder: {run}" in out and "steps:      2" in out
     assert (run / "model.safetensors").is_file() and (run / "config.yaml").is_file()
-    assert _main("train", str(path)) == 2  # the folder holds a run: refuse to overwrite it
+    assert main_exit_code("train", str(path)) == 2  # the folder holds a run: refuse to overwrite it
     assert "--resume" in capsys.readouterr().err
-    assert _main("train", "--resume", str(run), "train.max_steps=4") == 0
+    assert main_exit_code("train", "--resume", str(run), "train.max_steps=4") == 0
     assert "steps:      4" in capsys.readouterr().out
     # a resumed run continues its log version: one CSV file with the steps of both sessions
     assert [p.name for p in (run / "logs").iterdir()] == ["version_0"]
@@ -76,7 +67,7 @@ def test_a_run_that_fails_at_start_leaves_nothing(tmp_path, tiny_config, capsys,
     if not torch.backends.mps.is_available():
         cases.append(("train.accelerator=mps", "config: train (accelerator mps"))
     for override, message in cases:
-        assert _main("train", str(path), override) == 2, override
+        assert main_exit_code("train", str(path), override) == 2, override
         captured = capsys.readouterr()
         err = captured.err.strip()
         assert err.count("\n") == 0 and err.startswith("error:") and message in err, err
@@ -86,9 +77,9 @@ def test_a_run_that_fails_at_start_leaves_nothing(tmp_path, tiny_config, capsys,
     out = tmp_path / "mine"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert _main("train", str(path), f"output_dir={out}", "optim.lr=1e30") == 2
+    assert main_exit_code("train", str(path), f"output_dir={out}", "optim.lr=1e30") == 2
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     nested = tmp_path / "new" / "deeper" / "run"
-    assert _main("train", str(path), f"output_dir={nested}", "optim.lr=1e30") == 2
+    assert main_exit_code("train", str(path), f"output_dir={nested}", "optim.lr=1e30") == 2
     assert not (tmp_path / "new").exists()
     capsys.readouterr()

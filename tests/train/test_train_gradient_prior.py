@@ -4,7 +4,6 @@ weights stay exactly as built through a real training run, while the learned lay
 from __future__ import annotations
 
 import torch
-
 from lightning.pytorch.callbacks import Callback
 
 from medsr.models.natural.gradient_prior import GradientExtractor, GradientPriorNet, sobel_kernels
@@ -33,7 +32,7 @@ def test_gradient_prior_weights_do_not_change_in_training(tiny_config) -> None:
     start: dict[str, torch.Tensor] = {}
 
     class Snapshot(Callback):
-        def on_train_start(self, trainer, module) -> None:  # noqa: ANN001
+        def on_train_start(self, trainer, module) -> None:
             net = next(m for m in module.modules() if isinstance(m, GradientPriorNet))
             start.update({k: v.detach().clone() for k, v in net.state_dict().items()})
 

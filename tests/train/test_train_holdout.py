@@ -85,7 +85,7 @@ def test_splits_that_cannot_be_honest_are_refused(tiny_config, bsd_crops, t1_blo
         dm, _, _ = build_datamodule(parse_config(both))  # the user's own split is kept
     assert dm.train_set.sources[0].shape[2] == 20
     picture = tiny_config()
-    first = sorted(bsd_crops.iterdir())[0]
+    first = min(bsd_crops.iterdir())
     picture["data"]["train"] = {"hr_dir": str(first)}
     picture["data"]["val"] = {"hr_dir": str(first)}
     with pytest.raises(MedsrError, match="training picture"), warnings.catch_warnings():

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_helpers import resumable_config
 
 from medsr.train.config import parse_config
 from medsr.train.run import train
@@ -105,26 +106,7 @@ else:
 
 
 def _config(tiny_config, out: Path) -> dict:
-    cfg = tiny_config(
-        output_dir=str(out),
-        optim={
-            "name": "adam",
-            "lr": 1e-3,
-            "schedule": {"kind": "step", "step_size": 3, "gamma": 0.5},
-        },
-        train={
-            "max_steps": _STEPS,
-            "checkpoint_every": _EVERY,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-            "ema_decay": 0.9,
-        },
-    )
-    cfg["data"]["val"] = dict(cfg["data"]["train"])
-    cfg["data"]["val_crop"] = 32
-    cfg["train"]["val_every"] = 2
-    return cfg
+    return resumable_config(tiny_config, out, _STEPS, _EVERY)
 
 
 def _check_last(run: Path) -> int | None:

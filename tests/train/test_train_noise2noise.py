@@ -79,7 +79,7 @@ def _evaluate(net: nn.Module, clean: np.ndarray) -> tuple[float, float]:
 
 def _check(shared_data: Path, steps: int) -> None:
     train, val = _slices(shared_data)
-    p_clean, b_clean = _evaluate(_train(train, None, steps), val)
+    p_clean, _b_clean = _evaluate(_train(train, None, steps), val)
     p_n2n, b_n2n = _evaluate(_train(train, "gaussian", steps), val)
     p_ric, b_ric = _evaluate(_train(train, "rician", steps), val)
     noisy_psnr = 20 * np.log10(1.0 / SIGMA)

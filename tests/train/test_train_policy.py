@@ -37,7 +37,7 @@ def test_policy_search_scores_every_candidate_and_records_the_best(
 ) -> None:
     cfg = _config(tiny_config, bsd_crops, tmp_path, steps=2)
     result = search_policy(cfg, trials=2, ops_per_policy=2, out=tmp_path / "search", seed=1)
-    assert [t["policy"] for t in result.trials][0] == {}  # the identity is scored first
+    assert result.trials[0]["policy"] == {}  # the identity is scored first
     assert len(result.trials) == 3
     for t in result.trials[1:]:
         assert len(t["policy"]) == 2 and set(t["policy"]) <= set(OPERATIONS)
@@ -111,7 +111,7 @@ def test_policy_search_finds_augmentation_that_helps_on_little_data(
     result = search_policy(
         cfg, trials=3, ops_per_policy=1, seed=0, out=tmp_path / "s", operations=space
     )
-    assert [t["policy"] for t in result.trials][0] == {}
+    assert result.trials[0]["policy"] == {}
     assert sorted(next(iter(t["policy"])) for t in result.trials[1:]) == sorted(space)
     psnrs = [t["psnr"] for t in result.trials]
     assert all(20.0 < p < 40.0 for p in psnrs)  # real training, not broken runs

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from train_helpers import main_exit_code
 
-from medsr.cli import main
 from medsr.errors import MedsrError
 from medsr.train.config import load_config, parse_config, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _main(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _with_cpu_profile(cfg: dict) -> dict:
@@ -40,7 +32,7 @@ def test_profile_applies_before_the_overrides_and_is_recorded(tmp_path, tiny_con
     cfg = _with_cpu_profile(tiny_config())
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert _main("train", str(path), "--profile", "cpu") == 0
+    assert main_exit_code("train", str(path), "--profile", "cpu") == 0
     out = capsys.readouterr().out
     assert "steps:      3" in out
     saved = yaml.safe_load((Path(cfg["output_dir"]) / "config.yaml").read_text())
@@ -51,7 +43,7 @@ def test_profile_applies_before_the_overrides_and_is_recorded(tmp_path, tiny_con
     # command-line overrides win over the profile
     other = _with_cpu_profile(tiny_config())
     path.write_text(yaml.safe_dump(other))
-    assert _main("train", str(path), "--profile", "cpu", "train.max_steps=2") == 0
+    assert main_exit_code("train", str(path), "--profile", "cpu", "train.max_steps=2") == 0
     assert "steps:      2" in capsys.readouterr().out
     # without --profile the recipe's own (paper) settings hold
     assert load_config(path).train.max_steps == 100000
@@ -60,14 +52,14 @@ def test_profile_applies_before_the_overrides_and_is_recorded(tmp_path, tiny_con
 def test_profile_mistakes_are_one_line_errors(tmp_path, tiny_config, capsys):
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(_with_cpu_profile(tiny_config())))
-    assert _main("train", str(path), "--profile", "gpu") == 2
+    assert main_exit_code("train", str(path), "--profile", "gpu") == 2
     err = capsys.readouterr().err
     assert "profile 'gpu' is not defined" in err and "its profiles: cpu" in err
     plain = tmp_path / "plain.yaml"
     plain.write_text(yaml.safe_dump(tiny_config()))
-    assert _main("train", str(plain), "--profile", "cpu") == 2
+    assert main_exit_code("train", str(plain), "--profile", "cpu") == 2
     assert "has no profiles" in capsys.readouterr().err
-    assert _main("train", "--resume", str(tmp_path), "--profile", "cpu") == 2
+    assert main_exit_code("train", "--resume", str(tmp_path), "--profile", "cpu") == 2
     assert "--profile applies to a new run" in capsys.readouterr().err
 
 
@@ -76,7 +68,7 @@ def test_max_time_stops_a_long_run(tmp_path, tiny_config, capsys):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
     t0 = time.perf_counter()
-    assert _main("train", str(path), "train.max_time=2s") == 0
+    assert main_exit_code("train", str(path), "train.max_time=2s") == 0
     assert time.perf_counter() - t0 < 60
     out = capsys.readouterr().out
     steps = int(out.split("steps:")[1].split()[0])
@@ -150,7 +142,7 @@ def test_through_plane_recipe_weights_apply_to_a_real_thick_scan(
         "train.threads=1",
         f"output_dir={run}",
     ]
-    assert _main(*args) == 0
+    assert main_exit_code(*args) == 0
     assert "steps:      3" in capsys.readouterr().out
     meta = json.loads((run / "model.json").read_text())
     assert meta["architecture"] == "vdsr" and meta["scale"] == [1.0, 3.0]
@@ -162,7 +154,7 @@ def test_through_plane_recipe_weights_apply_to_a_real_thick_scan(
     small = tmp_path / "pd.nii.gz"
     write(Volume(part.copy(), crop_affine(vol.affine, (x0, y0, 20)), vol.meta), small)
     out = tmp_path / "pd_iso.nii.gz"
-    assert _main("upscale", str(small), "-o", str(out), "--weights", str(run)) == 0
+    assert main_exit_code("upscale", str(small), "-o", str(out), "--weights", str(run)) == 0
     img = nib.load(str(out))
     assert img.shape == (24, 24, 22)  # 8 slices of 2.4 mm -> 0.858 mm (zoom_grid of x2.798)
     sidecar = json.loads(Path(str(out) + ".json").read_text())

@@ -6,17 +6,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
+from train_helpers import main_exit_code
 
-from medsr.cli import main
 from medsr.train.progress import PlainProgress, format_seconds, progress_kind
-
-
-def _main(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_bars_become_plain_lines_off_a_terminal() -> None:
@@ -46,12 +38,12 @@ def test_default_progress_in_a_log_has_no_carriage_returns(tmp_path, tiny_config
     cfg = tiny_config(train={"progress": "tqdm", "max_steps": 3})
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    assert _main("train", str(path)) == 0
+    assert main_exit_code("train", str(path)) == 0
     captured = capsys.readouterr()
     assert "\r" not in captured.out + captured.err
     assert "steps:      3" in captured.out
     run = Path(cfg["output_dir"])
-    assert _main("train", "--resume", str(run), "train.max_steps=5") == 0
+    assert main_exit_code("train", "--resume", str(run), "train.max_steps=5") == 0
     captured = capsys.readouterr()
     assert "\r" not in captured.out + captured.err
     assert "steps:      5" in captured.out

@@ -92,13 +92,7 @@ def test_prune_run_writes_a_pruned_model_and_its_report(
 ) -> None:
     cfg = tiny_config(
         data={"val": {"hr_dir": str(bsd_crops)}, "val_max_images": 2},
-        train={
-            "max_steps": 4,
-            "checkpoint_every": 4,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-        },
+        train={"max_steps": 4, "checkpoint_every": 4},
     )
     result = train(parse_config(cfg))
     out = tmp_path / "pruned"

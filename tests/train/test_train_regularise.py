@@ -29,13 +29,7 @@ def _run(tiny_config, **regularise) -> _Keep:
     cfg = tiny_config(
         regularise=regularise,
         optim={"name": "adam", "lr": 5e-3},
-        train={
-            "max_steps": 25,
-            "checkpoint_every": 25,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-        },
+        train={"max_steps": 25, "checkpoint_every": 25},
     )
     keep = _Keep()
     train(parse_config(cfg), callbacks=[keep])
@@ -65,7 +59,7 @@ def test_l1_weight_sparsity_shrinks_the_kernels(tiny_config) -> None:
 def test_decorrelation_lowers_the_feature_covariance(tiny_config) -> None:
     def decov(keep: _Keep) -> float:
         net = keep.module.model.eval()
-        name, layer = feature_layer(net)
+        _name, layer = feature_layer(net)
         out: list[torch.Tensor] = []
         handle = layer.register_forward_hook(lambda m, i, o: out.append(o))
         with torch.no_grad(), torch_seed(1):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_helpers import resumable_config
 
 from medsr.train.config import parse_config
 from medsr.train.run import train
@@ -36,26 +37,7 @@ train(parse_config(cfg), callbacks=[PauseAfterCheckpoint()])
 
 
 def _config(tiny_config, out: Path) -> dict:
-    cfg = tiny_config(
-        output_dir=str(out),
-        optim={
-            "name": "adam",
-            "lr": 1e-3,
-            "schedule": {"kind": "step", "step_size": 3, "gamma": 0.5},
-        },
-        train={
-            "max_steps": 8,
-            "checkpoint_every": 4,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-            "ema_decay": 0.9,
-        },
-    )
-    cfg["data"]["val"] = dict(cfg["data"]["train"])
-    cfg["data"]["val_crop"] = 32
-    cfg["train"]["val_every"] = 2
-    return cfg
+    return resumable_config(tiny_config, out, 8, 4)
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tiny_config, tmp_path):

@@ -50,7 +50,7 @@ def test_each_term_alone_moves_the_generator(sawgan_run, bsd_crops: Path) -> Non
     _, rec = sawgan_run
     task = rec.task
     g, d = task.model.train(), task.discriminator
-    img = read(sorted(bsd_crops.glob("*.png"))[0]).data[:, :24, :24, 0]  # (1, 24, 24) luma
+    img = read(min(bsd_crops.glob("*.png"))).data[:, :24, :24, 0]  # (1, 24, 24) luma
     hr = torch.from_numpy(img / 255.0).float()[None].repeat(2, 3, 1, 1)
     lr = torch.nn.functional.avg_pool2d(hr, 4)
     params = list(g.parameters())

@@ -38,13 +38,7 @@ def test_adversarial_training_updates_generator_and_discriminator(tiny_config, k
         task="adversarial",
         discriminator={"name": "srgan_d", "preset": "tiny"},
         adversarial={"kind": kind, "weight": 0.1},
-        train={
-            "max_steps": 3,
-            "checkpoint_every": 3,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-        },
+        train={"max_steps": 3, "checkpoint_every": 3},
     )
     snap = _Snapshot()
     result = train(parse_config(cfg), callbacks=[snap])
@@ -71,13 +65,7 @@ def test_cycle_training_updates_both_generators_and_both_discriminators(tiny_con
         adversarial={"kind": "lsgan", "weight": 1.0},
         cycle={"cycle_weight": 10.0, "unpaired": True, "down": {"features": 8, "layers": 3}},
         loss={"terms": {"tv": {"weight": 1e-3}}},
-        train={
-            "max_steps": 3,
-            "checkpoint_every": 3,
-            "log_every": 1,
-            "progress": "none",
-            "threads": 1,
-        },
+        train={"max_steps": 3, "checkpoint_every": 3},
     )
     snap = _Snapshot()
     train(parse_config(cfg), callbacks=[snap])

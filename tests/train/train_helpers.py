@@ -23,6 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 NetsFn = Callable[[Any], dict[str, Iterable[torch.Tensor]]]
 
 
+def main_exit_code(*args: str) -> int:
+    """``medsr ARGS`` through :func:`medsr.cli.main` in this process -> its exit code (output is
+    left to pytest's capture)."""
+    from medsr.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def short_run(out: Path, steps: int) -> list[str]:
     """The overrides of a ``steps``-step run writing to ``out``: one checkpoint at the end, every
     step logged, no progress display, one thread."""
@@ -34,6 +46,34 @@ def short_run(out: Path, steps: int) -> list[str]:
         "train.progress=none",
         "train.threads=1",
     ]
+
+
+def resumable_config(
+    tiny_config: Callable[..., dict[str, Any]], out: Path, steps: int, every: int
+) -> dict[str, Any]:
+    """A ``tiny_config`` run for the interruption tests: ``steps`` steps, a checkpoint every
+    ``every``, a step learning-rate schedule, EMA and validation every 2 steps (on the training
+    images, 32-pixel crops), so that a resumed run has every piece of state to restore."""
+    cfg = tiny_config(
+        output_dir=str(out),
+        optim={
+            "name": "adam",
+            "lr": 1e-3,
+            "schedule": {"kind": "step", "step_size": 3, "gamma": 0.5},
+        },
+        train={
+            "max_steps": steps,
+            "checkpoint_every": every,
+            "log_every": 1,
+            "progress": "none",
+            "threads": 1,
+            "ema_decay": 0.9,
+        },
+    )
+    cfg["data"]["val"] = dict(cfg["data"]["train"])
+    cfg["data"]["val_crop"] = 32
+    cfg["train"]["val_every"] = 2
+    return cfg
 
 
 class StepRecorder(L.Callback):
@@ -52,10 +92,10 @@ class StepRecorder(L.Callback):
         self.batch: dict[str, torch.Tensor] | None = None
         self.dataset: Any = None
 
-    def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
+    def on_train_start(self, trainer, pl_module) -> None:
         self.dataset = getattr(trainer.datamodule, "train_set", None)
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._before = {
             k: [p.detach().clone() for p in ps] for k, ps in self.nets(pl_module).items()
         }
@@ -66,7 +106,7 @@ class StepRecorder(L.Callback):
             return all(not torch.equal(a, b) for a, b in zip(before, after) if b.ndim >= 2)
         return any(not torch.equal(a, b) for a, b in zip(before, after))
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         moved = {k: self._moved(self._before[k], ps) for k, ps in self.nets(pl_module).items()}
         logged = {k: float(v) for k, v in trainer.logged_metrics.items()}
         self.steps.append({"moved": moved, "logged": logged})

@@ -142,7 +142,7 @@ def crops_figures(
         across = next(a for a in range(3) if a != axis)  # the plane holds the slice axis
         centre = head_centre(truth_vol)[across]
 
-        def cut(vol: Volume) -> np.ndarray:
+        def cut(vol: Volume, *, centre: int = centre, across: int = across) -> np.ndarray:
             return np.rot90(np.take(np.asarray(vol.data[0], np.float64), centre, axis=across))
 
         truth = cut(truth_vol)

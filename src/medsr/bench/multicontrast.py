@@ -243,14 +243,16 @@ def run_multicontrast(
 
 
 NOTES = (
-    "Notes: the scanner headers alone leave the two scans about a centimetre apart along z (the "
-    "mutual-information search finds the shift; translation only). At this CPU budget the T1 "
-    "adds under 0.1 dB either way, header-placed or registered: the recorded run does not show "
-    "the gain Zeng et al. report, which needs the paper's deeper networks, longer training and "
-    "well-registered contrasts. Both networks are the same `multicontrast_sr` cascade (cpu "
-    "profile: 32 channels, SSR 6 + MSR 4 layers); the single-contrast run trains the SSR part "
-    "alone (no reference), the multi-contrast runs train both with the summed SSR + MSR loss of "
-    "Zeng et al. and are scored on their MSR output.",
+    (
+        "Notes: the scanner headers alone leave the two scans about a centimetre apart along z "
+        "(the mutual-information search finds the shift; translation only). At this CPU budget the "
+        "T1 adds under 0.1 dB either way, header-placed or registered: the recorded run does not "
+        "show the gain Zeng et al. report, which needs the paper's deeper networks, longer "
+        "training and well-registered contrasts. Both networks are the same `multicontrast_sr` "
+        "cascade (cpu profile: 32 channels, SSR 6 + MSR 4 layers); the single-contrast run trains "
+        "the SSR part alone (no reference), the multi-contrast runs train both with the summed SSR "
+        "+ MSR loss of Zeng et al. and are scored on their MSR output."
+    ),
 )
 
 
@@ -262,11 +264,13 @@ def markdown(result: dict[str, Any], command: str, notes: Sequence[str] = ()) ->
         "",
         f"Command (repository root): `{command}`",
         "",
-        f"PD target (`chris_PD`), T1 reference (`chris_t1`) on the PD grid through the headers' "
-        f"affines; in-plane bicubic x2; trained on PD slices {tr[0]}-{tr[1] - 1}, scored on "
-        f"held-out slices {te[0]}-{te[1] - 1} inside the head mask; "
-        f"{result['steps']} steps each, recipe `configs/multicontrast.yaml --profile "
-        f"{result['profile']}`.",
+        (
+            f"PD target (`chris_PD`), T1 reference (`chris_t1`) on the PD grid through the "
+            f"headers' affines; in-plane bicubic x2; trained on PD slices {tr[0]}-{tr[1] - 1}, "
+            f"scored on held-out slices {te[0]}-{te[1] - 1} inside the head mask; "
+            f"{result['steps']} steps each, recipe `configs/multicontrast.yaml --profile "
+            f"{result['profile']}`."
+        ),
         "",
         "| method | PSNR (dB) | SSIM | train steps | train s |",
         "|---|---:|---:|---:|---:|",
@@ -278,16 +282,20 @@ def markdown(result: dict[str, Any], command: str, notes: Sequence[str] = ()) ->
         )
     lines += [
         "",
-        f"Reference gain (multi - single): **{result['reference_gain_db']:+.2f} dB** "
-        "with the T1 placed by the scanner headers alone.",
+        (
+            f"Reference gain (multi - single): **{result['reference_gain_db']:+.2f} dB** "
+            "with the T1 placed by the scanner headers alone."
+        ),
     ]
     reg = result.get("registered")
     if reg:
         lines += [
             "",
-            f"With the T1 translated by {reg['shift_mm']} mm (mutual-information registration "
-            "to the PD training slices, translation only; `multi-registered-contrast`): "
-            f"**{reg['reference_gain_db']:+.2f} dB** over single-contrast.",
+            (
+                f"With the T1 translated by {reg['shift_mm']} mm (mutual-information registration "
+                "to the PD training slices, translation only; `multi-registered-contrast`): "
+                f"**{reg['reference_gain_db']:+.2f} dB** over single-contrast."
+            ),
         ]
     lines += ["", *(notes or NOTES)]
     return "\n".join(lines) + "\n"

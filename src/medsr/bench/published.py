@@ -127,7 +127,7 @@ PUBLISHED: dict[tuple[str, str, int], Published] = {
 }
 
 
-def published(method: str, dataset: str, scale: int | float) -> Published | None:
+def published(method: str, dataset: str, scale: float) -> Published | None:
     """The published score of ``method`` (registry name, or ``bicubic``/``cubic``) on
     ``dataset`` ("Set5"/"Set14") at ``scale``, or None when no paper gives one."""
     key = "bicubic" if method in ("cubic", "bicubic") else str(method).lower()

@@ -328,9 +328,11 @@ def markdown_report(report: BenchmarkReport) -> str:
     env = report.environment
     if env:
         lines += [
-            f"Machine: {env.get('cpus')} CPUs, torch {env.get('torch')} with "
-            f"{env.get('torch_threads')} threads, load average at start "
-            f"{env.get('load_average_1_5_15')}, at end {env.get('load_average_end')}.",
+            (
+                f"Machine: {env.get('cpus')} CPUs, torch {env.get('torch')} with "
+                f"{env.get('torch_threads')} threads, load average at start "
+                f"{env.get('load_average_1_5_15')}, at end {env.get('load_average_end')}."
+            ),
             "",
         ]
     cost = report.settings.get("cost_input")

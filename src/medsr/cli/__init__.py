@@ -13,14 +13,17 @@ from medsr.cli.notes import routed_notes
 from medsr.errors import MedsrError, OptionError
 from medsr.io.atomic import Interrupted, unwind_on_signals
 
-# Importing a command module registers its commands on ``app``.
-from medsr.cli import info, degrade, metrics, upscale, models, train, export, demo  # noqa: E402,F401
-from medsr.cli import prune  # noqa: E402,F401
-from medsr.cli import benchmark  # noqa: E402,F401
-from medsr.cli import benchmark_networks  # noqa: E402,F401
-from medsr.cli import policy  # noqa: E402,F401
-from medsr.cli import synthetic  # noqa: E402,F401
-from medsr.cli import recipes  # noqa: E402,F401
+# Importing a command module registers its commands on ``app``, in this order (the order of
+# `medsr --help`): kept out of import sorting.
+# isort: off
+from medsr.cli import info, degrade, metrics, upscale, models, train, export, demo  # noqa: F401
+from medsr.cli import prune  # noqa: F401
+from medsr.cli import benchmark  # noqa: F401
+from medsr.cli import benchmark_networks  # noqa: F401
+from medsr.cli import policy  # noqa: F401
+from medsr.cli import synthetic  # noqa: F401
+from medsr.cli import recipes  # noqa: F401
+# isort: on
 
 __all__ = ["app", "main"]
 

@@ -13,7 +13,7 @@ Both write ``results.json``, ``results.csv``, ``report.md`` and ``report.html`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -35,7 +35,7 @@ app.add_typer(benchmark_app, name="benchmark")
 _OUT_HELP = "Output folder (results.json, results.csv, report.md, report.html)."
 
 
-def _list(value: Optional[str]) -> Optional[List[str]]:
+def _list(value: str | None) -> list[str] | None:
     return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
 
@@ -60,7 +60,7 @@ def _summary(report: BenchmarkReport, files: dict[str, Path]) -> None:
 @benchmark_app.command("table1")
 def table1(
     out: Path = typer.Option(..., "--out", help=_OUT_HELP),
-    data: List[Path] = typer.Option(
+    data: list[Path] = typer.Option(
         [],
         "--data",
         metavar="DIR",
@@ -68,28 +68,28 @@ def table1(
         "../shared/data/natural beside the repository).",
     ),
     scales: str = typer.Option("2,3,4", "--scales", help="Whole factors, e.g. 2,3,4."),
-    methods: Optional[str] = typer.Option(
+    methods: str | None = typer.Option(
         None,
         "--methods",
         help="Comma list of interpolations (nearest, linear, bicubic, bspline, lanczos) and "
         "shipped networks (default: all interpolations, every shipped network).",
     ),
-    weights: List[Path] = typer.Option(
+    weights: list[Path] = typer.Option(
         [],
         "--weights",
         metavar="FILE",
         help="model.safetensors of a trained 2D network (repeatable).",
     ),
-    name: List[str] = typer.Option(
+    name: list[str] = typer.Option(
         [], "--name", metavar="NAME", help="Row label of each --weights, in order."
     ),
     quick: bool = typer.Option(
         False, "--quick", help="CI-sized: bicubic and shipped networks only, 2 timed calls."
     ),
-    repeats: Optional[int] = typer.Option(
+    repeats: int | None = typer.Option(
         None, "--repeats", help="Timed calls of the latency measurement (default 5; 2 quick)."
     ),
-    threads: Optional[int] = typer.Option(
+    threads: int | None = typer.Option(
         None, "--threads", help="CPU threads for torch (default: torch's)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier report."),
@@ -136,30 +136,30 @@ def table1(
 @benchmark_app.command("medical")
 def medical(
     out: Path = typer.Option(..., "--out", help=_OUT_HELP),
-    data: Optional[Path] = typer.Option(
+    data: Path | None = typer.Option(
         None,
         "--data",
         help="Folder with chris_t1.nii.gz, chris_PD.nii.gz, CT_pitch.nii.gz "
         "(default: ../shared/data/medical beside the repository).",
     ),
     quick: bool = typer.Option(False, "--quick", help="Small crops and tiny budgets (seconds)."),
-    factors: Optional[str] = typer.Option(None, "--factors", help="Simulated factors, e.g. 2,4."),
-    methods: Optional[str] = typer.Option(
+    factors: str | None = typer.Option(None, "--factors", help="Simulated factors, e.g. 2,4."),
+    methods: str | None = typer.Option(
         None,
         "--methods",
         help="Rows of the simulated table: nearest, linear, cubic, bspline, "
         "lanczos, self, vdsr-mni (comma list; default all).",
     ),
-    self_budget: Optional[float] = typer.Option(
+    self_budget: float | None = typer.Option(
         None, "--self-budget", help="Self-SR seconds (default: medsr's)."
     ),
-    supervised_seconds: Optional[float] = typer.Option(
+    supervised_seconds: float | None = typer.Option(
         None, "--supervised-seconds", help="Training time of the supervised network per factor."
     ),
-    supervised_steps: Optional[int] = typer.Option(
+    supervised_steps: int | None = typer.Option(
         None, "--supervised-steps", help="Training steps of the supervised network per factor."
     ),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
     no_simulated: bool = typer.Option(False, "--no-simulated", help="Only the real scans."),
     no_real: bool = typer.Option(False, "--no-real", help="Only the simulated case."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier report."),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -31,16 +30,16 @@ def networks(
         "umehara_srcnn_ct, park_unet_ct.",
     ),
     scales: str = typer.Option("2", "--scales", help="Whole thick-slice factors, e.g. 2,4."),
-    steps: Optional[int] = typer.Option(
+    steps: int | None = typer.Option(
         None, "--steps", help="Training steps instead of the bench profile's (test size)."
     ),
-    overrides: List[str] = typer.Option(
+    overrides: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE", help="Further recipe override (repeatable)."
     ),
     work: Path = typer.Option(
         Path("runs/medical_networks"), "--work", help="Folder of the training runs."
     ),
-    record: Optional[Path] = typer.Option(
+    record: Path | None = typer.Option(
         None, "--record", help="JSON file of rows to add each row to."
     ),
 ) -> None:

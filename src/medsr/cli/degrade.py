@@ -16,7 +16,7 @@ import typer
 from medsr.cli.app import app, console
 from medsr.errors import MedsrError
 
-__all__ = ["degrade", "build_degradation"]
+__all__ = ["build_degradation", "degrade"]
 
 _METHOD_HELP = (
     "bicubic (MATLAB, 'BI') | bd (Gaussian blur + decimation, RDN 'BD') | kspace (central k-space, "
@@ -27,7 +27,7 @@ _METHOD_HELP = (
 
 def build_degradation(
     method: str, factors: str, profile: str | None, gap: float | None, noise: str | None
-):  # noqa: ANN201
+):
     """The :class:`~medsr.degrade.Degradation` the options describe (CLI glue, no I/O)."""
     from medsr.degrade import parse_degradation
 

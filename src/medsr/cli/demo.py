@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -39,7 +39,7 @@ def self_options(
     return extra
 
 
-def _load_truth(path: Optional[Path]) -> tuple[Any, str]:
+def _load_truth(path: Path | None) -> tuple[Any, str]:
     from medsr.io import read
 
     if path is not None:
@@ -61,7 +61,7 @@ def demo(
     out: Path = typer.Option(
         Path("demo_out"), "--out", help="Folder for the volumes, figure and table."
     ),
-    budget: Optional[str] = typer.Option(
+    budget: str | None = typer.Option(
         None,
         "--budget",
         help="Self-SR training budget, e.g. 90s, 2m, 800it (default: the method's).",
@@ -71,21 +71,21 @@ def demo(
     ),
     axis: str = typer.Option("z", "--axis", help="Slice axis of the simulated scan: x, y or z."),
     profile: str = typer.Option("gaussian", "--profile", help="Slice profile: gaussian or rect."),
-    input: Optional[Path] = typer.Option(
+    input: Path | None = typer.Option(
         None, "--input", help="An isotropic scan to use as the truth instead of the built-in brain."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of self-SR."),
-    threads: Optional[int] = typer.Option(
+    threads: int | None = typer.Option(
         None, "--threads", help="CPU threads for torch (default: torch's)."
     ),
 ) -> None:
     """Simulate a thick-slice brain scan and super-resolve it (self-SR vs interpolation)."""
-    from medsr.cli.progress import RichProgress, progress_bar
     from rich.table import Table
 
     from medsr.bench.figures import comparison_figure
     from medsr.bench.report import metrics_markdown
     from medsr.bench.selfsr import compare, simulate_thick_slices
+    from medsr.cli.progress import RichProgress, progress_bar
     from medsr.infer import MethodOptions
     from medsr.io import write
     from medsr.io.atomic import atomic_path
@@ -137,11 +137,15 @@ def demo(
     figure = out / "demo.png"
     comparison_figure(case, volumes, figure, metrics=metrics)
     notes = [
-        f"truth: {source}; slice axis {case.axis}, factor {case.factor:g}, {profile} profile "
-        f"(FWHM {case.fwhm:g} voxels); truth cropped by {case.crop} voxels along the slice axis so "
-        "the factor tiles it",
-        "metrics inside the head mask (truth above 8 % of its 99.9th percentile, dilated, filled); "
-        f"data range {case.data_range:g}",
+        (
+            f"truth: {source}; slice axis {case.axis}, factor {case.factor:g}, {profile} profile "
+            f"(FWHM {case.fwhm:g} voxels); truth cropped by {case.crop} voxels along the slice "
+            "axis so the factor tiles it"
+        ),
+        (
+            "metrics inside the head mask (truth above 8 % of its 99.9th percentile, dilated, "
+            f"filled); data range {case.data_range:g}"
+        ),
         f"self-SR: {info.get('arch')} network, budget {info.get('budget')}, "
         f"{sum(s['iterations'] for s in info.get('stages', []))} iterations, "
         + (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 import typer
 from rich.markup import escape
 from rich.table import Table

@@ -49,7 +49,7 @@ class _NoteHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = note_line(record.getMessage(), record.name.split(".")[0])
-        except Exception:  # a record whose arguments do not format: not worth a traceback
+        except Exception:  # noqa: BLE001 - a record that does not format: no traceback
             return
         if line not in self.seen:
             self.seen.add(line)
@@ -94,7 +94,7 @@ class _StdoutHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = " ".join(record.getMessage().split())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a log record that does not format must not stop the run
             return
         if not text or text.startswith(_DROPPED):
             return

@@ -27,7 +27,7 @@ def prune(
     from medsr.train.prune import prune_run
 
     if scope not in ("global", "layer"):
-        raise OptionError("{scope} must be global or layer, got %r" % scope)
+        raise OptionError(f"{{scope}} must be global or layer, got {scope!r}")
     r = prune_run(run, output, amount=amount, steps=steps, lr=lr, scope=scope)  # type: ignore[arg-type]
     console.print(
         f"wrote {output}: sparsity {r.sparsity:.1%}; validation PSNR {r.psnr_dense:.2f} dB dense, "

@@ -30,8 +30,8 @@ from medsr.volume import Volume, zoom_grid
 
 __all__ = [
     "Degradation",
-    "RngLike",
     "FactorsLike",
+    "RngLike",
     "as_generator",
     "check_array",
     "float_dtype",

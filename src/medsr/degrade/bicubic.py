@@ -40,7 +40,7 @@ def resize_kernel_matrix(
     func, support, _ = KERNELS[key]
     if factor < 1 and antialias:
 
-        def widened(d):  # noqa: ANN001, ANN202 - vectorised kernel
+        def widened(d):  # vectorised kernel
             return factor * func(factor * d)
 
         k, width = widened, support / factor

@@ -34,7 +34,7 @@ from medsr.degrade.separable import Boundary, Matrix, SeparableLinear, kernel_ma
 from medsr.errors import MedsrError
 from medsr.volume import index_coordinates
 
-__all__ = ["BlurDown", "gaussian_matrix", "default_sigma"]
+__all__ = ["BlurDown", "default_sigma", "gaussian_matrix"]
 
 #: RDN's BD model: sigma 1.6 HR pixels at scale 3.
 RDN_SIGMA = 1.6

@@ -130,7 +130,7 @@ class KSpaceTruncation(SeparableLinear):
         self.output = output
 
     @property  # type: ignore[override]
-    def linear(self) -> bool:  # noqa: D401 - a property standing for the class attribute
+    def linear(self) -> bool:  # a property standing for the class attribute
         """Linear only when the real part is kept."""
         return self.output == "real"
 

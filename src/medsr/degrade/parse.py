@@ -48,7 +48,7 @@ from medsr.degrade.slice_profile import ThickSlice
 from medsr.errors import MedsrError
 from medsr.volume import parse_triple
 
-__all__ = ["parse_degradation", "parse_stage", "STAGES", "SPEC_HELP"]
+__all__ = ["SPEC_HELP", "STAGES", "parse_degradation", "parse_stage"]
 
 SPEC_HELP = (
     "NAME[:ARGS][+NAME[:ARGS]...]; resolution: bicubic | bd[:sigma=1.6] | "

@@ -32,10 +32,10 @@ from medsr.errors import MedsrError
 __all__ = [
     "Boundary",
     "Matrix",
+    "SeparableLinear",
+    "apply_along_axis",
     "fold_indices",
     "kernel_matrix",
-    "apply_along_axis",
-    "SeparableLinear",
 ]
 
 Boundary = Literal["reflect", "mirror", "nearest"]

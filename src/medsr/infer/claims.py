@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 __all__ = [
     "HEARTBEAT_S",
@@ -188,7 +189,7 @@ class Claim:
         if self.held():
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> Claim:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -34,8 +34,8 @@ from typing import Any
 from medsr.errors import MedsrError
 from medsr.infer.claims import HEARTBEAT_S, STALE_AFTER_S, acquire, claim_path, drop_stale
 from medsr.infer.files import load_predictor, output_path_for, sidecar_path
-from medsr.memory import peak_since_reset_mib, reset_peak
 from medsr.infer.job import Job
+from medsr.memory import peak_since_reset_mib, reset_peak
 from medsr.progress import ProgressSink, Quiet
 
 __all__ = [
@@ -375,7 +375,7 @@ def run_item(
             raise
         except MedsrError as exc:
             return _failed(item, worker, str(exc), time.perf_counter() - t0)
-        except Exception as exc:  # one broken scan must not stop the cohort
+        except Exception as exc:  # noqa: BLE001 - one broken scan must not stop the cohort
             return _failed(item, worker, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
         return ScanRecord(
             str(item.input),
@@ -433,12 +433,11 @@ def write_report(records: Sequence[ScanRecord], path: Path) -> Path:
     """Write ``cohort.csv`` (:data:`REPORT_COLUMNS`, one row per scan) atomically."""
     from medsr.io.atomic import atomic_path
 
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(REPORT_COLUMNS))
-            writer.writeheader()
-            for record in records:
-                writer.writerow(record.row())
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(REPORT_COLUMNS))
+        writer.writeheader()
+        for record in records:
+            writer.writerow(record.row())
     return path
 
 

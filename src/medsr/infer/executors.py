@@ -166,7 +166,7 @@ def _run_local(
                         "a worker process died (out of memory? "
                         "killed?); rerun the cohort to resume",
                     )
-                except Exception as exc:  # pickling and similar: the task never ran
+                except Exception as exc:  # noqa: BLE001 - pickling and similar: the task never ran
                     yield _chunk_failed(futures[future], f"{type(exc).__name__}: {exc}")
     except BaseException:  # interrupted (or closed early): stop the workers now
         _stop_workers(pool)
@@ -232,7 +232,7 @@ def _run_dask(
         for future in as_completed(list(futures)):
             try:
                 yield future.result()
-            except Exception as exc:  # KilledWorker (died too often), cancelled, ...
+            except Exception as exc:  # noqa: BLE001 - KilledWorker (died too often), cancelled, ...
                 yield _chunk_failed(futures[future], f"{type(exc).__name__}: {exc}")
     finally:
         client.close()
@@ -288,7 +288,7 @@ def _run_slurm(
                 chunk = waiting.pop(job)
                 try:
                     yield job.result()
-                except Exception as exc:  # the task failed outside run_item (timeout, node lost)
+                except Exception as exc:  # noqa: BLE001 - failed outside run_item (timeout, node lost)
                     first = str(exc).strip().splitlines()
                     yield _chunk_failed(
                         chunk,
@@ -301,7 +301,7 @@ def _run_slurm(
         for job in waiting:  # stop what has not run; finished scans stay (the rerun skips them)
             try:
                 job.cancel(check=False)
-            except Exception:  # noqa: BLE001 - best effort on the way out
+            except Exception:  # noqa: BLE001, S110 - best effort on the way out
                 pass
         raise
 
@@ -309,7 +309,7 @@ def _run_slurm(
 def run_cohort(
     items: Sequence[CohortItem],
     report: Path | None,
-    settings: ExecutorSettings = ExecutorSettings(),
+    settings: ExecutorSettings | None = None,
     *,
     progress: ProgressSink | None = None,
     on_scan: Callable[[ScanRecord, CohortProgress], None] | None = None,
@@ -320,7 +320,9 @@ def run_cohort(
     the executor in chunks. ``on_scan(record, progress)`` is called as each record arrives (any
     order). A scan that fails never stops the others; the result says how many failed.
     The report is also written when the run is interrupted (with the scans finished so far).
+    ``settings`` default: ``ExecutorSettings()`` (local processes).
     """
+    settings = ExecutorSettings() if settings is None else settings
     settings.validate()
     t0 = time.perf_counter()
     tracker = CohortProgress(len(items), progress)
@@ -341,9 +343,7 @@ def run_cohort(
             pending.append(item)
     cores = available_cores()
     workers = settings.workers
-    if settings.kind == "local":
-        workers = max(1, min(workers or cores, len(pending)))
-    elif settings.kind == "dask" and not settings.scheduler:
+    if settings.kind == "local" or (settings.kind == "dask" and not settings.scheduler):
         workers = max(1, min(workers or cores, len(pending)))
     threads = settings.threads
     if threads is None and (

@@ -259,8 +259,10 @@ def clipping_advice(report: Any, volume: Volume) -> list[str]:
     if clipped <= CLIP_ADVICE_FRACTION * total:
         return []
     return [
-        f"{clipped} voxels ({100.0 * clipped / total:.2g} %) of the result lie outside the "
-        f"{report.dtype} range and were clipped; write --dtype float32 to keep them"
+        (
+            f"{clipped} voxels ({100.0 * clipped / total:.2g} %) of the result lie outside the "
+            f"{report.dtype} range and were clipped; write --dtype float32 to keep them"
+        )
     ]
 
 
@@ -341,7 +343,7 @@ def run_many(
                 raise
             except MedsrError as exc:
                 outcome = ScanOutcome(path, out, "failed", str(exc))
-            except Exception as exc:  # one broken scan must not stop the batch
+            except Exception as exc:  # noqa: BLE001 - one broken scan must not stop the batch
                 outcome = ScanOutcome(path, out, "failed", f"{type(exc).__name__}: {exc}")
         names.add(out)
         outcomes.append(outcome)

@@ -330,7 +330,7 @@ def _per_axis(
 def _orientations(predictor: Predictor) -> list[tuple[int | None, tuple[int, int, int]]]:
     """Every way the network can zoom a volume: (slicing axis, or None for a 3D network; the
     per-axis whole factors it then applies)."""
-    scale = tuple(int(round(float(s))) for s in predictor.scale)
+    scale = tuple(round(float(s)) for s in predictor.scale)
     if predictor.dims == 3:
         return [(None, scale)]  # type: ignore[list-item]
     out: list[tuple[int | None, tuple[int, int, int]]] = []
@@ -366,7 +366,7 @@ def _best_fit(
 
 def _no_fit_error(predictor: Predictor, factors: Sequence[float], need: tuple[int, ...]) -> str:
     """The "model scale mismatch" message: what the network does, what would fit, how to train."""
-    scale = tuple(int(round(float(s))) for s in predictor.scale)
+    scale = tuple(round(float(s)) for s in predictor.scale)
     asked = ",".join(f"{f:.4g}" for f in factors)
     own = sorted({s for _, s in _orientations(predictor)})
     can = " or ".join(",".join(map(str, s)) for s in own)

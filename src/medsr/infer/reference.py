@@ -45,7 +45,7 @@ def run_with_reference(
         raise OptionError("{reference} needs a PyTorch network given by {weights}")
     net_factors, axes = network_plan(predictor, target.factors, config)
     need = tuple(max(1, math.ceil(f - SNAP_TOLERANCE)) for f in target.factors)
-    net_shape, net_affine = zoom_grid(volume.shape, volume.affine, net_factors)
+    net_shape, _ = zoom_grid(volume.shape, volume.affine, net_factors)
     if tuple(net_factors) != need or tuple(net_shape) != tuple(target.shape):
         raise OptionError(
             f"{{reference}}: the network runs at x{list(net_factors)} but the request is "

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from medsr.infer.methods import MethodOptions
     from medsr.volume import TargetGrid, Volume
 
-__all__ = ["self_sr_method", "dip_method", "profile_from_options", "budget_from_options"]
+__all__ = ["budget_from_options", "dip_method", "profile_from_options", "self_sr_method"]
 
 
 def _mapping(value: Any) -> dict[str, Any]:

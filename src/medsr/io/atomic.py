@@ -30,7 +30,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -47,6 +47,7 @@ __all__ = [
     "check_targets",
     "clean_stale",
     "full_suffix",
+    "handling_signals",
     "unwind_on_signals",
 ]
 
@@ -430,6 +431,24 @@ def _roll_back(done: list[tuple[Path, Path | None]]) -> None:
 
 
 @contextmanager
+def handling_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[bool]:
+    """Within the block, ``handler`` receives SIGTERM and SIGINT; the previous handlers are
+    restored on exit. Yields whether it was installed: outside the main thread (where handlers
+    cannot be set) it is not, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield True
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+@contextmanager
 def unwind_on_signals() -> Iterator[list[int]]:
     """Within the block, SIGTERM and SIGINT raise :class:`Interrupted` in the main thread.
 
@@ -443,9 +462,6 @@ def unwind_on_signals() -> Iterator[list[int]]:
     Outside the main thread (where handlers cannot be set) this does nothing.
     """
     caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if caught:  # asked again while unwinding: stop now
@@ -455,11 +471,5 @@ def unwind_on_signals() -> Iterator[list[int]]:
         caught.append(signum)
         raise Interrupted(signum)
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
+    with handling_signals(handler):
         yield caught
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)

@@ -126,7 +126,7 @@ def _read_header(path: Path) -> tuple[Any | None, str | None]:
         return None, None
     try:
         ds = _dcmread(path, stop_before_pixels=True)
-    except Exception:  # damaged: skipped (and counted) while scanning a folder
+    except Exception:  # noqa: BLE001 - damaged: skipped (and counted) while scanning a folder
         return None, "damaged"
     media = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
     if media == _DICOMDIR_UID or "Rows" not in ds:
@@ -402,7 +402,7 @@ def _read_slices(files: Sequence[Path], where: Path) -> Volume:
     for f in files:
         try:
             datasets.append(_dcmread(f))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds for damaged files
             raise MedsrError(f"cannot read {f} as DICOM ({exc}); remove the damaged file") from None
         notes.extend(n for n in check_elements(datasets[-1], str(f)) if n not in notes)
     if any(int(ds.get("NumberOfFrames", 1) or 1) > 1 for ds in datasets):
@@ -536,7 +536,7 @@ def _read_file(path: Path, stack: str | None = None) -> Volume:
 
     try:
         ds = _dcmread(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many kinds for damaged files
         raise MedsrError(
             f"cannot read {path} as DICOM ({exc}); the file is damaged or not DICOM"
         ) from None
@@ -577,13 +577,17 @@ def _read_file(path: Path, stack: str | None = None) -> Volume:
         spacing, has_spacing = _pixel_spacing(ds, where)
     for k in chosen[1:]:
         other = _group_item(items[k], shared, "PixelMeasuresSequence")
-        if other is not measures and other is not None and other.get("PixelSpacing") is not None:
-            if np.abs(_floats(other.PixelSpacing, 2, "PixelSpacing", where) - spacing).max() > 1e-6:
-                raise MedsrError(
-                    f"{where}: frame {k + 1} has PixelSpacing {list(other.PixelSpacing)}, frame "
-                    f"{chosen[0] + 1} {list(spacing)}; frames of different sizes are not one "
-                    "volume: split the object first"
-                )
+        if (
+            other is not measures
+            and other is not None
+            and other.get("PixelSpacing") is not None
+            and np.abs(_floats(other.PixelSpacing, 2, "PixelSpacing", where) - spacing).max() > 1e-6
+        ):
+            raise MedsrError(
+                f"{where}: frame {k + 1} has PixelSpacing {list(other.PixelSpacing)}, frame "
+                f"{chosen[0] + 1} {list(spacing)}; frames of different sizes are not one "
+                "volume: split the object first"
+            )
     step = _slice_step_fallback(measures if measures is not None else ds)
 
     positions, orientation = [], None

@@ -97,7 +97,7 @@ def _raw_text(ds: Any, keyword: str) -> str:
         if isinstance(value, bytes):
             value = value.decode("ascii", "replace")
         return str(value).strip()[:40]
-    except Exception:
+    except Exception:  # noqa: BLE001 - only shown in a message: never fails
         return "?"
 
 
@@ -131,7 +131,7 @@ def _check_elements(ds: Any, where: str) -> list[str]:
             warnings.simplefilter("always")
             try:
                 elem = ds[tag]
-            except Exception:
+            except Exception:  # noqa: BLE001 - any unreadable element is noted
                 notes.append(f"element {_tag_text(tag)} could not be read and was ignored")
                 continue
         if caught and elem.VR != "SQ":
@@ -151,7 +151,7 @@ def _check_elements(ds: Any, where: str) -> list[str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 elem = ds[keyword]
-        except Exception:  # pydicom cannot convert it at all (a DS "0.8mm")
+        except Exception:  # noqa: BLE001 - pydicom cannot convert it at all (a DS "0.8mm")
             raw = ds.get_item(keyword)
             raise MedsrError(
                 f"{where}: element {keyword} {_tag_text(raw.tag)} holds "
@@ -217,7 +217,7 @@ def decode_pixels(ds: Any, where: str) -> tuple[np.ndarray, list[str]]:
         warnings.simplefilter("always")
         try:
             pixels = np.asarray(ds.pixel_array)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - each decoder fails its own way
             raise _decode_error(exc, where, name, bool(getattr(syntax, "is_compressed", False)))
     notes = sorted({"pixel data: " + _one_line(str(w.message), 160) for w in caught})
     return pixels, notes

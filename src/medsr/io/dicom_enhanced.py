@@ -96,7 +96,7 @@ def write_dicom_enhanced(
             f"an enhanced multi-frame object holds one channel, not {volume.channels}; write the "
             "one-file-per-slice series ({format} dicom) instead"
         )
-    ref, nz, geo, stored, slope, inter, notes, ds = prepare_series(
+    _ref, nz, geo, stored, slope, inter, notes, ds = prepare_series(
         volume, dtype, derivation, anonymise, reference
     )
     modality = str(ds.Modality)

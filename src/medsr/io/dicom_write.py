@@ -131,7 +131,7 @@ def reference_header(volume: Volume) -> Any | None:
         return None
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unreadable reference is only not used
         return None
 
 
@@ -211,7 +211,7 @@ def _copy(ds: Any, ref: Any | None, key: str) -> None:
         return
     try:
         elem = copy.deepcopy(ref[key])
-    except Exception:
+    except Exception:  # noqa: BLE001 - an element pydicom cannot copy is left out
         return
     if elem.value is not None and elem.value != "":
         ds.add(elem)

@@ -107,7 +107,7 @@ def _from_png16(path: Path) -> tuple[np.ndarray, list[str]]:
 
     try:
         array = sitk.GetArrayFromImage(sitk.ReadImage(str(path), imageIO="PNGImageIO"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - SimpleITK raises RuntimeError and others
         raise MedsrError(
             f"cannot read {path} as a 16-bit PNG ({type(exc).__name__}); the image is damaged: "
             "re-export it"
@@ -132,7 +132,7 @@ def _from_tiff(path: Path) -> tuple[np.ndarray, list[str], bool]:
             array = series.asarray()
             axes = series.axes
             extra_samples = tif.pages[0].extrasamples if len(tif.pages) else ()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds for damaged files
         raise MedsrError(
             f"cannot read {path} as TIFF ({exc}); the file is damaged: re-export it"
         ) from None
@@ -234,7 +234,7 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, lis
             tifffile.imwrite(path, np.ascontiguousarray(pixels), photometric=photometric)
         except OSError:
             raise  # a full or read-only disk: medsr.io.atomic turns it into one line
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - tifffile's errors become one line
             raise MedsrError(f"cannot write {path} ({exc}); check the disk") from None
         return dtype, clipped, []
 
@@ -247,7 +247,7 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, lis
             sitk.WriteImage(
                 sitk.GetImageFromArray(pixels, isVector=True), str(path), imageIO="PNGImageIO"
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - SimpleITK's errors become one line
             raise MedsrError(
                 f"cannot write {path} ({type(exc).__name__}); check the disk"
             ) from None
@@ -261,6 +261,6 @@ def write_image2d(volume: Volume, path: Path, dtype: str) -> tuple[str, int, lis
         img.save(path, format=_PIL_FORMAT[suffix], **options)
     except OSError:
         raise  # a full or read-only disk: medsr.io.atomic turns it into one line
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - Pillow's errors become one line
         raise MedsrError(f"cannot write {path} ({exc}); check the disk") from None
     return dtype, clipped, []

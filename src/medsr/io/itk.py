@@ -91,7 +91,7 @@ def read_itk(path: Path) -> Volume:
     try:
         with _native_stderr(printed):  # MetaIO prints its reasons on stderr, not in the exception
             image = sitk.ReadImage(str(path))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - SimpleITK's errors become one line
         reason = str(exc).strip().splitlines()
         detail = next((ln.strip() for ln in reason if "Description" in ln or "ERROR" in ln), "")
         if printed:
@@ -164,7 +164,7 @@ def write_itk(
     image.SetDirection(tuple(float(v) for v in direction.ravel()))
     try:
         sitk.WriteImage(image, str(path), useCompression=compress)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - SimpleITK's errors become one line
         raise MedsrError(
             f"cannot write {path} ({str(exc).strip().splitlines()[-1]}); check the disk"
         ) from None

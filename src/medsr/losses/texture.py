@@ -66,7 +66,7 @@ class PatchTextureLoss(GramLoss):
                 "use larger training patches or a smaller texture patch"
             )
         x = x[..., : h - h % p, : w - w % p]
-        n, c = x.shape[:2]
+        c = x.shape[1]
         tiles = x.unfold(2, p, p).unfold(3, p, p)  # (N, C, th, tw, p, p)
         return tiles.permute(0, 2, 3, 1, 4, 5).reshape(-1, c, p, p)
 

@@ -15,7 +15,7 @@ from typing import Any
 from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
 
-__all__ = ["Budget", "parse_budget", "SelfSRConfig", "DEFAULT_BUDGET"]
+__all__ = ["DEFAULT_BUDGET", "Budget", "SelfSRConfig", "parse_budget"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,12 @@ class Budget:
         return ",".join(parts)
 
 
-_PART = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(it|iter|iters|iterations|s|sec|m|min)?\s*$", re.I)
+_PART = re.compile(
+    r"^\s*([0-9]*\.?[0-9]+)\s*(it|iter|iters|iterations|s|sec|m|min)?\s*$", re.IGNORECASE
+)
 
 
-def parse_budget(value: "Budget | str | int | float") -> Budget:
+def parse_budget(value: Budget | str | float) -> Budget:
     """``"150s"``, ``"2.5m"``, ``"800it"``, ``"800it,150s"``; a bare int is iterations, a float
     (from Python) seconds."""
     if isinstance(value, Budget):

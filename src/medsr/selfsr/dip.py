@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn as nn
+from torch import nn
 
 from medsr.degrade import AcquisitionOperator, SliceProfile, acquisition_operator
 from medsr.errors import MedsrError

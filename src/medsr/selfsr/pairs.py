@@ -22,7 +22,7 @@ from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
 
-__all__ = ["TrainingPairs", "compatible_length", "make_training_pairs", "PatchSampler"]
+__all__ = ["PatchSampler", "TrainingPairs", "compatible_length", "make_training_pairs"]
 
 
 def compatible_length(n: int, factor: float) -> int:
@@ -34,8 +34,8 @@ def compatible_length(n: int, factor: float) -> int:
     compares the same voxels. Always true for multiples of an integer factor.
     """
     for k in range(n, 0, -1):
-        m = max(1, int(round(k / factor)))
-        if int(round(m * factor)) == k:
+        m = max(1, round(k / factor))
+        if round(m * factor) == k:
             return k
     raise MedsrError(f"no grid of at most {n} voxels tiles with factor {factor}")
 
@@ -103,7 +103,7 @@ def make_training_pairs(
         back = zoom_array(low, tuple(zoom), interpolation)
         if back.shape != target.shape:  # compatible_length guarantees it; keep the guard explicit
             raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
-        other = [b for b in in_plane if b != a][0]
+        other = next(b for b in in_plane if b != a)
         # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
         order = [0, slice_axis + 1, a + 1, other + 1]
         for arr, out in ((back, inputs), (target, targets)):

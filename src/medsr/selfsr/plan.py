@@ -9,8 +9,9 @@ slices). Grids come from :mod:`medsr.volume` only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,8 @@ from medsr.volume import Volume, spacing_of
 
 __all__ = [
     "SelfSRPlan",
-    "find_slice_axis",
     "default_target_spacing",
+    "find_slice_axis",
     "header_thickness",
     "plan_self_sr",
 ]

@@ -39,7 +39,8 @@ A wrong slice profile costs: give ``profile``/``slice_thickness`` when they are 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -343,7 +344,7 @@ def _slicing_axes(slice_axis: int, orientation: int | None, orientations: int) -
     contain in-plane axis ``o`` and the slice axis (cut across the other in-plane axis)."""
     in_plane = [a for a in range(3) if a != slice_axis]
     chosen = in_plane[:orientations] if orientation is None else [in_plane[orientation]]
-    return [[b for b in in_plane if b != c][0] for c in chosen]
+    return [next(b for b in in_plane if b != c) for c in chosen]
 
 
 def _plane_names(slice_axis: int, orientation: int | None, orientations: int) -> list[str]:

@@ -38,7 +38,7 @@ def best_score_in(path: Path, state_key: str | None = None) -> float | None:
         return None
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    except Exception:  # an unreadable file holds no score; training goes on without one
+    except Exception:  # noqa: BLE001 - an unreadable file holds no score; training goes on
         return None
     states = ckpt.get("callbacks", {}) if isinstance(ckpt, dict) else {}
     for key, state in states.items():

@@ -32,7 +32,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medsr.errors import MedsrError
-from medsr.train.stacks_config import StacksSection
 from medsr.train.gan.sections import CinCGANSection, GradualSection, check_gan_config
 from medsr.train.medical.sections import (
     ProgressiveSection,
@@ -40,6 +39,7 @@ from medsr.train.medical.sections import (
     TLSection,
     check_medical_config,
 )
+from medsr.train.stacks_config import StacksSection
 from medsr.volume import MAX_FACTOR, parse_numbers, parse_triple
 
 __all__ = [
@@ -668,12 +668,16 @@ def _check(cfg: Config) -> None:
         raise MedsrError(
             "config: cycle: task 'cycle' needs a cycle section (e.g. cycle_weight: 10)"
         )
-    if cfg.task == "cycle" and cfg.cycle is not None and cfg.cycle.lr_domain is not None:
-        if not cfg.cycle.unpaired:
-            raise MedsrError(
-                "config: cycle.lr_domain: separate LR scans are for unpaired training; set "
-                "cycle.unpaired: true or remove cycle.lr_domain"
-            )
+    if (
+        cfg.task == "cycle"
+        and cfg.cycle is not None
+        and cfg.cycle.lr_domain is not None
+        and not cfg.cycle.unpaired
+    ):
+        raise MedsrError(
+            "config: cycle.lr_domain: separate LR scans are for unpaired training; set "
+            "cycle.unpaired: true or remove cycle.lr_domain"
+        )
     if cfg.data.interpolate_lr and any(s != 1 for s in scale):
         raise MedsrError(
             "config: data.interpolate_lr: an input already on the HR grid needs model.scale: 1 "

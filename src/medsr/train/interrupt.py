@@ -20,7 +20,6 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 
 import lightning as L
 
-from medsr.io.atomic import Interrupted
+from medsr.io.atomic import Interrupted, handling_signals
 
 __all__ = [
     "StopAtStep",
@@ -76,9 +75,6 @@ def stop_on_signals(request: StopRequest | None = None) -> Iterator[StopRequest]
     Lightning's SIGINT = ignore after it handled a KeyboardInterrupt). Outside the main thread
     (where handlers cannot be set) this does nothing."""
     request = StopRequest() if request is None else request
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if request.signum is not None:  # asked again: stop now, without a new checkpoint
@@ -97,14 +93,8 @@ def stop_on_signals(request: StopRequest | None = None) -> Iterator[StopRequest]
         except RuntimeError:  # the signal came while stdout was being written
             pass
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
+    with handling_signals(handler):
         yield request
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 class StopAtStep(L.Callback):

@@ -99,9 +99,8 @@ def search_policy(
             is their mean PSNR (short runs on little data vary by tenths of a dB from seed to
             seed, so one run per candidate mostly ranks noise).
     """
-    from medsr.train.run import train
-
     from medsr.train.config import AugmentSection
+    from medsr.train.run import train
 
     space = dict(OPERATIONS if operations is None else operations)
     unknown = sorted(set(space) - set(AugmentSection.model_fields))

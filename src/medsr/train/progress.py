@@ -24,7 +24,7 @@ __all__ = ["PlainProgress", "format_seconds", "progress_kind", "step_bar"]
 
 def format_seconds(seconds: float) -> str:
     """``m:ss`` (or ``h:mm:ss``) of a duration."""
-    s = max(0, int(round(seconds)))
+    s = max(0, round(seconds))
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

@@ -90,7 +90,7 @@ def prune_magnitude(
     """Zero the ``amount`` fraction of smallest-magnitude kernel weights (masks stay attached
     until :func:`torch.nn.utils.prune.remove`); returns the sparsity reached."""
     if not 0 <= amount < 1:
-        raise OptionError("{amount} must be in [0, 1), got %r" % amount)
+        raise OptionError(f"{{amount}} must be in [0, 1), got {amount!r}")
     params = prunable(model)
     if not params:
         raise MedsrError("the network has no convolution or linear layer to prune")
@@ -100,7 +100,7 @@ def prune_magnitude(
         for m, n in params:
             prune.l1_unstructured(m, n, amount=amount)
     else:
-        raise OptionError("{scope} must be global or layer, got %r" % scope)
+        raise OptionError(f"{{scope}} must be global or layer, got {scope!r}")
     return sparsity(model)
 
 
@@ -135,7 +135,7 @@ def prune_and_finetune(
     permanent, and report sparsity and PSNR on ``val_pairs`` before/after (``data_range`` None:
     each image's HR range)."""
     if steps < 0:
-        raise OptionError("{steps} must be >= 0, got %r" % steps)
+        raise OptionError(f"{{steps}} must be >= 0, got {steps!r}")
     if not train_pairs or not val_pairs:
         raise MedsrError("pruning needs training pairs to fine-tune on and validation pairs")
     dense = _psnr(model, val_pairs, data_range)
@@ -181,9 +181,9 @@ def prune_run(
     ``out_dir`` (a new folder) and returns the report."""
     from medsr.io.atomic_folder import atomic_folder
     from medsr.jsonutil import write_json
-    from medsr.train.run import save_run_weights
     from medsr.train.builders import _load_init_weights, build_datamodule, build_model
     from medsr.train.config import load_config
+    from medsr.train.run import save_run_weights
 
     run, out = Path(run_dir), Path(out_dir)
     if not (run / "config.yaml").is_file():
@@ -191,7 +191,7 @@ def prune_run(
     if out.exists():
         raise MedsrError(f"{out} exists; give a new folder for the pruned network")
     if batches < 1:
-        raise OptionError("{batches} must be >= 1, got %r" % batches)
+        raise OptionError(f"{{batches}} must be >= 1, got {batches!r}")
     cfg = load_config(run / "config.yaml")
     if cfg.task == "autoencoder":
         raise MedsrError("pruning is for SR networks; this run trained an auto-encoder")

@@ -67,24 +67,12 @@ class ReferenceSR(SupervisedSR):
             parts[f"out{i}"] = term.detach()
             parts.update({f"out{i}_{k}": v for k, v in sub.items()})
         loss, parts = self.regulariser.add(total, parts)
-        if not torch.isfinite(loss):
-            raise MedsrError(
-                f"the training loss became {loss.item()} at step {self.global_step}; lower "
-                "optim.lr or enable optim.clip"
-            )
-        n = hr.shape[0]
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=n)
-        for name, value in parts.items():
-            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=n)
-        return loss
+        return self._log_training_loss(loss, parts, hr.shape[0])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         lr, hr, ref = batch["lr"], batch["hr"].float(), batch["ref"]
         sr = self.export_model(lr, ref).float()
-        if self.val_data_range is None:
-            rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
-        else:
-            rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+        rng = self._val_range(hr)
         metrics = {
             "val/psnr": psnr_torch(hr, sr, data_range=rng, mse_floor=1e-20).mean(),
             "val/ssim": ssim_torch(

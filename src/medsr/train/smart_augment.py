@@ -124,16 +124,9 @@ class SmartAugmentSR(SupervisedSR):
         loss = loss + self.smart.sr_weight * smart_sr + self.smart.similarity_weight * similarity
         parts = {**parts, "smart_sr": smart_sr.detach(), "smart_similarity": similarity.detach()}
         loss, parts = self.regulariser.add(loss, parts)
-        if not torch.isfinite(loss):
-            raise MedsrError(
-                f"the training loss became {loss.item()} at step {self.global_step}; lower "
-                "optim.lr or the data.augment.smart weights"
-            )
-        n = hr.shape[0]
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=n)
-        for name, value in parts.items():
-            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=n)
-        return loss
+        return self._log_training_loss(
+            loss, parts, hr.shape[0], remedy="optim.lr or the data.augment.smart weights"
+        )
 
     def configure_optimizers(self) -> Any:
         from medsr.train.optim import build_optimizer

@@ -81,10 +81,7 @@ class MultiStackTask(SupervisedSR):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         stacks, hr = batch["lr"], batch["hr"].float()
         sr = self.export_model(stacks).float()
-        if self.val_data_range is None:
-            rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
-        else:
-            rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+        rng = self._val_range(hr)
         base = interpolated_mean([s.float() for s in stacks], tuple(hr.shape[2:]))
         metrics = {
             "val/psnr": psnr_torch(hr, sr, data_range=rng, mse_floor=1e-20).mean(),

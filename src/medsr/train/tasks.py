@@ -96,14 +96,43 @@ class _SRTask(L.LightningModule):
         seed = (int(self.cfg.seed) * 1_000_003 + int(self.global_step)) * 1009 + draw
         return generator(seed, device)
 
+    def _check_finite(self, loss: torch.Tensor, remedy: str) -> None:
+        """Stop with one line when the training loss is NaN or infinite (``remedy``: what to
+        lower or enable)."""
+        if not torch.isfinite(loss):
+            raise MedsrError(
+                f"the training loss became {loss.item()} at step {self.global_step}; lower {remedy}"
+            )
+
+    def _log_training_loss(
+        self,
+        loss: torch.Tensor,
+        parts: dict[str, torch.Tensor],
+        batch_size: int,
+        remedy: str = "optim.lr or enable optim.clip",
+    ) -> torch.Tensor:
+        """Check the batch's total ``loss`` (:meth:`_check_finite`), log it as ``train/loss`` (on
+        the progress bar) and each term of ``parts`` as ``train/<name>``; returns ``loss``."""
+        self._check_finite(loss, remedy)
+        self.log(
+            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=batch_size
+        )
+        for name, value in parts.items():
+            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=batch_size)
+        return loss
+
     # ----------------------------------------------------------------- validation
+    def _val_range(self, hr: torch.Tensor) -> torch.Tensor:
+        """The intensity range of PSNR/SSIM per image of the batch: ``val_data_range``, or each
+        HR's own range when it is None."""
+        if self.val_data_range is None:
+            return (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
+        return torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         lr, hr = batch["lr"], batch["hr"]
         sr = self.export_model(lr).float()
-        if self.val_data_range is None:
-            rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
-        else:
-            rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+        rng = self._val_range(hr)
         r = float(rng.mean())
         metrics = {
             "val/psnr": psnr_torch(hr.float(), sr, data_range=rng.float(), mse_floor=1e-20).mean(),
@@ -210,17 +239,7 @@ class SupervisedSR(_SRTask):
             sr = self.model(lr)
             loss, parts = self.loss(sr, hr)
         loss, parts = self.regulariser.add(loss, parts)
-        if not torch.isfinite(loss):
-            raise MedsrError(
-                f"the training loss became {loss.item()} at step {self.global_step}; lower "
-                "optim.lr or enable optim.clip"
-            )
-        self.log(
-            "train/loss", loss, prog_bar=True, on_step=True, on_epoch=False, batch_size=hr.shape[0]
-        )
-        for name, value in parts.items():
-            self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=hr.shape[0])
-        return loss
+        return self._log_training_loss(loss, parts, hr.shape[0])
 
     def configure_gradient_clipping(
         self,

@@ -102,7 +102,7 @@ def protocol_metrics(
         off, sc = float(protocol["offset"][i]), float(protocol["scale"][i])
         border, mask = int(protocol["border"][i]), protocol["mask"][i].cpu().numpy()
 
-        def phys(x: torch.Tensor) -> np.ndarray:
+        def phys(x: torch.Tensor, *, i: int = i, sc: float = sc, off: float = off) -> np.ndarray:
             return x[i].detach().double().cpu().numpy() * sc + off
 
         ref = phys(hr)

@@ -19,8 +19,8 @@ from medsr.models.medical import gan_circle as _gan_circle  # noqa: F401
 from medsr.models.medical import guided_fusion as _guided_fusion  # noqa: F401
 from medsr.models.medical import lgrl as _lgrl  # noqa: F401
 from medsr.models.medical import msfn as _msfn  # noqa: F401
-from medsr.models.medical import oktay_misr as _oktay_misr  # noqa: F401
 from medsr.models.medical import multicontrast as _multicontrast  # noqa: F401
+from medsr.models.medical import oktay_misr as _oktay_misr  # noqa: F401
 from medsr.models.medical import progressive_gan as _progressive_gan  # noqa: F401
 from medsr.models.medical import sanchez as _sanchez  # noqa: F401
 from medsr.models.medical import sawgan as _sawgan  # noqa: F401

@@ -33,8 +33,8 @@ from medsr.metrics.window import gaussian_window_1d, three_sigma_size
 
 __all__ = [
     "SaliencyMap",
-    "curvature_magnitude",
     "curvature_entropy_saliency",
+    "curvature_magnitude",
     "local_entropy",
     "saliency_map",
     "saliency_weights",

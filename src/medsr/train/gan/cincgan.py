@@ -42,20 +42,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from medsr.losses import TVLoss, WeightedSum
+from medsr.metrics import psnr_torch
 from medsr.models.blocks import ResidualBlock, conv
 from medsr.train.config import Config
 from medsr.train.gan.unpaired import UnpairedPatches, split_domains
 from medsr.train.sampling import SamplingSpec
 from medsr.train.sources import Source
-from medsr.metrics import psnr_torch
 from medsr.train.tasks import AdversarialSR, _interp_like
 
 __all__ = [
     "CinCGAN",
     "CleanupNet",
     "UnpairedDomains",
-    "squared_tv",
     "split_domains",
+    "squared_tv",
     "unpaired_domains",
 ]
 
@@ -243,9 +243,6 @@ class CinCGAN(AdversarialSR):
         lr, hr = batch["lr"], batch["hr"]
         super().validation_step({"lr": self.g1(lr), "hr": hr}, batch_idx)
         base = _interp_like(lr, hr).float()
-        if self.val_data_range is None:
-            rng = (hr.flatten(1).amax(1) - hr.flatten(1).amin(1)).clamp_min(1e-6)
-        else:
-            rng = torch.full((hr.shape[0],), float(self.val_data_range), device=hr.device)
+        rng = self._val_range(hr)
         raw = psnr_torch(hr.float(), base, data_range=rng.float(), mse_floor=1e-20).mean()
         self.log("val/psnr_interp_raw", raw, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])

@@ -53,7 +53,7 @@ from medsr.losses import total_variation
 from medsr.train.config import Config
 from medsr.train.gan.unpaired import UnpairedPatches, split_domains
 from medsr.train.sampling import SamplingSpec
-from medsr.train.sources import Source, load_sources
+from medsr.train.sources import Source, load_split
 from medsr.train.tasks import CycleSR
 
 __all__ = ["GANCircleSR", "UnpairedScans", "jst_loss", "resize_area", "unpaired_scans"]
@@ -156,15 +156,7 @@ def unpaired_scans(
         lr_sources, hr_sources = split_domains(train_sources, c.lr_share)
     else:
         d = c.lr_domain
-        lr_sources = load_sources(
-            d.hr_dir,
-            lr_spec=d.lr_dir,
-            pattern=d.pattern,
-            limit=d.limit,
-            **common,
-            slices=d.slices,
-            slice_axis=cfg.data.slice_axis,  # type: ignore[arg-type]
-        )
+        lr_sources = load_split(d, cfg.data.slice_axis, common)
         hr_sources = list(train_sources)
         names = {s.name for s in lr_sources}
         splits = [("data.train", cfg.data.train, {s.name for s in hr_sources})]
@@ -174,7 +166,7 @@ def unpaired_scans(
             same = names & files
             if same and _overlap(split.slices, d.slices):
                 raise MedsrError(
-                    f"config: cycle.lr_domain: {sorted(same)[0]} is in {where} too; give "
+                    f"config: cycle.lr_domain: {min(same)} is in {where} too; give "
                     f"{where}.slices and cycle.lr_domain.slices that do not overlap (unpaired "
                     "domains and validation must not share images)"
                 )

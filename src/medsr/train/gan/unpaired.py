@@ -31,7 +31,7 @@ def split_domains(sources: Sequence[Source], lr_share: float) -> tuple[list[Sour
             f"images to split, got {n}"
         )
     n_lr = min(n - 1, max(1, round(n * lr_share)))
-    lr_idx = {int(round(v)) for v in np.linspace(0, n - 1, n_lr)}
+    lr_idx = {round(v) for v in np.linspace(0, n - 1, n_lr)}
     return [s for i, s in enumerate(sources) if i in lr_idx], [
         s for i, s in enumerate(sources) if i not in lr_idx
     ]

@@ -130,11 +130,7 @@ class TLNetSR(_SRTask):
             opt, params = opt_sr, self.model.sr_parameters()
             logs["train/latent"] = latent.detach()
             logs.update({f"train/{k}": v for k, v in parts.items()})
-        if not torch.isfinite(loss):
-            raise MedsrError(
-                f"the training loss became {loss.item()} at step {self.global_step}; lower "
-                "optim.lr (or tl.prior_lr)"
-            )
+        self._check_finite(loss, "optim.lr (or tl.prior_lr)")
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         clip_gradients(params, opt.optimizer, self._clip)
