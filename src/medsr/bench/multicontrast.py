@@ -191,6 +191,7 @@ def run_multicontrast(
     base = [
         f"profile={s.profile}",
         f"data.train.hr_dir={data / 'pd_train.nii.gz'}",
+        "data.val=null",  # scored on the held-out test slices below, not by the recipe's validation
         f"train.max_steps={s.steps}",
         f"train.threads={s.threads}",
         f"seed={s.seed}",
