@@ -32,7 +32,8 @@ def _cfg(path: Path, out: Path, **data: object):
     return parse_config(
         load_config("configs/mansoor.yaml", ["profile=cpu"]).model_dump(mode="json")
         | {"output_dir": str(out)},
-        [f"data.train.hr_dir={path}", "train.threads=1"]
+        # 32-voxel patches fit the 40x48x56 block (the cpu profile's 48 do not); no validation
+        [f"data.train.hr_dir={path}", "train.threads=1", "data.patch_size=32", "data.val=null"]
         + [f"data.{k}={v}" for k, v in data.items()],
     )
 

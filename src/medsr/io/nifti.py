@@ -20,6 +20,7 @@ cannot be held by the qform (a rotation and zooms): only the sform is written, w
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,6 +133,7 @@ def _voxels_channels_first(
             f"allocate gave {out.dtype} {out.shape}, not a C-ordered float32 {out_shape} array"
         )
     step = max(1, (1 << 20) // max(1, nx * ny))  # about 1 M voxels per slab
+    overflow = False
     src = img.dataobj  # type: ignore[attr-defined]
     spec = (src.shape, src.dtype, src.offset, src.slope, src.inter)
     with ImageOpener(str(path)) as fh:
@@ -147,7 +149,20 @@ def _voxels_channels_first(
                     block = proxy[:, :, z, c]
                 else:
                     block = proxy[:, :, z, 0, c]
-                out[c, :, :, z] = np.asarray(block).astype(np.float32, copy=False)
+                block = np.asarray(block)
+                with np.errstate(over="ignore"):  # one clear warning below instead of numpy's
+                    as32 = block.astype(np.float32, copy=False)
+                if block.dtype.kind == "f" and block.dtype.itemsize > 4 and not overflow:
+                    overflow = bool(np.isinf(as32).any() and not np.isinf(block).any())
+                out[c, :, :, z] = as32
+                del block, as32  # not alive while the next slab is read
+    if overflow:
+        warnings.warn(
+            f"{path.name}: scaled values beyond the float32 range (scl_slope {src.slope:g}, "
+            f"scl_inter {src.inter:g}) overflow and are read as inf; check the header's scaling",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return out
 
 
