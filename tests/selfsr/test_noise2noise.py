@@ -19,7 +19,9 @@ from medsr.metrics import psnr
 from medsr.volume import Volume
 
 
-def test_noise2noise_training_denoises_without_clean_targets(tmp_path: Path) -> None:
+def test_noise2noise_training_denoises_without_clean_targets(
+    tmp_path: Path, tiny_run_config
+) -> None:
     import medsr.data
     from medsr.models.io import load_weights
     from medsr.train.config import parse_config
@@ -32,31 +34,18 @@ def test_noise2noise_training_denoises_without_clean_targets(tmp_path: Path) -> 
     for k in range(40, 120, 10):  # eight axial slices; slice 75 (below) is not among them
         plane = brain[:, :, k][None, :, :, None].astype(np.float32)
         write(Volume(plane, np.eye(4)), images / f"s{k}.png", dtype="uint8")
-    cfg = {
-        "name": "n2n",
-        "seed": 0,
-        "output_dir": str(tmp_path / "run"),
-        "model": {"name": "srcnn", "preset": "tiny", "scale": 1, "dims": 2, "in_channels": 1},
-        "data": {
-            "train": {"hr_dir": str(images)},
-            "degradation": "none",
-            "color": "grey",
-            "normalisation": {"kind": "minmax", "params": {"min": 0, "max": 255}},
-            "patch_size": 32,
-            "batch_size": 8,
-        },
-        "loss": {"terms": {"l2": {"weight": 1.0}}},
-        "optim": {"name": "adam", "lr": 1e-3},
-        "train": {
-            "max_steps": 300,
-            "checkpoint_every": 300,
-            "log_every": 50,
-            "progress": "none",
-            "threads": 1,
-            "mode": "noise2noise",
-            "noise2noise": {"noise": "gaussian", "sigma": 0.1, "noisy_input": True},
-        },
-    }
+    cfg = tiny_run_config(images, tmp_path / "run")  # SRCNN tiny, then what differs:
+    cfg["name"] = "n2n"
+    cfg["model"]["scale"] = 1
+    cfg["data"].update(degradation="none", color="grey", patch_size=32, batch_size=8)
+    cfg["loss"] = {"terms": {"l2": {"weight": 1.0}}}
+    cfg["train"].update(
+        max_steps=300,
+        checkpoint_every=300,
+        log_every=50,
+        mode="noise2noise",
+        noise2noise={"noise": "gaussian", "sigma": 0.1, "noisy_input": True},
+    )
     result = train(parse_config(cfg))
     model, _ = load_weights(result.run_dir)
 
