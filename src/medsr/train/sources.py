@@ -171,16 +171,22 @@ def foreground_coordinates(
     return coords
 
 
-def keep_slices(hr: np.ndarray, slices: tuple[int, int], axis: int, name: str) -> np.ndarray:
-    """``hr`` (C, X, Y, Z) restricted to the slices ``start <= i < stop`` along spatial ``axis``;
-    refuses an empty selection."""
+def _slice_range(n: int, slices: tuple[int, int], axis: int, name: str) -> range:
+    """The indices ``data.*.slices`` keeps of ``n`` slices (Python bounds); refuses none."""
     start, stop = (int(v) for v in slices)
-    index = range(hr.shape[1 + axis])[start:stop]
+    index = range(n)[start:stop]
     if len(index) == 0:
         raise MedsrError(
             f"config: data.*.slices [{start}, {stop}] keeps no slice of {name} "
-            f"({hr.shape[1 + axis]} slices along axis {axis})"
+            f"({n} slices along axis {axis})"
         )
+    return index
+
+
+def keep_slices(hr: np.ndarray, slices: tuple[int, int], axis: int, name: str) -> np.ndarray:
+    """``hr`` (C, X, Y, Z) restricted to the slices ``start <= i < stop`` along spatial ``axis``;
+    refuses an empty selection."""
+    index = _slice_range(hr.shape[1 + axis], slices, axis, name)
     cut = [slice(None)] * hr.ndim
     cut[1 + axis] = slice(index.start, index.stop)
     return np.ascontiguousarray(hr[tuple(cut)])
@@ -211,13 +217,7 @@ def cut_source(src: Source, axis: int, start: int, stop: int) -> Source:
 def slice_source(src: Source, slices: tuple[int, int], axis: int) -> Source:
     """:func:`cut_source` with ``data.*.slices`` semantics (Python bounds, negative ones from
     the end); refuses an empty selection as :func:`keep_slices`."""
-    start, stop = (int(v) for v in slices)
-    index = range(src.shape[axis])[start:stop]
-    if len(index) == 0:
-        raise MedsrError(
-            f"config: data.*.slices [{start}, {stop}] keeps no slice of {src.name} "
-            f"({src.shape[axis]} slices along axis {axis})"
-        )
+    index = _slice_range(src.shape[axis], slices, axis, src.name)
     return cut_source(src, axis, index.start, index.stop)
 
 
