@@ -101,6 +101,10 @@ def test_squared_tv_and_config_rules(tiny_config):
     assert squared_tv(ramp).item() == pytest.approx(1.0)  # slope 1 along one axis only
     cfg = load_config(ROOT / "configs" / "cincgan.yaml", ["profile=cpu"])
     assert cfg.task == "cincgan" and cfg.cincgan.inner_steps == 100
+    # the cpu profile keeps every term of the paper on (the GAN terms small, not off)
+    c = cfg.cincgan
+    weights = (c.cycle_weight, c.identity_weight, c.tv_weight, c.outer_cycle_weight)
+    assert min(*weights, c.outer_identity_weight, c.outer_tv_weight, cfg.adversarial.weight) > 0
     bad = _cincgan(tiny_config)
     bad["loss"] = {"terms": {"l2": {"weight": 1.0}}}
     with pytest.raises(MedsrError, match="fixed by the paper"):

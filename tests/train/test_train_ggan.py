@@ -91,7 +91,10 @@ def test_ggan_grows_the_factor_and_trains_both_networks_with_lsgan(tiny_config):
 def test_ggan_recipe_and_its_rules(tiny_config):
     cfg = load_config(ROOT / "configs" / "ggan.yaml", ["profile=cpu"])
     assert cfg.task == "ggan" and cfg.adversarial.kind == "lsgan"
-    assert cfg.gradual.stage_steps == [150]
+    assert cfg.gradual.stage_steps == [250]
+    # MSE pre-training of G inside the x2 stage, then MSE + LSGAN (both terms on to the end)
+    assert 0 < cfg.adversarial.g_warmup_steps < cfg.gradual.stage_steps[0]
+    assert cfg.adversarial.weight > 0 and cfg.loss.terms["l2"]["weight"] > 0
     base = tiny_config(
         task="ggan",
         model={"name": "progressive_gan", "preset": "tiny", "scale": 4, "dims": 2},
