@@ -74,3 +74,14 @@ def test_residual_weighting_draws_the_patches_interpolation_gets_wrong(brain_cro
     assert residual > 1.2 * uniform
     with pytest.raises(MedsrError, match="weighting"):
         PatchSampler(pairs, 16, np.random.default_rng(0), weighting="edges")
+
+
+def test_pairs_of_chosen_axes_only(brain_crop) -> None:
+    hr = brain_crop.data / 255.0  # (1, 56, 64, 48), thick axis 2
+    both = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0)
+    only_y = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, axes=[1])
+    assert len(only_y.inputs) == 1  # the stack degraded along Y (rows), columns X
+    np.testing.assert_array_equal(only_y.inputs[0], both.inputs[1])
+    np.testing.assert_array_equal(only_y.targets[0], both.targets[1])
+    with pytest.raises(MedsrError):
+        make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, axes=[2])  # the slice axis

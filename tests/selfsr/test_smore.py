@@ -174,3 +174,44 @@ def test_default_budget_is_reproducible(brain_crop) -> None:
     assert stage["iterations"] == 24 and stage["seconds"] > 0 and info["budget"] == "24it"
     other, _ = self_super_resolve(case.lr, case.factors, SelfSRConfig(**dict(options, seed=4)))
     assert not np.array_equal(other.data, a.data)  # the seed matters: the test can fail
+
+
+def test_matched_pair_axes_skip_a_coarse_in_plane_axis(brain_crop) -> None:
+    """A volume thick along x (x4 simulated) whose z is 3x coarser than y, as a 2D acquisition
+    with thick slices simulated along an in-plane axis: ``pair_axes="matched"`` degrades only y
+    (the axis at the target spacing); isotropic in-plane grids keep both axes."""
+    from medsr.selfsr.plan import plan_self_sr
+    from medsr.selfsr.smore import pair_axes
+
+    coarse_z = simulate_thick_slices(brain_crop, axis=2, factor=3.0).lr  # 1 x 1 x 3 mm
+    case = simulate_thick_slices(coarse_z, axis=0, factor=4.0)
+    plan = plan_self_sr(case.lr, case.factors)
+    assert plan.slice_axis == 0
+    assert pair_axes(case.lr, plan, "matched") == [1]
+    assert pair_axes(case.lr, plan, "all") is None
+    iso = simulate_thick_slices(brain_crop, axis=0, factor=4.0)
+    assert pair_axes(iso.lr, plan_self_sr(iso.lr, iso.factors), "matched") is None
+    config = SelfSRConfig(budget="30it", pair_axes="matched", **TINY)
+    out, info = self_super_resolve(case.lr, case.factors, config)
+    assert info["pair_axes"] == ["y"] and out.shape == case.truth.shape
+    with pytest.raises(MedsrError):
+        SelfSRConfig(pair_axes="z")
+
+
+def test_patch_scaled_budget_counts_clipped_patches(brain_crop) -> None:
+    """Planes narrower than the patch clip it; the iteration budget then grows (capped)."""
+    from medsr.selfsr.config import Budget
+    from medsr.selfsr.pairs import make_training_pairs
+    from medsr.selfsr.smore import patch_scaled_budget
+
+    hr = brain_crop.data[:, :, :, :24] / 255.0  # planes of 24 voxels along z (thick axis x)
+    pairs = make_training_pairs(hr, 0, 4.0, SliceProfile(), 4.0)
+    budget = Budget(iterations=1000)
+    assert patch_scaled_budget(budget, 48, pairs, 4.0).iterations == 4000  # (48 / 24) ** 2
+    assert patch_scaled_budget(budget, 48, pairs, 2.0).iterations == 2000  # the cap
+    assert patch_scaled_budget(budget, 48, pairs, 1.0) == budget  # off
+    assert patch_scaled_budget(budget, 24, pairs, 4.0) == budget  # patch not clipped
+    timed = Budget(seconds=10.0)
+    assert patch_scaled_budget(timed, 48, pairs, 4.0) == timed
+    with pytest.raises(MedsrError):
+        SelfSRConfig(patch_budget=0.5)

@@ -170,9 +170,9 @@ def upscale(
         help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
         "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, saa_order, "
         "threads, model_kwargs, ensemble, sampling, init (auto|prior|none: start from the "
-        "shipped pre-trained self-SR network). dip: iterations, budget, width, depth, "
-        "skip, lr, operator, profile, slice_thickness, slice_gap, noise_std, patience, ema, "
-        "threads.",
+        "shipped pre-trained self-SR network), pair_axes (all|matched), patch_budget. "
+        "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
+        "slice_gap, noise_std, patience, ema, threads.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed for self/dip."),
     budget: float | None = typer.Option(

@@ -140,6 +140,8 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "ensemble": _flag,
     "sampling": str,
     "init": str,
+    "pair_axes": str,
+    "patch_budget": float,
 }
 
 

@@ -137,6 +137,19 @@ class SelfSRConfig:
             the development brain (x4 along z, seed 0) the warm start gained +4.39 dB over
             B-spline in 1000 iterations (cold: +3.90) and +4.58 dB in 2000 (cold: +4.43);
             ``docs/benchmarks/selfsr_heldout.md``.
+        pair_axes: which in-plane axes the training planes are degraded along: ``"all"`` (both,
+            as SMORE) or ``"matched"`` (only those whose spacing is within a factor
+            :data:`medsr.selfsr.smore.MATCH_RATIO` of the slice axis's target spacing, both when
+            none is: the pairs then look like the through-plane planes the network restores; the
+            same as ``"all"`` when the in-plane spacing is isotropic and equals the target).
+            ``"matched"`` lost 0.21 dB on chris_t1 made 2.64 mm thick along z, x4 along x
+            (``docs/benchmarks/selfsr_heldout.md``): off by default.
+        patch_budget: when the planes are smaller than ``patch`` (a scan with few slices: the
+            patch is clipped to the smallest plane side ``p``), the iteration budget is multiplied
+            by ``min(patch_budget, (patch / p)**2)`` (about the same training pixels as full
+            patches; :func:`medsr.selfsr.smore.patch_scaled_budget`); 1 (default): no change.
+            4x the iterations lost 0.17 dB on a 24-slice copy of chris_t1 (the network over-fits
+            the pairs; ``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -158,6 +171,8 @@ class SelfSRConfig:
     ensemble: bool = False
     sampling: str = "uniform"
     init: str = "auto"
+    pair_axes: str = "all"
+    patch_budget: float = 1.0
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -173,5 +188,9 @@ class SelfSRConfig:
             raise MedsrError(f"sampling must be uniform or residual, got {self.sampling!r}")
         if self.init not in ("none", "prior", "auto"):
             raise MedsrError(f"init must be none, prior or auto, got {self.init!r}")
+        if not self.patch_budget >= 1:
+            raise MedsrError(f"patch_budget must be >= 1, got {self.patch_budget}")
+        if self.pair_axes not in ("all", "matched"):
+            raise MedsrError(f"pair_axes must be all or matched, got {self.pair_axes!r}")
         if self.saa_order not in ("both", "papers"):
             raise MedsrError(f"saa_order must be both or papers, got {self.saa_order!r}")

@@ -14,6 +14,7 @@ later presented the same way (slice axis along the rows).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,7 @@ def make_training_pairs(
     fwhm_voxels: float,
     *,
     interpolation: str = "bspline",
+    axes: Sequence[int] | None = None,
 ) -> TrainingPairs:
     """Degrade the in-plane planes of ``hr`` along each in-plane axis and interpolate them back.
 
@@ -82,14 +84,20 @@ def make_training_pairs(
         profile, fwhm_voxels: the slice profile and its width in target voxels.
         interpolation: the interpolator the thick-slice volume is up-sampled with (SMORE learns to
             restore *that* interpolation, so train and test must use the same).
+        axes: the in-plane axes to degrade (default: both). Degrading an in-plane axis whose
+            spacing is much coarser than the target spacing of the slice axis makes pairs unlike
+            the planes the network restores (:func:`medsr.selfsr.smore.pair_axes`).
 
     Returns:
-        :class:`TrainingPairs` with one stack per in-plane axis.
+        :class:`TrainingPairs` with one stack per degraded in-plane axis.
     """
     inputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     in_plane = [a for a in range(3) if a != slice_axis]
-    for a in in_plane:
+    chosen = in_plane if axes is None else [int(a) for a in axes]
+    if not chosen or any(a not in in_plane for a in chosen):
+        raise MedsrError(f"pair axes {axes} must be in-plane axes among {in_plane}")
+    for a in chosen:
         n = compatible_length(hr.shape[a + 1], factor)
         if n < 2 * factor + 4:
             raise MedsrError(

@@ -56,15 +56,42 @@ from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
 from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.selfsr.train import train_restoration
-from medsr.volume import TargetGrid, Volume
+from medsr.volume import TargetGrid, Volume, spacing_of
 
 __all__ = ["self_super_resolve"]
 
 Progress = Callable[[float, str], None]
 
 
+#: ``pair_axes="matched"``: an in-plane axis makes training pairs when its spacing is within this
+#: factor of the slice axis's target spacing
+MATCH_RATIO = 1.5
+
+
+def pair_axes(
+    volume: Volume, plan: SelfSRPlan, mode: str = "all"
+) -> list[int] | None:
+    """The in-plane axes the training planes are degraded along (None: both).
+
+    SMORE (ref. [84]) degrades the in-plane planes along both in-plane axes, which assumes an
+    isotropic in-plane grid at the target spacing. When an in-plane axis is much coarser (a volume
+    thick along two axes, e.g. thick slices simulated along an in-plane axis of a 2D acquisition),
+    its degraded planes have rows of another spacing than the through-plane planes the network
+    restores (rows along the slice axis at the target spacing); ``mode="matched"`` keeps only the
+    in-plane axes whose spacing (after the in-plane resampling of step 1) is within
+    :data:`MATCH_RATIO` of the target spacing, and both when none or both are.
+    """
+    if mode == "all":
+        return None
+    spacing = spacing_of(volume.affine)
+    in_plane = [a for a in range(3) if a != plan.slice_axis]
+    ratios = {a: float(spacing[a] / plan.factors[a]) / plan.target_spacing for a in in_plane}
+    chosen = [a for a in in_plane if 1 / MATCH_RATIO <= ratios[a] <= MATCH_RATIO]
+    return chosen if len(chosen) == 1 else None
+
+
 def _blur_pairs(
-    hr: np.ndarray, plan: SelfSRPlan, interpolation: str
+    hr: np.ndarray, plan: SelfSRPlan, interpolation: str, axes: list[int] | None = None
 ) -> tuple[TrainingPairs, TrainingPairs]:
     """SAA's two pair sets: (aliased -> blurred) for anti-aliasing, (blurred -> sharp) for SR.
 
@@ -78,11 +105,11 @@ def _blur_pairs(
         plan.profile,
         plan.fwhm_voxels,
         interpolation=interpolation,
+        axes=axes,
     )
     blurred_in, sharp = [], []
-    in_plane = [a for a in range(3) if a != plan.slice_axis]
     # the same crops as make_training_pairs (it centres the crop on each in-plane axis)
-    for k in range(len(in_plane)):
+    for k in range(len(aliased.targets)):
         target = aliased.targets[k]  # (N, rows = a, cols)
         # (N, R, W) seen as one channel (C=1, X=N, Y=R, Z=W): blur along R, sample every voxel
         blur = thick_slice_operator(target[None].shape[1:], 1, 1.0, plan.profile, plan.fwhm_voxels)
@@ -136,12 +163,13 @@ def self_super_resolve(
             else zoom_array(normed, tuple(in_plane_factors), config.interpolation)
         )
         report(0.01, "making training pairs")
+        axes = pair_axes(volume, plan, config.pair_axes)
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
         if use_saa:
             stages = list(
                 zip(
                     ("anti-aliasing", "super-resolution"),
-                    _blur_pairs(hr, plan, config.interpolation),
+                    _blur_pairs(hr, plan, config.interpolation, axes),
                     strict=True,
                 )
             )
@@ -156,6 +184,7 @@ def self_super_resolve(
                         plan.profile,
                         plan.fwhm_voxels,
                         interpolation=config.interpolation,
+                        axes=axes,
                     ),
                 )
             ]
@@ -189,7 +218,7 @@ def self_super_resolve(
             result = train_restoration(
                 net,
                 pairs,
-                budget=per_stage,
+                budget=patch_scaled_budget(per_stage, config.patch, pairs, config.patch_budget),
                 patch=config.patch,
                 batch=config.batch,
                 lr=config.lr,
@@ -248,6 +277,7 @@ def self_super_resolve(
         "ensemble": config.ensemble,
         "sampling": config.sampling,
         "init": config.init,
+        "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
@@ -354,6 +384,20 @@ def _plane_names(slice_axis: int, orientation: int | None, orientations: int) ->
         "-".join(names[a] for a in sorted({c for c in range(3) if c != cut}))
         for cut in _slicing_axes(slice_axis, orientation, orientations)
     ]
+
+
+def patch_scaled_budget(
+    budget: Budget, patch: int, pairs: TrainingPairs, max_scale: float
+) -> Budget:
+    """More iterations when the planes clip the training patch (a budget fixed by the volume's
+    size): the :class:`~medsr.selfsr.pairs.PatchSampler` clips the patch side to the smallest
+    plane side ``p``, so a step costs about ``(p / patch)**2`` of a full one; the iteration budget
+    is multiplied by ``min(max_scale, (patch / p)**2)`` (a time budget is left as it is)."""
+    side = min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs])
+    if budget.iterations is None or side >= patch or max_scale <= 1:
+        return budget
+    scale = min(float(max_scale), (patch / side) ** 2)
+    return Budget(iterations=round(budget.iterations * scale), seconds=budget.seconds)
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:
