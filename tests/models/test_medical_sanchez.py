@@ -110,3 +110,84 @@ def test_all_three_train(kind: str, t1: np.ndarray, tmp_path: Path, monkeypatch)
         k.startswith("head.") for k in changed
     )
     assert any(not torch.equal(a, b) for a, b in zip(d0, task.discriminator.parameters()))
+
+
+def _keys_cubic_z2(x: np.ndarray) -> np.ndarray:
+    """Reference x2 along the last axis: Keys' cubic (a = -0.5, MATLAB), half-sample symmetric
+    borders, output centres at ``(j + 0.5) / 2 - 0.5`` in input voxels."""
+    a = -0.5
+
+    def w(d: np.ndarray) -> np.ndarray:
+        d = np.abs(d)
+        near = (a + 2) * d**3 - (a + 3) * d**2 + 1
+        far = a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a
+        return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+    n = x.shape[-1]
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(2, 2)], mode="symmetric")
+    out = np.zeros(x.shape[:-1] + (2 * n,))
+    for j in range(2 * n):
+        p = (j + 0.5) / 2 - 0.5
+        i0 = int(np.floor(p))
+        for k in range(i0 - 1, i0 + 3):
+            out[..., j] += w(np.array(p - k)) * padded[..., k + 2]
+    return out
+
+
+def test_global_skip_adds_the_cubic_upsampled_input(t1: np.ndarray) -> None:
+    """``global_skip`` (a deviation, not in the paper; off by default): with the output conv
+    zeroed, the generator returns Keys' cubic x2 of a real T1 block along z, voxel for voxel;
+    without it (the paper's generator) the same network returns zero."""
+    c = [n // 2 for n in t1.shape]
+    block = t1[c[0] - 6 : c[0] + 6, c[1] - 6 : c[1] + 6, c[2] - 8 : c[2] + 8].astype(np.float64)
+    block = block / block.max()
+    x = torch.from_numpy(block).float()[None, None]
+    nets = {}
+    for skip in (None, "cubic"):
+        torch.manual_seed(0)
+        net = create_model(
+            "sanchez_gan3d", preset="tiny", scale=[1, 1, 2], dims=3, global_skip=skip
+        ).eval()
+        assert (net.skip is None) == (skip is None)
+        with torch.no_grad():
+            net.tail.weight.zero_()
+            net.tail.bias.zero_()
+        nets[skip] = net
+    with torch.no_grad():
+        plain, skipped = nets[None](x)[0, 0].numpy(), nets["cubic"](x)[0, 0].numpy()
+    assert np.abs(plain).max() == 0.0
+    reference = _keys_cubic_z2(block)
+    assert skipped.shape == reference.shape
+    np.testing.assert_allclose(skipped, reference, atol=1e-5)
+    assert np.abs(reference[..., 1:-1] - np.repeat(block, 2, axis=-1)[..., 1:-1]).max() > 0.01
+    assert create_model("sanchez_gan3d", preset="paper", scale=2).skip is None  # default: off
+    with pytest.raises(MedsrError, match="global_skip"):
+        create_model("sanchez_gan3d", preset="tiny", scale=2, global_skip="nearest")
+
+
+def test_bspline_skip_is_cubic_bspline_interpolation(t1: np.ndarray) -> None:
+    """``global_skip="bspline"`` (not in the paper): with the output conv zeroed the generator
+    returns cubic B-spline interpolation of a real T1 block along z (scipy's order-3 spline with
+    half-sample symmetric borders as the reference), up to the truncation of the cardinal
+    spline."""
+    from scipy.ndimage import map_coordinates
+
+    c = [n // 2 for n in t1.shape]
+    block = t1[c[0] - 6 : c[0] + 6, c[1] - 6 : c[1] + 6, c[2] - 10 : c[2] + 10].astype(np.float64)
+    block = block / block.max()
+    torch.manual_seed(0)
+    net = create_model(
+        "sanchez_gan3d", preset="tiny", scale=[1, 1, 2], dims=3, global_skip="bspline"
+    ).eval()
+    with torch.no_grad():
+        net.tail.weight.zero_()
+        net.tail.bias.zero_()
+        out = net(torch.from_numpy(block).float()[None, None])[0, 0].numpy()
+    grid = np.meshgrid(
+        np.arange(12), np.arange(12), (np.arange(40) + 0.5) / 2 - 0.5, indexing="ij"
+    )
+    reference = map_coordinates(block, grid, order=3, mode="reflect")
+    assert out.shape == reference.shape == (12, 12, 40)
+    assert np.abs(out - reference).max() < 5e-4
+    keys = _keys_cubic_z2(block)
+    assert np.abs(keys - reference).max() > 10 * np.abs(out - reference).max()

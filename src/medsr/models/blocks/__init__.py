@@ -39,6 +39,7 @@ Residual and dense blocks (:mod:`.residual`, :mod:`.dense`):
     (``.out_channels``).
 """
 
+from medsr.models.blocks.bspline import BSplineUpsample, cardinal_cubic_spline
 from medsr.models.blocks.conv import (
     activation,
     as_factors,
@@ -77,6 +78,7 @@ from medsr.models.blocks.upsample import (
 
 __all__ = [
     "RRDB",
+    "BSplineUpsample",
     "DenseBlock",
     "LearnedPreUpsample",
     "NearestUpsample",
@@ -94,6 +96,7 @@ __all__ = [
     "avg_pool",
     "batch_norm",
     "bilinear_kernel",
+    "cardinal_cubic_spline",
     "check_dims",
     "conv",
     "conv_act",

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks.upsample import PreUpsample
+from medsr.models.blocks import BSplineUpsample, PreUpsample
 from medsr.models.natural._common import (  # one home for preset handling and the scale bookkeeping
     SRNet,
     create_srnet,
@@ -37,9 +37,12 @@ __all__ = [
 
 def make_interpolator(dims: int, factors: Sequence[int | float], interp: str) -> nn.Module:
     """The fixed up-sampling layer of a pre-upsampling network ("cubic": MATLAB bicubic/tricubic,
-    as the papers prepare their inputs; "linear": (tri)linear)."""
+    as the papers prepare their inputs; "linear": (tri)linear; "bspline": cubic B-spline
+    interpolation, :class:`medsr.models.blocks.BSplineUpsample`, integer factors only)."""
+    if interp == "bspline":
+        return BSplineUpsample(dims, tuple(int(f) for f in factors))
     if interp not in ("cubic", "linear"):
-        raise MedsrError(f"interp must be 'cubic' or 'linear', got {interp!r}")
+        raise MedsrError(f"interp must be 'cubic', 'linear' or 'bspline', got {interp!r}")
     return PreUpsample(dims, tuple(factors), kernel=interp)
 
 

@@ -19,6 +19,13 @@ Nyquist frequency of any axis). Training (``configs/sanchez_gan3d.yaml``): least
 (Mao et al. 2017) for both players, and a content term of MSE plus an image-gradient term
 (the gradient-difference loss of Mathieu et al. 2016), as the paper's abstract describes; the
 discriminator is SRGAN's in 3D (``srgan_d``, dims 3).
+
+Deviation, **not in the paper** (off by default): ``global_skip`` adds a fixed up-sampling of the
+input to the output, so the generator learns the residual ``y - up(x)`` as VDSR (Kim et al. 2016)
+and GAN-CIRCLE do: ``"bspline"`` (cubic B-spline interpolation, Unser 1999: the cardinal cubic
+spline, :class:`medsr.models.blocks.BSplineUpsample`), ``"cubic"`` (Keys a=-0.5, MATLAB) or
+``"linear"``. The paper's generator (SRGAN's) has no interpolation path; ``None`` (the default)
+is the paper's generator.
 """
 
 from __future__ import annotations
@@ -29,25 +36,38 @@ import torch
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.models.blocks import ResidualBlock, ResizeConvUpsample, SubPixelUpsample, conv
+from medsr.models.blocks import (
+    ResidualBlock,
+    ResizeConvUpsample,
+    SubPixelUpsample,
+    conv,
+)
+from medsr.models.medical._common import make_interpolator
 from medsr.models.natural._common import ResidualTrunkNet, create_srnet, residual_trunk
 from medsr.models.registry import ModelInfo, register_model
 
-__all__ = ["UPSAMPLING", "SanchezGenerator3D", "period2_energy"]
+__all__ = ["GLOBAL_SKIPS", "UPSAMPLING", "SanchezGenerator3D", "period2_energy"]
 
 #: The three up-sampling layers the paper compares.
 UPSAMPLING = ("nearest_conv", "subpixel", "subpixel_icnr")
 
+#: The interpolations ``global_skip`` may add (a deviation, not in the paper; default None).
+GLOBAL_SKIPS = ("bspline", "cubic", "linear")
+
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "sanchez_gan3d": {
-        "paper": {"blocks": 16, "channels": 64, "bn": True, "upsampling": "subpixel_icnr"},
-        "tiny": {"blocks": 2, "channels": 8, "bn": True, "upsampling": "subpixel_icnr"},
+        "paper": {"blocks": 16, "channels": 64, "bn": True, "upsampling": "subpixel_icnr",
+                  "global_skip": None},
+        "tiny": {"blocks": 2, "channels": 8, "bn": True, "upsampling": "subpixel_icnr",
+                 "global_skip": None},
     },
 }
 
 
 class SanchezGenerator3D(ResidualTrunkNet):
-    """``tail(upsample(h + body(h)))``, ``h = head(x)``; ``upsampling`` in :data:`UPSAMPLING`."""
+    """``tail(upsample(h + body(h)))``, ``h = head(x)``; ``upsampling`` in :data:`UPSAMPLING`.
+    With ``global_skip`` in :data:`GLOBAL_SKIPS` (not in the paper) ``up(x)`` is added."""
 
     def __init__(self, *, scale: Any, dims: int, in_channels: int, config: dict) -> None:
         super().__init__(scale=scale, dims=dims, in_channels=in_channels, config=config)
@@ -69,6 +89,18 @@ class SanchezGenerator3D(ResidualTrunkNet):
                 dims, c, self.scale, act="prelu", icnr=kind == "subpixel_icnr"
             )
         self.tail = conv(dims, c, in_channels, 9)
+        skip = config.get("global_skip")
+        if skip is not None and skip not in GLOBAL_SKIPS:
+            raise MedsrError(
+                f"global_skip must be None or one of {', '.join(GLOBAL_SKIPS)}, got {skip!r}"
+            )
+        self.skip: nn.Module | None = (
+            None if skip is None else make_interpolator(dims, self.scale, skip)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        return y if self.skip is None else y + self.skip(x)
 
 
 def period2_energy(x: torch.Tensor) -> float:
@@ -104,7 +136,8 @@ def period2_energy(x: torch.Tensor) -> float:
         preset_note="SRGAN generator in 3D (9^3 head, residual blocks with BN and PReLU, long "
         "skip, 9^3 tail) with upsampling = nearest_conv | subpixel | subpixel_icnr (the paper's "
         "three choices). paper: 16 blocks of 64 channels, SRGAN's sizes (the paper's exact "
-        "depth could not be checked here); tiny: 2 blocks of 8.",
+        "depth could not be checked here); tiny: 2 blocks of 8. global_skip = bspline | cubic | "
+        "linear adds an interpolated input (not in the paper; off by default).",
         presets=tuple(PRESETS["sanchez_gan3d"]),
         paper_in_channels=1,
     )
