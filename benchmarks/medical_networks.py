@@ -93,4 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from medsr.cli.notes import lightning_to_stdout
+
+    with lightning_to_stdout():  # one line per Lightning message, its advertisement dropped
+        sys.exit(main())

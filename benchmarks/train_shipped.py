@@ -108,4 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from medsr.cli.notes import lightning_to_stdout
+
+    with lightning_to_stdout():  # one line per Lightning message, its advertisement dropped
+        raise SystemExit(main())

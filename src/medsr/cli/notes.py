@@ -107,6 +107,8 @@ class _StdoutHandler(logging.Handler):
 def lightning_to_stdout() -> Iterator[None]:
     """Lightning's messages ("GPU available: ...", "`Trainer.fit` stopped ...") on stdout, one
     line each, its advertisement dropped; its own handlers (stderr) are put back on exit."""
+    import lightning.pytorch  # noqa: F401 - its import installs the handlers replaced here
+
     loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
     saved = [(lg, list(lg.handlers), lg.propagate) for lg in loggers]
     handler = _StdoutHandler(logging.INFO)
