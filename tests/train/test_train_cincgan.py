@@ -101,6 +101,7 @@ def test_squared_tv_and_config_rules(tiny_config):
     assert squared_tv(ramp).item() == pytest.approx(1.0)  # slope 1 along one axis only
     cfg = load_config(ROOT / "configs" / "cincgan.yaml", ["profile=cpu"])
     assert cfg.task == "cincgan" and cfg.cincgan.inner_steps == 100
+    assert cfg.cincgan.sr_pretrain  # the paper's SR starts trained on bicubic pairs
     # the cpu profile keeps every term of the paper on (the GAN terms small, not off)
     c = cfg.cincgan
     weights = (c.cycle_weight, c.identity_weight, c.tv_weight, c.outer_cycle_weight)
@@ -113,3 +114,24 @@ def test_squared_tv_and_config_rules(tiny_config):
     bad["adversarial"]["kind"] = "vanilla"
     with pytest.raises(MedsrError, match="least squares"):
         parse_config(bad)
+
+
+def test_sr_pretrain_trains_sr_on_bicubic_pairs_during_the_inner_phase(tiny_config):
+    """``cincgan.sr_pretrain``: the inner steps also fit SR to the HR domain's bicubic pairs
+    (Yuan et al. 2018 start SR from an EDSR trained on bicubic pairs); G3 and the outer cycle
+    still wait for the joint phase."""
+    watch = _Watch()
+    cfg = _cincgan(tiny_config, max_steps=2, checkpoint_every=2)
+    cfg["cincgan"].update(inner_steps=2, sr_pretrain=True, inner_gan_weight=0.5,
+                          outer_gan_weight=0.0)
+    result = train(parse_config(cfg), callbacks=[watch])
+    assert result.global_step == 2
+    for step in watch.logged:
+        assert step["sr_pretrain"] > 0 and all(step[k] > 0 for k in INNER), step
+        assert not any(k in step for k in OUTER), step
+    assert _moved(watch.start["model"], watch.after_inner["model"]) == 1.0
+    assert _moved(watch.start["g3"], watch.after_inner["g3"]) == 0.0
+    assert watch.module.gan_weights() == (0.5, 0.0)
+    # without the option SR stays put in the inner phase (the existing behaviour)
+    plain = parse_config(_cincgan(tiny_config))
+    assert plain.cincgan.sr_pretrain is False and plain.cincgan.inner_gan_weight is None

@@ -19,10 +19,13 @@ GAN terms are least squares (``L_GAN = E (D(G(.)) - 1)^2``, weighted by ``advers
 the mean squared forward differences.
 The paper trains the inner cycle first, then everything jointly: ``cincgan.inner_steps`` steps of
 the inner cycle only, then joint steps (start the SR network from a bicubic-trained model with
-``model.init_weights``, as the paper pre-trains EDSR). Data (:func:`unpaired_domains`): the
-training images are split into two disjoint sets, whole images/scans apart, the LR domain
-degraded by ``data.degradation`` (e.g. ``bicubic+gaussian:0.02``), the HR domain kept (and
-bicubic-downsampled for ``z``).
+``model.init_weights``, as the paper pre-trains EDSR, or set ``cincgan.sr_pretrain``: the inner
+steps then also train ``SR`` on the bicubic pairs ``(z, y)`` of the HR domain,
+``outer_identity_weight * ||SR(z) - y||_1``, logged as ``sr_pretrain``). The two GAN terms can be
+weighed apart (``cincgan.inner_gan_weight`` / ``outer_gan_weight``).
+Data (:func:`unpaired_domains`): the training images are split into two disjoint sets, whole
+images/scans apart, the LR domain degraded by ``data.degradation`` (e.g.
+``bicubic+gaussian:0.02``), the HR domain kept (and bicubic-downsampled for ``z``).
 
 Simplified (our reading): ``G1``/``G2`` are ``conv-LReLU``, ``cincgan.generator_blocks``
 residual blocks and a conv with a global skip (the paper's: three convs, six residual blocks,
@@ -183,6 +186,14 @@ class CinCGAN(AdversarialSR):
         """Whether the outer cycle trains at this step (after ``cincgan.inner_steps``)."""
         return int(self.global_step) >= self.ccfg.inner_steps
 
+    def gan_weights(self) -> tuple[float, float]:
+        """Weights of the inner and outer LSGAN terms (``cincgan.inner_gan_weight`` /
+        ``outer_gan_weight``, each ``adversarial.weight`` when unset; 1 in the paper)."""
+        c, w = self.ccfg, self.acfg.weight
+        inner = w if c.inner_gan_weight is None else c.inner_gan_weight
+        outer = w if c.outer_gan_weight is None else c.outer_gan_weight
+        return inner, outer
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         x, y, z = batch["lr"], batch["hr"], batch["lr_clean"]
@@ -198,9 +209,9 @@ class CinCGAN(AdversarialSR):
             "inner_identity": F.l1_loss(self.g1(z), z),
             "inner_tv": squared_tv(clean),
         }
-        w_gan = self.acfg.weight  # 1 in the paper
+        w_in, w_out = self.gan_weights()  # both 1 in the paper
         loss_g = (
-            w_gan * parts["inner_gan"]
+            w_in * parts["inner_gan"]
             + c.cycle_weight * parts["inner_cycle"]
             + c.identity_weight * parts["inner_identity"]
             + c.tv_weight * parts["inner_tv"]
@@ -215,11 +226,16 @@ class CinCGAN(AdversarialSR):
             parts["outer_tv"] = squared_tv(sr)
             loss_g = (
                 loss_g
-                + w_gan * parts["outer_gan"]
+                + w_out * parts["outer_gan"]
                 + c.outer_cycle_weight * parts["outer_cycle"]
                 + c.outer_identity_weight * parts["outer_identity"]
                 + c.outer_tv_weight * parts["outer_tv"]
             )
+        elif c.sr_pretrain:
+            # the paper's SR network starts as an EDSR trained on bicubic pairs: the same
+            # pre-training here, on the HR domain's (z, y) pairs, while the inner cycle trains
+            parts["sr_pretrain"] = F.l1_loss(self.model(z), y)
+            loss_g = loss_g + c.outer_identity_weight * parts["sr_pretrain"]
         for d in (d1, d2):
             d.requires_grad_(True)
         loss_g, parts = self.regulariser.add(loss_g, parts)

@@ -66,7 +66,11 @@ class CinCGANSection(_Strict):
     HR samples are drawn from. ``generator_channels``/``generator_blocks``: size of the inner
     generators ``G1``, ``G2`` and of ``G3`` (the paper's: 64 channels, 6 residual blocks).
     ``inner_steps``: steps that train the inner cycle alone before the joint training (the
-    paper trains it first).
+    paper trains it first). ``sr_pretrain``: during those steps also train the SR network on
+    bicubic pairs of the HR domain, ``outer_identity_weight * ||SR(z) - y||_1`` (the paper
+    starts from an EDSR trained on bicubic pairs; this does it in the same run).
+    ``inner_gan_weight`` / ``outer_gan_weight``: weights of the two LSGAN terms (``None``:
+    ``adversarial.weight``; the paper weighs both 1).
     As in the paper, GAN terms are least squares, cycle terms mean squared, identity terms L1,
     TV the squared finite differences.
     """
@@ -81,6 +85,9 @@ class CinCGANSection(_Strict):
     inner_steps: int = Field(0, ge=0)
     generator_channels: int = Field(64, ge=1)
     generator_blocks: int = Field(6, ge=0)
+    sr_pretrain: bool = False
+    inner_gan_weight: float | None = Field(None, ge=0)
+    outer_gan_weight: float | None = Field(None, ge=0)
 
 
 def check_gan_config(cfg: Config) -> None:
