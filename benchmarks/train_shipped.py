@@ -81,11 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         return DONE if key is None else 0
 
     args.runs.mkdir(parents=True, exist_ok=True)
-    lock = open(args.runs / ".lock", "a+")  # noqa: SIM115 - held for the life of the driver
+    # one driver per set of runs (``--only``); drivers of different sets may share the cores,
+    # each run being locked by the driver that trains it (shipped_runs/<run>/.lock)
+    name = ".lock" + "".join(f"-{k}" for k in sorted(args.only))
+    lock = open(args.runs / name, "a+")  # noqa: SIM115 - held for the life of the driver
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        print(f"another train_shipped.py is running ({args.runs / '.lock'}); not starting")
+        print(f"another train_shipped.py is running ({args.runs / name}); not starting")
         return 1
     lock.seek(0)
     lock.truncate()

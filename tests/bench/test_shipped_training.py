@@ -148,3 +148,17 @@ def test_below_target_is_not_shipped(setup, monkeypatch) -> None:
     assert shipped.run_step(**setup) == "espcn_x3"  # the next run; x3 still starts from x2
     assert (weights / "espcn_x3" / "model.json").is_file()
     assert shipped.run_step(**setup) is None
+
+
+def test_two_drivers_share_the_runs(setup) -> None:
+    """A run locked by another driver is skipped, and so is a new run whose start (init_from)
+    has not finished: a second driver never trains the same run or starts x3 without x2."""
+    runs = setup["runs"]
+    held = shipped._try_lock(runs / "espcn_x2")
+    assert held is not None and shipped._try_lock(runs / "espcn_x2") is None
+    msgs: list[str] = []
+    assert shipped.run_step(**{**setup, "log": msgs.append}) is None
+    assert any("another driver" in m for m in msgs) and any("waits for espcn_x2" in m for m in msgs)
+    assert not (runs / "espcn_x3").exists()
+    held.close()  # the other driver finished: this one trains x2 now
+    assert shipped.run_step(**setup) == "espcn_x2"

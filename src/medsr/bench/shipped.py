@@ -446,13 +446,42 @@ def run_step(
         status = run_status(run, runs, weights_dir)
         if status in ("exported", "rejected"):
             continue
-        if status in ("new", "started"):
-            log(f"[{run.key}] {'resuming' if status == 'started' else 'starting'} training")
-            train_run(run, root=root, runs=runs, overrides=overrides, command=command)
-        rec = export_run(
-            run, root=root, runs=runs, weights_dir=weights_dir, natural=natural, command=command
-        )
+        parent = Path(runs) / str(run.init_from) / "model.safetensors"
+        if status == "new" and run.init_from and not parent.is_file():
+            log(f"[{run.key}] waits for {run.init_from}; skipped")
+            continue
+        lock = _try_lock(Path(runs) / run.key)
+        if lock is None:  # another driver trains this run (two drivers share the CPU's cores)
+            log(f"[{run.key}] trained by another driver; skipped")
+            continue
+        with lock:
+            if status in ("new", "started"):
+                log(f"[{run.key}] {'resuming' if status == 'started' else 'starting'} training")
+                train_run(run, root=root, runs=runs, overrides=overrides, command=command)
+            rec = export_run(
+                run,
+                root=root,
+                runs=runs,
+                weights_dir=weights_dir,
+                natural=natural,
+                command=command,
+            )
         done = "exported" if rec["accepted"] else "NOT shipped (Set5 below SRCNN)"
         log(f"[{run.key}] {done}: {rec['steps']} steps, {rec['train_hours']} h, {rec['scores']}")
         return run.key
     return None
+
+
+def _try_lock(run_dir: Path) -> Any:
+    """An exclusive lock on ``run_dir/.lock`` (released when the returned file closes), or None
+    when another process holds it."""
+    import fcntl
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(run_dir / ".lock", "a+")  # noqa: SIM115 - closed by the caller's ``with``
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        return None
+    return fh
