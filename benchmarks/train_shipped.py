@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], help="key=value override (tests)")
     ap.add_argument("--step", action="store_true", help="train + export one run, then exit")
     ap.add_argument("--status", action="store_true", help="print where each run stands")
+    ap.add_argument(
+        "--readme",
+        action="store_true",
+        help="rewrite the README's table of shipped models from src/medsr/weights/*/model.json",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.chdir(ROOT)  # the recipes' paths are relative to the repository root
@@ -62,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
                 psnr = json.loads(rec.read_text()).get("scores", {}).get("Set5", {}).get("psnr")
             score = f"  Set5 {psnr:.2f} dB" if psnr is not None else ""
             print(f"{run.key:10s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
+        return 0
+    if args.readme:
+        changed = shipped.update_readme(ROOT / "README.md", args.weights)
+        print("README.md " + ("updated" if changed else "already up to date"))
+        print(shipped.shipped_table(args.weights))
         return 0
     if args.step:
         from medsr.cli.notes import lightning_to_stdout

@@ -162,3 +162,38 @@ def test_two_drivers_share_the_runs(setup) -> None:
     assert not (runs / "espcn_x3").exists()
     held.close()  # the other driver finished: this one trains x2 now
     assert shipped.run_step(**setup) == "espcn_x2"
+
+
+def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
+    """The README's table is generated from the exported model.json records: one row per run with
+    its scores and the differences to the published SRCNN / VDSR numbers."""
+    weights = setup["weights_dir"]
+    assert shipped.run_step(**setup) == "espcn_x2"
+    rec = json.loads((weights / "espcn_x2" / "model.json").read_text())["extra"]["shipped"]
+    table = shipped.shipped_table(weights)
+    lines = table.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| `espcn` (")
+    set5 = rec["scores"]["Set5"]["psnr"]
+    assert f"{set5:.2f} / " in lines[2] and f"{set5 - 5.0:+.2f} (5.00)" in lines[2]
+    assert "4 steps" in lines[2]
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n")
+    with pytest.raises(MedsrError, match="no shipped-table block"):
+        shipped.update_readme(readme, weights)
+    readme.write_text(f"intro\n{shipped.README_BEGIN}\nold\n{shipped.README_END}\ntail\n")
+    assert shipped.update_readme(readme, weights) is True
+    assert readme.read_text() == (
+        f"intro\n{shipped.README_BEGIN}\n{table}\n{shipped.README_END}\ntail\n"
+    )
+    assert shipped.update_readme(readme, weights) is False  # already up to date
+
+
+def test_readme_shows_the_package_weights() -> None:
+    """The repository's README table is the one the shipped weights give (regenerate it with
+    ``python benchmarks/train_shipped.py --readme`` after an export)."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    block = text.split(shipped.README_BEGIN, 1)[1].split(shipped.README_END, 1)[0]
+    assert block.strip() == shipped.shipped_table(root / "src" / "medsr" / "weights")
+    assert "`edsr` (blocks 16, channels 32) | x2" in block
