@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{run.key:10s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
         return 0
     if args.readme:
-        changed = shipped.update_readme(ROOT / "README.md", args.weights)
+        from medsr.bench.shipped_table import shipped_table, update_readme
+
+        changed = update_readme(ROOT / "README.md", args.weights)
         print("README.md " + ("updated" if changed else "already up to date"))
-        print(shipped.shipped_table(args.weights))
+        print(shipped_table(args.weights))
         return 0
     if args.step:
         from medsr.cli.notes import lightning_to_stdout

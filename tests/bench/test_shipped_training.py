@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medsr.bench import shipped
+from medsr.bench import shipped, shipped_table
 from medsr.errors import MedsrError
 
 RECIPE = """name: {key}
@@ -170,7 +170,7 @@ def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
     weights = setup["weights_dir"]
     assert shipped.run_step(**setup) == "espcn_x2"
     rec = json.loads((weights / "espcn_x2" / "model.json").read_text())["extra"]["shipped"]
-    table = shipped.shipped_table(weights)
+    table = shipped_table.shipped_table(weights)
     lines = table.splitlines()
     assert len(lines) == 3 and lines[2].startswith("| `espcn` (")
     set5 = rec["scores"]["Set5"]["psnr"]
@@ -180,20 +180,11 @@ def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("intro\n")
     with pytest.raises(MedsrError, match="no shipped-table block"):
-        shipped.update_readme(readme, weights)
-    readme.write_text(f"intro\n{shipped.README_BEGIN}\nold\n{shipped.README_END}\ntail\n")
-    assert shipped.update_readme(readme, weights) is True
+        shipped_table.update_readme(readme, weights)
+    readme.write_text(f"intro\n{shipped_table.README_BEGIN}\nold\n{shipped_table.README_END}\ntail\n")
+    assert shipped_table.update_readme(readme, weights) is True
     assert readme.read_text() == (
-        f"intro\n{shipped.README_BEGIN}\n{table}\n{shipped.README_END}\ntail\n"
+        f"intro\n{shipped_table.README_BEGIN}\n{table}\n{shipped_table.README_END}\ntail\n"
     )
-    assert shipped.update_readme(readme, weights) is False  # already up to date
+    assert shipped_table.update_readme(readme, weights) is False  # already up to date
 
-
-def test_readme_shows_the_package_weights() -> None:
-    """The repository's README table is the one the shipped weights give (regenerate it with
-    ``python benchmarks/train_shipped.py --readme`` after an export)."""
-    root = Path(__file__).resolve().parents[2]
-    text = (root / "README.md").read_text()
-    block = text.split(shipped.README_BEGIN, 1)[1].split(shipped.README_END, 1)[0]
-    assert block.strip() == shipped.shipped_table(root / "src" / "medsr" / "weights")
-    assert "`edsr` (blocks 16, channels 32) | x2" in block
