@@ -135,3 +135,27 @@ def test_sr_pretrain_trains_sr_on_bicubic_pairs_during_the_inner_phase(tiny_conf
     # without the option SR stays put in the inner phase (the existing behaviour)
     plain = parse_config(_cincgan(tiny_config))
     assert plain.cincgan.sr_pretrain is False and plain.cincgan.inner_gan_weight is None
+
+
+class _CriticSteps(L.Callback):
+    """Counts the critics' optimiser steps (the raw optimiser: they are not global steps)."""
+
+    def on_train_start(self, trainer, pl_module):
+        self.calls = 0
+        opt_d = trainer.optimizers[1]
+        step = opt_d.step
+
+        def counted(*a, **k):
+            self.calls += 1
+            return step(*a, **k)
+
+        opt_d.step = counted
+
+
+def test_d_steps_updates_the_critics_that_many_times_per_step(tiny_config):
+    """``adversarial.d_steps`` is honoured (it was silently ignored): 3 steps x 2 critic updates."""
+    cfg = _cincgan(tiny_config)
+    cfg["adversarial"]["d_steps"] = 2
+    watch = _CriticSteps()
+    result = train(parse_config(cfg), callbacks=[watch])
+    assert result.global_step == 3 and watch.calls == 6

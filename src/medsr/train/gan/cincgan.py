@@ -241,14 +241,16 @@ class CinCGAN(AdversarialSR):
         loss_g, parts = self.regulariser.add(loss_g, parts)
         params = [p for n in (self.model, self.g1, self.g2, self.g3) for p in n.parameters()]
         self._step_g(opt_g, loss_g, params)
-        # ---- critics: D1 on clean LR z vs G1(x); D2 on HR y vs SR(G1(x))
-        loss_d = _lsgan_d(d1(z), d1(clean.detach()))
-        logs = {"train/loss_d1": loss_d.detach()}
-        if sr is not None:
-            loss_d2 = _lsgan_d(d2(y), d2(sr.detach()))
-            logs["train/loss_d2"] = loss_d2.detach()
-            loss_d = loss_d + loss_d2
-        self._step_d(opt_d, loss_d, list(d1.parameters()) + list(d2.parameters()), [d1, d2])
+        # ---- critics: D1 on clean LR z vs G1(x); D2 on HR y vs SR(G1(x)); ``d_steps`` updates
+        # on this batch (the generators' outputs of this step), as the other GAN tasks do
+        for _ in range(self.acfg.d_steps):
+            loss_d = _lsgan_d(d1(z), d1(clean.detach()))
+            logs = {"train/loss_d1": loss_d.detach()}
+            if sr is not None:
+                loss_d2 = _lsgan_d(d2(y), d2(sr.detach()))
+                logs["train/loss_d2"] = loss_d2.detach()
+                loss_d = loss_d + loss_d2
+            self._step_d(opt_d, loss_d, list(d1.parameters()) + list(d2.parameters()), [d1, d2])
         logs["train/loss_d"] = loss_d.detach()
         parts = {k: v.detach() for k, v in parts.items()}
         self._end_step(loss_g, parts, logs, y.shape[0])
