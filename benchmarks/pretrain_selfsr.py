@@ -9,14 +9,24 @@ Pairs are made the way self-SR makes them per scan (:mod:`medsr.selfsr.prior`,
 * natural images, grey (ITU-R BT.601 luma), of CBSD68 and Sun-Hays80
   (``../shared/data/natural``; never Set5/Set14), one factor per image (2, 3, 4 in turn).
 
+With ``--aniso F`` (issue 13, a prior for the held-out geometry), a fraction ``F`` of each batch
+comes from *anisotropic* pairs instead (:func:`medsr.selfsr.prior.pair_stacks_anisotropic`): the
+brain first given Gaussian thick slices along one axis (x2 and x3: a 2D acquisition), then the
+pairs self-SR makes on that volume to restore one of its fine axes at x2, x3, x4 (planes that
+contain the coarse axis; both in-plane axes degraded, as self-SR does by default, or only the fine
+one with ``--aniso-pairs matched``). The other ``1 - F`` of each batch is the data above, half
+brain, half natural images. Review context: Li, Sixou & Peyrin, *IRBM* 2021 (section 4.2.2);
+SMORE: Zhao et al., *IEEE TMI* 2021.
+
 Each step draws half of its patches from the brain and half from the natural images; Adam, L1,
 gradient clipping and the warm-up + cosine schedule of :func:`medsr.selfsr.train.train_restoration`.
 Writes ``src/medsr/weights/selfsr_prior/{model.safetensors,model.json}`` (half precision, with the
 command, steps and data recorded in ``model.json``).
 
-Run (repository root; about 10 CPU-minutes)::
+Run (repository root; the shipped prior: 8000 steps, about 11.5 CPU-minutes; anisotropic pairs
+did not help on the development cases, ``docs/benchmarks/selfsr_heldout.md``)::
 
-    OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py
+    OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py --steps 8000
 """
 
 from __future__ import annotations
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from medsr.runtime import torch_seed
     from medsr.selfsr.network import build_network
     from medsr.selfsr.pairs import PatchSampler
-    from medsr.selfsr.prior import pair_stacks_2d, pair_stacks_3d
+    from medsr.selfsr.prior import pair_stacks_2d, pair_stacks_3d, pair_stacks_anisotropic
     from medsr.selfsr.train import _lr_factor
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -76,7 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patch", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--aniso", type=float, default=0.0,
+                        help="fraction of each batch from anisotropic pairs (default 0: none)")
+    parser.add_argument("--aniso-thick", default="2,3",
+                        help="thick-slice factors of the anisotropic volumes (comma-separated)")
+    parser.add_argument("--aniso-pairs", choices=("all", "matched"), default="all",
+                        help="degrade both in-plane axes (self-SR's default) or the fine one")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.aniso < 1.0:
+        parser.error("--aniso must be in [0, 1)")
+    thick_factors = tuple(float(v) for v in args.aniso_thick.split(",") if v.strip())
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     brain = np.asarray(read(medsr.data.sample_path("brain")).data, dtype=np.float32)
@@ -93,12 +112,29 @@ def main(argv: list[str] | None = None) -> int:
         PatchSampler(_merge(brain_parts), args.patch, rng),
         PatchSampler(_merge(natural_parts), args.patch, rng),
     ]
+    names = ["brain", "natural"]
+    n_aniso = round(args.batch * args.aniso)
+    if n_aniso:
+        aniso_parts = [
+            pair_stacks_anisotropic(
+                brain, thick, k, restore, f, every=2,
+                axes=None if args.aniso_pairs == "all" else [3 - thick - restore],
+            )
+            for thick in range(3) for k in thick_factors
+            for restore in range(3) if restore != thick for f in FACTORS
+        ]
+        samplers.append(PatchSampler(_merge(aniso_parts), args.patch, rng))
+        names.append("aniso")
+        if len({s.patch for s in samplers}) != 1:
+            print(f"patch sizes differ: {[s.patch for s in samplers]}", file=sys.stderr)
+            return 2
     val = [s.sample(32, split="val") for s in samplers]
     with torch_seed(args.seed):
         net = build_network("selfsr")
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     net.train()
-    halves = (args.batch // 2, args.batch - args.batch // 2)
+    rest = args.batch - n_aniso
+    halves = (rest // 2, rest - rest // 2) + ((n_aniso,) if n_aniso else ())
     curve = []
     running = 0.0
     for step in range(args.steps):
@@ -120,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     net.eval()
     scores = {}
     with torch.inference_mode():
-        for name, (vx, vy) in zip(("brain", "natural"), val, strict=True):
+        for name, (vx, vy) in zip(names, val, strict=True):
             out = net(torch.from_numpy(vx)).numpy()
             scores[name] = {
                 "psnr_interpolated": round(psnr(vy, vx, data_range=1.0), 3),
@@ -143,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": "medsr.selfsr.pairs.make_training_pairs, Gaussian profile FWHM = factor, "
             "bspline back, robust-range normalisation",
         },
+        "aniso": {
+            "fraction": args.aniso,
+            "patches_per_batch": n_aniso,
+            "thick_factors": list(thick_factors),
+            "pair_axes": args.aniso_pairs,
+            "data": "medsr.selfsr.prior.pair_stacks_anisotropic: the same brain given Gaussian "
+            "thick slices along each axis (thick factors above), then self-SR pairs of that "
+            "volume for each other axis at x2, x3, x4 (every 2nd plane)",
+        } if n_aniso else None,
         "validation_psnr": scores,
         "curve": curve,
         "wall_seconds": round(time.perf_counter() - t0, 1),

@@ -11,7 +11,12 @@ package (``medsr/weights/selfsr_prior/``, written by ``benchmarks/pretrain_selfs
 is downloaded.
 
 :func:`pair_stacks_2d` and :func:`pair_stacks_3d` make the pre-training pairs;
-:func:`load_prior` copies the shipped tensors into a freshly built network.
+:func:`pair_stacks_anisotropic` makes them from a volume first given thick slices along another
+axis (the geometry of a 2D acquisition whose in-plane axis self-SR must restore, as in the
+held-out protocol of ``docs/benchmarks/selfsr_heldout.md``: the planes self-SR learns from then
+contain the acquisition's coarse slice axis); :func:`load_prior` copies the shipped tensors into a
+freshly built network. Review context: Li, Sixou & Peyrin, *IRBM* 2021 (section 4.2.2,
+self-supervised SR of thick-slice MRI).
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ import torch
 from torch import nn
 
 from medsr.degrade import SliceProfile
+from medsr.degrade.operator import thick_slice_operator
 from medsr.errors import MedsrError, OptionError
 from medsr.normalise import robust_range
-from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
+from medsr.selfsr.pairs import TrainingPairs, compatible_length, make_training_pairs
 
 __all__ = [
     "INIT_CHOICES",
@@ -34,6 +40,8 @@ __all__ = [
     "load_prior",
     "pair_stacks_2d",
     "pair_stacks_3d",
+    "pair_stacks_anisotropic",
+    "thick_along",
     "warm_starts",
 ]
 
@@ -121,6 +129,53 @@ def pair_stacks_3d(
     index[slice_axis + 1] = slice(None, None, max(1, int(every)))
     hr = np.ascontiguousarray(hr[tuple(index)])
     return make_training_pairs(hr, slice_axis, factor, SliceProfile("gaussian"), float(factor))
+
+
+def thick_along(volume: np.ndarray, axis: int, factor: float) -> np.ndarray:
+    """Thick slices of a ``(C, X, Y, Z)`` array along ``axis``: spacing ``factor`` voxels, Gaussian
+    profile of FWHM ``factor`` (contiguous slices), on the coarse grid; the axis is first cropped
+    centrally to a length ``factor`` tiles (as :func:`medsr.bench.selfsr.simulate_thick_slices`)."""
+    data = np.asarray(volume, dtype=np.float32)
+    n = data.shape[axis + 1]
+    keep = compatible_length(n, factor)
+    index = [slice(None)] * 4
+    index[axis + 1] = slice((n - keep) // 2, (n - keep) // 2 + keep)
+    data = np.ascontiguousarray(data[tuple(index)])
+    op = thick_slice_operator(data.shape[1:], axis, factor, SliceProfile("gaussian"), factor)
+    return np.ascontiguousarray(op.apply(data), dtype=np.float32)
+
+
+def pair_stacks_anisotropic(
+    volume: np.ndarray,
+    thick_axis: int,
+    thick_factor: float,
+    slice_axis: int,
+    factor: float,
+    *,
+    every: int = 1,
+    axes: list[int] | None = None,
+) -> TrainingPairs:
+    """Self-SR pairs of a volume made anisotropic first: the geometry of the held-out protocol.
+
+    ``volume`` (isotropic, ``(C, X, Y, Z)``) is given thick slices along ``thick_axis``
+    (:func:`thick_along`, Gaussian FWHM ``thick_factor``): a 2D acquisition with a coarse slice
+    axis. Self-SR asked to restore another axis, ``slice_axis``, of *that* volume by ``factor``
+    learns from the planes orthogonal to ``slice_axis``, which contain the coarse ``thick_axis``;
+    these are the pairs it would make (:func:`pair_stacks_3d`: robust-range normalisation,
+    Gaussian FWHM ``factor``, cubic B-spline back), degraded along ``axes`` (default both in-plane
+    axes, as SMORE; ``[the other fine axis]`` is the ``pair_axes=matched`` choice of
+    :func:`medsr.selfsr.smore.pair_axes`).
+    """
+    if slice_axis == thick_axis:
+        raise MedsrError("the slice axis to restore must differ from the coarse (thick) axis")
+    coarse = thick_along(volume, thick_axis, thick_factor)
+    hr = _normalised(coarse)
+    index = [slice(None)] * 4
+    index[slice_axis + 1] = slice(None, None, max(1, int(every)))
+    hr = np.ascontiguousarray(hr[tuple(index)])
+    return make_training_pairs(
+        hr, slice_axis, factor, SliceProfile("gaussian"), float(factor), axes=axes
+    )
 
 
 def pair_stacks_2d(image: np.ndarray, factor: float) -> TrainingPairs:
