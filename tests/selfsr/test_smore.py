@@ -158,8 +158,9 @@ def test_upscale_method_registry(thick) -> None:
 
 def test_default_budget_is_reproducible(brain_crop) -> None:
     """Issue 13: the default budget counts iterations (no wall-clock limit), so two runs of the
-    same scan and seed give the same voxels, even when the thread probe of training runs (two
-    threads) and whatever the machine's load; the sidecar records iterations and seconds."""
+    same scan and seed give the same voxels, with two torch threads asked for and whatever the
+    machine's load (training runs on one thread: a load-dependent thread count changed the voxels);
+    the sidecar records iterations, seconds and training's thread count."""
     from medsr.selfsr.config import DEFAULT_BUDGET
 
     assert DEFAULT_BUDGET.seconds is None and DEFAULT_BUDGET.iterations
@@ -172,6 +173,7 @@ def test_default_budget_is_reproducible(brain_crop) -> None:
     np.testing.assert_array_equal(a.data, b.data)
     stage = info["stages"][0]
     assert stage["iterations"] == 24 and stage["seconds"] > 0 and info["budget"] == "24it"
+    assert stage["train_threads"] == 1
     other, _ = self_super_resolve(case.lr, case.factors, SelfSRConfig(**dict(options, seed=4)))
     assert not np.array_equal(other.data, a.data)  # the seed matters: the test can fail
 

@@ -75,7 +75,7 @@ def train_restoration(
     progress: Progress | None = None,
     label: str = "training",
     clip: float | None = 0.5,
-    auto_threads: bool = True,
+    auto_threads: bool = False,
     sampling: str = "uniform",
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
@@ -84,10 +84,13 @@ def train_restoration(
     follows the fraction of the budget spent (iterations or seconds, whichever is further); the
     gradient norm is clipped at ``clip`` for stability (Pascanu et al. 2013; VDSR clips too).
 
-    With ``auto_threads`` on a CPU with several torch threads, the first steps are timed with all
-    threads and with one, and training continues with the faster: for these small batches, extra
-    threads often cost more in synchronisation than they bring, above all on a busy machine.
-    Torch's thread count is restored on return. ``sampling`` is the
+    On a CPU, training runs on **one** torch thread by default: the sums of a backward pass split
+    across threads in a different order, so a thread count that depended on the machine would give
+    other voxels for the same scan and seed; for these small batches one thread is also the faster
+    choice on a busy machine (it was chosen in every measured run of the former probe). With
+    ``auto_threads`` the first steps are timed with all threads and with one and training continues
+    with the faster (faster on some idle machines, but the choice, and so the result, can change
+    with the load). Torch's thread count is restored on return. ``sampling`` is the
     :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``).
     """
     sampler = PatchSampler(pairs, patch, rng, weighting=sampling)
@@ -102,7 +105,9 @@ def train_restoration(
     trial = auto_threads and device == "cpu" and threads > 1
     warm, probe = 2, 6  # steps: warm-up, then timed with all threads, then timed with one
     step_times: list[float] = []
-    with torch_threads(None):  # the thread probe below changes the count; restored on exit
+    fixed = device == "cpu" and not auto_threads
+    # one thread (reproducible), or the probe below changes the count; restored on exit
+    with torch_threads(1 if fixed else None):
         while True:
             elapsed = time.perf_counter() - start
             frac = budget.fraction(it, elapsed)
@@ -137,10 +142,11 @@ def train_restoration(
                 running, count = 0.0, 0
                 if progress is not None:
                     progress(frac, f"{label}: step {it}, L1 {result.curve[-1][2]:.4f}")
+        training_threads = torch.get_num_threads()
     if count:
         result.curve.append((it, time.perf_counter() - start, running / count))
     result.iterations = it
-    result.threads = result.threads or torch.get_num_threads()
+    result.threads = result.threads or training_threads
     result.seconds = time.perf_counter() - start
     net.eval()
     with torch.inference_mode():
