@@ -104,19 +104,14 @@ def simulate_thick_slices(
         fwhm: slice thickness in truth voxels (default ``factor``: contiguous slices).
     """
     from medsr.degrade import ThickSlice
-    from medsr.selfsr.pairs import compatible_length
+    from medsr.selfsr.pairs import crop_compatible
 
     n = truth.shape[axis]
-    keep = compatible_length(n, factor)
-    start = (n - keep) // 2
-    index = [slice(None)] * 4
-    index[axis + 1] = slice(start, start + keep)
+    data, start = crop_compatible(np.asarray(truth.data), axis, factor)
+    keep = data.shape[axis + 1]
     begin = [0, 0, 0]
     begin[axis] = start
-    cropped = truth.with_data(
-        np.ascontiguousarray(truth.data[tuple(index)], dtype=np.float32),
-        crop_affine(truth.affine, begin),
-    )
+    cropped = truth.with_data(data, crop_affine(truth.affine, begin))
     fwhm = float(factor if fwhm is None else fwhm)
     lr = ThickSlice(axis, factor, profile, fwhm=fwhm)(cropped)
     case = ThickSliceCase(

@@ -23,7 +23,13 @@ from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
 
-__all__ = ["PatchSampler", "TrainingPairs", "compatible_length", "make_training_pairs"]
+__all__ = [
+    "PatchSampler",
+    "TrainingPairs",
+    "compatible_length",
+    "crop_compatible",
+    "make_training_pairs",
+]
 
 
 def compatible_length(n: int, factor: float) -> int:
@@ -39,6 +45,17 @@ def compatible_length(n: int, factor: float) -> int:
         if round(m * factor) == k:
             return k
     raise MedsrError(f"no grid of at most {n} voxels tiles with factor {factor}")
+
+
+def crop_compatible(data: np.ndarray, axis: int, factor: float) -> tuple[np.ndarray, int]:
+    """``data`` (``(C, X, Y, Z)``) cropped centrally along ``axis`` to :func:`compatible_length`
+    (a contiguous copy), and the index of its first kept voxel."""
+    n = data.shape[axis + 1]
+    keep = compatible_length(n, factor)
+    start = (n - keep) // 2
+    index = [slice(None)] * data.ndim
+    index[axis + 1] = slice(start, start + keep)
+    return np.ascontiguousarray(data[tuple(index)], dtype=np.float32), start
 
 
 @dataclass

@@ -32,7 +32,7 @@ from medsr.degrade import SliceProfile
 from medsr.degrade.operator import thick_slice_operator
 from medsr.errors import MedsrError, OptionError
 from medsr.normalise import robust_range
-from medsr.selfsr.pairs import TrainingPairs, compatible_length, make_training_pairs
+from medsr.selfsr.pairs import TrainingPairs, crop_compatible, make_training_pairs
 
 __all__ = [
     "INIT_CHOICES",
@@ -135,12 +135,7 @@ def thick_along(volume: np.ndarray, axis: int, factor: float) -> np.ndarray:
     """Thick slices of a ``(C, X, Y, Z)`` array along ``axis``: spacing ``factor`` voxels, Gaussian
     profile of FWHM ``factor`` (contiguous slices), on the coarse grid; the axis is first cropped
     centrally to a length ``factor`` tiles (as :func:`medsr.bench.selfsr.simulate_thick_slices`)."""
-    data = np.asarray(volume, dtype=np.float32)
-    n = data.shape[axis + 1]
-    keep = compatible_length(n, factor)
-    index = [slice(None)] * 4
-    index[axis + 1] = slice((n - keep) // 2, (n - keep) // 2 + keep)
-    data = np.ascontiguousarray(data[tuple(index)])
+    data, _ = crop_compatible(np.asarray(volume), axis, factor)
     op = thick_slice_operator(data.shape[1:], axis, factor, SliceProfile("gaussian"), factor)
     return np.ascontiguousarray(op.apply(data), dtype=np.float32)
 
