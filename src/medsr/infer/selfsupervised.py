@@ -14,7 +14,9 @@ Option keys (unknown keys raise :class:`MedsrError`):
 (1|2), ``anti_alias`` (auto|true|false), ``saa_order`` (both|papers: SAA's anti-aliasing
 network on one plane orientation, then SR on the other), ``threads``, ``model_kwargs`` (JSON
 object of network keyword arguments), ``ensemble`` (true|false: flip self-ensemble at
-inference), ``sampling`` (uniform|residual: training patches weighted by the interpolation error),
+inference, on by default), ``fusion`` (fba|mean: how the two orientations are fused; FBA as
+SMORE), ``fusion_power`` (FBA's p), ``sampling`` (uniform|residual: training patches weighted
+by the interpolation error),
 ``init`` (none|prior|auto: warm start from the shipped pre-trained network,
 :mod:`medsr.selfsr.prior`).
 
@@ -138,6 +140,8 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "threads": int,
     "model_kwargs": _mapping,
     "ensemble": _flag,
+    "fusion": str,
+    "fusion_power": float,
     "sampling": str,
     "init": str,
     "pair_axes": str,

@@ -18,7 +18,8 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
    (:mod:`medsr.selfsr.prior`, ``init="auto"``: a warm start, not in the papers, which train from
    a random initialisation; ``init="none"`` does that);
 3. the scan is interpolated onto the target grid and the network is applied to its through-plane
-   planes in two orthogonal orientations, averaged.
+   planes in two orthogonal orientations (each plane with its flips, averaged: a self-ensemble),
+   fused by Fourier burst accumulation as SMORE does (:mod:`medsr.selfsr.fusion`).
 
 Only the thick axis is super-resolved: when the target grid is also finer than the in-plane
 spacing, the in-plane axes are interpolated (step 1 resamples them first) and the network learns
@@ -51,6 +52,7 @@ from medsr.interpolate import zoom_array
 from medsr.normalise import robust_range
 from medsr.runtime import torch_seed, torch_threads
 from medsr.selfsr.config import Budget, SelfSRConfig
+from medsr.selfsr.fusion import fuse
 from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
@@ -240,6 +242,8 @@ def self_super_resolve(
                     batch=config.infer_batch,
                     device=config.device,
                     ensemble=config.ensemble,
+                    fusion=config.fusion,
+                    fusion_power=config.fusion_power,
                     progress=lambda f, m, k=k: report(
                         0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m
                     ),
@@ -275,6 +279,8 @@ def self_super_resolve(
         "anti_aliasing": use_saa,
         "saa_order": config.saa_order if use_saa else None,
         "ensemble": config.ensemble,
+        "fusion": config.fusion,
+        "fusion_power": config.fusion_power,
         "sampling": config.sampling,
         "init": config.init,
         "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
@@ -304,13 +310,16 @@ def restore_through_plane(
     progress: Progress | None = None,
     label: str = "applying",
     ensemble: bool = False,
+    fusion: str = "mean",
+    fusion_power: float = 8.0,
 ) -> np.ndarray:
     """Run a 2D restoration network on the planes that contain ``slice_axis`` and fuse them.
 
     Each plane is shown with the slice axis along its rows (as in training), through the engine's
-    :func:`medsr.infer.slicewise.slicewise_predict`. The planes of ``orientations`` (1 or 2)
-    orthogonal orientations through the slice axis are averaged (SMORE fuses the orientations;
-    Zhao et al. use Fourier burst accumulation, a plain average is used here). Only the foreground
+    :func:`medsr.infer.slicewise.slicewise_predict`. The restorations of ``orientations`` (1 or 2)
+    orthogonal orientations through the slice axis are fused by ``fusion``
+    (:func:`medsr.selfsr.fusion.fuse`: ``"mean"``, or ``"fba"``, Fourier burst accumulation of
+    power ``fusion_power``, as Zhao et al. fuse them in SMORE). Only the foreground
     box of each group of ``batch`` planes is computed (:class:`ForegroundCrop`, default threshold
     0.05 of the normalised range, margin 16 voxels); the air around the head keeps its input values.
 
@@ -337,7 +346,7 @@ def restore_through_plane(
     slicing = _slicing_axes(slice_axis, orientation, orientations)
     total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing)
     crop = foreground or ForegroundCrop()
-    out = np.zeros(volume.shape, dtype=np.float32)
+    outs = [np.zeros(volume.shape, dtype=np.float32) for _ in slicing]
     done = [0]
 
     def predict(x: np.ndarray) -> np.ndarray:  # (B, C, R, W): channels share the network
@@ -352,7 +361,7 @@ def restore_through_plane(
         if progress is not None:
             progress(done[0] / total, f"{label}: plane {done[0]}/{total}")
 
-    for axis in slicing:
+    for axis, out in zip(slicing, outs, strict=True):
         slicewise_predict(
             volume,
             out,
@@ -361,12 +370,15 @@ def restore_through_plane(
             (1, 1, 1),
             axis,
             batch_size=batch,
-            weight=1.0 / len(slicing),
             rows_axis=slice_axis,
             foreground=crop,
             progress=advance,
         )
-    return out
+    if len(outs) == 1:
+        return outs[0]
+    return np.stack(
+        [fuse([o[c] for o in outs], fusion, fusion_power) for c in range(volume.shape[0])]
+    )
 
 
 def _slicing_axes(slice_axis: int, orientation: int | None, orientations: int) -> list[int]:
