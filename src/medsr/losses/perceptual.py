@@ -45,8 +45,10 @@ __all__ = [
     "VGG19Features",
     "convert_vgg19_checkpoint",
     "gram_matrix",
+    "he_normal_vgg_",
     "load_autoencoder",
     "load_vgg19",
+    "random_vgg19",
     "save_autoencoder",
     "save_vgg19",
 ]
@@ -223,6 +225,45 @@ def load_vgg19(
     return net
 
 
+def he_normal_vgg_(net: VGG19Features, seed: int = 0) -> VGG19Features:
+    """Fill ``net``'s convolutions in place with He-normal weights, ``N(0, 2 / fan_in)`` with
+    ``fan_in = in_channels x 3 x 3`` (He et al., "Delving deep into rectifiers", ICCV 2015), and
+    zero biases, drawn layer by layer from a generator seeded with ``seed`` (the global torch
+    generator is left alone). The draws go in layer order, so a network truncated after a layer
+    gets the same weights as the first layers of the full one: the one initialisation behind
+    ``save_vgg19(None, ...)`` and :func:`random_vgg19`. Returns ``net``."""
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for m in net.features:
+            if isinstance(m, nn.Conv2d):
+                fan_in = m.in_channels * 9
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+                m.bias.zero_()
+    return net
+
+
+def random_vgg19(
+    layers: Sequence[str] = ("relu5_4",),
+    input_range: tuple[float, float] = (0.0, 1.0),
+    arch: str = "vgg19",
+    seed: int = 0,
+) -> VGG19Features:
+    """A frozen :class:`VGG19Features` (``arch="vgg16"``: VGG16) with seeded random weights
+    (:func:`he_normal_vgg_`), for feature losses and critics when no trained VGG file is at hand.
+
+    Features of an untrained, randomly initialised CNN are a known stand-in for trained ones:
+    He, Wang & Hopcroft, "A powerful generative model using random weights for the deep image
+    representation", NeurIPS 2016 (texture synthesis, inversion and style transfer with a random
+    VGG), and the structural prior of an untrained network (Ulyanov, Vedaldi & Lempitsky, "Deep
+    Image Prior", CVPR 2018). It is a simplification wherever a paper uses ImageNet VGG weights
+    (SRGAN, ESRGAN, SRFeat). The network equals what :func:`load_vgg19` reads from a file written
+    by ``save_vgg19(None, path, seed=seed, arch=arch)``.
+    """
+    net = he_normal_vgg_(VGG19Features(layers, input_range, arch), seed)
+    net.eval().requires_grad_(False)
+    return net
+
+
 def save_vgg19(
     net: VGG19Features | None,
     path: str | os.PathLike[str],
@@ -231,21 +272,12 @@ def save_vgg19(
     arch: str = "vgg19",
 ) -> Path:
     """Write VGG19 (VGG16) weights as safetensors; with ``net=None`` a randomly initialised full
-    network of ``arch`` (seeded), handy for tests and for dry runs of perceptual recipes."""
+    network of ``arch`` (seeded, :func:`he_normal_vgg_`), handy for tests and for dry runs of
+    perceptual recipes."""
     from safetensors.torch import save_file
 
     if net is None:
-        gen = torch.Generator().manual_seed(0 if seed is None else seed)
-        full = VGG19Features(("pool5",), arch=arch)
-        with torch.no_grad():
-            for m in full.features:
-                if isinstance(m, nn.Conv2d):
-                    fan_in = m.in_channels * 9
-                    m.weight.copy_(
-                        torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5
-                    )
-                    m.bias.zero_()
-        net = full
+        net = he_normal_vgg_(VGG19Features(("pool5",), arch=arch), 0 if seed is None else seed)
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
     out = Path(path)
     tmp = out.with_name(out.name + ".tmp")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from medsr.errors import MedsrError
 
@@ -106,10 +106,15 @@ class SRFeatSection(_Strict):
     :class:`medsr.train.medical.srfeat.SRFeatSR`; Park et al., ECCV 2018).
 
     ``weights``: the local VGG safetensors file (as the perceptual loss's; medsr never
-    downloads), ``network``: vgg19 (the paper) or vgg16, ``layer``: the feature maps the feature
-    discriminator sees (the paper: VGG-19 conv5, ``relu5_4``), ``input_range``: the images'
-    normalised range. ``feature_weight``: the weight of the feature-GAN term in the generator loss
-    (the image-GAN term's is ``adversarial.weight``; both 1e-3 in the paper).
+    downloads), or ``random`` / ``random:SEED`` (stored as ``random:SEED``, ``random`` is
+    ``random:0``): a seeded, randomly initialised frozen VGG instead
+    (:func:`medsr.losses.perceptual.random_vgg19`; random-weight features as a stand-in for
+    trained ones, He, Wang & Hopcroft, NeurIPS 2016) -- a simplification of SRFeat, whose
+    feature critic judges ImageNet VGG-19 features; a file literally named ``random`` is given
+    as ``./random``. ``network``: vgg19 (the paper) or vgg16, ``layer``: the feature maps the
+    feature discriminator sees (the paper: VGG-19 conv5, ``relu5_4``), ``input_range``: the
+    images' normalised range. ``feature_weight``: the weight of the feature-GAN term in the
+    generator loss (the image-GAN term's is ``adversarial.weight``; both 1e-3 in the paper).
     ``discriminator``: the feature critic (``srfeat_fd``).
     """
 
@@ -119,6 +124,33 @@ class SRFeatSection(_Strict):
     input_range: tuple[float, float] = (0.0, 1.0)
     feature_weight: float = Field(1e-3, ge=0)
     discriminator: FeatureCriticSection = Field(default_factory=FeatureCriticSection)
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _random_or_path(cls, value: Any) -> str:
+        if not isinstance(value, str):  # e.g. the override `srfeat.weights=random:` (YAML: a map)
+            raise ValueError(_WEIGHTS_FORMS)  # noqa: TRY004 - pydantic reports ValueError only
+        seed = cls.random_seed(value)
+        return value if seed is None else f"random:{seed}"
+
+    @staticmethod
+    def random_seed(weights: str) -> int | None:
+        """The seed of a ``random`` / ``random:SEED`` value of ``weights`` (``random``: 0), or
+        None for a file path. Raises ValueError for a malformed ``random:...``."""
+        if weights == "random":
+            return 0
+        if not weights.startswith("random:"):
+            return None
+        text = weights.removeprefix("random:").strip()
+        if not text.isdecimal():
+            raise ValueError(_WEIGHTS_FORMS)
+        return int(text)
+
+
+_WEIGHTS_FORMS = (
+    "give a VGG safetensors file, 'random' or 'random:SEED' with SEED a non-negative integer "
+    "(e.g. random:0)"
+)
 
 
 def check_medical_config(cfg: Config) -> None:

@@ -16,11 +16,19 @@ minimise their own GAN loss (any :class:`~medsr.losses.AdversarialLoss` kind; th
 standard one). ``task: srfeat`` (:class:`SRFeatSR`) runs it; the VGG weights come from a local
 file as the perceptual loss's (``srfeat.weights``), the feature critic is ``srfeat_fd``
 (``srfeat.discriminator``), its input channels those of ``srfeat.layer``.
+
+Without a VGG file, ``srfeat.weights: random:SEED`` gives the feature critic the maps of a
+seeded, randomly initialised frozen VGG (:func:`medsr.losses.perceptual.random_vgg19`): random
+CNN features are a known stand-in for trained ones (He, Wang & Hopcroft, "A powerful generative
+model using random weights for the deep image representation", NeurIPS 2016; Ulyanov et al.,
+"Deep Image Prior", CVPR 2018), but this is a **simplification** of SRFeat, whose ``D_f`` judges
+ImageNet VGG-19 features; the run says so in a warning. The recipe's ``cpu`` profile uses it.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -28,8 +36,9 @@ from torch import nn
 
 from medsr.errors import MedsrError
 from medsr.losses import WeightedSum
-from medsr.losses.perceptual import load_vgg19
+from medsr.losses.perceptual import load_vgg19, random_vgg19
 from medsr.train.config import Config
+from medsr.train.medical.sections import SRFeatSection
 from medsr.train.tasks import AdversarialSR
 
 __all__ = ["FrozenFeatureMaps", "SRFeatSR", "build_feature_critic"]
@@ -37,7 +46,13 @@ __all__ = ["FrozenFeatureMaps", "SRFeatSR", "build_feature_critic"]
 
 class FrozenFeatureMaps(nn.Module):
     """``x -> phi_layer(x)``: frozen VGG features of one layer, kept outside the module tree (not
-    in checkpoints or optimisers; it follows ``.to(device)`` only)."""
+    in checkpoints or optimisers; it follows ``.to(device)`` only).
+
+    ``weights``: a VGG safetensors file (:func:`~medsr.losses.perceptual.load_vgg19`), or
+    ``"random"`` / ``"random:SEED"``: a seeded random He-normal VGG
+    (:func:`~medsr.losses.perceptual.random_vgg19`; see the module docstring), announced by a
+    one-line warning since SRFeat's feature critic judges ImageNet VGG-19 features.
+    """
 
     def __init__(
         self,
@@ -47,7 +62,21 @@ class FrozenFeatureMaps(nn.Module):
         network: str = "vgg19",
     ) -> None:
         super().__init__()
-        net = load_vgg19(weights, (layer,), tuple(input_range), network)  # type: ignore[arg-type]
+        try:
+            seed = SRFeatSection.random_seed(weights) if isinstance(weights, str) else None
+        except ValueError as err:
+            raise MedsrError(f"weights {weights!r}: {err}") from None
+        rng = tuple(input_range)
+        if seed is not None:
+            net = random_vgg19((layer,), rng, network, seed)  # type: ignore[arg-type]
+            warnings.warn(
+                f"srfeat.weights: random:{seed}: the feature critic judges the {layer} maps of a "
+                f"randomly initialised {network.upper()}, a simplification of SRFeat; set "
+                f"srfeat.weights to a VGG-19 safetensors file for the paper's setting",
+                stacklevel=2,
+            )
+        else:
+            net = load_vgg19(weights, (layer,), rng, network)  # type: ignore[arg-type]
         net.eval().requires_grad_(False)
         self._frozen = [net]
         self.layer = layer
