@@ -3,7 +3,7 @@
 The library code and the protocol: :mod:`medsr.bench.selfsr_heldout` (chris_PD, CT_pitch and the
 T1 DICOM series; tuned only on the built-in brain and chris_t1). Prints one JSON record.
 
-Run (repository root; 2 torch threads, the target machine has 2 cores)::
+Run (repository root; self-SR's default threads: one for training and inference)::
 
     nice .venv/bin/python benchmarks/selfsr_heldout.py
     nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the scans")
     parser.add_argument("--factor", type=float, default=4.0)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads of self-SR")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch threads of self-SR's inference (default: self-SR's, one)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--scans", nargs="+", default=None, help="names among " + ", ".join(
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unknown scan(s) {sorted(unknown)}", file=sys.stderr)
             return 2
         scans = tuple(s for s in HELDOUT_SCANS if s.name in args.scans)
-    extra: dict[str, object] = {"threads": args.threads}
+    extra: dict[str, object] = {} if args.threads is None else {"threads": args.threads}
     for item in args.option:
         key, _, value = item.partition("=")
         extra[key.strip()] = value.strip()

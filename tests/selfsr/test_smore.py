@@ -217,3 +217,28 @@ def test_patch_scaled_budget_counts_clipped_patches(brain_crop) -> None:
     assert patch_scaled_budget(timed, 48, pairs, 4.0) == timed
     with pytest.raises(MedsrError):
         SelfSRConfig(patch_budget=0.5)
+
+
+def test_inference_runs_on_one_thread_unless_asked(brain_crop, monkeypatch) -> None:
+    # two torch threads made the inference 3-4x slower on a loaded 2-core machine; one is the
+    # default (as training), an explicit `threads` is honoured, and torch's count is restored
+    import torch
+
+    from medsr.selfsr import smore
+
+    seen: list[int] = []
+    original = smore.restore_through_plane
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(smore, "restore_through_plane", spy)
+    case = simulate_thick_slices(brain_crop, axis=2, factor=4.0)
+    before = torch.get_num_threads()
+    for threads, expected in ((None, 1), (2, 2)):
+        # the default network, warm-started: better than the interpolation from the first steps
+        config = SelfSRConfig(budget="3it", patch=24, batch=2, threads=threads, ensemble=False)
+        _, info = self_super_resolve(case.lr, case.factors, config)
+        assert seen[-1] == expected and info["inference_threads"] == expected
+        assert torch.get_num_threads() == before

@@ -122,7 +122,11 @@ class SelfSRConfig:
             network on the planes of the other (orthogonal) orientation.
         seed: random seed (None: not reproducible).
         device: "cpu" or "cuda".
-        threads: torch CPU threads (None: leave torch's setting).
+        threads: torch CPU threads of the inference (None: one). Training runs on one thread
+            (:func:`medsr.selfsr.train.train_restoration`); so does inference by default: on the
+            shared 2-core machine at a load of about 4.5, the default ensemble + FBA inference of
+            a 512 x 512 x 24 volume took 39.5 CPU s (79 s wall) on one thread and 129.7 CPU s
+            (251 s wall) on two (``docs/benchmarks/selfsr_heldout.md``).
         infer_batch: slices per forward pass at inference.
         ensemble: geometric self-ensemble at inference (EDSR+, Lim et al. 2017, section 4.4;
             review section 5): every through-plane plane is restored as is and flipped along its

@@ -233,22 +233,25 @@ def self_super_resolve(
             t_apply = time.perf_counter()
             used = result.val_gain_db > 0  # never return something worse than the interpolation
             if used:
-                current = restore_through_plane(
-                    net,
-                    current,
-                    plan.slice_axis,
-                    orientations=1 if papers_order else config.orientations,
-                    orientation=k if papers_order else None,
-                    batch=config.infer_batch,
-                    device=config.device,
-                    ensemble=config.ensemble,
-                    fusion=config.fusion,
-                    fusion_power=config.fusion_power,
-                    progress=lambda f, m, k=k: report(
-                        0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m
-                    ),
-                    label=f"applying ({name})",
-                )
+                # inference on config.threads, default one as training (SelfSRConfig.threads)
+                with torch_threads(config.threads or 1):
+                    current = restore_through_plane(
+                        net,
+                        current,
+                        plan.slice_axis,
+                        orientations=1 if papers_order else config.orientations,
+                        orientation=k if papers_order else None,
+                        batch=config.infer_batch,
+                        device=config.device,
+                        ensemble=config.ensemble,
+                        fusion=config.fusion,
+                        fusion_power=config.fusion_power,
+                        progress=lambda f, m, k=k: report(
+                            0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages),
+                            m,
+                        ),
+                        label=f"applying ({name})",
+                    )
             info_stages.append(
                 {
                     "stage": name,
@@ -288,6 +291,7 @@ def self_super_resolve(
         "stages": info_stages,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(threads_used),
+        "inference_threads": int(config.threads or 1),
     }
     if not all(s["used"] for s in info_stages):
         info["warning"] = (
