@@ -12,7 +12,6 @@ from medsr.infer.selfsupervised import self_sr_method
 from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
 from medsr.selfsr.smore import restore_through_plane
-from medsr.volume import TargetGrid
 
 
 class _RowShift(nn.Module):
@@ -46,12 +45,8 @@ def test_ensemble_output_is_the_mean_of_the_flipped_predictions(brain_crop) -> N
     assert np.abs(got - plain).max() > 1e-3  # the ensemble changes the answer: the test can fail
 
 
-def test_ensemble_option_reaches_the_method_and_its_record(brain_crop) -> None:
-    crop = brain_crop.with_data(np.ascontiguousarray(brain_crop.data[:, 8:40, 8:40, 8:40]))
-    case = simulate_thick_slices(crop, axis=2, factor=4.0)
-    target = TargetGrid.from_factors(case.lr, case.factors)
-    common = {"model_kwargs": {"channels": 8, "blocks": 1}, "patch": 24, "batch": 4,
-              "threads": 1, "budget": "30it"}
+def test_ensemble_option_reaches_the_method_and_its_record(tiny_self_case) -> None:
+    case, target, common = tiny_self_case
     outs = {}
     for flag in ("false", "true"):
         options = MethodOptions(seed=1, extra=dict(common, ensemble=flag))

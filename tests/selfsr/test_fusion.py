@@ -14,7 +14,6 @@ from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
 from medsr.selfsr.fusion import fourier_burst_accumulation, fuse
 from medsr.selfsr.smore import restore_through_plane
-from medsr.volume import TargetGrid
 
 
 def _sharp_and_blurred(brain_crop) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +86,8 @@ def test_restore_through_plane_fuses_the_two_orientations_by_fba(brain_crop) -> 
     assert np.abs(got - mean).max() > 1e-3
 
 
-def test_fusion_options_reach_the_method_and_its_record(brain_crop) -> None:
-    crop = brain_crop.with_data(np.ascontiguousarray(brain_crop.data[:, 8:40, 8:40, 8:40]))
-    case = simulate_thick_slices(crop, axis=2, factor=4.0)
-    target = TargetGrid.from_factors(case.lr, case.factors)
-    common = {"model_kwargs": {"channels": 8, "blocks": 1}, "patch": 24, "batch": 4,
-              "threads": 1, "budget": "30it"}
+def test_fusion_options_reach_the_method_and_its_record(tiny_self_case) -> None:
+    case, target, common = tiny_self_case
     outs = {}
     for fusion in ("fba", "mean"):
         outs[fusion], info = self_sr_method(
