@@ -40,3 +40,22 @@ def test_checks_name_the_problem() -> None:
     assert three_sigma_size(2.0) == 13 and three_sigma_size(0.1) == 3
     with pytest.raises(MedsrError, match="sigma must be positive"):
         three_sigma_size(-1.0)
+
+
+def test_gaussian_blur_is_scipys_mirrored_gaussian_per_channel() -> None:
+    # one home of separable torch filtering: the same taps and borders as scipy's "mirror" mode
+    from scipy import ndimage
+
+    from medsr.metrics.window import gaussian_blur, separable_filter
+
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 20, 17)).astype(np.float32)
+    got = gaussian_blur(torch.from_numpy(x), 1.2).numpy()
+    expected = np.stack([
+        np.stack([ndimage.gaussian_filter(c, 1.2, mode="mirror", radius=4) for c in item])
+        for item in x
+    ])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # 'valid' filtering shrinks each axis by len(taps) - 1
+    taps = torch.tensor([0.25, 0.5, 0.25])
+    assert separable_filter(torch.from_numpy(x), taps, pad=False).shape == (2, 3, 18, 15)

@@ -9,7 +9,7 @@ import torch
 from medsr.errors import MedsrError
 from medsr.train.builders import build_datamodule
 from medsr.train.config import load_config, parse_config
-from medsr.train.gan.cincgan import squared_tv
+from medsr.train.gan.cincgan import highpass, squared_tv
 from medsr.train.run import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +102,10 @@ def test_squared_tv_and_config_rules(tiny_config):
     cfg = load_config(ROOT / "configs" / "cincgan.yaml", ["profile=cpu"])
     assert cfg.task == "cincgan" and cfg.cincgan.inner_steps == 100
     assert cfg.cincgan.sr_pretrain  # the paper's SR starts trained on bicubic pairs
+    # the profile trains on the recipe's own LR domain (noise 0.02), with D1 on the detail band
+    recipe = load_config(ROOT / "configs" / "cincgan.yaml")
+    assert cfg.data.degradation == recipe.data.degradation == "bd+gaussian:0.02"
+    assert cfg.cincgan.d1_input == "highpass" and recipe.cincgan.d1_input == "image"
     # the cpu profile keeps every term of the paper on (the GAN terms small, not off)
     c = cfg.cincgan
     weights = (c.cycle_weight, c.identity_weight, c.tv_weight, c.outer_cycle_weight)
@@ -159,3 +163,62 @@ def test_d_steps_updates_the_critics_that_many_times_per_step(tiny_config):
     watch = _CriticSteps()
     result = train(parse_config(cfg), callbacks=[watch])
     assert result.global_step == 3 and watch.calls == 6
+
+
+def test_highpass_removes_the_content_and_keeps_white_noise():
+    """``highpass`` (the ``d1_input: highpass`` view, not in Yuan et al. 2018): a constant or
+    smooth image gives ~0, white noise comes through nearly whole (2-D and 3-D, any channels)."""
+    const = torch.full((2, 3, 24, 24), 0.7)
+    assert highpass(const, 1.0).abs().max() < 1e-6
+    ramp = torch.linspace(0, 1, 32).view(1, 1, 1, 32).expand(1, 1, 32, 32)
+    assert highpass(ramp, 1.0)[..., 4:-4].abs().max() < 1e-5  # linear: the blur keeps it
+    g = torch.Generator().manual_seed(0)
+    for shape in ((4, 2, 64, 64), (2, 1, 24, 24, 24)):
+        noise = 0.02 * torch.randn(shape, generator=g)
+        hp = highpass(noise, 1.0)
+        assert hp.shape == noise.shape
+        # white noise minus its sigma-1 blur keeps most of its energy (> 75 % of the std)
+        assert 0.75 * 0.02 < float(hp.std()) < 0.02
+        assert float(torch.corrcoef(torch.stack([hp.flatten(), noise.flatten()]))[0, 1]) > 0.85
+    # an image plus noise: the view is dominated by the noise, not by the image
+    img = ramp + 0.02 * torch.randn(ramp.shape, generator=g)
+    with pytest.raises(MedsrError, match="spatial axes"):
+        highpass(img[0, 0], 1.0)
+    assert float((highpass(img, 1.0) - (img - ramp))[..., 4:-4].abs().mean()) < 0.006
+
+
+class _D1Inputs(L.Callback):
+    """Records the batches and what D1 is fed (the generator's call, then the critic's two)."""
+
+    def on_train_start(self, trainer, pl_module):
+        self.batches, self.inputs = [], []
+        pl_module.discriminator.register_forward_pre_hook(
+            lambda mod, args: self.inputs.append(args[0].detach().clone())
+        )
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.batches.append({k: v.detach().clone() for k, v in batch.items()})
+
+
+@pytest.mark.parametrize("view", ["image", "highpass"])
+def test_d1_input_chooses_what_d1_judges(tiny_config, view):
+    """``cincgan.d1_input``: ``image`` (the paper) feeds D1 ``z`` itself; ``highpass`` feeds it
+    ``gain * highpass(z)`` (and of ``G1(x)``); the steps train and log ``loss_d1``."""
+    cfg = _cincgan(tiny_config, max_steps=2, checkpoint_every=2)
+    cfg["cincgan"].update(d1_input=view, d1_highpass_gain=3.0)
+    watch, logged = _D1Inputs(), _Watch()
+    result = train(parse_config(cfg), callbacks=[watch, logged])
+    assert result.global_step == 2
+    assert all(step["loss_d1"] > 0 for step in logged.logged)
+    assert len(watch.inputs) == 3 * 2  # per step: G1's GAN term, then the critic's real / fake
+    z = watch.batches[0]["lr_clean"]
+    real = watch.inputs[1]
+    expected = z if view == "image" else 3.0 * highpass(z, 1.0)  # the gain: highpass only
+    assert torch.allclose(real, expected, atol=1e-6)
+    if view == "highpass":
+        assert real.mean().abs() < 0.05 < z.mean()  # the content (mean level) is gone
+    assert parse_config(_cincgan(tiny_config)).cincgan.d1_input == "image"  # the paper's default
+    bad = _cincgan(tiny_config)
+    bad["cincgan"]["d1_input"] = "edges"
+    with pytest.raises(MedsrError, match="d1_input"):
+        parse_config(bad)

@@ -26,7 +26,7 @@ from scipy.ndimage import gaussian_filter
 
 from medsr.errors import MedsrError
 from medsr.metrics._checks import as_pair, check_mask, check_range, check_tensor_pair
-from medsr.metrics.window import gaussian_window_1d, window_radius
+from medsr.metrics.window import gaussian_window_1d, separable_filter, window_radius
 
 if TYPE_CHECKING:
     import torch
@@ -149,22 +149,6 @@ def ssim(
     return float(smap[m].mean(dtype=np.float64))
 
 
-def _blur_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Separable depthwise convolution with the taps ``g`` along every spatial axis, no padding
-    ('valid')."""
-    import torch.nn.functional as F
-
-    spatial = x.dim() - 2
-    channels = x.shape[1]
-    conv = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
-    for axis in range(spatial):
-        shape = [1] * spatial
-        shape[axis] = g.numel()
-        weight = g.reshape(1, 1, *shape).expand(channels, 1, *shape)
-        x = conv(x, weight, groups=channels)
-    return x
-
-
 def ssim_torch(
     ref: torch.Tensor,
     test: torch.Tensor,
@@ -213,7 +197,7 @@ def ssim_torch(
     n = ref.shape[0]
     # one convolution pass for the five local statistics
     stack = torch.cat([ref, test, ref * ref, test * test, ref * test], dim=1)
-    smap = _ssim_from_moments(*torch.chunk(_blur_valid(stack, g), 5, dim=1), c1, c2)
+    smap = _ssim_from_moments(*torch.chunk(separable_filter(stack, g, pad=False), 5, dim=1), c1, c2)
     per_sample = smap.reshape(n, -1).mean(dim=1)
     if reduction == "none":
         return per_sample

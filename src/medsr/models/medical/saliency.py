@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medsr.errors import MedsrError
-from medsr.metrics.window import gaussian_window_1d, three_sigma_size
+from medsr.metrics.window import gaussian_window_1d, separable_filter, three_sigma_size
 
 __all__ = [
     "SaliencyMap",
@@ -43,23 +43,6 @@ __all__ = [
 METHODS = ("spectral_residual", "gradient", "curvature_entropy")
 
 
-def _separable(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Filter every spatial axis of ``x`` (N, 1, *spatial) with the 1-D ``kernel`` (reflect borders,
-    or replicate when an axis is too short to reflect)."""
-    dims = x.dim() - 2
-    r = (kernel.numel() - 1) // 2
-    fn = F.conv2d if dims == 2 else F.conv3d
-    for axis in range(dims):
-        shape = [1, 1] + [1] * dims
-        shape[2 + axis] = kernel.numel()
-        pad = [0, 0] * dims
-        pad[2 * (dims - 1 - axis)] = r
-        pad[2 * (dims - 1 - axis) + 1] = r
-        mode = "reflect" if x.shape[2 + axis] > r else "replicate"
-        x = fn(F.pad(x, pad, mode=mode), kernel.reshape(shape))
-    return x
-
-
 def _normalise(s: torch.Tensor) -> torch.Tensor:
     flat = s.flatten(1)
     lo = flat.min(dim=1).values.reshape(-1, *([1] * (s.dim() - 1)))
@@ -71,7 +54,7 @@ def curvature_magnitude(img: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
     """``||H||_F`` of the Gaussian-smoothed ``img`` (N, 1, *spatial): the root of the sum of the
     squared principal curvatures (Hessian eigenvalues)."""
     gauss = gaussian_window_1d(three_sigma_size(sigma), sigma, dtype=img.dtype, device=img.device)
-    smooth = _separable(img, gauss)
+    smooth = separable_filter(img, gauss)
     axes = tuple(range(2, img.dim()))
     total = torch.zeros_like(img)
     for g in torch.gradient(smooth, dim=axes):
@@ -129,7 +112,7 @@ def saliency_map(
             spec = torch.fft.fftn(img, dim=axes)
             log_amp = torch.log(spec.abs() + 1e-8)
             box = torch.full((3,), 1.0 / 3.0, dtype=img.dtype, device=img.device)
-            residual = log_amp - _separable(log_amp, box)
+            residual = log_amp - separable_filter(log_amp, box)
             s = (
                 torch.fft.ifftn(
                     torch.exp(torch.complex(residual, torch.angle(spec))), dim=axes
@@ -137,10 +120,10 @@ def saliency_map(
                 ** 2
             )
         else:
-            smooth = _separable(img, gauss)
+            smooth = separable_filter(img, gauss)
             grads = torch.gradient(smooth, dim=axes)
             s = torch.sqrt(sum(g**2 for g in grads))
-        s = _separable(s, gauss)
+        s = separable_filter(s, gauss)
         return _normalise(s).to(x.dtype)
 
 

@@ -23,6 +23,11 @@ the inner cycle only, then joint steps (start the SR network from a bicubic-trai
 steps then also train ``SR`` on the bicubic pairs ``(z, y)`` of the HR domain,
 ``outer_identity_weight * ||SR(z) - y||_1``, logged as ``sr_pretrain``). The two GAN terms can be
 weighed apart (``cincgan.inner_gan_weight`` / ``outer_gan_weight``).
+Departure from the paper (opt-in): ``cincgan.d1_input: highpass`` makes ``D1`` judge
+:func:`highpass` of ``z`` and ``G1(x)`` (the image minus its Gaussian blur of
+``cincgan.d1_highpass_sigma`` LR pixels, times ``cincgan.d1_highpass_gain``) instead of the
+images; white noise dominates that band, so the critic need not first learn to ignore the content
+(the default ``image`` is the paper's).
 Data (:func:`unpaired_domains`): the training images are split into two disjoint sets, whole
 images/scans apart, the LR domain degraded by ``data.degradation`` (e.g.
 ``bicubic+gaussian:0.02``), the HR domain kept (and bicubic-downsampled for ``z``).
@@ -46,6 +51,7 @@ from torch import nn
 
 from medsr.losses import TVLoss, WeightedSum
 from medsr.metrics import psnr_torch
+from medsr.metrics.window import gaussian_blur
 from medsr.models.blocks import ResidualBlock, conv
 from medsr.train.config import Config
 from medsr.train.gan.unpaired import UnpairedPatches, split_domains
@@ -57,6 +63,7 @@ __all__ = [
     "CinCGAN",
     "CleanupNet",
     "UnpairedDomains",
+    "highpass",
     "split_domains",
     "squared_tv",
     "unpaired_domains",
@@ -86,6 +93,14 @@ def squared_tv(x: torch.Tensor) -> torch.Tensor:
         if x.shape[d] > 1:
             total = total + torch.diff(x, dim=d).pow(2).mean()
     return total
+
+
+def highpass(u: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``u - G_sigma * u`` per channel of ``(N, C, *s)`` (1-3 spatial axes): the detail band that
+    ``cincgan.d1_input: highpass`` shows ``D1`` (not in Yuan et al. 2018). The blur is
+    :func:`medsr.metrics.window.gaussian_blur` (taps reaching ``3 sigma`` pixels, reflected
+    borders), so a constant image gives 0."""
+    return u - gaussian_blur(u, sigma)
 
 
 def _lsgan_g(logits: torch.Tensor) -> torch.Tensor:
@@ -194,6 +209,13 @@ class CinCGAN(AdversarialSR):
         outer = w if c.outer_gan_weight is None else c.outer_gan_weight
         return inner, outer
 
+    def d1_view(self, u: torch.Tensor) -> torch.Tensor:
+        """What ``D1`` sees of an LR image: ``u`` itself (the paper) or :func:`highpass` of it
+        (``cincgan.d1_input: highpass``) times ``cincgan.d1_highpass_gain``."""
+        if self.ccfg.d1_input == "highpass":
+            return self.ccfg.d1_highpass_gain * highpass(u, self.ccfg.d1_highpass_sigma)
+        return u
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         x, y, z = batch["lr"], batch["hr"], batch["lr_clean"]
@@ -204,7 +226,7 @@ class CinCGAN(AdversarialSR):
         # ---- inner cycle: noisy LR -> clean LR
         clean = self.g1(x)
         parts: dict[str, torch.Tensor] = {
-            "inner_gan": _lsgan_g(d1(clean)),
+            "inner_gan": _lsgan_g(d1(self.d1_view(clean))),
             "inner_cycle": F.mse_loss(self.g2(clean), x),
             "inner_identity": F.l1_loss(self.g1(z), z),
             "inner_tv": squared_tv(clean),
@@ -244,7 +266,7 @@ class CinCGAN(AdversarialSR):
         # ---- critics: D1 on clean LR z vs G1(x); D2 on HR y vs SR(G1(x)); ``d_steps`` updates
         # on this batch (the generators' outputs of this step), as the other GAN tasks do
         for _ in range(self.acfg.d_steps):
-            loss_d = _lsgan_d(d1(z), d1(clean.detach()))
+            loss_d = _lsgan_d(d1(self.d1_view(z)), d1(self.d1_view(clean.detach())))
             logs = {"train/loss_d1": loss_d.detach()}
             if sr is not None:
                 loss_d2 = _lsgan_d(d2(y), d2(sr.detach()))

@@ -11,7 +11,7 @@ They live beside their tasks and are plugged into :class:`medsr.train.config.Con
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,6 +71,11 @@ class CinCGANSection(_Strict):
     starts from an EDSR trained on bicubic pairs; this does it in the same run).
     ``inner_gan_weight`` / ``outer_gan_weight``: weights of the two LSGAN terms (``None``:
     ``adversarial.weight``; the paper weighs both 1).
+    ``d1_input``: what ``D1`` judges, ``image`` (the paper: ``z`` and ``G1(x)`` themselves) or
+    ``highpass`` (not in the paper: ``u - G_s * u``, the image minus its Gaussian blur of
+    ``d1_highpass_sigma`` LR pixels, where white noise dominates the content), multiplied by
+    ``d1_highpass_gain`` (the band is a few hundredths of the intensity range: a gain brings it to
+    the scale D1's first layer is initialised for).
     As in the paper, GAN terms are least squares, cycle terms mean squared, identity terms L1,
     TV the squared finite differences.
     """
@@ -88,6 +93,9 @@ class CinCGANSection(_Strict):
     sr_pretrain: bool = False
     inner_gan_weight: float | None = Field(None, ge=0)
     outer_gan_weight: float | None = Field(None, ge=0)
+    d1_input: Literal["image", "highpass"] = "image"
+    d1_highpass_sigma: float = Field(1.0, gt=0)
+    d1_highpass_gain: float = Field(1.0, gt=0)
 
 
 def check_gan_config(cfg: Config) -> None:
