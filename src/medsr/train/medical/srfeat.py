@@ -161,9 +161,8 @@ class SRFeatSR(AdversarialSR):
             for d in discs:
                 d.requires_grad_(False)
             adv_i = self._g_adv(self.discriminator, sr, hr)
-            with torch.no_grad():
-                f_hr = self.features(hr)
-            adv_f = self._g_adv(self.feature_discriminator, self.features(sr), f_hr)
+            # the frozen VGG's maps of hr from the critic step (f_real): one forward pass fewer
+            adv_f = self._g_adv(self.feature_discriminator, self.features(sr), f_real)
             for d in discs:
                 d.requires_grad_(True)
             loss_g = loss_g + self.acfg.weight * adv_i + self.feature_weight * adv_f
