@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             if rec.is_file():
                 psnr = json.loads(rec.read_text()).get("scores", {}).get("Set5", {}).get("psnr")
             score = f"  Set5 {psnr:.2f} dB" if psnr is not None else ""
-            print(f"{run.key:10s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
+            print(f"{run.key:12s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
         return 0
     if args.readme:
         from medsr.bench.shipped_table import shipped_table, update_readme

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -188,3 +189,57 @@ def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
     )
     assert shipped_table.update_readme(readme, weights) is False  # already up to date
 
+
+
+def test_run_below_interpolation_is_stopped_and_its_children_skipped(setup, monkeypatch) -> None:
+    """The interpolation guard: a run whose held-out validation is not above cubic interpolation
+    (here an untrained network: learning rate ~0) stops at the first validation from
+    GUARD_AFTER on, is marked failed (not scored, not shipped), and the runs starting from it are
+    skipped: VDSR x2 once trained 5 hours after collapsing."""
+    runs, weights = setup["runs"], setup["weights_dir"]
+    monkeypatch.setattr(shipped, "GUARD_AFTER", 2)
+    msgs: list[str] = []
+    kw = {**setup, "log": msgs.append, "overrides": ["optim.lr=1.0e-12", "train.max_steps=8"]}
+    assert shipped.run_step(**kw) == "espcn_x2"
+    failed = json.loads((runs / "espcn_x2" / "failed.json").read_text())
+    assert failed["step"] == 2 and failed["val_psnr"] <= failed["val_psnr_interp"]
+    assert shipped.Ledger(runs / "espcn_x2").totals()[0] == 2  # stopped at once, not at step 8
+    assert not (runs / "espcn_x2" / "shipped.json").exists() and not weights.exists()
+    assert shipped.run_status(setup["order"][0], runs, weights) == "failed"
+    assert any("FAILED at step 2" in m for m in msgs)
+    assert shipped.run_step(**kw) is None  # x2 failed: x3 is not started from it
+    assert any("espcn_x3] skipped: its start espcn_x2 failed" in m for m in msgs)
+    assert not (runs / "espcn_x3").exists()
+
+
+@pytest.mark.parametrize(
+    ("step", "psnr", "stops"),
+    [(999, 20.0, False), (1000, 28.5, False), (1000, 28.0, True), (3000, 27.8, True)],
+)
+def test_guard_stops_only_from_its_step_on_and_at_or_below_interpolation(
+    tmp_path, step: int, psnr: float, stops: bool
+) -> None:
+    import torch
+
+    guard = shipped._interp_guard(tmp_path, after=1000)
+    trainer = SimpleNamespace(
+        sanity_checking=False,
+        global_step=step,
+        should_stop=False,
+        callback_metrics={"val/psnr": torch.tensor(psnr), "val/psnr_interp": torch.tensor(28.0)},
+    )
+    guard.on_validation_end(trainer, None)
+    assert trainer.should_stop is stops
+    assert (tmp_path / "failed.json").is_file() is stops
+
+
+def test_every_run_of_the_order_has_a_recipe_that_loads() -> None:
+    """configs/shipped/<key>.yaml exists for every run of ORDER, names it, and trains its scale
+    with validation often enough for the interpolation guard."""
+    from medsr.train.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    for run in shipped.ORDER:
+        cfg = load_config(root / "configs" / "shipped" / f"{run.key}.yaml")
+        assert cfg.name == run.key and cfg.model.name == run.net and cfg.model.scale == run.scale
+        assert cfg.train.val_every <= cfg.train.max_steps

@@ -16,7 +16,11 @@ subprocess for each run, so edits to this module apply from the next run on.
   when it beats SRCNN on Set5 (:data:`TARGETS`), writes ``model.safetensors`` + ``model.json``
   into ``src/medsr/weights/<net>_x<scale>/`` with the command, steps, time, hardware and scores;
 * :class:`Ledger`: ``ledger.json`` in the run folder, one segment per (re)start with the steps
-  and wall time up to its last checkpoint (work after it is lost on a kill and not counted).
+  and wall time up to its last checkpoint (work after it is lost on a kill and not counted);
+* the interpolation guard: a run whose held-out validation is not above cubic interpolation at a
+  validation from step :data:`GUARD_AFTER` on is stopped and marked ``failed.json`` (VDSR x2 of
+  2026-12-01 trained 5 hours after collapsing in its first 300 steps); the driver skips a failed
+  run and the runs that start from it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from medsr.errors import MedsrError
 
 __all__ = [
+    "GUARD_AFTER",
     "ORDER",
     "TARGETS",
     "VAL_IMAGES",
@@ -48,6 +53,9 @@ __all__ = [
 
 #: Set5 Y-PSNR to beat (SRCNN, Kim et al. CVPR 2016 Table 3) and to aim at (VDSR), per scale.
 TARGETS: dict[int, tuple[float, float]] = {2: (36.66, 37.53), 3: (32.75, 33.66), 4: (30.48, 31.35)}
+
+#: From this step on, a validation whose PSNR is not above interpolation's stops the run.
+GUARD_AFTER = 1000
 
 #: Held out of training for validation: 4 CBSD68 + 4 Sun-Hays80 images (fixed names).
 VAL_IMAGES: dict[str, tuple[str, ...]] = {
@@ -95,8 +103,13 @@ ORDER: tuple[ShippedRun, ...] = (
     ShippedRun("rdn", 2),
     ShippedRun("rdn", 3, init_from="rdn_x2"),
     ShippedRun("rdn", 4, init_from="rdn_x2"),
-    # VDSR (20 x 32) third: its weights do not depend on the scale, so x3 / x4 are short
-    # fine-tunes of x2; a step costs about what RDN's does (0.46 vs 0.43 s on one thread)
+    # SRResNet (8 x 32, BN) third (2026-12-02): post-upsampling like EDSR / RDN (0.46 s a step on
+    # one thread), after VDSR x2 collapsed (failed.json in its run folder)
+    ShippedRun("srresnet", 2),
+    ShippedRun("srresnet", 3, init_from="srresnet_x2"),
+    ShippedRun("srresnet", 4, init_from="srresnet_x2"),
+    # VDSR (20 x 32): its weights do not depend on the scale, so x3 / x4 are short fine-tunes of
+    # x2; it runs on the HR grid (0.78 s a step). Its x2 run of 2026-12-01 failed (collapsed)
     ShippedRun("vdsr", 2),
     ShippedRun("vdsr", 3, init_from="vdsr_x2"),
     ShippedRun("vdsr", 4, init_from="vdsr_x2"),
@@ -225,6 +238,37 @@ def _ledger_callback(ledger: Ledger, index: int, every: int, t0: float) -> Any:
     return _Record()
 
 
+def _interp_guard(run_dir: Path, after: int) -> Any:
+    """A Lightning callback stopping the run, and writing ``run_dir/failed.json``, at the first
+    validation from step ``after`` on whose PSNR is not above interpolation's."""
+    from lightning.pytorch.callbacks import Callback
+
+    class _Guard(Callback):
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if trainer.sanity_checking or trainer.global_step < after:
+                return
+            m = trainer.callback_metrics
+            if "val/psnr" not in m or "val/psnr_interp" not in m:
+                return
+            psnr, interp = float(m["val/psnr"]), float(m["val/psnr_interp"])
+            if psnr > interp:
+                return
+            from medsr.jsonutil import write_json
+
+            write_json(
+                run_dir / "failed.json",
+                {
+                    "step": int(trainer.global_step),
+                    "val_psnr": round(psnr, 4),
+                    "val_psnr_interp": round(interp, 4),
+                    "reason": "held-out validation not above cubic interpolation",
+                },
+            )
+            trainer.should_stop = True
+
+    return _Guard()
+
+
 def _checkpoint_step(ckpt: Path) -> int:
     import torch
 
@@ -272,9 +316,12 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def run_status(run: ShippedRun, runs: Path, weights_dir: Path) -> str:
-    """The state of a run: "exported" (in the package), "rejected" (scored below its target, not
-    shipped), "trained" (not scored yet), "started" or "new"."""
+    """The state of a run: "failed" (stopped by the interpolation guard), "exported" (in the
+    package), "rejected" (scored below its target, not shipped), "trained" (not scored yet),
+    "started" or "new". Delete the run folder to train a failed run again (a new recipe)."""
     run_dir = Path(runs) / run.key
+    if (run_dir / "failed.json").is_file():
+        return "failed"
     if (run_dir / "model.safetensors").is_file():
         record = run_dir / "shipped.json"
         if record.is_file():
@@ -328,11 +375,14 @@ def train_run(
         start = 0
         run_dir.mkdir(parents=True, exist_ok=True)
     index = ledger.begin(start, command)
-    cb = _ledger_callback(ledger, index, cfg.train.checkpoint_every, time.perf_counter())
+    cbs = [
+        _ledger_callback(ledger, index, cfg.train.checkpoint_every, time.perf_counter()),
+        _interp_guard(run_dir, GUARD_AFTER),
+    ]
     if ckpt.is_file():
-        train(resume=run_dir, overrides=overrides, callbacks=[cb])
+        train(resume=run_dir, overrides=overrides, callbacks=cbs)
     else:
-        train(cfg_path, overrides, callbacks=[cb])
+        train(cfg_path, overrides, callbacks=cbs)
     return run_dir
 
 
@@ -444,7 +494,10 @@ def run_step(
         if only and run.key not in only:
             continue
         status = run_status(run, runs, weights_dir)
-        if status in ("exported", "rejected"):
+        if status in ("exported", "rejected", "failed"):
+            continue
+        if run.init_from and (Path(runs) / run.init_from / "failed.json").is_file():
+            log(f"[{run.key}] skipped: its start {run.init_from} failed")
             continue
         parent = Path(runs) / str(run.init_from) / "model.safetensors"
         if status == "new" and run.init_from and not parent.is_file():
@@ -458,6 +511,14 @@ def run_step(
             if status in ("new", "started"):
                 log(f"[{run.key}] {'resuming' if status == 'started' else 'starting'} training")
                 train_run(run, root=root, runs=runs, overrides=overrides, command=command)
+            failed = Path(runs) / run.key / "failed.json"
+            if failed.is_file():
+                f = json.loads(failed.read_text(encoding="utf-8"))
+                log(
+                    f"[{run.key}] FAILED at step {f['step']}: validation {f['val_psnr']} dB, "
+                    f"not above interpolation ({f['val_psnr_interp']} dB); not scored"
+                )
+                return run.key
             rec = export_run(
                 run,
                 root=root,
