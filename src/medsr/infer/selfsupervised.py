@@ -146,6 +146,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "init": str,
     "pair_axes": str,
     "patch_budget": float,
+    "views": str,
 }
 
 

@@ -165,6 +165,13 @@ class SelfSRConfig:
             patches; :func:`medsr.selfsr.smore.patch_scaled_budget`); 1 (default): no change.
             4x the iterations lost 0.17 dB on a 24-slice copy of chris_t1 (the network over-fits
             the pairs; ``docs/benchmarks/selfsr_heldout.md``).
+        views: the through-plane planes restored and fused: ``"axes"`` (default: the planes of
+            the two orientations, as SMORE) or ``"diagonals"`` (also the planes along the two
+            in-plane voxel diagonals, cut exactly by a whole-voxel shear,
+            :mod:`medsr.selfsr.views`: 2x the inference cost). Not in SMORE. With one network per
+            case, FBA of the four against FBA of the two: +0.14 dB on t1-aniso-24, -0.05 dB on
+            t1-aniso, +0.02 dB on the built-in brain (x4 along z): off by default
+            (``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -190,6 +197,7 @@ class SelfSRConfig:
     init: str = "auto"
     pair_axes: str = "all"
     patch_budget: float = 1.0
+    views: str = "axes"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -213,5 +221,7 @@ class SelfSRConfig:
             raise MedsrError(f"patch_budget must be >= 1, got {self.patch_budget}")
         if self.pair_axes not in ("all", "matched"):
             raise MedsrError(f"pair_axes must be all or matched, got {self.pair_axes!r}")
+        if self.views not in ("axes", "diagonals"):
+            raise MedsrError(f"views must be axes or diagonals, got {self.views!r}")
         if self.saa_order not in ("both", "papers"):
             raise MedsrError(f"saa_order must be both or papers, got {self.saa_order!r}")

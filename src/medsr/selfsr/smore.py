@@ -246,6 +246,7 @@ def self_super_resolve(
                         ensemble=config.ensemble,
                         fusion=config.fusion,
                         fusion_power=config.fusion_power,
+                        diagonals=config.views == "diagonals",
                         progress=lambda f, m, k=k: report(
                             0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages),
                             m,
@@ -284,6 +285,7 @@ def self_super_resolve(
         "ensemble": config.ensemble,
         "fusion": config.fusion,
         "fusion_power": config.fusion_power,
+        "views": config.views,
         "sampling": config.sampling,
         "init": config.init,
         "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
@@ -316,6 +318,7 @@ def restore_through_plane(
     ensemble: bool = False,
     fusion: str = "mean",
     fusion_power: float = 8.0,
+    diagonals: bool = False,
 ) -> np.ndarray:
     """Run a 2D restoration network on the planes that contain ``slice_axis`` and fuse them.
 
@@ -336,6 +339,8 @@ def restore_through_plane(
         ensemble: average the network over the flips of each plane (rows, columns, both:
             :class:`medsr.models.ensemble.SelfEnsemble` without transposes, EDSR+'s
             self-ensemble restricted to the flips, since the slice axis must stay along the rows).
+        diagonals: with both orientations, also restore the planes along the two in-plane voxel
+            diagonals (cut and put back exactly, :mod:`medsr.selfsr.views`) and fuse the four.
 
     Returns:
         The restored ``(C, X, Y, Z)`` float32 volume.
@@ -348,7 +353,15 @@ def restore_through_plane(
 
         net = SelfEnsemble(net, 2, transpose=False)
     slicing = _slicing_axes(slice_axis, orientation, orientations)
-    total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing)
+    shears = []
+    if diagonals and orientation is None and orientations == 2:
+        from medsr.selfsr.views import shear
+
+        shears = [shear(volume.shape, slice_axis, sign) for sign in (1, -1)]
+    total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing) + sum(
+        volume.shape[0] * (volume.shape[1 + sh.shift_axis] + volume.shape[1 + sh.by_axis] - 1)
+        for sh in shears
+    )
     crop = foreground or ForegroundCrop()
     outs = [np.zeros(volume.shape, dtype=np.float32) for _ in slicing]
     done = [0]
@@ -378,6 +391,22 @@ def restore_through_plane(
             foreground=crop,
             progress=advance,
         )
+    for sh in shears:  # the diagonal planes: constant planes of the sheared volume
+        sheared = sh.apply(volume)
+        out = np.zeros(sheared.shape, dtype=np.float32)
+        slicewise_predict(
+            sheared,
+            out,
+            predict,
+            (1, 1),
+            (1, 1, 1),
+            sh.shift_axis,
+            batch_size=batch,
+            rows_axis=slice_axis,
+            foreground=crop,
+            progress=advance,
+        )
+        outs.append(sh.back(out))
     if len(outs) == 1:
         return outs[0]
     return np.stack(
