@@ -88,35 +88,34 @@ class ShippedRun:
         return f"{self.net}_x{self.scale}"
 
 
+def _ladder(net: str) -> tuple[ShippedRun, ...]:
+    """``net`` at x2, then x3 and x4 fine-tuned from its x2 weights."""
+    return (
+        ShippedRun(net, 2),
+        ShippedRun(net, 3, init_from=f"{net}_x2"),
+        ShippedRun(net, 4, init_from=f"{net}_x2"),
+    )
+
+
 #: Training order: EDSR (reduced) at x2, x3, x4 first (x3 / x4 fine-tuned from the x2 trunk, as
-#: Lim et al. 2017 do), then RDN and VDSR (reduced), then the cheap FSRCNN and ESPCN (the papers'
-#: sizes). Three networks at three scales come first; the package ships each run that beats
-#: SRCNN (:data:`TARGETS`). Step budgets: EDSR x2 reached Set5 37.44 dB at 20,500 steps, so its
-#: 60,000-step recipe was cut to 24,000 (2026-12-01).
+#: Lim et al. 2017 do), then RDN, RRDBNet, SRResNet and VDSR (reduced), then the cheap FSRCNN and
+#: ESPCN (the papers' sizes). Three networks at three scales come first; the package ships each
+#: run that beats SRCNN (:data:`TARGETS`). Step budgets: EDSR x2 reached Set5 37.44 dB at 20,500
+#: steps, so its 60,000-step recipe was cut to 24,000 (2026-12-01).
 ORDER: tuple[ShippedRun, ...] = (
-    ShippedRun("edsr", 2),
-    ShippedRun("edsr", 3, init_from="edsr_x2"),
-    ShippedRun("edsr", 4, init_from="edsr_x2"),
+    *_ladder("edsr"),
     # RDN before FSRCNN / ESPCN: FSRCNN x2 scored 35.03 dB on Set5 at step 32,000 of 200,000
     # (validation +0.07 dB over the last 10,000 steps), far from SRCNN's 36.66; the small networks
     # are unlikely to pass it at a CPU budget (docs/benchmarks/shipped.md)
-    ShippedRun("rdn", 2),
-    ShippedRun("rdn", 3, init_from="rdn_x2"),
-    ShippedRun("rdn", 4, init_from="rdn_x2"),
+    *_ladder("rdn"),
     # RRDBNet (2 x 32, growth 16) third (2026-12-02; 0.79 s a step on one thread), after VDSR x2
     # collapsed and SRResNet (8 x 32 with BN) stayed below interpolation at step 1,000 (train L1
     # 0.036 where EDSR / RDN had 0.018); both have failed.json in their run folders
-    ShippedRun("rrdbnet", 2),
-    ShippedRun("rrdbnet", 3, init_from="rrdbnet_x2"),
-    ShippedRun("rrdbnet", 4, init_from="rrdbnet_x2"),
-    ShippedRun("srresnet", 2),
-    ShippedRun("srresnet", 3, init_from="srresnet_x2"),
-    ShippedRun("srresnet", 4, init_from="srresnet_x2"),
+    *_ladder("rrdbnet"),
+    *_ladder("srresnet"),
     # VDSR (20 x 32): its weights do not depend on the scale, so x3 / x4 are short fine-tunes of
     # x2; it runs on the HR grid (0.78 s a step). Its x2 run of 2026-12-01 failed (collapsed)
-    ShippedRun("vdsr", 2),
-    ShippedRun("vdsr", 3, init_from="vdsr_x2"),
-    ShippedRun("vdsr", 4, init_from="vdsr_x2"),
+    *_ladder("vdsr"),
     ShippedRun("fsrcnn", 2),
     ShippedRun("espcn", 2),
     ShippedRun("fsrcnn", 3, init_from="fsrcnn_x2"),
