@@ -114,7 +114,8 @@ ORDER: tuple[ShippedRun, ...] = (
     *_ladder("rrdbnet"),
     *_ladder("srresnet"),
     # VDSR (20 x 32): its weights do not depend on the scale, so x3 / x4 are short fine-tunes of
-    # x2; it runs on the HR grid (0.78 s a step). Its x2 run of 2026-12-01 failed (collapsed)
+    # x2; it runs on the HR grid (0.78 s a step). Its x2 run of 2026-12-01 stalled at a zero
+    # residual (PyTorch's default initialisation; shipped_runs/failed/): retrained with He's
     *_ladder("vdsr"),
     ShippedRun("fsrcnn", 2),
     ShippedRun("espcn", 2),

@@ -171,6 +171,19 @@ def plain_cnn(
     return nn.Sequential(*mods)
 
 
+def he_init(module: nn.Module) -> nn.Module:
+    """He et al. (ICCV 2015) initialisation of every convolution of ``module``: normal weights of
+    standard deviation sqrt(2 / fan_in), zero biases; returns ``module``. Deep plain ReLU stacks
+    need it: with PyTorch's default (uniform, a = sqrt(5)) each layer shrinks the signal, and a
+    20-layer VDSR body stalled at a zero residual (docs/benchmarks/shipped.md)."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
 def count_parameters(module: nn.Module, *, weights_only: bool = False) -> int:
     """Number of learnable parameters; ``weights_only`` leaves out biases (and 1-D params such as
     BN/PReLU), the way some papers (e.g. FSRCNN) count."""
