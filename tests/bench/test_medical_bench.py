@@ -123,7 +123,11 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
     ]
     for r in result.simulated:
         assert 15 < r.psnr < 60 and 0.3 < r.ssim <= 1 and 0 < r.nrmse < 0.5, r
-        assert 20 < r.consistency_psnr < 80, r
+        # the quick supervised VDSR trains 12 steps from He et al.'s initialisation (the paper's,
+        # since 2026-12-02): its residual branch is not yet flat, so its re-degraded output may
+        # sit a little below 20 dB of consistency (19.75 dB at x4 when measured)
+        low = 15 if r.method == SUPERVISED else 20
+        assert low < r.consistency_psnr < 80, r
     for f in (2, 4):
         by = {r.method: r for r in result.simulated if r.case == f"x{f}"}
         assert by["bspline"].psnr > by["nearest"].psnr
