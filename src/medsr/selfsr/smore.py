@@ -363,7 +363,6 @@ def restore_through_plane(
         for sh in shears
     )
     crop = foreground or ForegroundCrop()
-    outs = [np.zeros(volume.shape, dtype=np.float32) for _ in slicing]
     done = [0]
 
     def predict(x: np.ndarray) -> np.ndarray:  # (B, C, R, W): channels share the network
@@ -378,35 +377,25 @@ def restore_through_plane(
         if progress is not None:
             progress(done[0] / total, f"{label}: plane {done[0]}/{total}")
 
-    for axis, out in zip(slicing, outs, strict=True):
+    def restore(vol: np.ndarray, cut_axis: int) -> np.ndarray:  # the planes across cut_axis
+        out = np.zeros(vol.shape, dtype=np.float32)
         slicewise_predict(
-            volume,
+            vol,
             out,
             predict,
             (1, 1),
             (1, 1, 1),
-            axis,
+            cut_axis,
             batch_size=batch,
             rows_axis=slice_axis,
             foreground=crop,
             progress=advance,
         )
-    for sh in shears:  # the diagonal planes: constant planes of the sheared volume
-        sheared = sh.apply(volume)
-        out = np.zeros(sheared.shape, dtype=np.float32)
-        slicewise_predict(
-            sheared,
-            out,
-            predict,
-            (1, 1),
-            (1, 1, 1),
-            sh.shift_axis,
-            batch_size=batch,
-            rows_axis=slice_axis,
-            foreground=crop,
-            progress=advance,
-        )
-        outs.append(sh.back(out))
+        return out
+
+    outs = [restore(volume, axis) for axis in slicing]
+    # the diagonal planes: the grid planes of the sheared volume, sheared back
+    outs += [sh.back(restore(sh.apply(volume), sh.shift_axis)) for sh in shears]
     if len(outs) == 1:
         return outs[0]
     return np.stack(
