@@ -111,7 +111,9 @@ ORDER: tuple[ShippedRun, ...] = (
     # RRDBNet (2 x 32, growth 16) third (2026-12-02; 0.79 s a step on one thread), after VDSR x2
     # collapsed and SRResNet (8 x 32 with BN) stayed below interpolation at step 1,000 (train L1
     # 0.036 where EDSR / RDN had 0.018); both have failed.json in their run folders
-    *_ladder("rrdbnet"),
+    # x2 only: it scored Set5 36.13 dB (rejected, below SRCNN), so its x3 / x4 fine-tunes are not
+    # queued (a rejected x2 still starts its children)
+    ShippedRun("rrdbnet", 2),
     *_ladder("srresnet"),
     # VDSR (20 x 32): its weights do not depend on the scale, so x3 / x4 are short fine-tunes of
     # x2; it runs on the HR grid (0.78 s a step). Its x2 run of 2026-12-01 stalled at a zero
