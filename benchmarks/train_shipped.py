@@ -78,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.step:
         from medsr.cli.notes import lightning_to_stdout
 
-        command = "python benchmarks/train_shipped.py"
+        command = " ".join(
+            ["python benchmarks/train_shipped.py"]
+            + [f"--only {k}" for k in args.only]
+            + [f"--set {v}" for v in args.set]
+        )
         with lightning_to_stdout():  # one line per message, Lightning's advertisement dropped
             key = shipped.run_step(
                 root=ROOT,

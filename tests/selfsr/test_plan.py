@@ -76,3 +76,16 @@ def test_user_mistakes_raise() -> None:
         plan_self_sr(_volume((1.0, 1.0, 1.1)), (1.0, 1.0, 1.1))
     with pytest.raises(MedsrError, match="gap"):
         plan_self_sr(_volume((1.0, 1.0, 2.0)), (1.0, 1.0, 2.0), SliceProfile(gap=2.5))
+
+
+def test_header_thickness_only_describes_the_stacking_axis() -> None:
+    # a series of 1.5 mm slices (axis 2) made thick along x: the header says nothing about x
+    vol = _volume((1.64, 0.41, 1.5), extra={"slice_thickness": 1.5})
+    plan = plan_self_sr(vol, (4.0, 1.0, 1.0))
+    assert plan.slice_axis == 0
+    assert (plan.thickness, plan.thickness_source) == (pytest.approx(1.64), "spacing")
+    assert plan.fwhm_voxels == pytest.approx(4.0) and not plan.has_gap
+    # the same header on the stacking axis is used
+    stacked = _volume((0.41, 0.41, 1.64), extra={"slice_thickness": 1.5})
+    plan = plan_self_sr(stacked, (1.0, 1.0, 4.0))
+    assert (plan.thickness, plan.thickness_source) == (1.5, "header")

@@ -200,13 +200,18 @@ class Ledger:
 
         write_json(self.path, data)
 
-    def begin(self, start_step: int, command: str) -> int:
+    def begin(self, start_step: int, command: str, threads: int | None = None) -> int:
+        """Open a segment from ``start_step``; ``threads``: the torch threads the training will
+        use (its config's ``train.threads``), recorded instead of this process's count."""
         data = self.read()
+        hw = hardware()
+        if threads is not None:
+            hw["torch_threads"] = int(threads)
         data["segments"].append(
             {
                 "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "command": command,
-                "hardware": hardware(),
+                "hardware": hw,
                 "start_step": int(start_step),
                 "end_step": int(start_step),
                 "seconds": 0.0,
@@ -380,7 +385,7 @@ def train_run(
         cfg = load_config(cfg_path, overrides)
         start = 0
         run_dir.mkdir(parents=True, exist_ok=True)
-    index = ledger.begin(start, command)
+    index = ledger.begin(start, command, cfg.train.threads)
     cbs = [
         _ledger_callback(ledger, index, cfg.train.checkpoint_every, time.perf_counter()),
         _interp_guard(run_dir, GUARD_AFTER),

@@ -147,6 +147,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "pair_axes": str,
     "patch_budget": float,
     "views": str,
+    "back_project": _flag,
 }
 
 

@@ -3,7 +3,8 @@
 Self-supervised SR (SMORE, ref. [84]) applies to scans with one thick-slice axis: the axis of the
 largest spacing. The factor is that spacing over the target spacing (any positive number, not only
 integers); the slice thickness comes from ``--slice-thickness``, else the header (DICOM
-SliceThickness, kept by :mod:`medsr.io` in ``meta.extra``), else equals the spacing (contiguous
+SliceThickness, kept by :mod:`medsr.io` in ``meta.extra``; only when the thick axis is the one
+the file stacks its slices along), else equals the spacing (contiguous
 slices). Grids come from :mod:`medsr.volume` only.
 """
 
@@ -20,6 +21,7 @@ from medsr.errors import MedsrError, OptionError
 from medsr.volume import Volume, spacing_of
 
 __all__ = [
+    "STACK_AXIS",
     "SelfSRPlan",
     "default_target_spacing",
     "find_slice_axis",
@@ -56,8 +58,20 @@ def default_target_spacing(spacing: Sequence[float]) -> tuple[float, float, floa
     return (fine, fine, fine)
 
 
-def header_thickness(volume: Volume) -> float | None:
-    """The slice thickness the file states (mm), if any."""
+#: The axis along which medsr's readers stack a series' slices (DICOM: the slice index is the
+#: last axis); a thickness stated in the header (``SliceThickness``) is measured along it.
+STACK_AXIS = 2
+
+
+def header_thickness(volume: Volume, axis: int = STACK_AXIS) -> float | None:
+    """The slice thickness the file states (mm) along ``axis``, if any.
+
+    A header's thickness describes the slices the file stacks (:data:`STACK_AXIS`), never
+    another axis: for thick slices along an in-plane axis (a simulation, a reformatted scan) it
+    is ``None``. (The T1 DICOM series of ``docs/benchmarks/selfsr_heldout.md``, made thick along
+    x, was given the series' 1.5 mm z thickness until 2026-12-02.)"""
+    if int(axis) != STACK_AXIS:
+        return None
     for key in _THICKNESS_KEYS:
         value = volume.meta.extra.get(key)
         if value is None:
@@ -162,7 +176,7 @@ def plan_self_sr(
     target_spacing = slice_spacing / factor
     if profile.thickness is not None:
         thickness, source = float(profile.thickness), "option"
-    elif (t := header_thickness(volume)) is not None and profile.gap == 0:
+    elif (t := header_thickness(volume, axis)) is not None and profile.gap == 0:
         thickness, source = t, "header"
     else:
         thickness, source = (
