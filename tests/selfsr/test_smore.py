@@ -139,36 +139,12 @@ def test_upscale_method_registry(thick) -> None:
     entry = get_method("self")
     assert entry.kind == "self-supervised" and default_method() == "self"
     target = TargetGrid.from_spacing(thick.lr, 1.0)  # isotropic 1 mm = the truth grid
-    out, info = entry.fn(
-        thick.lr,
-        target,
-        MethodOptions(
-            seed=1,
-            extra={
-                "iterations": "5",
-                "patch": "24",
-                "batch": "2",
-                "threads": "1",
-                "orientations": "1",
-            },
-        ),
-    )
+    small = {"iterations": "5", "patch": "24", "batch": "2", "threads": "1", "orientations": "1"}
+    out, info = entry.fn(thick.lr, target, MethodOptions(seed=1, extra=small))
     assert out.shape == target.shape and info["budget"] == "5it"
     assert info["back_projection"]["applied"]
     off, info_off = entry.fn(
-        thick.lr,
-        target,
-        MethodOptions(
-            seed=1,
-            extra={
-                "iterations": "5",
-                "patch": "24",
-                "batch": "2",
-                "threads": "1",
-                "orientations": "1",
-                "back_project": "false",
-            },
-        ),
+        thick.lr, target, MethodOptions(seed=1, extra={**small, "back_project": "false"})
     )
     record = {k: v for k, v in info_off["back_projection"].items() if k != "seconds"}
     assert record == {"applied": False, "reason": "off"}
