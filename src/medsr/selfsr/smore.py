@@ -435,6 +435,7 @@ def back_project_slices(
     range of ``g``) before and after.
     """
     from medsr.degrade import acquisition_operator
+    from medsr.metrics import psnr_from_mse
 
     if any(
         abs(float(f) - 1.0) > 1e-9 for a, f in enumerate(plan.factors) if a != plan.slice_axis
@@ -445,8 +446,7 @@ def back_project_slices(
     span = float(np.max(g) - np.min(g)) or 1.0
 
     def psnr(residual: np.ndarray) -> float:
-        mse = float(np.mean(np.square(residual, dtype=np.float64)))
-        return round(float(10 * np.log10(span**2 / mse)), 2) if mse > 0 else float("inf")
+        return round(psnr_from_mse(float(np.mean(np.square(residual, dtype=np.float64))), span), 2)
 
     residual = g - op.apply(restored, dtype=np.float32)
     before = psnr(residual)
