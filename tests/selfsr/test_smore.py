@@ -105,10 +105,6 @@ def test_slice_gap_runs_the_anti_aliasing_stage_when_asked(brain_crop) -> None:
 
 
 def test_registry_network_can_be_chosen(thick) -> None:
-    from medsr.models import list_models
-
-    if "vdsr" not in list_models():
-        pytest.skip("the model zoo has no vdsr yet")
     out, info = self_super_resolve(
         thick.lr,
         thick.factors,
