@@ -35,6 +35,11 @@ def shipped_table(weights_dir: Path) -> str:
         kw = ", ".join(f"{k} {v}" for k, v in sorted((meta.get("kwargs") or {}).items()))
         mb = (meta_path.parent / "model.safetensors").stat().st_size / 1e6
         train = f"{rec['steps']:,} steps, {rec['train_hours']:.2f} h"
+        threads = sorted(
+            {int((g.get("hardware") or {}).get("torch_threads") or 1) for g in rec["segments"]}
+        )
+        if threads != [1]:  # the ledger records each session's threads
+            train += f" ({'-'.join(map(str, threads))} threads)"
         if rec.get("init_from"):
             train += f" from {rec['init_from']}"
         cells = []
@@ -56,7 +61,7 @@ def shipped_table(weights_dir: Path) -> str:
             )
         )
     head = (
-        "| shipped network | scale | parameters | MB | training (1 CPU thread) "
+        "| shipped network | scale | parameters | MB | training (1 CPU thread unless said) "
         "| Set5 Y-PSNR / SSIM | Set14 Y-PSNR / SSIM "
         "| Set5 vs SRCNN published | Set5 vs VDSR published |\n"
         "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
