@@ -127,10 +127,7 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
         # since 2026-12-02): its residual branch is not yet flat, so its re-degraded output may
         # sit a little below 20 dB of consistency (19.75 dB at x4 when measured)
         low = 15 if r.method == SUPERVISED else 20
-        if r.method == "self":  # back-projected onto the thick slices (SelfSRConfig.back_project)
-            assert r.consistency_psnr > 60, r
-        else:
-            assert low < r.consistency_psnr < 80, r
+        assert low < r.consistency_psnr < 80, r
     for f in (2, 4):
         by = {r.method: r for r in result.simulated if r.case == f"x{f}"}
         assert by["bspline"].psnr > by["nearest"].psnr
@@ -152,11 +149,7 @@ def test_quick_benchmark_end_to_end(tmp_path: Path) -> None:
         np.testing.assert_allclose(np.asarray(scan.output_affine), target.affine, atol=1e-5)
         np.testing.assert_allclose(scan.output_spacing, fine, rtol=1e-2)
         assert [r.method for r in scan.rows] == ["bspline", "self"]
-        rows = {r.method: r for r in scan.rows}
-        assert all(r.psnr is None for r in scan.rows)
-        assert 20 < rows["bspline"].consistency_psnr < 80, rows
-        # self-SR re-acquires to the scan up to the rounding of the stored dtype
-        assert rows["self"].consistency_psnr > rows["bspline"].consistency_psnr + 5, rows
+        assert all(r.psnr is None and 20 < r.consistency_psnr < 80 for r in scan.rows)
         assert all(u["ok"] for u in scan.units.values()), scan.units
 
     # files: JSON, Markdown with every row, a PNG of a sensible size

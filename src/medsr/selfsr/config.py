@@ -174,9 +174,12 @@ class SelfSRConfig:
             (``docs/benchmarks/selfsr_heldout.md``).
         back_project: after the fusion, one step of back-projection onto the thick slices
             (:func:`medsr.selfsr.smore.back_project_slices`: the output then re-acquires to the
-            scan). Not in SMORE. On by default since 2026-12-02: +0.02 to +0.10 dB on the five
-            development cases, and it cannot increase the error when the scan is noise-free
-            thick slices of the assumed profile (``docs/benchmarks/selfsr_heldout.md``).
+            scan with the assumed slice profile). Not in SMORE. Off by default: on slices
+            simulated with the assumed profile it gained +0.02 to +0.10 dB on the five
+            development cases and +0.02 / +0.13 dB on the held-out chris_PD / CT_pitch, but a real
+            scan's profile is not known, and on a real PD crop it deepened the undershoot of
+            the background (1st percentile 54 -> 50.0 with it, 50.6 without;
+            ``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -203,7 +206,7 @@ class SelfSRConfig:
     pair_axes: str = "all"
     patch_budget: float = 1.0
     views: str = "axes"
-    back_project: bool = True
+    back_project: bool = False
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)

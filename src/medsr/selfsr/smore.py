@@ -20,8 +20,9 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
 3. the scan is interpolated onto the target grid and the network is applied to its through-plane
    planes in two orthogonal orientations (each plane with its flips, averaged: a self-ensemble),
    fused by Fourier burst accumulation as SMORE does (:mod:`medsr.selfsr.fusion`);
-4. the result is back-projected onto the thick slices (:func:`back_project_slices`; not in the
-   papers): re-acquired with the assumed slice profile, it gives the scan back.
+4. optionally (``back_project``, off by default; not in the papers), the result is
+   back-projected onto the thick slices (:func:`back_project_slices`): re-acquired with the
+   assumed slice profile, it gives the scan back.
 
 Only the thick axis is super-resolved: when the target grid is also finer than the in-plane
 spacing, the in-plane axes are interpolated (step 1 resamples them first) and the network learns
