@@ -438,27 +438,18 @@ def back_project_slices(
     range of ``g``) before and after.
     """
     from medsr.degrade import acquisition_operator
-    from medsr.metrics import psnr_from_mse
+    from medsr.infer.consistency import enforce_consistency
 
     if any(
         abs(float(f) - 1.0) > 1e-9 for a, f in enumerate(plan.factors) if a != plan.slice_axis
     ):
         return {"applied": False, "reason": "the in-plane axes are resampled too"}
     op = acquisition_operator(volume, target, plan.profile, slice_axes=(plan.slice_axis,))
-    g = np.asarray(observed, dtype=np.float32)
-    span = float(np.max(g) - np.min(g)) or 1.0
-
-    def psnr(residual: np.ndarray) -> float:
-        return round(psnr_from_mse(float(np.mean(np.square(residual, dtype=np.float64))), span), 2)
-
-    residual = g - op.apply(restored, dtype=np.float32)
-    before = psnr(residual)
-    op.back_project(residual, restored)
-    after = psnr(g - op.apply(restored, dtype=np.float32))
+    before, after = enforce_consistency(observed, restored, op, iterations=1)
     return {
         "applied": True,
         "method": "one step of iterative back-projection (Irani & Peleg 1991), A^T (A A^T)^-1",
-        "consistency_psnr_db": {"before": before, "after": after},
+        "consistency_psnr_db": {"before": round(before, 2), "after": round(after, 2)},
     }
 
 
