@@ -138,3 +138,22 @@ def test_gan_training_resumes_exactly(tiny_config, tmp_path):
     b = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=False)
     assert a["global_step"] == b["global_step"] == 4
     assert all(torch.equal(v, b["state_dict"][k]) for k, v in a["state_dict"].items())
+
+
+def test_a_moved_run_keeps_checkpointing_into_last_ckpt(tiny_config, tmp_path):
+    """A run folder moved (or cloned) before resuming: its periodic checkpoints still overwrite
+    ``checkpoints/last.ckpt``, the file a resume reads. Lightning's version counter wrote them to
+    ``last-v1.ckpt`` instead (the stored path of the old folder no longer matched), so a resume
+    after a crash restarted from the stale ``last.ckpt``."""
+    torch.set_num_threads(1)
+    first = tmp_path / "first"
+    train(parse_config(_config(tiny_config, first)), ["train.max_steps=4"])
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    assert torch.load(moved / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+
+    resumed = train(resume=moved, overrides=["train.max_steps=8"])
+    assert resumed.global_step == 8
+    names = sorted(p.name for p in (moved / "checkpoints").iterdir())
+    assert not [n for n in names if n.startswith("last-v")], names
+    assert torch.load(moved / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 8

@@ -162,13 +162,16 @@ def build_trainer(
     accelerator = "gpu" if t.accelerator == "cuda" else t.accelerator
     callbacks: list[Any] = [
         # Saved after the last batch of each data epoch (on_train_batch_end), the restart point
-        # Lightning's loops resume exactly from; see medsr.train.run.
+        # Lightning's loops resume exactly from; see medsr.train.run. Always into last.ckpt, the
+        # file a resume reads: with Lightning's version counter, a run folder moved or cloned
+        # before resuming (its stored path no longer matches) wrote last-v1.ckpt from then on.
         ModelCheckpoint(
             dirpath=run_dir / "checkpoints",
             save_last=True,
             save_top_k=0,
             every_n_train_steps=t.checkpoint_every,
             save_on_train_epoch_end=False,
+            enable_version_counter=False,
         ),
         LearningRateMonitor(logging_interval="step"),
         EpochCounted(),
