@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+import torch
 from torch import nn
 
 from medsr.errors import MedsrError
@@ -182,6 +183,26 @@ def he_init(module: nn.Module) -> nn.Module:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return module
+
+
+def identity_init(layer: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> nn.Module:
+    """Identity initialisation of a square convolution (``in == out`` channels, odd kernel): every
+    weight zero except each output channel's self-connection at the kernel centre (1), zero bias;
+    returns ``layer``. The recursive layer of DRCN (Kim et al., CVPR 2016, section 4.2) starts so,
+    after IRNN (Le, Jaitly & Hinton 2015): a ReLU layer so initialised passes non-negative maps
+    through unchanged, however many times it is applied."""
+    if layer.in_channels != layer.out_channels or layer.groups != 1:
+        raise ValueError("identity_init needs a square convolution without groups")
+    if any(k % 2 == 0 for k in layer.kernel_size):
+        raise ValueError("identity_init needs an odd kernel")
+    with torch.no_grad():
+        layer.weight.zero_()
+        centre = tuple(k // 2 for k in layer.kernel_size)
+        for c in range(layer.out_channels):
+            layer.weight[(c, c, *centre)] = 1.0
+        if layer.bias is not None:
+            layer.bias.zero_()
+    return layer
 
 
 def count_parameters(module: nn.Module, *, weights_only: bool = False) -> int:

@@ -7,6 +7,9 @@ recursion, with a skip connection from the interpolated input: ``y_d = x + f_rec
 (recursive supervision, section 3.3). The final output is the learned weighted average of the D
 predictions, ``y = sum_d w_d y_d`` (eq. 8; weights initialised to 1/D, plus one scalar offset
 initialised to 0, which gives the reference count of 1,775,122 parameters on Y with 256 filters).
+Initialised as in the paper (section 4.2): He et al. (2015) for the embedding and reconstruction
+filters, the identity for the recursive one (zero weights but each channel's centre
+self-connection, after IRNN), zero biases.
 :meth:`DRCN.forward_all` returns ``[y_1, ..., y_D, y]`` for the recursive-supervision loss.
 """
 
@@ -17,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import conv
+from medsr.models.blocks import conv, he_init, identity_init
 from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
@@ -41,6 +44,11 @@ class DRCN(PreUpsampleNet):
         self.reconstruct = nn.Sequential(
             conv(dims, c, c, 3), nn.ReLU(), conv(dims, c, in_channels, 3)
         )
+        # the paper's initialisation (section 4.2): He et al. for every filter but the recursive
+        # one, which starts as the identity (zero but its self-connections); zero biases
+        he_init(self.embed)
+        he_init(self.reconstruct)
+        identity_init(self.recursive[0])
         self.ensemble_weight = nn.Parameter(torch.full((d,), 1.0 / d))
         self.ensemble_bias = nn.Parameter(torch.zeros(1))
 

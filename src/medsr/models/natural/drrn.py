@@ -4,7 +4,8 @@ review section 3.4.2).
 B recursive blocks; each starts with a conv and then applies U residual units whose weights are
 shared within the block, every unit adding to the block's first output (multi-path local residual
 learning, eq. 7: ``H^u = H^0 + F(H^{u-1}, W)``). Units use the pre-activation order BN-ReLU-conv
-(Fig. 4). A final BN-ReLU-conv reconstructs the residual of the bicubic input (global residual).
+(Fig. 4); convolutions start from He et al.'s (2015) initialisation as in the paper. A final
+BN-ReLU-conv reconstructs the residual of the bicubic input (global residual).
 Paper preset DRRN_B1U25, 128 filters: 297,601 conv parameters on Y (+ 768 BN scale/shift = 298,369
 with ``bn=True``; the BN layers are shared by the recursions like the convolutions).
 """
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import batch_norm, conv
+from medsr.models.blocks import batch_norm, conv, he_init
 from medsr.models.natural._common import PreUpsampleNet, create_srnet
 from medsr.models.registry import ModelInfo, register_model
 
@@ -70,6 +71,7 @@ class DRRN(PreUpsampleNet):
             ]
         )
         self.exit = _pre_act_conv(dims, c, in_channels, bn)
+        he_init(self)  # the paper's initialisation (He et al. 2015; section 4.1), zero biases
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         up = self.upsample(x)
