@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rewrite the README's table of shipped models from src/medsr/weights/*/model.json",
     )
+    ap.add_argument(
+        "--readme-table1",
+        type=Path,
+        metavar="REPORT_DIR",
+        help="copy the overview of a `medsr benchmark table1 --out REPORT_DIR` report into the "
+        "README's Table-1 block",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.chdir(ROOT)  # the recipes' paths are relative to the repository root
@@ -67,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
                 psnr = json.loads(rec.read_text()).get("scores", {}).get("Set5", {}).get("psnr")
             score = f"  Set5 {psnr:.2f} dB" if psnr is not None else ""
             print(f"{run.key:12s} {st:9s} step {steps:>7d}  {secs / 3600:6.2f} h{score}")
+        return 0
+    if args.readme_table1 is not None:
+        from medsr.bench.shipped_table import update_readme_table1
+
+        changed = update_readme_table1(ROOT / "README.md", args.readme_table1)
+        print("README.md Table-1 overview " + ("updated" if changed else "already up to date"))
         return 0
     if args.readme:
         from medsr.bench.shipped_table import shipped_table, update_readme
@@ -128,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     from medsr.cli.notes import lightning_to_stdout
+    from medsr.errors import MedsrError
 
     with lightning_to_stdout():  # one line per Lightning message, its advertisement dropped
-        raise SystemExit(main())
+        try:
+            code = main()
+        except MedsrError as err:  # a user error: one line, exit 2, no traceback
+            print(f"error: {err}", file=sys.stderr)
+            code = 2
+    raise SystemExit(code)

@@ -154,6 +154,30 @@ def test_shipped_and_given_weights_get_rows_costs_and_published_numbers(
     write_report(report, out, overwrite=True)
 
 
+def test_a_scale_without_weights_is_noted_once_for_all_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two image sets, a shipped network without weights at x3: one note names it once."""
+    import shutil
+
+    from medsr.models import shipped
+
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path / "weights")
+    _fake_shipped(tmp_path / "weights")
+    other = tmp_path / "Other"
+    other.mkdir()
+    shutil.copy(SET5 / "baby.png", other / "baby.png")
+    report = run_table1_benchmark(
+        [SET5, other], [3], ["bicubic", "srcnn"], repeats=1, figures=False
+    )
+    assert {(r.dataset, r.label) for r in report.rows} == {
+        ("Set5", "bicubic (MATLAB imresize)"),
+        ("Other", "bicubic (MATLAB imresize)"),
+    }
+    skipped = [n for n in report.notes if n.startswith("not run")]
+    assert skipped == ["not run (no weights at that scale): srcnn (shipped) x3"]
+
+
 def test_default_data_is_set5_and_set14_beside_the_repository() -> None:
     assert [p.name for p in table1_benchmark.default_datasets()] == ["CSet5", "CSet14"]
     assert table1_benchmark.default_datasets()[0] == SET5

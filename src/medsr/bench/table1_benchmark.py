@@ -379,7 +379,9 @@ def run_table1_benchmark(
         )
     )
     if skipped:
-        report.notes.append("not run (no weights at that scale): " + ", ".join(skipped))
+        # once per method and scale, not once per image set
+        unique = ", ".join(dict.fromkeys(skipped))
+        report.notes.append("not run (no weights at that scale): " + unique)
     if figures and report.rows:
         from medsr.bench.report_figures import cost_chart
 
