@@ -19,6 +19,7 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "natural"
 DEFAULT_RUNS = ROOT / "shipped_runs"
 DEFAULT_WEIGHTS = ROOT / "src" / "medsr" / "weights"
 DONE = 3  # exit status of --step when every run is exported
+STOPPED = 143  # exit status of --step (and the driver) stopped by SIGINT / SIGTERM
 
 
 def _stamp() -> str:
@@ -96,17 +98,27 @@ def main(argv: list[str] | None = None) -> int:
             + [f"--only {k}" for k in args.only]
             + [f"--set {v}" for v in args.set]
         )
+        from medsr.train.interrupt import TrainingInterrupted
+
         with lightning_to_stdout():  # one line per message, Lightning's advertisement dropped
-            key = shipped.run_step(
-                root=ROOT,
-                runs=args.runs,
-                weights_dir=args.weights,
-                natural=args.data,
-                only=args.only,
-                overrides=args.set,
-                command=command,
-                log=lambda m: print(f"{_stamp()} {m}", flush=True),
-            )
+            try:
+                key = shipped.run_step(
+                    root=ROOT,
+                    runs=args.runs,
+                    weights_dir=args.weights,
+                    natural=args.data,
+                    only=args.only,
+                    overrides=args.set,
+                    command=command,
+                    log=lambda m: print(f"{_stamp()} {m}", flush=True),
+                )
+            except TrainingInterrupted as stop:  # the ledger and last.ckpt hold this step
+                print(
+                    f"{_stamp()} stopped at step {stop.step} of {stop.total} "
+                    f"({stop.checkpoint} saved); run the same command to resume",
+                    flush=True,
+                )
+                return STOPPED
         return DONE if key is None else 0
 
     args.runs.mkdir(parents=True, exist_ok=True)
@@ -128,12 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         for v in values:
             child += [flag, v]
     child += ["--data", str(args.data), "--runs", str(args.runs), "--weights", str(args.weights)]
+    # a signal to the process group stops the --step child, which saves its checkpoint: the
+    # driver waits for it (a no-op handler, reset to the default in the child by exec)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     while True:
         print(f"{_stamp()} driver: next run", flush=True)
         rc = subprocess.call(child)
         if rc == DONE:
             print(f"{_stamp()} driver: every run is exported", flush=True)
             return 0
+        if rc in (STOPPED, -signal.SIGTERM, -signal.SIGINT):
+            print(f"{_stamp()} driver: stopped by a signal; run it again to resume", flush=True)
+            return STOPPED
         if rc != 0:
             print(f"{_stamp()} driver: a run failed (exit {rc}); stopping", flush=True)
             return rc

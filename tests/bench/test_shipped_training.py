@@ -180,7 +180,7 @@ def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
 
     readme = tmp_path / "README.md"
     readme.write_text("intro\n")
-    with pytest.raises(MedsrError, match="no shipped-table block"):
+    with pytest.raises(MedsrError, match="has no generated block"):
         shipped_table.update_readme(readme, weights)
     readme.write_text(f"intro\n{shipped_table.README_BEGIN}\nold\n{shipped_table.README_END}\ntail\n")
     assert shipped_table.update_readme(readme, weights) is True
@@ -243,3 +243,30 @@ def test_every_run_of_the_order_has_a_recipe_that_loads() -> None:
         cfg = load_config(root / "configs" / "shipped" / f"{run.key}.yaml")
         assert cfg.name == run.key and cfg.model.name == run.net and cfg.model.scale == run.scale
         assert cfg.train.val_every <= cfg.train.max_steps
+
+
+def test_a_stopped_run_records_the_step_it_saved(setup, monkeypatch) -> None:
+    """SIGINT / SIGTERM mid-run: last.ckpt holds the step reached, and the ledger's segment ends
+    at that step (not at the checkpoint before it), so the hours and steps of the record add up."""
+    import os
+    import signal
+
+    import torch
+    from lightning.pytorch.callbacks import Callback
+
+    from medsr.train.interrupt import TrainingInterrupted
+
+    class _SignalAtStep3(Callback):
+        def on_train_batch_end(self, trainer, *args) -> None:
+            if trainer.global_step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(shipped, "_interp_guard", lambda *a: _SignalAtStep3())
+    with pytest.raises(TrainingInterrupted) as stop:
+        shipped.run_step(**setup)
+    assert stop.value.step == 3
+    run_dir = setup["runs"] / "espcn_x2"
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+    segs = shipped.Ledger(run_dir).read()["segments"]
+    assert [(s["start_step"], s["end_step"]) for s in segs] == [(0, 3)]
+    assert shipped.run_status(setup["order"][0], setup["runs"], setup["weights_dir"]) == "started"

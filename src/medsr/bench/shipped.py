@@ -360,6 +360,7 @@ def train_run(
     """Start or resume the training of ``run``; returns its run folder (with model.safetensors)."""
     from medsr.train import train
     from medsr.train.config import load_config
+    from medsr.train.interrupt import TrainingInterrupted
 
     cfg_path = Path(root) / "configs" / "shipped" / f"{run.key}.yaml"
     run_dir = Path(runs) / run.key
@@ -386,14 +387,20 @@ def train_run(
         start = 0
         run_dir.mkdir(parents=True, exist_ok=True)
     index = ledger.begin(start, command, cfg.train.threads)
+    t0 = time.perf_counter()
     cbs = [
-        _ledger_callback(ledger, index, cfg.train.checkpoint_every, time.perf_counter()),
+        _ledger_callback(ledger, index, cfg.train.checkpoint_every, t0),
         _interp_guard(run_dir, GUARD_AFTER),
     ]
-    if ckpt.is_file():
-        train(resume=run_dir, overrides=overrides, callbacks=cbs)
-    else:
-        train(cfg_path, overrides, callbacks=cbs)
+    try:
+        if ckpt.is_file():
+            train(resume=run_dir, overrides=overrides, callbacks=cbs)
+        else:
+            train(cfg_path, overrides, callbacks=cbs)
+    except TrainingInterrupted as stop:
+        # SIGINT / SIGTERM: last.ckpt holds this step; the segment counts up to it
+        ledger.update(index, stop.step, time.perf_counter() - t0)
+        raise
     return run_dir
 
 
