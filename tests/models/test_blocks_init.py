@@ -97,3 +97,17 @@ def test_drrn_starts_from_he_init() -> None:
     for m in convs[1:3]:  # 128 x 3 x 3 inputs
         assert abs(float(m.weight.std()) - math.sqrt(2 / 1152)) < 0.05 * math.sqrt(2 / 1152)
     assert all(m.bias is None or float(m.bias.abs().max()) == 0.0 for m in convs)
+
+
+def test_fsrcnn_starts_as_in_its_paper() -> None:
+    """FSRCNN (Dong et al. 2016): He et al.'s initialisation for PReLU (slope 0.25) on the
+    convolutions, std sqrt(2 / ((1 + 0.25^2) fan_in)); the deconvolution from N(0, 0.001)."""
+    torch.manual_seed(0)
+    net = create_model("fsrcnn", preset="paper", scale=2, dims=2, in_channels=1)
+    first = net.body[0]  # 1 x 5 x 5 inputs, 56 maps
+    mapping = net.body[4]  # 12 x 3 x 3 inputs, 12 maps
+    for layer, fan_in in ((first, 25), (mapping, 108)):
+        expected = math.sqrt(2 / ((1 + 0.25**2) * fan_in))
+        assert abs(float(layer.weight.std()) - expected) < 0.15 * expected
+    deconv = [m for m in net.deconv.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(deconv) == 1 and float(deconv[0].weight.std()) < 0.002

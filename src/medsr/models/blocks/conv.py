@@ -172,14 +172,17 @@ def plain_cnn(
     return nn.Sequential(*mods)
 
 
-def he_init(module: nn.Module) -> nn.Module:
+def he_init(module: nn.Module, negative_slope: float = 0.0) -> nn.Module:
     """He et al. (ICCV 2015) initialisation of every convolution of ``module``: normal weights of
-    standard deviation sqrt(2 / fan_in), zero biases; returns ``module``. Deep plain ReLU stacks
+    standard deviation sqrt(2 / ((1 + a^2) fan_in)) (their eq. 15, ``a = negative_slope``: 0 for
+    ReLU, the initial slope for PReLU), zero biases; returns ``module``. Deep plain ReLU stacks
     need it: with PyTorch's default (uniform, a = sqrt(5)) each layer shrinks the signal, and a
     20-layer VDSR body stalled at a zero residual (docs/benchmarks/shipped.md)."""
     for m in module.modules():
         if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.kaiming_normal_(
+                m.weight, a=negative_slope, mode="fan_in", nonlinearity="leaky_relu"
+            )
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return module

@@ -4,7 +4,8 @@ ECCV 2016; review section 3.4.1).
 On the LR grid: feature extraction conv5x5 (d maps), shrinking 1x1 (s), m mapping 3x3 layers (s),
 expanding 1x1 (d), each followed by a channel-wise PReLU; then a 9x9 transposed convolution with
 stride = scale (section 3.2). Paper preset FSRCNN(56, 12, 4): 12,464 weights (+ 173 biases + 172
-PReLU slopes) on Y. The deconvolution is initialised from N(0, 0.001) as in the paper.
+PReLU slopes) on Y. Initialised as in the paper: He et al.'s method for PReLU on the
+convolutions, N(0, 0.001) on the deconvolution.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from medsr.models.blocks import TransposedUpsample, conv
+from medsr.models.blocks import TransposedUpsample, conv, he_init
 from medsr.models.natural._common import SRNet, create_srnet, post_factors
 from medsr.models.registry import ModelInfo, register_model
 
@@ -42,7 +43,9 @@ class FSRCNN(SRNet):
         for _ in range(m):
             layers += [conv(dims, s, s, 3), nn.PReLU(s)]
         layers += [conv(dims, s, d, 1), nn.PReLU(d)]
-        self.body = nn.Sequential(*layers)
+        # the paper's initialisation (section 4.1): He et al. for PReLU (initial slope 0.25) on
+        # the convolutions, N(0, 0.001) on the deconvolution
+        self.body = he_init(nn.Sequential(*layers), negative_slope=0.25)
         self.deconv = TransposedUpsample(
             dims, d, in_channels, self.scale, kernel=config["deconv_kernel"], init="gaussian"
         )
