@@ -28,6 +28,7 @@ __all__ = [
     "CSV_COLUMNS",
     "EXTRA_COLUMNS",
     "OUTPUT_FILES",
+    "OVERVIEW_HEADING",
     "BenchmarkReport",
     "Figure",
     "ImageScoreRow",
@@ -38,6 +39,9 @@ __all__ = [
     "markdown_rows",
     "write_report",
 ]
+
+#: the heading of the overview table in ``report.md`` (the README copies the table below it)
+OVERVIEW_HEADING = "## Overview: PSNR (dB) / SSIM"
 
 #: the files :func:`write_report` writes into the output folder
 OUTPUT_FILES: tuple[str, ...] = ("results.json", "results.csv", "report.md", "report.html")
@@ -340,7 +344,7 @@ def markdown_report(report: BenchmarkReport) -> str:
         lines += [f"Cost columns: {cost}.", ""]
     header, body = overview(report)
     if body:
-        lines += ["## Overview: PSNR (dB) / SSIM", ""]
+        lines += [OVERVIEW_HEADING, ""]
         lines += ["| " + " | ".join(header) + " |"]
         lines += ["| --- |" + " ---: |" * (len(header) - 1)]
         lines += ["| " + " | ".join(line) + " |" for line in body] + [""]
