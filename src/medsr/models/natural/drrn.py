@@ -71,7 +71,10 @@ class DRRN(PreUpsampleNet):
             ]
         )
         self.exit = _pre_act_conv(dims, c, in_channels, bn)
-        he_init(self)  # the paper's initialisation (He et al. 2015; section 4.1), zero biases
+        # the paper's initialisation (He et al. 2015; section 4.1), zero biases; only this
+        # network's own layers, not the input up-sampler (a learned one has its own start)
+        he_init(self.blocks)
+        he_init(self.exit)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         up = self.upsample(x)
