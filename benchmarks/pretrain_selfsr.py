@@ -65,6 +65,20 @@ def _merge(parts: list) -> object:
     )
 
 
+class _Mixed:
+    """Patches from several samplers (one per factor, each aligned to its own slice period),
+    the number from each drawn at random: the ``--aligned`` pre-training."""
+
+    def __init__(self, samplers: list, rng: np.random.Generator) -> None:
+        self.samplers, self.rng = samplers, rng
+        self.patch = min(s.patch for s in samplers)
+
+    def sample(self, n: int, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+        counts = self.rng.multinomial(n, [1 / len(self.samplers)] * len(self.samplers))
+        parts = [s.sample(int(c), split=split) for s, c in zip(self.samplers, counts) if c]
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -92,14 +106,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="thick-slice factors of the anisotropic volumes (comma-separated)")
     parser.add_argument("--aniso-pairs", choices=("all", "matched"), default="all",
                         help="degrade both in-plane axes (self-SR's default) or the fine one")
+    parser.add_argument("--aligned", action="store_true",
+                        help="self-SR's phase_align + pair_phases: every factor's pairs at each "
+                        "position of its sampling lattice, patches starting on its period")
     args = parser.parse_args(argv)
+    if args.aligned and args.aniso:
+        parser.error("--aligned and --aniso do not combine (yet)")
     if not 0.0 <= args.aniso < 1.0:
         parser.error("--aniso must be in [0, 1)")
     thick_factors = tuple(float(v) for v in args.aniso_thick.split(",") if v.strip())
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     brain = np.asarray(read(medsr.data.sample_path("brain")).data, dtype=np.float32)
-    brain_parts = [pair_stacks_3d(brain, f, axis, every=2) for axis in range(3) for f in FACTORS]
+    def phases(f: float) -> dict[str, int]:  # --aligned: every position of the lattice
+        return {"phases": int(f), "min_length": args.patch} if args.aligned else {}
+
+    brain_parts = [
+        pair_stacks_3d(brain, f, axis, every=2, **phases(f)) for axis in range(3) for f in FACTORS
+    ]
     files = sorted(
         p for s in NATURAL_SETS for p in (args.natural / s).iterdir()
         if p.suffix.lower() in (".png", ".jpg", ".jpeg")
@@ -107,11 +131,29 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"no natural images under {args.natural}", file=sys.stderr)
         return 2
-    natural_parts = [pair_stacks_2d(_grey(p), FACTORS[i % 3]) for i, p in enumerate(files)]
-    samplers = [
-        PatchSampler(_merge(brain_parts), args.patch, rng),
-        PatchSampler(_merge(natural_parts), args.patch, rng),
+    natural_parts = [
+        pair_stacks_2d(_grey(p), FACTORS[i % 3], **phases(FACTORS[i % 3]))
+        for i, p in enumerate(files)
     ]
+    if args.aligned:  # one sampler per factor, patches starting on its period
+        def by_factor(parts: list, factor_of: list[float]) -> _Mixed:
+            return _Mixed([
+                PatchSampler(
+                    _merge([p for p, g in zip(parts, factor_of, strict=True) if g == f]),
+                    args.patch, rng, row_period=int(f),
+                )
+                for f in FACTORS
+            ], rng)
+
+        samplers: list = [
+            by_factor(brain_parts, [f for _ in range(3) for f in FACTORS]),
+            by_factor(natural_parts, [FACTORS[i % 3] for i in range(len(files))]),
+        ]
+    else:
+        samplers = [
+            PatchSampler(_merge(brain_parts), args.patch, rng),
+            PatchSampler(_merge(natural_parts), args.patch, rng),
+        ]
     names = ["brain", "natural"]
     n_aniso = round(args.batch * args.aniso)
     if n_aniso:
@@ -167,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "steps": args.steps,
+        "aligned": bool(args.aligned),
         "batch": args.batch,
         "patch": args.patch,
         "lr": args.lr,

@@ -8,7 +8,7 @@ import torch
 
 from medsr.errors import MedsrError
 from medsr.infer.predictor import Predictor
-from medsr.infer.slicewise import matching_axes, slicewise_predict
+from medsr.infer.slicewise import ForegroundCrop, matching_axes, slicewise_predict
 
 
 def _manual(net, x: np.ndarray, axis: int, transpose: bool = False) -> np.ndarray:
@@ -84,3 +84,21 @@ def test_cannot_upsample_across_slices(tiny_net) -> None:
         slicewise_predict(x, out, lambda b: b, (4, 1), (1, 1, 4), 2)
     with pytest.raises(MedsrError, match="model scale mismatch"):
         slicewise_predict(x, out, lambda b: b, (2, 2), (1, 1, 4), 0)
+
+
+@pytest.mark.parametrize("period", [1, 3, 4])
+def test_foreground_box_rows_follow_the_slice_period(period: int) -> None:
+    stack = np.zeros((2, 50, 30), np.float32)
+    stack[:, 23:37, 5:9] = 1.0
+    free = ForegroundCrop(margin=2).box(stack)
+    box = ForegroundCrop(margin=2, row_period=period).box(stack)
+    assert free is not None and box is not None
+    assert box[1] == free[1]  # columns unchanged
+    rows = box[0]
+    assert rows.start % period == 0 and (rows.stop - rows.start) % period == 0
+    assert rows.start <= free[0].start and rows.stop >= free[0].stop  # nothing cut off
+    assert rows.start > free[0].start - period and rows.stop < free[0].stop + period
+    edge = np.zeros((1, 50, 30), np.float32)
+    edge[:, 40:, :] = 1.0  # foreground up to the last row: the box ends at the plane's end
+    tail = ForegroundCrop(margin=2, row_period=period).box(edge)
+    assert tail is not None and tail[0].stop == 50 and tail[0].start % period == 0

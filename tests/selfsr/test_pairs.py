@@ -8,7 +8,12 @@ import pytest
 from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
-from medsr.selfsr.pairs import PatchSampler, compatible_length, make_training_pairs
+from medsr.selfsr.pairs import (
+    PatchSampler,
+    TrainingPairs,
+    compatible_length,
+    make_training_pairs,
+)
 from medsr.volume import zoom_grid
 
 
@@ -85,3 +90,42 @@ def test_pairs_of_chosen_axes_only(brain_crop) -> None:
     np.testing.assert_array_equal(only_y.targets[0], both.targets[1])
     with pytest.raises(MedsrError):
         make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, axes=[2])  # the slice axis
+
+
+def test_shifted_lattices_degrade_crops_moved_by_one_voxel(brain_crop) -> None:
+    hr = brain_crop.data / 255.0  # (1, 56, 64, 48), thick axis 2
+    pairs = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0])
+    assert len(pairs.inputs) == 4  # one stack per position of the sampling lattice
+    # 56 voxels hold 4 lattices of 52 (= 13 slices of 4): crops start at 0, 1, 2, 3
+    for shift, (x, y) in enumerate(zip(pairs.inputs, pairs.targets, strict=True)):
+        crop = hr[:, shift : shift + 52]
+        np.testing.assert_allclose(y, np.transpose(crop[0], (2, 0, 1)))
+        low = thick_slice_operator(crop.shape[1:], 0, 4.0, SliceProfile(), 4.0).apply(crop)
+        back = zoom_array(low, (4.0, 1.0, 1.0), "bspline")
+        np.testing.assert_allclose(x, np.transpose(back[0], (2, 0, 1)), atol=1e-5)
+    # the same planes, but the interpolation error moves with the lattice
+    assert not np.allclose(pairs.inputs[0][:, :52], pairs.inputs[1][:, :52], atol=1e-3)
+
+
+def test_shifted_lattices_never_shorten_a_plane_below_the_patch(brain_crop) -> None:
+    hr = brain_crop.data[:, :, :, :24] / 255.0  # 24 voxels along Z: only one lattice fits
+    one = make_training_pairs(hr, 0, 4.0, SliceProfile(), 4.0, axes=[2])
+    kept = make_training_pairs(hr, 0, 4.0, SliceProfile(), 4.0, axes=[2], phases=4, min_length=48)
+    assert len(kept.inputs) == 1
+    np.testing.assert_array_equal(kept.inputs[0], one.inputs[0])
+    shorter = make_training_pairs(hr, 0, 4.0, SliceProfile(), 4.0, axes=[2], phases=4)
+    assert len(shorter.inputs) == 4 and shorter.inputs[0].shape[1] == 20
+
+
+def test_aligned_patches_start_on_the_slice_period() -> None:
+    rows = np.broadcast_to(np.arange(64, dtype=np.float32)[None, :, None], (6, 64, 40)).copy()
+    pairs = TrainingPairs([rows + 1.0], [rows + 1.0])  # value = row index + 1 (foreground)
+    for period, patch in ((4, 24), (3, 24), (4, 22)):
+        sampler = PatchSampler(pairs, patch, np.random.default_rng(1), row_period=period)
+        assert sampler.patch % period == 0 and sampler.patch > patch - period
+        for split in ("train", "val"):
+            x, _ = sampler.sample(64, split=split)
+            first_rows = x[:, 0].min(axis=(1, 2)) - 1.0  # flips reverse a patch, not its span
+            assert np.all(first_rows % period == 0)
+    free = PatchSampler(pairs, 24, np.random.default_rng(1)).sample(64)[0]
+    assert np.any((free[:, 0].min(axis=(1, 2)) - 1.0) % 4 != 0)  # unaligned by default

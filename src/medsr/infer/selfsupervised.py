@@ -148,6 +148,8 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "patch_budget": float,
     "views": str,
     "back_project": _flag,
+    "phase_align": _flag,
+    "pair_phases": _flag,
 }
 
 

@@ -108,9 +108,14 @@ class ForegroundCrop:
 
     threshold: float = 0.05
     margin: int = 16
+    row_period: int = 1
 
     def box(self, stack: np.ndarray) -> tuple[slice, slice] | None:
-        """Bounding box (rows, cols) of ``stack`` ``(..., R, W)`` above ``threshold``, widened."""
+        """Bounding box (rows, cols) of ``stack`` ``(..., R, W)`` above ``threshold``, widened.
+
+        With ``row_period`` > 1 the box's rows start at a multiple of ``row_period`` and span a
+        multiple of it (where the stack allows): a network trained on patches whose rows start on
+        the period of the sampled slices then sees them at the same phase."""
         mask = stack > self.threshold
         lead = tuple(range(mask.ndim - 2))
         rows = np.flatnonzero(mask.any(axis=lead + (mask.ndim - 1,)))
@@ -119,6 +124,10 @@ class ForegroundCrop:
             return None
         r0, r1 = max(0, rows[0] - self.margin), min(stack.shape[-2], rows[-1] + 1 + self.margin)
         c0, c1 = max(0, cols[0] - self.margin), min(stack.shape[-1], cols[-1] + 1 + self.margin)
+        if self.row_period > 1:
+            period = int(self.row_period)
+            r0 -= r0 % period
+            r1 = min(stack.shape[-2], r0 + -(-(r1 - r0) // period) * period)
         return slice(int(r0), int(r1)), slice(int(c0), int(c1))
 
 

@@ -207,6 +207,8 @@ class SelfSRConfig:
     patch_budget: float = 1.0
     views: str = "axes"
     back_project: bool = False
+    phase_align: bool = False
+    pair_phases: bool = False
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)

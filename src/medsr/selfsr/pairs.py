@@ -74,13 +74,6 @@ class TrainingPairs:
         return int(sum(a.shape[0] for a in self.inputs))
 
 
-def _central_crop(x: np.ndarray, axis: int, n: int) -> np.ndarray:
-    start = (x.shape[axis] - n) // 2
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(start, start + n)
-    return x[tuple(index)]
-
-
 def make_training_pairs(
     hr: np.ndarray,
     slice_axis: int,
@@ -90,6 +83,8 @@ def make_training_pairs(
     *,
     interpolation: str = "bspline",
     axes: Sequence[int] | None = None,
+    phases: int = 1,
+    min_length: int = 0,
 ) -> TrainingPairs:
     """Degrade the in-plane planes of ``hr`` along each in-plane axis and interpolate them back.
 
@@ -115,25 +110,38 @@ def make_training_pairs(
     if not chosen or any(a not in in_plane for a in chosen):
         raise MedsrError(f"pair axes {axes} must be in-plane axes among {in_plane}")
     for a in chosen:
-        n = compatible_length(hr.shape[a + 1], factor)
+        size = hr.shape[a + 1]
+        n = compatible_length(size, factor)
+        shifts = max(1, int(phases))
+        if shifts > 1:  # the shifted lattices need a shorter crop: only where it keeps min_length
+            shorter = compatible_length(max(1, size - (shifts - 1)), factor)
+            shifts, n = (shifts, shorter) if shorter >= min(n, min_length) else (1, n)
         if n < 2 * factor + 4:
             raise MedsrError(
                 f"the in-plane size {hr.shape[a + 1]} is too small for a factor of {factor:.3g}; "
                 "self-SR needs in-plane planes several slices wide"
             )
-        target = np.ascontiguousarray(_central_crop(hr, a + 1, n), dtype=np.float32)
-        low = thick_slice_operator(target.shape[1:], a, factor, profile, fwhm_voxels).apply(target)
-        zoom = [1.0, 1.0, 1.0]
-        zoom[a] = float(factor)
-        back = zoom_array(low, tuple(zoom), interpolation)
-        if back.shape != target.shape:  # compatible_length guarantees it; keep the guard explicit
-            raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
-        other = next(b for b in in_plane if b != a)
-        # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
-        order = [0, slice_axis + 1, a + 1, other + 1]
-        for arr, out in ((back, inputs), (target, targets)):
-            planes = np.transpose(arr, order)
-            out.append(np.ascontiguousarray(planes.reshape(-1, planes.shape[2], planes.shape[3])))
+        first = (size - n - (shifts - 1)) // 2
+        for shift in range(shifts):  # the sampling lattice moved by `shift` fine voxels
+            index = [slice(None)] * hr.ndim
+            index[a + 1] = slice(first + shift, first + shift + n)
+            target = np.ascontiguousarray(hr[tuple(index)], dtype=np.float32)
+            low = thick_slice_operator(target.shape[1:], a, factor, profile, fwhm_voxels).apply(
+                target
+            )
+            zoom = [1.0, 1.0, 1.0]
+            zoom[a] = float(factor)
+            back = zoom_array(low, tuple(zoom), interpolation)
+            if back.shape != target.shape:  # compatible_length guarantees it; keep the guard
+                raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
+            other = next(b for b in in_plane if b != a)
+            # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
+            order = [0, slice_axis + 1, a + 1, other + 1]
+            for arr, out in ((back, inputs), (target, targets)):
+                planes = np.transpose(arr, order)
+                out.append(
+                    np.ascontiguousarray(planes.reshape(-1, planes.shape[2], planes.shape[3]))
+                )
     return TrainingPairs(inputs, targets)
 
 
@@ -167,6 +175,7 @@ class PatchSampler:
         threshold: float = 0.1,
         holdout: int = 8,
         weighting: str = "uniform",
+        row_period: int = 1,
     ):
         if weighting not in ("uniform", "residual"):
             raise MedsrError(f"weighting must be uniform or residual, got {weighting!r}")
@@ -174,6 +183,8 @@ class PatchSampler:
         self.pairs = pairs
         self.rng = rng
         self.patch = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
+        self.row_period = int(row_period) if row_period > 1 and self.patch >= row_period else 1
+        self.patch -= self.patch % self.row_period
         p = self.patch
         candidates: list[np.ndarray] = []
         residuals: list[np.ndarray] = []
@@ -241,6 +252,7 @@ class PatchSampler:
                 k, r, c = cand[self.rng.integers(len(cand))]
             plane = self.pairs.inputs[s]
             r = min(int(r) + int(self.rng.integers(self._stride)), plane.shape[1] - p)
+            r -= r % self.row_period
             c = min(int(c) + int(self.rng.integers(self._stride)), plane.shape[2] - p)
             x = self.pairs.inputs[s][k, r : r + p, c : c + p]
             y = self.pairs.targets[s][k, r : r + p, c : c + p]

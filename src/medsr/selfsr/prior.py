@@ -119,16 +119,32 @@ def _normalised(data: np.ndarray) -> np.ndarray:
 
 
 def pair_stacks_3d(
-    volume: np.ndarray, factor: float, slice_axis: int, *, every: int = 1
+    volume: np.ndarray,
+    factor: float,
+    slice_axis: int,
+    *,
+    every: int = 1,
+    phases: int = 1,
+    min_length: int = 0,
 ) -> TrainingPairs:
     """Self-SR pairs of a ``(C, X, Y, Z)`` volume (normalised as self-SR does, robust range), as if
     ``slice_axis`` were the thick axis, Gaussian profile of FWHM ``factor``; only every
-    ``every``-th plane along the slice axis is kept (neighbouring planes are near copies)."""
+    ``every``-th plane along the slice axis is kept (neighbouring planes are near copies).
+    ``phases``, ``min_length``: the shifted sampling lattices of
+    :func:`medsr.selfsr.pairs.make_training_pairs` (self-SR's ``pair_phases``)."""
     hr = _normalised(volume)
     index = [slice(None)] * 4
     index[slice_axis + 1] = slice(None, None, max(1, int(every)))
     hr = np.ascontiguousarray(hr[tuple(index)])
-    return make_training_pairs(hr, slice_axis, factor, SliceProfile("gaussian"), float(factor))
+    return make_training_pairs(
+        hr,
+        slice_axis,
+        factor,
+        SliceProfile("gaussian"),
+        float(factor),
+        phases=phases,
+        min_length=min_length,
+    )
 
 
 def thick_along(volume: np.ndarray, axis: int, factor: float) -> np.ndarray:
@@ -173,10 +189,12 @@ def pair_stacks_anisotropic(
     )
 
 
-def pair_stacks_2d(image: np.ndarray, factor: float) -> TrainingPairs:
+def pair_stacks_2d(
+    image: np.ndarray, factor: float, *, phases: int = 1, min_length: int = 0
+) -> TrainingPairs:
     """Self-SR pairs of one grey 2D image ``(H, W)``: degraded along its rows and, rotated, along
     its columns (as self-SR uses both in-plane axes), Gaussian profile of FWHM ``factor``."""
     if image.ndim != 2:
         raise MedsrError(f"pair_stacks_2d needs a 2D grey image, got shape {image.shape}")
     volume = np.asarray(image, dtype=np.float32)[None, :, :, None]
-    return pair_stacks_3d(volume, factor, 2)
+    return pair_stacks_3d(volume, factor, 2, phases=phases, min_length=min_length)

@@ -190,6 +190,8 @@ def self_super_resolve(
                         plan.fwhm_voxels,
                         interpolation=config.interpolation,
                         axes=axes,
+                        phases=slice_period(plan.factor) if config.pair_phases else 1,
+                        min_length=config.patch,
                     ),
                 )
             ]
@@ -200,6 +202,7 @@ def self_super_resolve(
         current = zoom_array(hr, tuple(slice_zoom), config.interpolation)
         if current.shape[1:] != tuple(target_shape):
             raise RuntimeError(f"interpolated grid {current.shape[1:]} != target {target_shape}")
+        period = slice_period(plan.factor) if config.phase_align else 1
         budget = config.budget
         per_stage = _split_budget(budget, len(stages))
         train_share, info_stages = 0.8, []
@@ -232,6 +235,7 @@ def self_super_resolve(
                 progress=stage_progress,
                 label=f"training ({name})",
                 sampling=config.sampling,
+                row_period=period,
             )
             t_apply = time.perf_counter()
             used = result.val_gain_db > 0  # never return something worse than the interpolation
@@ -250,6 +254,7 @@ def self_super_resolve(
                         fusion=config.fusion,
                         fusion_power=config.fusion_power,
                         diagonals=config.views == "diagonals",
+                        foreground=ForegroundCrop(row_period=period),
                         progress=lambda f, m, k=k: report(
                             0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages),
                             m,
@@ -482,6 +487,13 @@ def patch_scaled_budget(
         return budget
     scale = min(float(max_scale), (patch / side) ** 2)
     return Budget(iterations=round(budget.iterations * scale), seconds=budget.seconds)
+
+
+def slice_period(factor: float) -> int:
+    """The period (target voxels) of the thick slices' sample positions along the slice axis: the
+    factor when it is a whole number, else 1 (no fixed phase)."""
+    whole = round(float(factor))
+    return whole if whole > 1 and abs(float(factor) - whole) < 1e-6 else 1
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:

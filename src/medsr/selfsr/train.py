@@ -77,6 +77,7 @@ def train_restoration(
     clip: float | None = 0.5,
     auto_threads: bool = False,
     sampling: str = "uniform",
+    row_period: int = 1,
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
 
@@ -93,7 +94,7 @@ def train_restoration(
     with the load). Torch's thread count is restored on return. ``sampling`` is the
     :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``).
     """
-    sampler = PatchSampler(pairs, patch, rng, weighting=sampling)
+    sampler = PatchSampler(pairs, patch, rng, weighting=sampling, row_period=row_period)
     val_x, val_y = sampler.sample(max(16, batch), split="val")
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
