@@ -129,3 +129,22 @@ def test_aligned_patches_start_on_the_slice_period() -> None:
             assert np.all(first_rows % period == 0)
     free = PatchSampler(pairs, 24, np.random.default_rng(1)).sample(64)[0]
     assert np.any((free[:, 0].min(axis=(1, 2)) - 1.0) % 4 != 0)  # unaligned by default
+
+
+def test_interleaved_lattices_take_the_memory_of_one(brain_crop) -> None:
+    hr = brain_crop.data / 255.0  # (1, 56, 64, 48), thick axis 2
+    every = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0])
+    inter = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0], interleave=True)
+    assert sum(a.shape[0] for a in inter.inputs) == 48  # the planes of one lattice
+    for shift in range(4):  # plane i at lattice position i mod 4
+        np.testing.assert_array_equal(inter.targets[shift], every.targets[shift][shift::4])
+        np.testing.assert_allclose(inter.inputs[shift], every.inputs[shift][shift::4], atol=1e-6)
+
+
+def test_balanced_stacks_draw_each_axis_equally() -> None:
+    rng = np.random.default_rng(0)
+    planes = rng.random((8, 48, 48), dtype=np.float32) + 0.5
+    pairs = TrainingPairs([planes] * 5, [planes + k for k in range(5)], [0.25] * 4 + [1.0])
+    _, y = PatchSampler(pairs, 16, np.random.default_rng(2)).sample(4000)
+    from_last = float(np.mean(y.reshape(4000, -1).mean(axis=1) > 4.4))
+    assert 0.45 < from_last < 0.55  # the unshifted stack weighs as much as the four shifted ones

@@ -63,6 +63,8 @@ def test_beats_bspline_on_thick_slices(thick, result) -> None:
     assert stage["curve"][-1][2] < stage["curve"][0][2]  # the L1 loss went down
     # off by default: the output is not corrected to re-acquire to the thick slices
     assert not info["back_projection"]["applied"]
+    # x4: patches and inference crops on the slice period, pairs at its 4 lattice positions
+    assert info["phase_align"] == {"on": True, "period": 4} and info["pair_phases"] == 4
 
 
 def test_non_integer_factor_and_other_axis(brain_crop) -> None:
@@ -80,6 +82,8 @@ def test_non_integer_factor_and_other_axis(brain_crop) -> None:
     np.testing.assert_allclose(out.affine, affine, atol=1e-9)
     assert info["plan"]["slice_axis"] == 0 and info["plan"]["factor"] == pytest.approx(2.5)
     assert np.isfinite(out.data).all()
+    # no fixed phase for x2.5: nothing to align, one lattice
+    assert info["phase_align"]["period"] == 1 and info["pair_phases"] == 1
 
 
 def test_slice_gap_runs_the_anti_aliasing_stage_when_asked(brain_crop) -> None:

@@ -18,7 +18,10 @@ inference, on by default), ``fusion`` (fba|mean: how the two orientations are fu
 SMORE), ``fusion_power`` (FBA's p), ``sampling`` (uniform|residual: training patches weighted
 by the interpolation error),
 ``init`` (none|prior|auto: warm start from the shipped pre-trained network,
-:mod:`medsr.selfsr.prior`).
+:mod:`medsr.selfsr.prior`), ``pair_axes`` (all|matched), ``patch_budget``, ``views``
+(axes|diagonals), ``back_project`` (true|false), ``phase_align`` (true|false: training patches
+and inference crops start on the slice period) and ``pair_phases`` (true|false: training planes
+degraded at every position of the sampling lattice); both on by default.
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,

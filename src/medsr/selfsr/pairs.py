@@ -68,6 +68,7 @@ class TrainingPairs:
 
     inputs: list[np.ndarray]
     targets: list[np.ndarray]
+    weights: list[float] | None = None
 
     @property
     def n_planes(self) -> int:
@@ -85,6 +86,8 @@ def make_training_pairs(
     axes: Sequence[int] | None = None,
     phases: int = 1,
     min_length: int = 0,
+    interleave: bool = False,
+    balance: bool = False,
 ) -> TrainingPairs:
     """Degrade the in-plane planes of ``hr`` along each in-plane axis and interpolate them back.
 
@@ -99,12 +102,29 @@ def make_training_pairs(
         axes: the in-plane axes to degrade (default: both). Degrading an in-plane axis whose
             spacing is much coarser than the target spacing of the slice axis makes pairs unlike
             the planes the network restores (:func:`medsr.selfsr.smore.pair_axes`).
+        phases: the number of positions of the sampling lattice (an integer factor: one per
+            fine voxel of the period) at which each plane is degraded: the crop along the
+            degraded axis is moved by 0, 1, ..., ``phases - 1`` voxels, so every structure is
+            also seen between the slices where it fell on one (augmentation consistent with the
+            acquisition; not in SMORE). One stack per axis and position, each a crop that tiles
+            (``(f - 1) / 2 + f k`` are its slice centres, as on the interpolated scan).
+        min_length: the shifted lattices need a crop up to ``phases - 1`` voxels shorter; an axis
+            whose crop would fall below ``min(min_length, its single crop)`` keeps one lattice
+            (a plane 24 voxels long keeps its 24 rather than shrink the training patch to 20).
+        interleave: with several lattice positions, plane ``i`` (along ``slice_axis``) is
+            degraded at position ``i mod phases`` only, so the pairs take the memory of one
+            lattice (neighbouring planes are near copies; self-SR does this); without it every
+            plane is degraded at every position (``phases`` times the memory).
+        balance: weight each stack by ``1 / phases`` in :class:`PatchSampler`, so that an axis
+            with several lattice positions is drawn as often as one with a single position
+            (off: each stack counts by its foreground positions, as before).
 
     Returns:
-        :class:`TrainingPairs` with one stack per degraded in-plane axis.
+        :class:`TrainingPairs` with one stack per degraded in-plane axis and lattice position.
     """
     inputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
+    weights: list[float] = []
     in_plane = [a for a in range(3) if a != slice_axis]
     chosen = in_plane if axes is None else [int(a) for a in axes]
     if not chosen or any(a not in in_plane for a in chosen):
@@ -125,6 +145,8 @@ def make_training_pairs(
         for shift in range(shifts):  # the sampling lattice moved by `shift` fine voxels
             index = [slice(None)] * hr.ndim
             index[a + 1] = slice(first + shift, first + shift + n)
+            if interleave and shifts > 1:  # plane i at lattice position i mod shifts
+                index[slice_axis + 1] = slice(shift, None, shifts)
             target = np.ascontiguousarray(hr[tuple(index)], dtype=np.float32)
             low = thick_slice_operator(target.shape[1:], a, factor, profile, fwhm_voxels).apply(
                 target
@@ -135,6 +157,7 @@ def make_training_pairs(
             if back.shape != target.shape:  # compatible_length guarantees it; keep the guard
                 raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
             other = next(b for b in in_plane if b != a)
+            weights.append(1.0 / shifts if balance else 1.0)
             # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
             order = [0, slice_axis + 1, a + 1, other + 1]
             for arr, out in ((back, inputs), (target, targets)):
@@ -142,7 +165,7 @@ def make_training_pairs(
                 out.append(
                     np.ascontiguousarray(planes.reshape(-1, planes.shape[2], planes.shape[3]))
                 )
-    return TrainingPairs(inputs, targets)
+    return TrainingPairs(inputs, targets, weights)
 
 
 class PatchSampler:
@@ -165,6 +188,11 @@ class PatchSampler:
             importance sampling of the hard examples (as in Katharopoulos & Fleuret, "Not all
             samples are created equal", ICML 2018, simplified: fixed weights, no loss
             re-weighting, so the loss is biased towards those regions on purpose).
+        row_period: the patches' first rows are multiples of this (the slice period of the
+            pairs, an integer factor), and the patch side a multiple of it, so that the network,
+            whose 4 x 4 fold is not shift-invariant, always sees the slices at the phase the
+            aligned inference crop shows it (:class:`medsr.infer.slicewise.ForegroundCrop`);
+            flips keep the phase since the side is a multiple of the period. 1: any row.
     """
 
     def __init__(
@@ -220,8 +248,9 @@ class PatchSampler:
                 w = residuals[s]
                 self._weights["train"].append(w[~held] if len(train) else w)
         self._probs = {}
+        stack_weights = pairs.weights or [1.0] * len(pairs.inputs)
         for split, cands in self._splits.items():
-            w = np.asarray([len(c) for c in cands], dtype=np.float64)
+            w = np.asarray([len(c) for c in cands], dtype=np.float64) * stack_weights
             self._probs[split] = w / w.sum()
         # residual weighting (training split): one distribution over every candidate position
         self._cumulative: np.ndarray | None = None

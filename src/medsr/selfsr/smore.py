@@ -12,7 +12,10 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
 1. the in-plane planes (resampled to the target in-plane spacing) are degraded along one
    in-plane axis with the slice profile and spacing of the acquisition, then interpolated back
    (:mod:`medsr.selfsr.pairs`): pairs ``interpolated LR -> HR`` that look like the through-plane
-   planes of the interpolated scan;
+   planes of the interpolated scan; with a whole-number factor ``f`` the planes are degraded
+   at the ``f`` positions of the sampling lattice (``pair_phases``, plane ``i`` at position
+   ``i mod f``), and patches start on the period ``f`` (``phase_align``), as the inference crops
+   do: the network's 4 x 4 fold then always sees the slices at the same place (not in SMORE);
 2. a compact 2D network learns to restore them (:mod:`medsr.selfsr.train`), for a budget of
    iterations or seconds; by default it starts from weights pre-trained on other data
    (:mod:`medsr.selfsr.prior`, ``init="auto"``: a warm start, not in the papers, which train from
@@ -192,6 +195,7 @@ def self_super_resolve(
                         axes=axes,
                         phases=slice_period(plan.factor) if config.pair_phases else 1,
                         min_length=config.patch,
+                        interleave=True,  # as many planes as one lattice: no extra memory
                     ),
                 )
             ]
@@ -307,6 +311,8 @@ def self_super_resolve(
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
         "back_projection": consistency,
+        "phase_align": {"on": config.phase_align, "period": period},
+        "pair_phases": slice_period(plan.factor) if config.pair_phases else 1,
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(threads_used),
         "inference_threads": int(config.threads or 1),
