@@ -53,6 +53,7 @@ def shipped_table(weights_dir: Path) -> str:
         if not rec:
             continue
         kw = ", ".join(f"{k} {v}" for k, v in sorted((meta.get("kwargs") or {}).items()))
+        kw = kw or f"preset {meta.get('preset') or 'default'}"  # the paper's own network
         mb = (meta_path.parent / "model.safetensors").stat().st_size / 1e6
         train = f"{rec['steps']:,} steps, {rec['train_hours']:.2f} h"
         threads = sorted(
