@@ -64,7 +64,8 @@ def test_beats_bspline_on_thick_slices(thick, result) -> None:
     # off by default: the output is not corrected to re-acquire to the thick slices
     assert not info["back_projection"]["applied"]
     # x4: patches and inference crops on the slice period, pairs at its 4 lattice positions
-    assert info["phase_align"] == {"on": True, "period": 4} and info["pair_phases"] == 4
+    assert info["phase_align"] == {"on": True, "period": 4}
+    assert info["pair_phases"] == {"phases": 4, "interleaved": False}
 
 
 def test_non_integer_factor_and_other_axis(brain_crop) -> None:
@@ -83,7 +84,7 @@ def test_non_integer_factor_and_other_axis(brain_crop) -> None:
     assert info["plan"]["slice_axis"] == 0 and info["plan"]["factor"] == pytest.approx(2.5)
     assert np.isfinite(out.data).all()
     # no fixed phase for x2.5: nothing to align, one lattice
-    assert info["phase_align"]["period"] == 1 and info["pair_phases"] == 1
+    assert info["phase_align"]["period"] == 1 and info["pair_phases"]["phases"] == 1
 
 
 def test_slice_gap_runs_the_anti_aliasing_stage_when_asked(brain_crop) -> None:
@@ -240,3 +241,25 @@ def test_inference_runs_on_one_thread_unless_asked(brain_crop, monkeypatch) -> N
         _, info = self_super_resolve(case.lr, case.factors, config)
         assert seen[-1] == expected and info["inference_threads"] == expected
         assert torch.get_num_threads() == before
+
+
+def test_pairs_of_a_large_scan_are_interleaved(thick, monkeypatch) -> None:
+    import medsr.selfsr.smore as smore
+
+    seen: list[bool] = []
+    real = smore.make_training_pairs
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["interleave"])
+        pairs = real(*args, **kwargs)
+        seen.append(sum(a.shape[0] for a in pairs.inputs))
+        return pairs
+
+    monkeypatch.setattr(smore, "make_training_pairs", spy)
+    _, small = self_super_resolve(thick.lr, thick.factors, SelfSRConfig(budget="2it", **TINY))
+    monkeypatch.setattr(smore, "PAIR_BYTES_MAX", 1)  # every scan is "large" now
+    _, large = self_super_resolve(thick.lr, thick.factors, SelfSRConfig(budget="2it", **TINY))
+    assert small["pair_phases"] == {"phases": 4, "interleaved": False}
+    assert large["pair_phases"] == {"phases": 4, "interleaved": True}
+    assert seen[0] is False and seen[2] is True
+    assert seen[1] == 4 * seen[3]  # interleaved: the planes of one lattice in all

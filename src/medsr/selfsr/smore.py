@@ -71,6 +71,10 @@ __all__ = ["back_project_slices", "self_super_resolve"]
 Progress = Callable[[float, str], None]
 
 
+#: training pairs at every lattice position (``pair_phases``) larger than this are interleaved
+#: (:func:`medsr.selfsr.pairs.make_training_pairs`): 1 GiB, about a 512 x 512 x 64 scan at x4
+PAIR_BYTES_MAX = 1 << 30
+
 #: ``pair_axes="matched"``: an in-plane axis makes training pairs when its spacing is within this
 #: factor of the slice axis's target spacing
 MATCH_RATIO = 1.5
@@ -172,6 +176,10 @@ def self_super_resolve(
         )
         report(0.01, "making training pairs")
         axes = pair_axes(volume, plan, config.pair_axes)
+        phases = slice_period(plan.factor) if config.pair_phases else 1
+        # every plane at every lattice position, unless the pairs (2 axes x input and target)
+        # would pass PAIR_BYTES_MAX: then plane i at position i mod phases (one lattice's memory)
+        interleave = phases > 1 and 4 * hr.nbytes * phases > PAIR_BYTES_MAX
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
         if use_saa:
             stages = list(
@@ -193,9 +201,9 @@ def self_super_resolve(
                         plan.fwhm_voxels,
                         interpolation=config.interpolation,
                         axes=axes,
-                        phases=slice_period(plan.factor) if config.pair_phases else 1,
+                        phases=phases,
                         min_length=config.patch,
-                        interleave=True,  # as many planes as one lattice: no extra memory
+                        interleave=interleave,
                     ),
                 )
             ]
@@ -312,7 +320,7 @@ def self_super_resolve(
         "stages": info_stages,
         "back_projection": consistency,
         "phase_align": {"on": config.phase_align, "period": period},
-        "pair_phases": slice_period(plan.factor) if config.pair_phases else 1,
+        "pair_phases": {"phases": phases, "interleaved": interleave},
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(threads_used),
         "inference_threads": int(config.threads or 1),
