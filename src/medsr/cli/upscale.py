@@ -173,7 +173,9 @@ def upscale(
         "of the two orientations), fusion_power, sampling, init (auto|prior|none: start from the "
         "shipped pre-trained self-SR network), pair_axes (all|matched), patch_budget, views "
         "(axes|diagonals: also the planes along the in-plane voxel diagonals), back_project "
-        "(default false; true: the output is corrected to re-acquire to the scan). "
+        "(default false; true: the output is corrected to re-acquire to the scan), phase_align "
+        "and pair_phases (default true: train and apply at one phase of the slices, pairs at "
+        "every position of the sampling lattice). "
         "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
         "slice_gap, noise_std, patience, ema, threads.",
     ),
