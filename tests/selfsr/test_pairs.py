@@ -134,7 +134,9 @@ def test_aligned_patches_start_on_the_slice_period() -> None:
 def test_interleaved_lattices_take_the_memory_of_one(brain_crop) -> None:
     hr = brain_crop.data / 255.0  # (1, 56, 64, 48), thick axis 2
     every = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0])
-    inter = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0], interleave=True)
+    inter = make_training_pairs(
+        hr, 2, 4.0, SliceProfile(), 4.0, phases=4, axes=[0], interleave=True
+    )
     assert sum(a.shape[0] for a in inter.inputs) == 48  # the planes of one lattice
     for shift in range(4):  # plane i at lattice position i mod 4
         np.testing.assert_array_equal(inter.targets[shift], every.targets[shift][shift::4])

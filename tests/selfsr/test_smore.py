@@ -244,7 +244,7 @@ def test_inference_runs_on_one_thread_unless_asked(brain_crop, monkeypatch) -> N
 
 
 def test_pairs_of_a_large_scan_are_interleaved(thick, monkeypatch) -> None:
-    import medsr.selfsr.smore as smore
+    from medsr.selfsr import smore
 
     seen: list[bool] = []
     real = smore.make_training_pairs
