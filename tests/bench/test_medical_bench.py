@@ -99,6 +99,13 @@ def test_units_check_accepts_interpolated_hu_and_flags_broken_units() -> None:
     r8 = units_check(grey, grey_up)
     assert not r8["hounsfield"] and r8["ok"], r8
     assert not units_check(grey, grey_up.with_data(grey_up.data * 2.0))["ok"]
+    # the darkest voxels deepened by a sharper restoration: a few % of the range is kept units,
+    # a tenth of it is not
+    span = float(grey.data.max() - grey.data.min())
+    dark = grey_up.data <= np.percentile(grey_up.data, 2)
+    for drop, ok in ((0.04, True), (0.10, False)):
+        deeper = grey_up.with_data(np.where(dark, grey_up.data - drop * span, grey_up.data))
+        assert units_check(grey, deeper)["ok"] is ok, drop
 
 
 def test_unknown_method_is_a_user_error(tmp_path: Path) -> None:
