@@ -64,6 +64,8 @@ class TrainingPairs:
 
     Both are ``(N, R, W)`` float32 with the degraded direction along ``R``. Different in-plane
     orientations may have different ``(R, W)``, so one instance holds a list of stacks.
+    ``weights`` (optional, one per stack) scale how often :class:`PatchSampler` draws from each
+    stack, on top of its number of foreground positions (None: all 1).
     """
 
     inputs: list[np.ndarray]
