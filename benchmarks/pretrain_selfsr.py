@@ -46,7 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_NATURAL = ROOT.parent / "shared" / "data" / "natural"
 DEFAULT_OUT = ROOT / "src" / "medsr" / "weights" / "selfsr_prior"
 NATURAL_SETS = ("CBSD68", "CSun_Hays80")
-FACTORS = (2.0, 3.0, 4.0)
 
 
 def _grey(path: Path) -> np.ndarray:
@@ -106,10 +105,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="thick-slice factors of the anisotropic volumes (comma-separated)")
     parser.add_argument("--aniso-pairs", choices=("all", "matched"), default="all",
                         help="degrade both in-plane axes (self-SR's default) or the fine one")
+    parser.add_argument("--factors", default="2,3,4",
+                        help="factors of the pairs (comma-separated; default 2,3,4; the shipped "
+                        "x4 prior: --factors 4)")
     parser.add_argument("--aligned", action="store_true",
                         help="self-SR's phase_align + pair_phases: every factor's pairs at each "
                         "position of its sampling lattice, patches starting on its period")
     args = parser.parse_args(argv)
+    factors = tuple(float(v) for v in args.factors.split(",") if v.strip())
+    if not factors or min(factors) <= 1:
+        parser.error("--factors needs factors above 1, e.g. 2,3,4")
+    names_x = ", ".join(f"x{f:g}" for f in factors)
     if args.aligned and args.aniso:
         parser.error("--aligned and --aniso do not combine (yet)")
     if not 0.0 <= args.aniso < 1.0:
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"phases": int(f), "min_length": args.patch} if args.aligned else {}
 
     brain_parts = [
-        pair_stacks_3d(brain, f, axis, every=2, **phases(f)) for axis in range(3) for f in FACTORS
+        pair_stacks_3d(brain, f, axis, every=2, **phases(f)) for axis in range(3) for f in factors
     ]
     files = sorted(
         p for s in NATURAL_SETS for p in (args.natural / s).iterdir()
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no natural images under {args.natural}", file=sys.stderr)
         return 2
     natural_parts = [
-        pair_stacks_2d(_grey(p), FACTORS[i % 3], **phases(FACTORS[i % 3]))
+        pair_stacks_2d(_grey(p), factors[i % len(factors)], **phases(factors[i % len(factors)]))
         for i, p in enumerate(files)
     ]
     if args.aligned:  # one sampler per factor, patches starting on its period
@@ -142,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                     _merge([p for p, g in zip(parts, factor_of, strict=True) if g == f]),
                     args.patch, rng, row_period=int(f),
                 )
-                for f in FACTORS
+                for f in factors
             ], rng)
 
         samplers: list = [
-            by_factor(brain_parts, [f for _ in range(3) for f in FACTORS]),
-            by_factor(natural_parts, [FACTORS[i % 3] for i in range(len(files))]),
+            by_factor(brain_parts, [f for _ in range(3) for f in factors]),
+            by_factor(natural_parts, [factors[i % len(factors)] for i in range(len(files))]),
         ]
     else:
         samplers = [
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 axes=None if args.aniso_pairs == "all" else [3 - thick - restore],
             )
             for thick in range(3) for k in thick_factors
-            for restore in range(3) if restore != thick for f in FACTORS
+            for restore in range(3) if restore != thick for f in factors
         ]
         samplers.append(PatchSampler(_merge(aniso_parts), args.patch, rng))
         names.append("aniso")
@@ -210,15 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "steps": args.steps,
         "aligned": bool(args.aligned),
+        "factors": list(factors),
         "batch": args.batch,
         "patch": args.patch,
         "lr": args.lr,
         "seed": args.seed,
         "data": {
             "brain": "medsr.data.sample_path('brain') (MNI ICBM152, 1 mm): each axis as the thick "
-            "axis at x2, x3, x4, every 2nd plane; half of each batch",
+            f"axis at {names_x}, every 2nd plane; half of each batch",
             "natural": [f"{s} ({len([p for p in files if p.parent.name == s])} images, grey)"
-                        for s in NATURAL_SETS] + ["factor x2, x3, x4 in turn; half of each batch"],
+                        for s in NATURAL_SETS] + [f"factor {names_x} in turn; half of each batch"],
             "pairs": "medsr.selfsr.pairs.make_training_pairs, Gaussian profile FWHM = factor, "
             "bspline back, robust-range normalisation",
         },
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             "pair_axes": args.aniso_pairs,
             "data": "medsr.selfsr.prior.pair_stacks_anisotropic: the same brain given Gaussian "
             "thick slices along each axis (thick factors above), then self-SR pairs of that "
-            "volume for each other axis at x2, x3, x4 (every 2nd plane)",
+            f"volume for each other axis at {names_x} (every 2nd plane)",
         } if n_aniso else None,
         "validation_psnr": scores,
         "curve": curve,

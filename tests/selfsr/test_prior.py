@@ -11,7 +11,13 @@ from medsr.errors import MedsrError, OptionError
 from medsr.models.io import read_meta, save_weights
 from medsr.selfsr import SelfSRConfig, self_super_resolve, smore
 from medsr.selfsr.network import build_network
-from medsr.selfsr.prior import PRIOR_DIR, load_prior, pair_stacks_2d
+from medsr.selfsr.prior import (
+    FACTOR_PRIORS,
+    PRIOR_DIR,
+    load_prior,
+    pair_stacks_2d,
+    prior_folder,
+)
 from medsr.volume import TargetGrid
 
 
@@ -32,13 +38,34 @@ def _run(case, **options):
     return self_super_resolve(case.lr, TargetGrid.from_factors(case.lr, case.factors), config)
 
 
-def test_shipped_prior_is_package_data_and_records_its_training() -> None:
-    meta = read_meta(PRIOR_DIR)
+@pytest.mark.parametrize("folder", [PRIOR_DIR, *FACTOR_PRIORS.values()])
+def test_shipped_prior_is_package_data_and_records_its_training(folder) -> None:
+    meta = read_meta(folder)
     assert meta["architecture"] == "selfsr" and meta["dims"] == 2 and meta["in_channels"] == 1
     record = meta["extra"]["pretraining"]
     assert record["steps"] > 0 and "benchmarks/pretrain_selfsr.py" in record["command"]
     assert "Set5" not in str(record["data"]) and "chris" not in str(record["data"])
-    assert (PRIOR_DIR / "model.safetensors").stat().st_size < 1_000_000
+    assert (folder / "model.safetensors").stat().st_size < 1_000_000
+
+
+def test_each_factor_starts_from_its_prior() -> None:
+    assert prior_folder(4.0) == FACTOR_PRIORS[4] != PRIOR_DIR
+    assert prior_folder(4.0000001) == FACTOR_PRIORS[4]  # a spacing ratio in floating point
+    for factor in (2.0, 3.0, 2.79, None):  # no prior of their own: the prior of x2-x4
+        assert prior_folder(factor) == PRIOR_DIR
+    x4, every = read_meta(FACTOR_PRIORS[4]), read_meta(PRIOR_DIR)
+    assert x4["extra"]["pretraining"]["factors"] == [4.0]
+    assert "--factors 4" in x4["extra"]["pretraining"]["command"]
+    assert every["extra"]["pretraining"]["aligned"] and x4["extra"]["pretraining"]["aligned"]
+    a, b = build_network("selfsr"), build_network("selfsr")
+    assert load_prior(a, arch="selfsr", preset=None, model_kwargs={}, factor=4.0)["folder"] == (
+        "selfsr_prior_factor4"
+    )
+    load_prior(b, arch="selfsr", preset=None, model_kwargs={}, factor=2.0)
+    assert not torch.equal(a.state_dict()["head.weight"], b.state_dict()["head.weight"])
+    torch.testing.assert_close(
+        a.state_dict()["head.weight"], _prior_tensors(FACTOR_PRIORS[4])["head.weight"]
+    )
 
 
 def test_load_prior_copies_the_tensors_into_a_fresh_network() -> None:
@@ -65,11 +92,11 @@ def test_warm_started_training_starts_from_the_prior(small_case, monkeypatch) ->
 
     monkeypatch.setattr(smore, "train_restoration", capture)
     _, info = _run(small_case, init="prior")
-    prior = _prior_tensors(PRIOR_DIR)
+    prior = _prior_tensors(prior_folder(4.0))  # x4: the prior pre-trained on x4 alone
     assert len(seen) == 1
     for key, value in seen[0].items():
         torch.testing.assert_close(value, prior[key], rtol=0, atol=0)
-    assert info["init"] == "prior" and info["stages"][0]["init"]["folder"] == "selfsr_prior"
+    assert info["init"] == "prior" and info["stages"][0]["init"]["folder"] == "selfsr_prior_factor4"
     _run(small_case, init="none")
     assert not torch.equal(seen[1]["head.weight"], prior["head.weight"])  # cold: random weights
 

@@ -35,12 +35,14 @@ from medsr.normalise import robust_range
 from medsr.selfsr.pairs import TrainingPairs, crop_compatible, make_training_pairs
 
 __all__ = [
+    "FACTOR_PRIORS",
     "INIT_CHOICES",
     "PRIOR_DIR",
     "load_prior",
     "pair_stacks_2d",
     "pair_stacks_3d",
     "pair_stacks_anisotropic",
+    "prior_folder",
     "thick_along",
     "warm_starts",
 ]
@@ -51,6 +53,20 @@ INIT_CHOICES = ("none", "prior", "auto")
 
 #: folder of the shipped prior (package data; tests may pass another folder to :func:`load_prior`)
 PRIOR_DIR = Path(__file__).resolve().parent.parent / "weights" / "selfsr_prior"
+
+#: priors pre-trained on one factor only, by whole-number factor (``--factors F`` of
+#: ``benchmarks/pretrain_selfsr.py``); other factors start from :data:`PRIOR_DIR` (x2-x4)
+FACTOR_PRIORS: dict[int, Path] = {4: PRIOR_DIR.parent / "selfsr_prior_factor4"}
+
+
+def prior_folder(factor: float | None) -> Path:
+    """The prior a factor starts from: the one pre-trained on that factor alone when one is
+    shipped (x4), else the prior of all factors (:data:`PRIOR_DIR`)."""
+    if factor is not None:
+        whole = round(float(factor))
+        if abs(float(factor) - whole) < 1e-6 and whole in FACTOR_PRIORS:
+            return FACTOR_PRIORS[whole]
+    return PRIOR_DIR
 
 
 def warm_starts(init: str, arch: str, preset: str | None, model_kwargs: dict[str, Any]) -> bool:
@@ -69,8 +85,10 @@ def load_prior(
     preset: str | None,
     model_kwargs: dict[str, Any],
     folder: Path | None = None,
+    factor: float | None = None,
 ) -> dict[str, Any]:
-    """Copy the pre-trained tensors of ``folder`` (default: the shipped prior) into ``net``.
+    """Copy the pre-trained tensors of ``folder`` (default: the shipped prior for ``factor``,
+    :func:`prior_folder`) into ``net``.
 
     The prior fits only the network it was trained as: the same ``arch``, preset and keyword
     arguments (the ``model.json`` beside the tensors says which). Tensors may be stored in half
@@ -87,7 +105,7 @@ def load_prior(
 
     from medsr.models.io import read_meta, weights_paths
 
-    folder = Path(folder) if folder is not None else PRIOR_DIR
+    folder = Path(folder) if folder is not None else prior_folder(factor)
     meta = read_meta(folder)  # MedsrError when missing
     want_preset = preset if preset is not None else "paper"
     if (

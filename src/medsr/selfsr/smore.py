@@ -233,7 +233,11 @@ def self_super_resolve(
             )
             if warm:  # the anti-aliasing network of SAA has another task: it starts cold
                 prior = load_prior(
-                    net, arch=config.arch, preset=config.preset, model_kwargs=config.model_kwargs
+                    net,
+                    arch=config.arch,
+                    preset=config.preset,
+                    model_kwargs=config.model_kwargs,
+                    factor=plan.factor,
                 )
             result = train_restoration(
                 net,
