@@ -147,7 +147,8 @@ class SelfSRConfig:
             :class:`medsr.selfsr.pairs.PatchSampler`).
         init: how the super-resolution network starts: ``"none"`` (random initialisation, as
             SMORE) or ``"prior"`` (warm start from the shipped pre-trained weights,
-            :func:`medsr.selfsr.prior.load_prior`; only for the default ``selfsr`` network) or
+            :func:`medsr.selfsr.prior.load_prior`; at x4 the prior pre-trained on x4 alone,
+            :func:`medsr.selfsr.prior.prior_folder`; only for the default ``selfsr`` network) or
             ``"auto"`` (default: ``prior`` for the default network, ``none`` for any other). On
             the development brain (x4 along z, seed 0) the warm start gained +4.39 dB over
             B-spline in 1000 iterations (cold: +3.90) and +4.58 dB in 2000 (cold: +4.43);
@@ -189,8 +190,9 @@ class SelfSRConfig:
         pair_phases: with ``phase_align``'s whole-number factor ``f``, every in-plane plane is
             degraded at the ``f`` positions of the sampling lattice
             (:func:`medsr.selfsr.pairs.make_training_pairs` ``phases``): ``f`` times more distinct
-            training pairs from the same planes. Not in SMORE. Together with ``phase_align``, on
-            by default since 2026-12-02: +0.16 to +0.28 dB on the four development crops
+            training pairs from the same planes. Not in SMORE. Together with ``phase_align`` and
+            a prior pre-trained the same way, on by default since 2026-12-02: +0.21 to +0.65 dB
+            on the four development crops, +0.09 / +0.01 dB on the held-out chris_PD / T1 DICOM
             (``docs/benchmarks/selfsr_heldout.md``).
     """
 
