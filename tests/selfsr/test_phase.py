@@ -9,8 +9,7 @@ from medsr.bench.selfsr import simulate_thick_slices
 from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
-from medsr.selfsr.pairs import PatchSampler, make_training_pairs
-from medsr.selfsr.smore import slice_period
+from medsr.selfsr.pairs import PatchSampler, make_training_pairs, slice_period
 
 
 def _error_by_row_phase(inputs: np.ndarray, targets: np.ndarray, period: int) -> np.ndarray:

@@ -29,7 +29,16 @@ __all__ = [
     "compatible_length",
     "crop_compatible",
     "make_training_pairs",
+    "slice_period",
 ]
+
+
+def slice_period(factor: float) -> int:
+    """The period (target voxels) of the thick slices' sample positions along the slice axis: the
+    factor when it is a whole number (within 1e-6, e.g. a ratio of spacings), else 1 (no fixed
+    phase)."""
+    whole = round(float(factor))
+    return whole if whole > 1 and abs(float(factor) - whole) < 1e-6 else 1
 
 
 def compatible_length(n: int, factor: float) -> int:

@@ -32,7 +32,12 @@ from medsr.degrade import SliceProfile
 from medsr.degrade.operator import thick_slice_operator
 from medsr.errors import MedsrError, OptionError
 from medsr.normalise import robust_range
-from medsr.selfsr.pairs import TrainingPairs, crop_compatible, make_training_pairs
+from medsr.selfsr.pairs import (
+    TrainingPairs,
+    crop_compatible,
+    make_training_pairs,
+    slice_period,
+)
 
 __all__ = [
     "FACTOR_PRIORS",
@@ -62,11 +67,8 @@ FACTOR_PRIORS: dict[int, Path] = {4: PRIOR_DIR.parent / "selfsr_prior_factor4"}
 def prior_folder(factor: float | None) -> Path:
     """The prior a factor starts from: the one pre-trained on that factor alone when one is
     shipped (x4), else the prior of all factors (:data:`PRIOR_DIR`)."""
-    if factor is not None:
-        whole = round(float(factor))
-        if abs(float(factor) - whole) < 1e-6 and whole in FACTOR_PRIORS:
-            return FACTOR_PRIORS[whole]
-    return PRIOR_DIR
+    period = slice_period(factor) if factor is not None else 1
+    return FACTOR_PRIORS.get(period, PRIOR_DIR)
 
 
 def warm_starts(init: str, arch: str, preset: str | None, model_kwargs: dict[str, Any]) -> bool:

@@ -13,9 +13,10 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
    in-plane axis with the slice profile and spacing of the acquisition, then interpolated back
    (:mod:`medsr.selfsr.pairs`): pairs ``interpolated LR -> HR`` that look like the through-plane
    planes of the interpolated scan; with a whole-number factor ``f`` the planes are degraded
-   at the ``f`` positions of the sampling lattice (``pair_phases``, plane ``i`` at position
-   ``i mod f``), and patches start on the period ``f`` (``phase_align``), as the inference crops
-   do: the network's 4 x 4 fold then always sees the slices at the same place (not in SMORE);
+   at the ``f`` positions of the sampling lattice (``pair_phases``; above
+   :data:`PAIR_BYTES_MAX` of pairs plane ``i`` only at position ``i mod f``), and patches start
+   on the period ``f`` (``phase_align``), as the inference crops do: the network's 4 x 4 fold
+   then always sees the slices at the same place (not in SMORE);
 2. a compact 2D network learns to restore them (:mod:`medsr.selfsr.train`), for a budget of
    iterations or seconds; by default it starts from weights pre-trained on other data
    (:mod:`medsr.selfsr.prior`, ``init="auto"``: a warm start, not in the papers, which train from
@@ -60,7 +61,7 @@ from medsr.runtime import torch_seed, torch_threads
 from medsr.selfsr.config import Budget, SelfSRConfig
 from medsr.selfsr.fusion import fuse
 from medsr.selfsr.network import build_network
-from medsr.selfsr.pairs import TrainingPairs, make_training_pairs
+from medsr.selfsr.pairs import TrainingPairs, make_training_pairs, slice_period
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
 from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.selfsr.train import train_restoration
@@ -505,13 +506,6 @@ def patch_scaled_budget(
         return budget
     scale = min(float(max_scale), (patch / side) ** 2)
     return Budget(iterations=round(budget.iterations * scale), seconds=budget.seconds)
-
-
-def slice_period(factor: float) -> int:
-    """The period (target voxels) of the thick slices' sample positions along the slice axis: the
-    factor when it is a whole number, else 1 (no fixed phase)."""
-    whole = round(float(factor))
-    return whole if whole > 1 and abs(float(factor) - whole) < 1e-6 else 1
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:
