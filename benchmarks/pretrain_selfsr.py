@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from medsr.models.io import save_weights
     from medsr.runtime import torch_seed
     from medsr.selfsr.network import build_network
-    from medsr.selfsr.pairs import PatchSampler
+    from medsr.selfsr.pairs import PatchSampler, slice_period
     from medsr.selfsr.prior import pair_stacks_2d, pair_stacks_3d, pair_stacks_anisotropic
     from medsr.selfsr.train import _lr_factor
 
@@ -124,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     brain = np.asarray(read(medsr.data.sample_path("brain")).data, dtype=np.float32)
-    def phases(f: float) -> dict[str, int]:  # --aligned: every position of the lattice
-        return {"phases": int(f), "min_length": args.patch} if args.aligned else {}
 
+    def phases(f: float) -> dict[str, int]:  # --aligned: every position of the lattice
+        return {"phases": slice_period(f), "min_length": args.patch} if args.aligned else {}
+
+    brain_factors = [f for _ in range(3) for f in factors]  # the factor of each brain part
     brain_parts = [
         pair_stacks_3d(brain, f, axis, every=2, **phases(f)) for axis in range(3) for f in factors
     ]
@@ -137,23 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"no natural images under {args.natural}", file=sys.stderr)
         return 2
+    natural_factors = [factors[i % len(factors)] for i in range(len(files))]  # in turn
     natural_parts = [
-        pair_stacks_2d(_grey(p), factors[i % len(factors)], **phases(factors[i % len(factors)]))
-        for i, p in enumerate(files)
+        pair_stacks_2d(_grey(p), f, **phases(f))
+        for p, f in zip(files, natural_factors, strict=True)
     ]
     if args.aligned:  # one sampler per factor, patches starting on its period
         def by_factor(parts: list, factor_of: list[float]) -> _Mixed:
             return _Mixed([
                 PatchSampler(
                     _merge([p for p, g in zip(parts, factor_of, strict=True) if g == f]),
-                    args.patch, rng, row_period=int(f),
+                    args.patch, rng, row_period=slice_period(f),
                 )
                 for f in factors
             ], rng)
 
         samplers: list = [
-            by_factor(brain_parts, [f for _ in range(3) for f in factors]),
-            by_factor(natural_parts, [factors[i % len(factors)] for i in range(len(files))]),
+            by_factor(brain_parts, brain_factors),
+            by_factor(natural_parts, natural_factors),
         ]
     else:
         samplers = [

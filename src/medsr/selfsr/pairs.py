@@ -153,6 +153,11 @@ def make_training_pairs(
                 "self-SR needs in-plane planes several slices wide"
             )
         first = (size - n - (shifts - 1)) // 2
+        zoom = [1.0, 1.0, 1.0]
+        zoom[a] = float(factor)
+        other = next(b for b in in_plane if b != a)
+        # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
+        order = [0, slice_axis + 1, a + 1, other + 1]
         for shift in range(shifts):  # the sampling lattice moved by `shift` fine voxels
             index = [slice(None)] * hr.ndim
             index[a + 1] = slice(first + shift, first + shift + n)
@@ -162,15 +167,10 @@ def make_training_pairs(
             low = thick_slice_operator(target.shape[1:], a, factor, profile, fwhm_voxels).apply(
                 target
             )
-            zoom = [1.0, 1.0, 1.0]
-            zoom[a] = float(factor)
             back = zoom_array(low, tuple(zoom), interpolation)
             if back.shape != target.shape:  # compatible_length guarantees it; keep the guard
                 raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
-            other = next(b for b in in_plane if b != a)
             weights.append(1.0 / shifts if balance else 1.0)
-            # (C, X, Y, Z) -> (C * n_slices, rows = a, cols = other)
-            order = [0, slice_axis + 1, a + 1, other + 1]
             for arr, out in ((back, inputs), (target, targets)):
                 planes = np.transpose(arr, order)
                 out.append(

@@ -177,7 +177,8 @@ def self_super_resolve(
         )
         report(0.01, "making training pairs")
         axes = pair_axes(volume, plan, config.pair_axes)
-        phases = slice_period(plan.factor) if config.pair_phases else 1
+        lattice = slice_period(plan.factor)  # 1: a factor with no fixed slice phase
+        phases = lattice if config.pair_phases else 1
         # every plane at every lattice position, unless the pairs (2 axes x input and target)
         # would pass PAIR_BYTES_MAX: then plane i at position i mod phases (one lattice's memory)
         interleave = phases > 1 and 4 * hr.nbytes * phases > PAIR_BYTES_MAX
@@ -215,7 +216,7 @@ def self_super_resolve(
         current = zoom_array(hr, tuple(slice_zoom), config.interpolation)
         if current.shape[1:] != tuple(target_shape):
             raise RuntimeError(f"interpolated grid {current.shape[1:]} != target {target_shape}")
-        period = slice_period(plan.factor) if config.phase_align else 1
+        period = lattice if config.phase_align else 1
         budget = config.budget
         per_stage = _split_budget(budget, len(stages))
         train_share, info_stages = 0.8, []
