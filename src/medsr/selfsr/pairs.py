@@ -73,13 +73,10 @@ class TrainingPairs:
 
     Both are ``(N, R, W)`` float32 with the degraded direction along ``R``. Different in-plane
     orientations may have different ``(R, W)``, so one instance holds a list of stacks.
-    ``weights`` (optional, one per stack) scale how often :class:`PatchSampler` draws from each
-    stack, on top of its number of foreground positions (None: all 1).
     """
 
     inputs: list[np.ndarray]
     targets: list[np.ndarray]
-    weights: list[float] | None = None
 
     @property
     def n_planes(self) -> int:
@@ -98,7 +95,6 @@ def make_training_pairs(
     phases: int = 1,
     min_length: int = 0,
     interleave: bool = False,
-    balance: bool = False,
 ) -> TrainingPairs:
     """Degrade the in-plane planes of ``hr`` along each in-plane axis and interpolate them back.
 
@@ -126,16 +122,12 @@ def make_training_pairs(
             degraded at position ``i mod phases`` only, so the pairs take the memory of one
             lattice (neighbouring planes are near copies; self-SR does this); without it every
             plane is degraded at every position (``phases`` times the memory).
-        balance: weight each stack by ``1 / phases`` in :class:`PatchSampler`, so that an axis
-            with several lattice positions is drawn as often as one with a single position
-            (off: each stack counts by its foreground positions, as before).
 
     Returns:
         :class:`TrainingPairs` with one stack per degraded in-plane axis and lattice position.
     """
     inputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
-    weights: list[float] = []
     in_plane = [a for a in range(3) if a != slice_axis]
     chosen = in_plane if axes is None else [int(a) for a in axes]
     if not chosen or any(a not in in_plane for a in chosen):
@@ -170,13 +162,12 @@ def make_training_pairs(
             back = zoom_array(low, tuple(zoom), interpolation)
             if back.shape != target.shape:  # compatible_length guarantees it; keep the guard
                 raise RuntimeError(f"training pair grids differ: {back.shape} vs {target.shape}")
-            weights.append(1.0 / shifts if balance else 1.0)
             for arr, out in ((back, inputs), (target, targets)):
                 planes = np.transpose(arr, order)
                 out.append(
                     np.ascontiguousarray(planes.reshape(-1, planes.shape[2], planes.shape[3]))
                 )
-    return TrainingPairs(inputs, targets, weights)
+    return TrainingPairs(inputs, targets)
 
 
 class PatchSampler:
@@ -259,9 +250,8 @@ class PatchSampler:
                 w = residuals[s]
                 self._weights["train"].append(w[~held] if len(train) else w)
         self._probs = {}
-        stack_weights = pairs.weights or [1.0] * len(pairs.inputs)
         for split, cands in self._splits.items():
-            w = np.asarray([len(c) for c in cands], dtype=np.float64) * stack_weights
+            w = np.asarray([len(c) for c in cands], dtype=np.float64)
             self._probs[split] = w / w.sum()
         # residual weighting (training split): one distribution over every candidate position
         self._cumulative: np.ndarray | None = None
