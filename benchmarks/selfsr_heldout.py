@@ -7,7 +7,7 @@ Run (repository root; self-SR's default threads: one for training and inference)
 
     nice .venv/bin/python benchmarks/selfsr_heldout.py
     nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
-    nice .venv/bin/python benchmarks/selfsr_heldout.py --reapply-ensemble   # both, one training
+    nice .venv/bin/python benchmarks/selfsr_heldout.py --reapply-ensemble --option members=1
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--reapply-ensemble", action="store_true",
-        help="also apply the trained network with the self-ensemble switched (no retraining)",
+        help="also apply the trained network with the self-ensemble switched (no retraining; "
+        "needs --option members=1)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the record here")
     args = parser.parse_args(argv)

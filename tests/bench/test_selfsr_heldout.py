@@ -13,6 +13,7 @@ import pytest
 from medsr.bench import selfsr_heldout
 from medsr.bench.selfsr import run_method, score, simulate_thick_slices
 from medsr.data import sample
+from medsr.errors import MedsrError
 from medsr.io import read, write
 from medsr.volume import crop_affine
 
@@ -34,7 +35,10 @@ def small_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, selfsr_h
 
 def test_a_scan_record_holds_what_its_parts_compute(small_scan) -> None:
     folder, scan = small_scan
-    row = selfsr_heldout.run_scan(scan, folder, extra=FAST, reapply_ensemble=True)
+    one = {**FAST, "members": 1}  # the re-application needs the one network it captured
+    with pytest.raises(MedsrError, match="members=1"):
+        selfsr_heldout.run_scan(scan, folder, extra=FAST, reapply_ensemble=True)
+    row = selfsr_heldout.run_scan(scan, folder, extra=one, reapply_ensemble=True)
     truth = read(folder / scan.path)
     case = simulate_thick_slices(truth, 0, 4.0, profile="gaussian")
     assert row["truth_shape"] == [64, 64, 24] and row["lr_shape"] == [16, 64, 24]
@@ -46,7 +50,7 @@ def test_a_scan_record_holds_what_its_parts_compute(small_scan) -> None:
     assert row["cpu_seconds"] > 0 and row["seconds"] > 0
     # the default applies the flip ensemble; the re-application switched it off
     assert row["other_ensemble"] is False
-    again = selfsr_heldout.run_scan(scan, folder, extra={**FAST, "ensemble": "false"})
+    again = selfsr_heldout.run_scan(scan, folder, extra={**one, "ensemble": "false"})
     assert again["self_psnr"] == pytest.approx(row["self_psnr_other_ensemble"], abs=2e-3)
     assert again["self_psnr"] != row["self_psnr"]  # the ensemble changes the output
 

@@ -11,7 +11,7 @@ from medsr.infer.methods import MethodOptions
 from medsr.infer.selfsupervised import self_sr_method
 from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
-from medsr.selfsr.smore import restore_through_plane
+from medsr.selfsr.apply import restore_through_plane
 
 
 class _RowShift(nn.Module):

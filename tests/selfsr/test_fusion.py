@@ -12,8 +12,8 @@ from medsr.infer.methods import MethodOptions
 from medsr.infer.selfsupervised import self_sr_method
 from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
+from medsr.selfsr.apply import restore_through_plane
 from medsr.selfsr.fusion import fourier_burst_accumulation, fuse
-from medsr.selfsr.smore import restore_through_plane
 
 
 def _sharp_and_blurred(brain_crop) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +67,7 @@ def test_restore_through_plane_fuses_the_two_orientations_by_fba(brain_crop) -> 
         return x + 0.4 * (2 * x - x.roll(1, 2) - x.roll(-1, 2)) + 0.1 * x.roll(1, 3)
 
     class Net:  # restore_through_plane calls .to() and .eval()
-        def to(self, _):
+        def to(self, *_args, **_kwargs):  # a device, or memory_format=
             return self
 
         def eval(self):

@@ -9,7 +9,7 @@ import torch
 from medsr.bench.selfsr import simulate_thick_slices
 from medsr.errors import MedsrError, OptionError
 from medsr.models.io import read_meta, save_weights
-from medsr.selfsr import SelfSRConfig, self_super_resolve, smore
+from medsr.selfsr import SelfSRConfig, members, self_super_resolve
 from medsr.selfsr.network import build_network
 from medsr.selfsr.prior import (
     FACTOR_PRIORS,
@@ -84,20 +84,20 @@ def test_load_prior_copies_the_tensors_into_a_fresh_network() -> None:
 
 def test_warm_started_training_starts_from_the_prior(small_case, monkeypatch) -> None:
     seen: list[dict[str, torch.Tensor]] = []
-    original = smore.train_restoration
+    original = members.train_restoration
 
     def capture(net, pairs, **kw):
         seen.append({k: v.detach().clone() for k, v in net.state_dict().items()})
         return original(net, pairs, **kw)
 
-    monkeypatch.setattr(smore, "train_restoration", capture)
-    _, info = _run(small_case, init="prior")
+    monkeypatch.setattr(members, "train_restoration", capture)
+    _, info = _run(small_case, init="prior", members=1)
     prior = _prior_tensors(prior_folder(4.0))  # x4: the prior pre-trained on x4 alone
     assert len(seen) == 1
     for key, value in seen[0].items():
         torch.testing.assert_close(value, prior[key], rtol=0, atol=0)
     assert info["init"] == "prior" and info["stages"][0]["init"]["folder"] == "selfsr_prior_factor4"
-    _run(small_case, init="none")
+    _run(small_case, init="none", members=1)
     assert not torch.equal(seen[1]["head.weight"], prior["head.weight"])  # cold: random weights
 
 

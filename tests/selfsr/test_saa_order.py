@@ -11,7 +11,7 @@ from medsr.degrade import SliceProfile, ThickSlice
 from medsr.errors import MedsrError
 from medsr.infer.methods import MethodOptions, TargetGrid, get_method
 from medsr.selfsr import SelfSRConfig
-from medsr.selfsr.smore import restore_through_plane
+from medsr.selfsr.apply import restore_through_plane
 
 
 class _RowMean(torch.nn.Module):

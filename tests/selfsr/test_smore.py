@@ -223,21 +223,23 @@ def test_inference_runs_on_one_thread_unless_asked(brain_crop, monkeypatch) -> N
     # default (as training), an explicit `threads` is honoured, and torch's count is restored
     import torch
 
-    from medsr.selfsr import smore
+    from medsr.selfsr import members
 
     seen: list[int] = []
-    original = smore.restore_through_plane
+    original = members.restore_views
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(smore, "restore_through_plane", spy)
+    monkeypatch.setattr(members, "restore_views", spy)
     case = simulate_thick_slices(brain_crop, axis=2, factor=4.0)
     before = torch.get_num_threads()
     for threads, expected in ((None, 1), (2, 2)):
         # the default network, warm-started: better than the interpolation from the first steps
-        config = SelfSRConfig(budget="3it", patch=24, batch=2, threads=threads, ensemble=False)
+        config = SelfSRConfig(
+            budget="3it", patch=24, batch=2, threads=threads, ensemble=False, members=1
+        )
         _, info = self_super_resolve(case.lr, case.factors, config)
         assert seen[-1] == expected and info["inference_threads"] == expected
         assert torch.get_num_threads() == before

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from medsr.errors import MedsrError
 from medsr.selfsr import SelfSRConfig
-from medsr.selfsr.smore import restore_through_plane
+from medsr.selfsr.apply import restore_through_plane
 from medsr.selfsr.views import Shear, shear
 
 

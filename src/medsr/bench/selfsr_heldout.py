@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medsr.errors import MedsrError
+
 __all__ = ["HELDOUT_SCANS", "HeldoutScan", "run_heldout", "run_scan"]
 
 
@@ -50,8 +52,12 @@ HELDOUT_SCANS: tuple[HeldoutScan, ...] = (
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return float(usage.ru_utime + usage.ru_stime)
+    """User + system seconds of this process and of its ended children (self-SR's members)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += float(usage.ru_utime + usage.ru_stime)
+    return total
 
 
 def run_scan(
@@ -89,6 +95,11 @@ def run_scan(
     stages = info.get("stages", [])
     other: dict[str, Any] = {}
     if captured:
+        if any(s.get("members") for s in stages):
+            raise MedsrError(
+                "re-applying the network with the ensemble switched needs one network per scan: "
+                "add --option members=1"
+            )
         other = _reapply(captured[-1], info, case, result.volume)
     return {
         **other,
@@ -116,24 +127,25 @@ def run_scan(
 
 @contextmanager
 def _capture_restoration(active: bool) -> Iterator[list[tuple[Any, ...]]]:
-    """Record the arguments of self-SR's last :func:`restore_through_plane` call."""
-    from medsr.selfsr import smore
+    """Record the arguments of self-SR's last :func:`medsr.selfsr.apply.restore_views` call
+    in this process (member 0's: :mod:`medsr.selfsr.members`)."""
+    from medsr.selfsr import members
 
     captured: list[tuple[Any, ...]] = []
     if not active:
         yield captured
         return
-    original = smore.restore_through_plane
+    original = members.restore_views
 
     def capture(net: Any, volume: Any, slice_axis: int, **kw: Any) -> Any:
         captured[:] = [(net, volume.copy(), slice_axis, kw)]
         return original(net, volume, slice_axis, **kw)
 
-    smore.restore_through_plane = capture
+    members.restore_views = capture
     try:
         yield captured
     finally:
-        smore.restore_through_plane = original
+        members.restore_views = original
 
 
 def _reapply(
@@ -143,13 +155,15 @@ def _reapply(
     import numpy as np
 
     from medsr.bench.selfsr import run_method, score
-    from medsr.selfsr.smore import restore_through_plane
+    from medsr.selfsr.apply import restore_through_plane
 
     net, volume, slice_axis, kw = captured
     kw = {k: v for k, v in kw.items() if k != "progress"}
     kw["ensemble"] = not kw.get("ensemble", False)
     t0 = time.perf_counter()
-    out = restore_through_plane(net, volume, slice_axis, **kw)
+    out = restore_through_plane(
+        net, volume, slice_axis, fusion=info["fusion"], fusion_power=info["fusion_power"], **kw
+    )
     seconds = time.perf_counter() - t0
     norm = info["intensity_normalisation"]
     data = (out * norm["span"] + norm["low"]).astype(np.float32)

@@ -175,7 +175,9 @@ def upscale(
         "(axes|diagonals: also the planes along the in-plane voxel diagonals), back_project "
         "(default false; true: the output is corrected to re-acquire to the scan), phase_align "
         "and pair_phases (default true: train and apply at one phase of the slices, pairs at "
-        "every position of the sampling lattice). "
+        "every position of the sampling lattice), precision (auto|fp32|bf16: auto is bf16 on "
+        "CPUs with native bfloat16, AMX or AVX-512 BF16), members (networks trained side by "
+        "side, one per core, averaged; default 2), member_processes. "
         "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
         "slice_gap, noise_std, patience, ema, threads.",
     ),

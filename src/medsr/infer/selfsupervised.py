@@ -152,6 +152,9 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "views": str,
     "back_project": _flag,
     "phase_align": _flag,
+    "precision": str,
+    "members": int,
+    "member_processes": int,
     "pair_phases": _flag,
 }
 

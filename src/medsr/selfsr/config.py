@@ -14,6 +14,7 @@ from typing import Any
 
 from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
+from medsr.runtime import PRECISIONS
 from medsr.selfsr.fusion import FUSIONS
 
 __all__ = ["DEFAULT_BUDGET", "Budget", "SelfSRConfig", "parse_budget"]
@@ -194,6 +195,23 @@ class SelfSRConfig:
             a prior pre-trained the same way, on by default since 2026-12-02: +0.21 to +0.65 dB
             on the four development crops, +0.09 / +0.01 dB on the held-out chris_PD / T1 DICOM
             (``docs/benchmarks/selfsr_heldout.md``).
+        precision: the arithmetic of the network's training and inference
+            (:func:`medsr.runtime.autocast`): ``"fp32"``, ``"bf16"`` (mixed precision: bfloat16
+            convolutions, float32 weights, loss and optimiser) or ``"auto"`` (default: ``bf16`` on
+            CPUs that multiply bfloat16 natively, AMX or AVX-512 BF16, else ``fp32``;
+            :func:`medsr.runtime.resolve_precision`; a property of the machine, never of its
+            load). Not in SMORE. On the three 24-slice development crops, two seeds each, bf16
+            scored +3.80 / +2.91 / +4.21 dB over B-spline against +3.82 / +2.91 / +4.12 in fp32,
+            with a training step 1.5-1.9x and the inference 2-4x faster on this machine's AMX
+            (``docs/benchmarks/selfsr_heldout.md``).
+        members: networks trained per scan, each with its own seed, their views averaged
+            before the fusion (:mod:`medsr.selfsr.members`; not in SMORE). Default 2: on a
+            machine with two cores they train side by side in about the time of one; on one
+            core one after the other, with the same voxels. On the three 24-slice development
+            crops two bf16 networks gained +0.02 / +0.01 / +0.06 dB over the mean of the two
+            alone (``docs/benchmarks/selfsr_heldout.md``).
+        member_processes: processes the members run in (None: one per CPU core this process
+            may use, at most ``members``; 1: all in this process).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -223,6 +241,9 @@ class SelfSRConfig:
     back_project: bool = False
     phase_align: bool = True
     pair_phases: bool = True
+    precision: str = "auto"
+    members: int = 2
+    member_processes: int | None = None
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -246,6 +267,14 @@ class SelfSRConfig:
             raise MedsrError(f"patch_budget must be >= 1, got {self.patch_budget}")
         if self.pair_axes not in ("all", "matched"):
             raise MedsrError(f"pair_axes must be all or matched, got {self.pair_axes!r}")
+        if self.members < 1:
+            raise MedsrError(f"members must be >= 1, got {self.members}")
+        if self.member_processes is not None and self.member_processes < 1:
+            raise MedsrError(f"member_processes must be >= 1, got {self.member_processes}")
+        if self.precision not in PRECISIONS:
+            raise MedsrError(
+                f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if self.views not in ("axes", "diagonals"):
             raise MedsrError(f"views must be axes or diagonals, got {self.views!r}")
         if self.saa_order not in ("both", "papers"):

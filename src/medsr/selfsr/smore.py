@@ -51,20 +51,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from medsr.degrade import thick_slice_operator
-from medsr.infer.slicewise import ForegroundCrop
 from medsr.interpolate import zoom_array
 from medsr.normalise import robust_range
-from medsr.runtime import torch_seed, torch_threads
+from medsr.runtime import resolve_precision, torch_seed, torch_threads
+from medsr.selfsr.apply import fuse_views, plane_names
 from medsr.selfsr.config import Budget, SelfSRConfig
-from medsr.selfsr.fusion import fuse
-from medsr.selfsr.network import build_network
+from medsr.selfsr.members import MemberTask, average_views, fit_members
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs, slice_period
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
-from medsr.selfsr.prior import load_prior, warm_starts
-from medsr.selfsr.train import train_restoration
 from medsr.volume import TargetGrid, Volume, spacing_of
 
 __all__ = ["back_project_slices", "self_super_resolve"]
@@ -164,6 +160,7 @@ def self_super_resolve(
     target_shape = tuple(int(n) for n in target.shape)
     report = progress or (lambda f, m: None)
     rng = np.random.default_rng(config.seed)
+    precision = resolve_precision(config.precision, config.device)
     with torch_seed(config.seed), torch_threads(config.threads) as threads_used:
         data = np.asarray(volume.data, dtype=np.float32)
         low, span = robust_range(data)
@@ -228,68 +225,45 @@ def self_super_resolve(
             def stage_progress(f: float, m: str, lo: float = lo, hi: float = hi) -> None:
                 report(0.02 + train_share * (lo + (hi - lo) * f), m)
 
-            net = build_network(config.arch, config.preset, **config.model_kwargs)
-            n_params = int(sum(p.numel() for p in net.parameters()))
-            warm = name == "super-resolution" and warm_starts(
-                config.init, config.arch, config.preset, config.model_kwargs
-            )
-            if warm:  # the anti-aliasing network of SAA has another task: it starts cold
-                prior = load_prior(
-                    net,
-                    arch=config.arch,
-                    preset=config.preset,
-                    model_kwargs=config.model_kwargs,
-                    factor=plan.factor,
-                )
-            result = train_restoration(
-                net,
+            t_stage = time.perf_counter()
+            task = MemberTask(
                 pairs,
-                budget=patch_scaled_budget(per_stage, config.patch, pairs, config.patch_budget),
-                patch=config.patch,
-                batch=config.batch,
-                lr=config.lr,
-                rng=rng,
-                device=config.device,
-                progress=stage_progress,
-                label=f"training ({name})",
-                sampling=config.sampling,
-                row_period=period,
+                current,
+                plan.slice_axis,
+                plan.factor,
+                config,
+                patch_scaled_budget(per_stage, config.patch, pairs, config.patch_budget),
+                stage=name,
+                precision=precision,
+                period=period,
+                orientation=k if papers_order else None,
+                orientations=1 if papers_order else config.orientations,
             )
-            t_apply = time.perf_counter()
-            used = result.val_gain_db > 0  # never return something worse than the interpolation
-            if used:
-                # inference on config.threads, default one as training (SelfSRConfig.threads)
-                with torch_threads(config.threads or 1):
-                    current = restore_through_plane(
-                        net,
-                        current,
-                        plan.slice_axis,
-                        orientations=1 if papers_order else config.orientations,
-                        orientation=k if papers_order else None,
-                        batch=config.infer_batch,
-                        device=config.device,
-                        ensemble=config.ensemble,
-                        fusion=config.fusion,
-                        fusion_power=config.fusion_power,
-                        diagonals=config.views == "diagonals",
-                        foreground=ForegroundCrop(row_period=period),
-                        progress=lambda f, m, k=k: report(
-                            0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages),
-                            m,
-                        ),
-                        label=f"applying ({name})",
-                    )
+            results = fit_members(
+                task,
+                config.members,
+                config.seed,
+                rng,
+                stage=k,
+                processes=config.member_processes,
+                progress=stage_progress,
+                apply_progress=lambda f, m, k=k: report(
+                    0.02 + train_share + (1 - train_share - 0.02) * (k + f) / len(stages), m
+                ),
+            )
+            views = average_views(results)
+            if views is not None:
+                current = fuse_views(views, config.fusion, config.fusion_power)
             info_stages.append(
                 {
                     "stage": name,
-                    "parameters": n_params,
-                    "init": prior if warm else "none",
-                    "used": used,
-                    "planes": _plane_names(
+                    **results[0].record,
+                    "used": views is not None,
+                    "planes": plane_names(
                         plan.slice_axis, k if papers_order else None, config.orientations
                     ),
-                    **result.as_dict(),
-                    "apply_seconds": round(time.perf_counter() - t_apply, 2),
+                    "members": [r.record for r in results] if len(results) > 1 else None,
+                    "stage_seconds": round(time.perf_counter() - t_stage, 2),
                 }
             )
         t_bp = time.perf_counter()
@@ -329,6 +303,7 @@ def self_super_resolve(
         "pair_phases": {"phases": phases, "interleaved": interleave},
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(threads_used),
+        "precision": {"asked": config.precision, "used": precision},
         "inference_threads": int(config.threads or 1),
     }
     if not all(s["used"] for s in info_stages):
@@ -337,106 +312,6 @@ def self_super_resolve(
             "its stage was skipped (try a larger budget)"
         )
     return volume.with_data(out.astype(np.float32, copy=False), target.affine.copy()), info
-
-
-def restore_through_plane(
-    net: torch.nn.Module,
-    volume: np.ndarray,
-    slice_axis: int,
-    *,
-    orientations: int = 2,
-    orientation: int | None = None,
-    batch: int = 8,
-    device: str = "cpu",
-    foreground: ForegroundCrop | None = None,
-    progress: Progress | None = None,
-    label: str = "applying",
-    ensemble: bool = False,
-    fusion: str = "mean",
-    fusion_power: float = 8.0,
-    diagonals: bool = False,
-) -> np.ndarray:
-    """Run a 2D restoration network on the planes that contain ``slice_axis`` and fuse them.
-
-    Each plane is shown with the slice axis along its rows (as in training), through the engine's
-    :func:`medsr.infer.slicewise.slicewise_predict`. The restorations of ``orientations`` (1 or 2)
-    orthogonal orientations through the slice axis are fused by ``fusion``
-    (:func:`medsr.selfsr.fusion.fuse`: ``"mean"``, or ``"fba"``, Fourier burst accumulation of
-    power ``fusion_power``, as Zhao et al. fuse them in SMORE). Only the foreground
-    box of each group of ``batch`` planes is computed (:class:`ForegroundCrop`, default threshold
-    0.05 of the normalised range, margin 16 voxels); the air around the head keeps its input values.
-
-    Args:
-        net: restoration network (grid in = grid out), one channel.
-        volume: ``(C, X, Y, Z)`` interpolated volume, normalised.
-        orientation: only the planes of this one orientation (0: the planes that contain the
-            first in-plane axis and the slice axis; 1: those of the second in-plane axis), as
-            SAA applies its two networks; None: the first ``orientations`` orientations.
-        ensemble: average the network over the flips of each plane (rows, columns, both:
-            :class:`medsr.models.ensemble.SelfEnsemble` without transposes, EDSR+'s
-            self-ensemble restricted to the flips, since the slice axis must stay along the rows).
-        diagonals: with both orientations, also restore the planes along the two in-plane voxel
-            diagonals (cut and put back exactly, :mod:`medsr.selfsr.views`) and fuse the four.
-
-    Returns:
-        The restored ``(C, X, Y, Z)`` float32 volume.
-    """
-    from medsr.infer.slicewise import slicewise_predict
-
-    net.to(device).eval()
-    if ensemble:
-        from medsr.models.ensemble import SelfEnsemble
-
-        net = SelfEnsemble(net, 2, transpose=False)
-    slicing = _slicing_axes(slice_axis, orientation, orientations)
-    shears = []
-    if diagonals and orientation is None and orientations == 2:
-        from medsr.selfsr.views import shear
-
-        shears = [shear(volume.shape, slice_axis, sign) for sign in (1, -1)]
-    total = sum(volume.shape[0] * volume.shape[1 + a] for a in slicing) + sum(
-        volume.shape[0] * (volume.shape[1 + sh.shift_axis] + volume.shape[1 + sh.by_axis] - 1)
-        for sh in shears
-    )
-    crop = foreground or ForegroundCrop()
-    done = [0]
-
-    def predict(x: np.ndarray) -> np.ndarray:  # (B, C, R, W): channels share the network
-        b, c = x.shape[:2]
-        with torch.inference_mode():
-            t = torch.from_numpy(np.ascontiguousarray(x).reshape(b * c, 1, *x.shape[2:]))
-            y = net(t.to(device)).cpu().numpy()
-        return y.reshape(b, c, *y.shape[2:])
-
-    def advance(n: int) -> None:
-        done[0] += n * volume.shape[0]
-        if progress is not None:
-            progress(done[0] / total, f"{label}: plane {done[0]}/{total}")
-
-    def restore(vol: np.ndarray, cut_axis: int) -> np.ndarray:  # the planes across cut_axis
-        out = np.zeros(vol.shape, dtype=np.float32)
-        slicewise_predict(
-            vol,
-            out,
-            predict,
-            (1, 1),
-            (1, 1, 1),
-            cut_axis,
-            batch_size=batch,
-            rows_axis=slice_axis,
-            foreground=crop,
-            progress=advance,
-        )
-        return out
-
-    outs = [restore(volume, axis) for axis in slicing]
-    # the diagonal planes: the grid planes of the sheared volume, sheared back
-    outs += [sh.back(restore(sh.apply(volume), sh.shift_axis)) for sh in shears]
-    if len(outs) == 1:
-        return outs[0]
-    return np.stack(
-        [fuse([o[c] for o in outs], fusion, fusion_power) for c in range(volume.shape[0])]
-    )
 
 
 def back_project_slices(
@@ -476,23 +351,6 @@ def back_project_slices(
         "method": "one step of iterative back-projection (Irani & Peleg 1991), A^T (A A^T)^-1",
         "consistency_psnr_db": {"before": round(before, 2), "after": round(after, 2)},
     }
-
-
-def _slicing_axes(slice_axis: int, orientation: int | None, orientations: int) -> list[int]:
-    """The axes the through-plane planes are cut across: orientation ``o`` holds the planes that
-    contain in-plane axis ``o`` and the slice axis (cut across the other in-plane axis)."""
-    in_plane = [a for a in range(3) if a != slice_axis]
-    chosen = in_plane[:orientations] if orientation is None else [in_plane[orientation]]
-    return [next(b for b in in_plane if b != c) for c in chosen]
-
-
-def _plane_names(slice_axis: int, orientation: int | None, orientations: int) -> list[str]:
-    """The planes a stage ran on, as array axes ("x-z" = the planes containing x and z)."""
-    names = "xyz"
-    return [
-        "-".join(names[a] for a in sorted({c for c in range(3) if c != cut}))
-        for cut in _slicing_axes(slice_axis, orientation, orientations)
-    ]
 
 
 def patch_scaled_budget(

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from medsr.metrics import psnr
-from medsr.runtime import torch_threads
+from medsr.runtime import autocast, torch_threads
 from medsr.selfsr.config import Budget
 from medsr.selfsr.pairs import PatchSampler, TrainingPairs
 
@@ -78,6 +78,7 @@ def train_restoration(
     auto_threads: bool = False,
     sampling: str = "uniform",
     row_period: int = 1,
+    precision: str = "fp32",
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
 
@@ -93,6 +94,8 @@ def train_restoration(
     with the faster (faster on some idle machines, but the choice, and so the result, can change
     with the load). Torch's thread count is restored on return. ``sampling`` is the
     :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``).
+    ``precision`` (``"fp32"`` or ``"bf16"``, :func:`medsr.runtime.autocast`) is that of the
+    forward and backward passes; the loss, the weights and Adam's state stay float32.
     """
     sampler = PatchSampler(pairs, patch, rng, weighting=sampling, row_period=row_period)
     val_x, val_y = sampler.sample(max(16, batch), split="val")
@@ -121,7 +124,9 @@ def train_restoration(
             t_step = time.perf_counter()
             x, y = sampler.sample(batch)
             xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-            loss = torch.nn.functional.l1_loss(net(xt), yt)
+            with autocast(precision, device):
+                pred = net(xt)
+            loss = torch.nn.functional.l1_loss(pred.float(), yt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
@@ -150,8 +155,8 @@ def train_restoration(
     result.threads = result.threads or training_threads
     result.seconds = time.perf_counter() - start
     net.eval()
-    with torch.inference_mode():
-        out = net(torch.from_numpy(val_x).to(device)).cpu().numpy()
+    with torch.inference_mode(), autocast(precision, device):
+        out = net(torch.from_numpy(val_x).to(device)).float().cpu().numpy()
     # PSNR with R = 1: the data are normalised to about [0, 1]
     result.val_psnr_input = psnr(val_y, val_x, data_range=1.0)
     result.val_psnr_output = psnr(val_y, out, data_range=1.0)

@@ -1,0 +1,219 @@
+"""Several self-SR networks trained side by side, one per CPU core, their views averaged.
+
+SMORE (Zhao et al., *IEEE TMI* 2021, ref. [84]; review section 4.2.2) trains one network per
+scan. Training is a chain of small steps that one CPU core runs best (:mod:`medsr.selfsr.train`
+trains on one thread), so on a machine with more cores self-SR trains ``members`` networks at
+once, each in its own process with its own seed, applies each to the through-plane planes and
+averages their estimates of every view before the fusion. Averaging independently trained
+networks lowers the variance of the restoration (a deep ensemble: Lakshminarayanan, Pritzel &
+Blundell, NeurIPS 2017). Not in SMORE. A member's result depends only on its seed, never on
+where it ran: with fewer cores the members run one after the other and give the same voxels.
+
+Member 0 runs in the calling process with the pipeline's own random generators (so ``members=1``
+is the single network of before); member ``k >= 1`` runs in a worker process started with
+``spawn`` (a fresh interpreter: no inherited thread pools) and seeds its generators with
+:func:`member_seed`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from medsr.infer.slicewise import ForegroundCrop
+from medsr.runtime import torch_seed, torch_threads
+from medsr.selfsr.apply import restore_views
+from medsr.selfsr.config import Budget, SelfSRConfig
+from medsr.selfsr.network import build_network
+from medsr.selfsr.pairs import TrainingPairs
+from medsr.selfsr.prior import load_prior, warm_starts
+from medsr.selfsr.train import train_restoration
+
+__all__ = ["MemberResult", "MemberTask", "average_views", "fit_members", "member_seed", "workers"]
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class MemberTask:
+    """Everything one member trains on and restores (sent whole to a worker process)."""
+
+    pairs: TrainingPairs
+    volume: np.ndarray  # (C, X, Y, Z), interpolated onto the target grid, normalised
+    slice_axis: int
+    factor: float
+    config: SelfSRConfig
+    budget: Budget
+    stage: str = "super-resolution"
+    precision: str = "fp32"
+    period: int = 1
+    orientation: int | None = None
+    orientations: int = 2
+
+
+@dataclass
+class MemberResult:
+    """A member's views (None when its network did not beat the interpolation on held-out
+    training pairs) and its record for the sidecar."""
+
+    views: list[np.ndarray] | None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def member_seed(seed: int | None, member: int, stage: int = 0) -> int | None:
+    """The seed of member ``member >= 1`` in stage ``stage`` (None stays None: not reproducible)."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([int(seed), int(member), int(stage)]).generate_state(1)[0])
+
+
+def workers(members: int, asked: int | None = None) -> int:
+    """Processes to run ``members`` networks in: ``asked``, or one per CPU core this process may
+    use (``os.sched_getaffinity``), at most ``members``."""
+    if asked is not None:
+        return max(1, min(int(asked), members))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, members))
+
+
+def fit_member(
+    task: MemberTask,
+    seed: int | None,
+    rng: np.random.Generator | None = None,
+    progress: Progress | None = None,
+    apply_progress: Progress | None = None,
+) -> MemberResult:
+    """Build (warm-started for the SR stage), train and apply one network.
+
+    ``rng`` None (a worker, or a member other than 0): the member's own generators from ``seed``;
+    otherwise the caller's generator and torch's global RNG as the caller seeded it.
+    """
+    config = task.config
+    own = rng is None
+    generator = np.random.default_rng(seed) if rng is None else rng
+    with torch_seed(seed) if own else nullcontext():
+        net = build_network(config.arch, config.preset, **config.model_kwargs)
+    warm = task.stage == "super-resolution" and warm_starts(
+        config.init, config.arch, config.preset, config.model_kwargs
+    )
+    init: Any = "none"
+    if warm:  # the anti-aliasing network of SAA has another task: it starts cold
+        init = load_prior(
+            net,
+            arch=config.arch,
+            preset=config.preset,
+            model_kwargs=config.model_kwargs,
+            factor=task.factor,
+        )
+    result = train_restoration(
+        net,
+        task.pairs,
+        budget=task.budget,
+        patch=config.patch,
+        batch=config.batch,
+        lr=config.lr,
+        rng=generator,
+        device=config.device,
+        progress=progress,
+        label=f"training ({task.stage})",
+        sampling=config.sampling,
+        row_period=task.period,
+        precision=task.precision,
+    )
+    t_apply = time.perf_counter()
+    used = result.val_gain_db > 0  # never return something worse than the interpolation
+    views = None
+    if used:
+        # inference on config.threads, default one as training (SelfSRConfig.threads)
+        with torch_threads(config.threads or 1):
+            views = restore_views(
+                net,
+                task.volume,
+                task.slice_axis,
+                orientations=task.orientations,
+                orientation=task.orientation,
+                batch=config.infer_batch,
+                device=config.device,
+                ensemble=config.ensemble,
+                diagonals=config.views == "diagonals",
+                foreground=ForegroundCrop(row_period=task.period),
+                precision=task.precision,
+                progress=apply_progress,
+                label=f"applying ({task.stage})",
+            )
+    record = {
+        "parameters": int(sum(p.numel() for p in net.parameters())),
+        "init": init,
+        "used": used,
+        **result.as_dict(),
+        "apply_seconds": round(time.perf_counter() - t_apply, 2),
+    }
+    return MemberResult(views, record)
+
+
+def _fit_in_worker(task: MemberTask, seed: int | None) -> MemberResult:
+    """A worker process's member: one torch thread (its own core), as in the calling process."""
+    with torch_threads(1):
+        return fit_member(task, seed)
+
+
+def fit_members(
+    task: MemberTask,
+    members: int,
+    seed: int | None,
+    rng: np.random.Generator,
+    *,
+    stage: int = 0,
+    processes: int | None = None,
+    progress: Progress | None = None,
+    apply_progress: Progress | None = None,
+) -> list[MemberResult]:
+    """Train and apply ``members`` networks on the same task; member 0 here with ``rng``, the
+    others with :func:`member_seed`, in ``processes - 1`` worker processes (None: one per core,
+    :func:`workers`) while member 0 trains, or one after the other here when there is one."""
+    seeds = [member_seed(seed, k, stage) for k in range(1, members)]
+    n_workers = min(workers(members, processes) - 1, len(seeds))
+    futures: list[Future[MemberResult]] = []
+    pool = None
+    if n_workers > 0:
+        pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        if pool is not None:
+            futures = [pool.submit(_fit_in_worker, task, s) for s in seeds]
+        first = fit_member(task, seed, rng, progress, apply_progress)
+        if pool is not None:
+            others = [f.result() for f in futures]
+        else:
+            others = [fit_member(task, s) for s in seeds]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for k, (res, s) in enumerate(zip([first, *others], [seed, *seeds], strict=True)):
+        res.record["member"], res.record["seed"] = k, s
+        res.record["process"] = "main" if k == 0 or pool is None else "worker"
+    return [first, *others]
+
+
+def average_views(results: list[MemberResult]) -> list[np.ndarray] | None:
+    """The mean, view by view, of the members whose network was used (None: none was)."""
+    used = [r.views for r in results if r.views is not None]
+    if not used:
+        return None
+    out = [np.array(v, dtype=np.float32, copy=True) for v in used[0]]
+    for views in used[1:]:
+        for acc, v in zip(out, views, strict=True):
+            acc += v
+    for acc in out:
+        acc /= len(used)
+    return out
