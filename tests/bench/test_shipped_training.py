@@ -194,41 +194,50 @@ def test_table_of_exported_runs_and_readme_block(setup, tmp_path) -> None:
 def test_run_below_interpolation_is_stopped_and_its_children_skipped(setup, monkeypatch) -> None:
     """The interpolation guard: a run whose held-out validation is not above cubic interpolation
     (here an untrained network: learning rate ~0) stops at the first validation from
-    GUARD_AFTER on, is marked failed (not scored, not shipped), and the runs starting from it are
-    skipped: VDSR x2 once trained 5 hours after collapsing."""
+    GUARD_AFTER on, twice in a row (GUARD_PATIENCE), is marked failed (not scored, not shipped),
+    and the runs starting from it are skipped: VDSR x2 once trained 5 hours after collapsing."""
     runs, weights = setup["runs"], setup["weights_dir"]
     monkeypatch.setattr(shipped, "GUARD_AFTER", 2)
+    assert shipped.GUARD_PATIENCE == 2
     msgs: list[str] = []
-    kw = {**setup, "log": msgs.append, "overrides": ["optim.lr=1.0e-12", "train.max_steps=8"]}
+    kw = {**setup, "log": msgs.append, "overrides": ["optim.lr=1.0e-12", "train.max_steps=12"]}
     assert shipped.run_step(**kw) == "espcn_x2"
     failed = json.loads((runs / "espcn_x2" / "failed.json").read_text())
-    assert failed["step"] == 2 and failed["val_psnr"] <= failed["val_psnr_interp"]
-    assert shipped.Ledger(runs / "espcn_x2").totals()[0] == 2  # stopped at once, not at step 8
+    assert failed["step"] == 4 and failed["val_psnr"] <= failed["val_psnr_interp"]
+    assert shipped.Ledger(runs / "espcn_x2").totals()[0] == 4  # at its 2nd miss, not at step 12
     assert not (runs / "espcn_x2" / "shipped.json").exists() and not weights.exists()
     assert shipped.run_status(setup["order"][0], runs, weights) == "failed"
-    assert any("FAILED at step 2" in m for m in msgs)
+    assert any("FAILED at step 4" in m for m in msgs)
     assert shipped.run_step(**kw) is None  # x2 failed: x3 is not started from it
     assert any("espcn_x3] skipped: its start espcn_x2 failed" in m for m in msgs)
     assert not (runs / "espcn_x3").exists()
 
 
 @pytest.mark.parametrize(
-    ("step", "psnr", "stops"),
-    [(999, 20.0, False), (1000, 28.5, False), (1000, 28.0, True), (3000, 27.8, True)],
+    ("readings", "stops"),
+    [
+        ([(999, 20.0), (999, 20.0)], False),  # before its step
+        ([(1000, 28.5), (2000, 28.6)], False),  # above interpolation (28.0)
+        ([(1000, 28.0)], False),  # one miss: a noisy reading of a small network
+        ([(1000, 28.0), (2000, 27.9)], True),  # at or below, twice in a row
+        ([(1000, 27.8), (2000, 28.3), (3000, 27.7)], False),  # not in a row
+        ([(999, 20.0), (1000, 27.8), (2000, 27.7)], True),
+    ],
 )
-def test_guard_stops_only_from_its_step_on_and_at_or_below_interpolation(
-    tmp_path, step: int, psnr: float, stops: bool
+def test_guard_stops_at_its_second_miss_in_a_row_from_its_step_on(
+    tmp_path, readings: list[tuple[int, float]], stops: bool
 ) -> None:
     import torch
 
-    guard = shipped._interp_guard(tmp_path, after=1000)
-    trainer = SimpleNamespace(
-        sanity_checking=False,
-        global_step=step,
-        should_stop=False,
-        callback_metrics={"val/psnr": torch.tensor(psnr), "val/psnr_interp": torch.tensor(28.0)},
-    )
-    guard.on_validation_end(trainer, None)
+    guard = shipped._interp_guard(tmp_path, after=1000, patience=2)
+    trainer = SimpleNamespace(sanity_checking=False, global_step=0, should_stop=False)
+    for step, psnr in readings:
+        trainer.global_step = step
+        trainer.callback_metrics = {
+            "val/psnr": torch.tensor(psnr),
+            "val/psnr_interp": torch.tensor(28.0),
+        }
+        guard.on_validation_end(trainer, None)
     assert trainer.should_stop is stops
     assert (tmp_path / "failed.json").is_file() is stops
 

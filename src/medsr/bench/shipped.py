@@ -17,10 +17,10 @@ subprocess for each run, so edits to this module apply from the next run on.
   into ``src/medsr/weights/<net>_x<scale>/`` with the command, steps, time, hardware and scores;
 * :class:`Ledger`: ``ledger.json`` in the run folder, one segment per (re)start with the steps
   and wall time up to its last checkpoint (work after it is lost on a kill and not counted);
-* the interpolation guard: a run whose held-out validation is not above cubic interpolation at a
-  validation from step :data:`GUARD_AFTER` on is stopped and marked ``failed.json`` (VDSR x2 of
-  2026-12-01 trained 5 hours after collapsing in its first 300 steps); the driver skips a failed
-  run and the runs that start from it.
+* the interpolation guard: a run whose held-out validation is not above cubic interpolation at
+  :data:`GUARD_PATIENCE` validations in a row from step :data:`GUARD_AFTER` on is stopped and
+  marked ``failed.json`` (VDSR x2 of 2026-12-01 trained 5 hours after collapsing in its first 300
+  steps); the driver skips a failed run and the runs that start from it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from medsr.errors import MedsrError
 
 __all__ = [
     "GUARD_AFTER",
+    "GUARD_PATIENCE",
     "ORDER",
     "TARGETS",
     "VAL_IMAGES",
@@ -56,6 +57,11 @@ TARGETS: dict[int, tuple[float, float]] = {2: (36.66, 37.53), 3: (32.75, 33.66),
 
 #: From this step on, a validation whose PSNR is not above interpolation's stops the run.
 GUARD_AFTER = 2000
+#: validations in a row (in one training segment) not above interpolation that stop a run: one
+#: reading is noisy for the smallest networks (ESPCN x2's held-out PSNR moved by 0.3-0.6 dB from
+#: one validation to the next at its early learning rate, and its first run stopped on a 27.87 dB
+#: reading against interpolation's 28.03, 2026-12-02); a collapsed network stays below at every one
+GUARD_PATIENCE = 2
 
 #: Held out of training for validation: 4 CBSD68 + 4 Sun-Hays80 images (fixed names).
 VAL_IMAGES: dict[str, tuple[str, ...]] = {
@@ -249,12 +255,15 @@ def _ledger_callback(ledger: Ledger, index: int, every: int, t0: float) -> Any:
     return _Record()
 
 
-def _interp_guard(run_dir: Path, after: int) -> Any:
-    """A Lightning callback stopping the run, and writing ``run_dir/failed.json``, at the first
-    validation from step ``after`` on whose PSNR is not above interpolation's."""
+def _interp_guard(run_dir: Path, after: int, patience: int = GUARD_PATIENCE) -> Any:
+    """A Lightning callback stopping the run, and writing ``run_dir/failed.json``, at the
+    ``patience``-th validation in a row from step ``after`` on whose PSNR is not above
+    interpolation's."""
     from lightning.pytorch.callbacks import Callback
 
     class _Guard(Callback):
+        misses = 0
+
         def on_validation_end(self, trainer, pl_module) -> None:
             if trainer.sanity_checking or trainer.global_step < after:
                 return
@@ -262,7 +271,8 @@ def _interp_guard(run_dir: Path, after: int) -> Any:
             if "val/psnr" not in m or "val/psnr_interp" not in m:
                 return
             psnr, interp = float(m["val/psnr"]), float(m["val/psnr_interp"])
-            if psnr > interp:
+            self.misses = 0 if psnr > interp else self.misses + 1
+            if self.misses < patience:
                 return
             from medsr.jsonutil import write_json
 
@@ -390,7 +400,7 @@ def train_run(
     t0 = time.perf_counter()
     cbs = [
         _ledger_callback(ledger, index, cfg.train.checkpoint_every, t0),
-        _interp_guard(run_dir, GUARD_AFTER),
+        _interp_guard(run_dir, GUARD_AFTER, GUARD_PATIENCE),
     ]
     try:
         if ckpt.is_file():
