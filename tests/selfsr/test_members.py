@@ -37,7 +37,7 @@ def test_members_give_the_same_voxels_in_a_worker_or_one_after_the_other(case) -
     assert [r["process"] for r in records] == ["main", "worker"]
     assert [r["process"] for r in info_seq["stages"][0]["members"]] == ["main", "main"]
     assert records[0]["seed"] == 5 and records[1]["seed"] == member_seed(5, 1, 0) != 5
-    assert all(r["iterations"] == 12 for r in records)
+    assert all(r["iterations"] == 12 for r in records) and info["members"] == 2
 
 
 def test_one_member_is_the_single_network_and_two_differ_from_it(case) -> None:

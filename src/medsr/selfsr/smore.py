@@ -22,8 +22,11 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
    (:mod:`medsr.selfsr.prior`, ``init="auto"``: a warm start, not in the papers, which train from
    a random initialisation; ``init="none"`` does that);
 3. the scan is interpolated onto the target grid and the network is applied to its through-plane
-   planes in two orthogonal orientations (each plane with its flips, averaged: a self-ensemble),
-   fused by Fourier burst accumulation as SMORE does (:mod:`medsr.selfsr.fusion`);
+   planes in two orthogonal orientations (each plane with its flips, averaged: a self-ensemble;
+   :mod:`medsr.selfsr.apply`), fused by Fourier burst accumulation as SMORE does
+   (:mod:`medsr.selfsr.fusion`); by default two networks are trained side by side, one per CPU
+   core, and their views averaged before the fusion (:mod:`medsr.selfsr.members`; not in SMORE),
+   in bfloat16 on CPUs that have it (``precision``);
 4. optionally (``back_project``, off by default; not in the papers), the result is
    back-projected onto the thick slices (:func:`back_project_slices`): re-acquired with the
    assumed slice profile, it gives the scan back.
@@ -304,6 +307,7 @@ def self_super_resolve(
         "seconds": {"pairs": round(t_pairs, 2), "total": round(time.perf_counter() - t0, 2)},
         "torch_threads": int(threads_used),
         "precision": {"asked": config.precision, "used": precision},
+        "members": config.members,
         "inference_threads": int(config.threads or 1),
     }
     if not all(s["used"] for s in info_stages):
