@@ -66,3 +66,39 @@ def test_member_seeds_and_worker_counts() -> None:
     assert len(seeds) == 6 and member_seed(0, 1, 0) == member_seed(0, 1, 0)
     assert member_seed(None, 1) is None
     assert workers(2, 1) == 1 and workers(2, 8) == 2 and workers(3) >= 1
+
+
+def test_a_large_task_keeps_its_members_in_this_process(case, monkeypatch) -> None:
+    """Each worker holds a copy of the pairs: above TASK_BYTES_MAX the members run here, one after
+    the other, with the same voxels."""
+    from medsr.selfsr import members
+
+    small, _ = _run(case, members=2, member_processes=2)
+    monkeypatch.setattr(members, "TASK_BYTES_MAX", 1)
+    big, info = _run(case, members=2, member_processes=2)
+    assert [r["process"] for r in info["stages"][0]["members"]] == ["main", "main"]
+    np.testing.assert_array_equal(small.data, big.data)
+
+
+def test_a_worker_that_dies_gives_a_one_line_error(case, monkeypatch) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from medsr.selfsr import members
+
+    class _Dead:
+        def result(self):
+            raise BrokenProcessPool("killed")
+
+    class _Pool:
+        def __init__(self, *a, **k) -> None:
+            pass
+
+        def submit(self, *a, **k):
+            return _Dead()
+
+        def shutdown(self, **k) -> None:
+            pass
+
+    monkeypatch.setattr(members, "ProcessPoolExecutor", _Pool)
+    with pytest.raises(MedsrError, match="members=1"):
+        _run(case, members=2, member_processes=2)

@@ -24,12 +24,14 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from medsr.errors import MedsrError
 from medsr.infer.slicewise import ForegroundCrop
 from medsr.runtime import torch_seed, torch_threads
 from medsr.selfsr.apply import restore_views
@@ -39,9 +41,22 @@ from medsr.selfsr.pairs import TrainingPairs
 from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.selfsr.train import train_restoration
 
-__all__ = ["MemberResult", "MemberTask", "average_views", "fit_members", "member_seed", "workers"]
+__all__ = [
+    "TASK_BYTES_MAX",
+    "MemberResult",
+    "MemberTask",
+    "average_views",
+    "fit_members",
+    "member_seed",
+    "task_bytes",
+    "workers",
+]
 
 Progress = Callable[[float, str], None]
+
+#: a task whose arrays (pairs and volume) are larger than this runs its members in the calling
+#: process, one after the other (same voxels): a worker holds its own copy of them
+TASK_BYTES_MAX = 1 << 30
 
 
 @dataclass
@@ -197,6 +212,8 @@ def fit_members(
     :func:`workers`) while member 0 trains, or one after the other here when there is one."""
     seeds = [member_seed(seed, k, stage) for k in range(1, members)]
     n_workers = min(workers(members, processes) - 1, len(seeds))
+    if task_bytes(task) > TASK_BYTES_MAX:
+        n_workers = 0
     futures: list[Future[MemberResult]] = []
     pool = None
     if n_workers > 0:
@@ -206,7 +223,14 @@ def fit_members(
             futures = [pool.submit(_fit_in_worker, task, s) for s in seeds]
         first = fit_member(task, seed, rng, progress, apply_progress)
         if pool is not None:
-            others = [f.result() for f in futures]
+            try:
+                others = [f.result() for f in futures]
+            except BrokenProcessPool:
+                raise MedsrError(
+                    "a self-SR worker process stopped (out of memory?); run one network per "
+                    "scan with --option members=1, or both in this process with "
+                    "--option member_processes=1"
+                ) from None
         else:
             others = [fit_member(task, s) for s in seeds]
     finally:
@@ -216,6 +240,12 @@ def fit_members(
         res.record["member"], res.record["seed"] = k, s
         res.record["process"] = "main" if k == 0 or pool is None else "worker"
     return [first, *others]
+
+
+def task_bytes(task: MemberTask) -> int:
+    """Bytes of a task's arrays: what each worker process receives a copy of."""
+    pairs = sum(a.nbytes for a in task.pairs.inputs) + sum(a.nbytes for a in task.pairs.targets)
+    return int(pairs + task.volume.nbytes)
 
 
 def average_views(results: list[MemberResult]) -> list[np.ndarray] | None:
