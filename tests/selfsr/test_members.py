@@ -80,25 +80,49 @@ def test_a_large_task_keeps_its_members_in_this_process(case, monkeypatch) -> No
     np.testing.assert_array_equal(small.data, big.data)
 
 
-def test_a_worker_that_dies_gives_a_one_line_error(case, monkeypatch) -> None:
-    from concurrent.futures.process import BrokenProcessPool
+def test_a_worker_that_dies_gives_a_one_line_error(case, monkeypatch, tmp_path) -> None:
+    import subprocess
+    import sys
 
     from medsr.selfsr import members
 
-    class _Dead:
-        def result(self):
-            raise BrokenProcessPool("killed")
+    def dying(folder, task, shares):
+        cmd = [sys.executable, "-c", "import sys; sys.exit('MemoryError: worker out of memory')"]
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+        return [(proc, tmp_path / "never.pkl")]
 
-    class _Pool:
-        def __init__(self, *a, **k) -> None:
-            pass
-
-        def submit(self, *a, **k):
-            return _Dead()
-
-        def shutdown(self, **k) -> None:
-            pass
-
-    monkeypatch.setattr(members, "ProcessPoolExecutor", _Pool)
-    with pytest.raises(MedsrError, match="members=1"):
+    monkeypatch.setattr(members, "_start_workers", dying)
+    with pytest.raises(MedsrError, match="worker out of memory.*members=1"):
         _run(case, members=2, member_processes=2)
+
+
+def test_a_script_without_a_main_guard_runs_its_members_in_workers(tmp_path) -> None:
+    """The worker imports only medsr: a user's script with no ``if __name__ == "__main__"``
+    guard is not run again (multiprocessing's spawn / forkserver would re-import it)."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from medsr.data import sample\n"
+        "from medsr.bench.selfsr import simulate_thick_slices\n"
+        "from medsr.selfsr import SelfSRConfig, self_super_resolve\n"
+        "from medsr.volume import TargetGrid\n"
+        f"open({str(marker)!r}, 'a').write('run\\n')\n"
+        "b = sample('brain')\n"
+        "c = b.with_data(np.ascontiguousarray(b.data[:, 50:82, 60:92, 60:92]))\n"
+        "case = simulate_thick_slices(c, axis=2, factor=4.0)\n"
+        "cfg = SelfSRConfig(budget='4it', patch=24, batch=2, members=2, member_processes=2,\n"
+        "                   model_kwargs={'channels': 8, 'blocks': 1})\n"
+        "grid = TargetGrid.from_factors(case.lr, case.factors)\n"
+        "out, info = self_super_resolve(case.lr, grid, cfg)\n"
+        "print([m['process'] for m in info['stages'][0]['members']])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['main', 'worker']" in done.stdout
+    assert marker.read_text() == "run\n"  # the script ran once

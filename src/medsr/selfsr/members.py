@@ -10,23 +10,26 @@ Blundell, NeurIPS 2017). Not in SMORE. A member's result depends only on its see
 where it ran: with fewer cores the members run one after the other and give the same voxels.
 
 Member 0 runs in the calling process with the pipeline's own random generators (so ``members=1``
-is the single network of before); member ``k >= 1`` runs in a worker process and seeds its
-generators with :func:`member_seed`. Workers are forked from a ``forkserver`` that has imported
-torch and medsr once (a fresh single-threaded process: no inherited thread pools), so a call
-after the first starts its workers in milliseconds where ``spawn`` spends about 4 s importing;
-``spawn`` where there is no forkserver (Windows).
+is the single network of before); member ``k >= 1`` seeds its generators with :func:`member_seed`
+and runs in a worker: a fresh interpreter (``python -m medsr.selfsr._member_worker``) that reads
+the task from a private temporary folder and writes its result there. A plain subprocess rather
+than :mod:`multiprocessing`: its ``spawn`` and ``forkserver`` workers import the caller's main
+script again, which re-runs a script without an ``if __name__ == "__main__"`` guard (and
+``fork`` copies torch's thread pools); the worker here imports only medsr.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +51,7 @@ __all__ = [
     "average_views",
     "fit_members",
     "member_seed",
+    "run_worker",
     "task_bytes",
     "workers",
 ]
@@ -179,23 +183,6 @@ def fit_member(
     return MemberResult(views, record)
 
 
-def _context() -> Any:
-    """The multiprocessing context of the workers (see the module docstring)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    # the process has one forkserver; its preload list only names the modules it imports before
-    # forking (this one, hence torch and medsr), which changes no pool's results
-    ctx.set_forkserver_preload([__name__])
-    return ctx
-
-
-def _fit_in_worker(task: MemberTask, seed: int | None) -> MemberResult:
-    """A worker process's member: one torch thread (its own core), as in the calling process."""
-    with torch_threads(1):
-        return fit_member(task, seed)
-
-
 def fit_members(
     task: MemberTask,
     members: int,
@@ -214,32 +201,76 @@ def fit_members(
     n_workers = min(workers(members, processes) - 1, len(seeds))
     if task_bytes(task) > TASK_BYTES_MAX:
         n_workers = 0
-    futures: list[Future[MemberResult]] = []
-    pool = None
-    if n_workers > 0:
-        pool = ProcessPoolExecutor(n_workers, mp_context=_context())
-    try:
-        if pool is not None:
-            futures = [pool.submit(_fit_in_worker, task, s) for s in seeds]
-        first = fit_member(task, seed, rng, progress, apply_progress)
-        if pool is not None:
-            try:
-                others = [f.result() for f in futures]
-            except BrokenProcessPool:
-                raise MedsrError(
-                    "a self-SR worker process stopped (out of memory?); run one network per "
-                    "scan with --option members=1, or both in this process with "
-                    "--option member_processes=1"
-                ) from None
-        else:
-            others = [fit_member(task, s) for s in seeds]
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    for k, (res, s) in enumerate(zip([first, *others], [seed, *seeds], strict=True)):
+    shares = [seeds[w::n_workers] for w in range(n_workers)]  # seeds of each worker
+    with tempfile.TemporaryDirectory(prefix="medsr-members-") as tmp:
+        running = _start_workers(Path(tmp), task, shares) if n_workers else []
+        try:
+            first = fit_member(task, seed, rng, progress, apply_progress)
+            done = [_finish_worker(proc, out) for proc, out in running]
+        finally:
+            for proc, _ in running:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    by_seed_order: list[MemberResult] = []
+    if n_workers:
+        for k in range(len(seeds)):  # seed k went to worker k % n_workers, as its (k // n)-th
+            by_seed_order.append(done[k % n_workers][k // n_workers])
+    else:
+        by_seed_order = [fit_member(task, s) for s in seeds]
+    for k, (res, s) in enumerate(zip([first, *by_seed_order], [seed, *seeds], strict=True)):
         res.record["member"], res.record["seed"] = k, s
-        res.record["process"] = "main" if k == 0 or pool is None else "worker"
-    return [first, *others]
+        res.record["process"] = "main" if k == 0 or not n_workers else "worker"
+    return [first, *by_seed_order]
+
+
+def _start_workers(
+    folder: Path, task: MemberTask, shares: list[list[int | None]]
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """Write the task once, start one worker per share of seeds."""
+    task_path = folder / "task.pkl"
+    with open(task_path, "wb") as fh:
+        pickle.dump(task, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the worker trains on one thread (its core)
+    running = []
+    for w, share in enumerate(shares):
+        out = folder / f"result{w}.pkl"
+        seeds = ",".join("none" if s is None else str(s) for s in share)
+        cmd = [sys.executable, "-m", "medsr.selfsr._member_worker", str(task_path), seeds, str(out)]
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env,
+        )
+        running.append((proc, out))
+    return running
+
+
+def _finish_worker(proc: subprocess.Popen[bytes], out: Path) -> list[MemberResult]:
+    """Wait for a worker; its results, or a one-line error with the worker's last words."""
+    _, err = proc.communicate()
+    if proc.returncode != 0 or not out.is_file():
+        lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        why = lines[-1].strip() if lines else f"exit status {proc.returncode}"
+        raise MedsrError(
+            f"a self-SR worker process failed ({why}); run one network per scan with "
+            "--option members=1, or all in this process with --option member_processes=1"
+        )
+    with open(out, "rb") as fh:  # written by our own worker into our private temporary folder
+        return list(pickle.load(fh))
+
+
+def run_worker(task_path: Path, seeds: str, out: Path) -> None:
+    """The worker's side (:mod:`medsr.selfsr._member_worker`): train and apply the members of
+    ``seeds`` (comma-separated, ``none`` for no seed) on one thread and write their results."""
+    with open(task_path, "rb") as fh:  # written by fit_members into its private temporary folder
+        task = pickle.load(fh)
+    todo = [None if s == "none" else int(s) for s in seeds.split(",")]
+    with torch_threads(1):
+        results = [fit_member(task, s) for s in todo]
+    part = out.with_suffix(".part")
+    with open(part, "wb") as fh:
+        pickle.dump(results, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(part, out)
 
 
 def task_bytes(task: MemberTask) -> int:
