@@ -201,27 +201,26 @@ def fit_members(
     n_workers = min(workers(members, processes) - 1, len(seeds))
     if task_bytes(task) > TASK_BYTES_MAX:
         n_workers = 0
-    shares = [seeds[w::n_workers] for w in range(n_workers)]  # seeds of each worker
-    with tempfile.TemporaryDirectory(prefix="medsr-members-") as tmp:
-        running = _start_workers(Path(tmp), task, shares) if n_workers else []
-        try:
-            first = fit_member(task, seed, rng, progress, apply_progress)
-            done = [_finish_worker(proc, out) for proc, out in running]
-        finally:
-            for proc, _ in running:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-    by_seed_order: list[MemberResult] = []
     if n_workers:
-        for k in range(len(seeds)):  # seed k went to worker k % n_workers, as its (k // n)-th
-            by_seed_order.append(done[k % n_workers][k // n_workers])
+        size = -(-len(seeds) // n_workers)  # contiguous shares: their results come back in order
+        shares = [seeds[i : i + size] for i in range(0, len(seeds), size)]
+        with tempfile.TemporaryDirectory(prefix="medsr-members-") as tmp:
+            running = _start_workers(Path(tmp), task, shares)
+            try:
+                first = fit_member(task, seed, rng, progress, apply_progress)
+                others = [r for proc, out in running for r in _finish_worker(proc, out)]
+            finally:
+                for proc, _ in running:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
     else:
-        by_seed_order = [fit_member(task, s) for s in seeds]
-    for k, (res, s) in enumerate(zip([first, *by_seed_order], [seed, *seeds], strict=True)):
+        first = fit_member(task, seed, rng, progress, apply_progress)
+        others = [fit_member(task, s) for s in seeds]
+    for k, (res, s) in enumerate(zip([first, *others], [seed, *seeds], strict=True)):
         res.record["member"], res.record["seed"] = k, s
-        res.record["process"] = "main" if k == 0 or not n_workers else "worker"
-    return [first, *by_seed_order]
+        res.record["process"] = "worker" if k and n_workers else "main"
+    return [first, *others]
 
 
 def _start_workers(
