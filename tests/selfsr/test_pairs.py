@@ -141,3 +141,49 @@ def test_interleaved_lattices_take_the_memory_of_one(brain_crop) -> None:
     for shift in range(4):  # plane i at lattice position i mod 4
         np.testing.assert_array_equal(inter.targets[shift], every.targets[shift][shift::4])
         np.testing.assert_allclose(inter.inputs[shift], every.inputs[shift][shift::4], atol=1e-6)
+
+
+def test_area_windows_keep_the_pixels_of_a_full_patch_on_thin_planes() -> None:
+    """``shape="area"``: the planes of a 12-slice scan (96 x 12 and 12 x 96) give 48 x 12 and
+    12 x 48 windows for ``patch=24`` (576 pixels, as 24 x 24) instead of 12 x 12 squares; a batch
+    holds one shape, both shapes are drawn, and every window is a piece of its plane."""
+    rng = np.random.default_rng(0)
+    value = rng.random((5, 96, 12)).astype(np.float32) + 1.0  # foreground everywhere
+    pairs = TrainingPairs(
+        [value, np.ascontiguousarray(value.transpose(0, 2, 1))],
+        [value + 1.0, np.ascontiguousarray(value.transpose(0, 2, 1)) + 1.0],
+    )
+    square = PatchSampler(pairs, 24, np.random.default_rng(1), row_period=4)
+    assert square.shapes == [(12, 12), (12, 12)]
+    area = PatchSampler(pairs, 24, np.random.default_rng(1), row_period=4, shape="area")
+    assert area.shapes == [(48, 12), (12, 48)]
+    seen = set()
+    for _ in range(12):
+        x, y = area.sample(8)
+        assert x.shape[2] * x.shape[3] == 576 and x.shape == y.shape
+        np.testing.assert_array_equal(y, x + 1.0)  # input and target windows coincide
+        seen.add(x.shape[2:])
+        rows = x.shape[2]
+        for window in x[:, 0]:  # a piece of some plane (flips undone by trying them)
+            planes = value if rows == 48 else value.transpose(0, 2, 1)
+            found = any(
+                np.array_equal(w, planes[k, r : r + rows, c : c + x.shape[3]])
+                for k in range(5)
+                for w in (window, window[::-1], window[:, ::-1], window[::-1, ::-1])
+                for r in range(0, planes.shape[1] - rows + 1, 4)
+                for c in range(planes.shape[2] - x.shape[3] + 1)
+            )
+            assert found
+    assert seen == {(48, 12), (12, 48)}
+    with pytest.raises(MedsrError, match="patch shape"):
+        PatchSampler(pairs, 24, np.random.default_rng(1), shape="long")
+
+
+def test_area_windows_equal_square_ones_on_planes_wider_than_the_patch(brain_crop) -> None:
+    """Where every plane holds a full patch, ``shape="area"`` draws the very same batches."""
+    hr = brain_crop.data / 255.0
+    pairs = make_training_pairs(hr, 2, 4.0, SliceProfile(), 4.0)
+    a = PatchSampler(pairs, 24, np.random.default_rng(3), row_period=4).sample(16)
+    b = PatchSampler(pairs, 24, np.random.default_rng(3), row_period=4, shape="area").sample(16)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])

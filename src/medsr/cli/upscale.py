@@ -168,7 +168,8 @@ def upscale(
         [],
         "--option",
         help="Method option key=value (repeatable). self: arch, preset, profile, slice_thickness, "
-        "slice_gap, iterations, budget, patch, batch, lr, orientations, anti_alias, saa_order, "
+        "slice_gap, iterations, budget, patch, patch_shape (square|area), batch, lr, "
+        "orientations, anti_alias, saa_order, "
         "threads, model_kwargs, ensemble (flip self-ensemble, default true), fusion (fba|mean: "
         "of the two orientations), fusion_power, sampling, init (auto|prior|none: start from the "
         "shipped pre-trained self-SR network), pair_axes (all|matched), patch_budget, views "

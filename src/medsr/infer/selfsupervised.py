@@ -17,6 +17,7 @@ object of network keyword arguments), ``ensemble`` (true|false: flip self-ensemb
 inference, on by default), ``fusion`` (fba|mean: how the two orientations are fused; FBA as
 SMORE), ``fusion_power`` (FBA's p), ``sampling`` (uniform|residual: training patches weighted
 by the interpolation error),
+``patch_shape`` (square|area: on thin planes, longer training windows of the same area),
 ``init`` (none|prior|auto: warm start from the shipped pre-trained network,
 :mod:`medsr.selfsr.prior`), ``pair_axes`` (all|matched), ``patch_budget``, ``views``
 (axes|diagonals), ``back_project`` (true|false), ``phase_align`` (true|false: training patches
@@ -135,6 +136,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "iterations": int,
     "budget": str,
     "patch": int,
+    "patch_shape": str,
     "batch": int,
     "lr": float,
     "orientations": int,

@@ -16,6 +16,7 @@ from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
 from medsr.runtime import PRECISIONS
 from medsr.selfsr.fusion import FUSIONS
+from medsr.selfsr.pairs import PATCH_SHAPES
 
 __all__ = ["DEFAULT_BUDGET", "Budget", "SelfSRConfig", "parse_budget"]
 
@@ -106,6 +107,10 @@ class SelfSRConfig:
         model_kwargs: extra constructor arguments of the network.
         budget: training budget (see :class:`Budget`).
         patch: training patch side (voxels).
+        patch_shape: ``"square"`` (default: ``patch x patch``, clipped to the smallest plane
+            side) or ``"area"`` (on planes thinner than ``patch``, e.g. the 512 x 24 planes of a
+            24-slice scan, windows as long as needed to keep about ``patch**2`` pixels:
+            :class:`medsr.selfsr.pairs.PatchSampler` ``shape``). Not in SMORE.
         batch: patches per step.
         lr: peak Adam learning rate (cosine decay to 1 % over the budget, after a short warm-up).
         interpolation: how the thick slices are first brought onto the target grid (the network
@@ -220,6 +225,7 @@ class SelfSRConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     budget: Budget = DEFAULT_BUDGET
     patch: int = 48
+    patch_shape: str = "square"
     batch: int = 16
     lr: float = 1e-3
     interpolation: str = "bspline"
@@ -267,6 +273,10 @@ class SelfSRConfig:
             raise MedsrError(f"patch_budget must be >= 1, got {self.patch_budget}")
         if self.pair_axes not in ("all", "matched"):
             raise MedsrError(f"pair_axes must be all or matched, got {self.pair_axes!r}")
+        if self.patch_shape not in PATCH_SHAPES:
+            raise MedsrError(
+                f"patch_shape must be {' or '.join(PATCH_SHAPES)}, got {self.patch_shape!r}"
+            )
         if self.members < 1:
             raise MedsrError(f"members must be >= 1, got {self.members}")
         if self.member_processes is not None and self.member_processes < 1:

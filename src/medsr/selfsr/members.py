@@ -151,6 +151,7 @@ def fit_member(
         sampling=config.sampling,
         row_period=task.period,
         precision=task.precision,
+        patch_shape=config.patch_shape,
     )
     t_apply = time.perf_counter()
     used = result.val_gain_db > 0  # never return something worse than the interpolation

@@ -24,6 +24,7 @@ from medsr.errors import MedsrError
 from medsr.interpolate import zoom_array
 
 __all__ = [
+    "PATCH_SHAPES",
     "PatchSampler",
     "TrainingPairs",
     "compatible_length",
@@ -31,6 +32,10 @@ __all__ = [
     "make_training_pairs",
     "slice_period",
 ]
+
+
+#: window shapes of :class:`PatchSampler`
+PATCH_SHAPES = ("square", "area")
 
 
 def slice_period(factor: float) -> int:
@@ -171,7 +176,8 @@ def make_training_pairs(
 
 
 class PatchSampler:
-    """Random ``(B, 1, P, P)`` patches from :class:`TrainingPairs`, biased to the foreground.
+    """Random ``(B, 1, P, P)`` (or ``(B, 1, R, C)``) patches from :class:`TrainingPairs`, biased
+    to the foreground.
 
     Patch corners are drawn among positions whose target patch holds some signal (a tenth of the
     robust maximum), so batches are not wasted on air; flips of rows and columns augment (the
@@ -181,6 +187,13 @@ class PatchSampler:
     Args:
         pairs: the stacks.
         patch: patch side in voxels (clipped to the plane size).
+        shape: ``"square"`` (default): one ``P x P`` window for every stack, ``P`` = ``patch``
+            clipped to the smallest plane side. ``"area"``: per stack, ``patch x patch`` where the
+            planes allow it, else the short side clipped to the plane and the long side stretched
+            to about ``patch**2`` pixels (:func:`_area_window`; planes of a scan with few slices,
+            e.g. 512 x 24, then give 96 x 24 windows instead of 24 x 24). A batch holds one window
+            shape; when the stacks have several, each batch's shape is drawn first, in proportion
+            to the stacks' candidate positions. Not in SMORE.
         rng: random generator (the only source of randomness).
         threshold: foreground level in normalised units.
         holdout: one plane in ``holdout`` is for validation (none when a stack has fewer planes).
@@ -206,29 +219,41 @@ class PatchSampler:
         holdout: int = 8,
         weighting: str = "uniform",
         row_period: int = 1,
+        shape: str = "square",
     ):
         if weighting not in ("uniform", "residual"):
             raise MedsrError(f"weighting must be uniform or residual, got {weighting!r}")
+        if shape not in PATCH_SHAPES:
+            raise MedsrError(f"patch shape must be {' or '.join(PATCH_SHAPES)}, got {shape!r}")
         self.weighting = weighting
         self.pairs = pairs
         self.rng = rng
-        self.patch = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
-        self.row_period = int(row_period) if row_period > 1 and self.patch >= row_period else 1
-        self.patch -= self.patch % self.row_period
-        p = self.patch
+        side = int(min([patch] + [min(a.shape[1], a.shape[2]) for a in pairs.inputs]))
+        self.row_period = int(row_period) if row_period > 1 and side >= row_period else 1
+        side -= side % self.row_period
+        self.patch = side
+        # one (rows, cols) window per stack: the square side, or the same area on thin planes
+        self.shapes = [
+            (side, side)
+            if shape == "square"
+            else _area_window(a.shape[1], a.shape[2], int(patch), self.row_period)
+            for a in pairs.inputs
+        ]
         candidates: list[np.ndarray] = []
         residuals: list[np.ndarray] = []
-        self._stride = stride = max(1, p // 4)
-        for t, x in zip(pairs.targets, pairs.inputs, strict=True):
-            # mean of each p x p window via a summed-area table, on a stride grid for speed
+        self._strides = [(max(1, pr // 4), max(1, pc // 4)) for pr, pc in self.shapes]
+        for t, x, (pr, pc), (sr, sc) in zip(
+            pairs.targets, pairs.inputs, self.shapes, self._strides, strict=True
+        ):
+            # mean of each pr x pc window via a summed-area table, on a stride grid for speed
             cs = np.pad(
                 np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0))
             )
-            rows = np.arange(0, t.shape[1] - p + 1, stride)
-            cols = np.arange(0, t.shape[2] - p + 1, stride)
+            rows = np.arange(0, t.shape[1] - pr + 1, sr)
+            cols = np.arange(0, t.shape[2] - pc + 1, sc)
             r0, c0 = np.meshgrid(rows, cols, indexing="ij")
-            sums = cs[:, r0 + p, c0 + p] - cs[:, r0, c0 + p] - cs[:, r0 + p, c0] + cs[:, r0, c0]
-            good = np.argwhere(sums / (p * p) > threshold)
+            sums = cs[:, r0 + pr, c0 + pc] - cs[:, r0, c0 + pc] - cs[:, r0 + pr, c0] + cs[:, r0, c0]
+            good = np.argwhere(sums / (pr * pc) > threshold)
             if good.size == 0:  # an empty or faint scan: take every position
                 good = np.argwhere(np.ones_like(sums, dtype=bool))
             candidates.append(np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1))
@@ -237,7 +262,12 @@ class PatchSampler:
                     np.cumsum(np.cumsum(np.abs(t - x), axis=1, dtype=np.float64), axis=2),
                     ((0, 0), (1, 0), (1, 0)),
                 )
-                r = rs[:, r0 + p, c0 + p] - rs[:, r0, c0 + p] - rs[:, r0 + p, c0] + rs[:, r0, c0]
+                r = (
+                    rs[:, r0 + pr, c0 + pc]
+                    - rs[:, r0, c0 + pc]
+                    - rs[:, r0 + pr, c0]
+                    + rs[:, r0, c0]
+                )
                 residuals.append(r[good[:, 0], good[:, 1], good[:, 2]])
         self._splits: dict[str, list[np.ndarray]] = {"train": [], "val": []}
         self._weights: dict[str, list[np.ndarray]] = {"train": [], "val": []}
@@ -249,43 +279,64 @@ class PatchSampler:
             if weighting == "residual":
                 w = residuals[s]
                 self._weights["train"].append(w[~held] if len(train) else w)
+        # stacks of one window shape share a batch; a batch's shape is drawn first when several
+        self._groups = [
+            [s for s, sh in enumerate(self.shapes) if sh == shape_]
+            for shape_ in dict.fromkeys(self.shapes)
+        ]
         self._probs = {}
+        self._group_probs = {}
         for split, cands in self._splits.items():
             w = np.asarray([len(c) for c in cands], dtype=np.float64)
-            self._probs[split] = w / w.sum()
+            self._probs[split] = [w[g] / w[g].sum() for g in self._groups]
+            per_group = np.asarray([w[g].sum() for g in self._groups])
+            self._group_probs[split] = per_group / per_group.sum()
         # residual weighting (training split): one distribution over every candidate position
-        self._cumulative: np.ndarray | None = None
+        # of each window shape
+        self._cumulative: list[np.ndarray] | None = None
         if weighting == "residual":
-            flat = np.concatenate(self._weights["train"]) + 1e-12
-            self._cumulative = np.cumsum(flat / flat.sum())
-            self._offsets = np.cumsum([0] + [len(c) for c in self._splits["train"]])
+            self._cumulative, self._offsets = [], []
+            for g in self._groups:
+                flat = np.concatenate([self._weights["train"][s] for s in g]) + 1e-12
+                self._cumulative.append(np.cumsum(flat / flat.sum()))
+                self._offsets.append(np.cumsum([0] + [len(self._splits["train"][s]) for s in g]))
 
     def sample(self, batch: int, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-        """A batch ``(inputs, targets)``, each ``(B, 1, P, P)`` float32, from the training planes
-        or (``split="val"``) the held-out ones."""
-        p = self.patch
-        xs = np.empty((batch, 1, p, p), np.float32)
-        ys = np.empty((batch, 1, p, p), np.float32)
+        """A batch ``(inputs, targets)``, each ``(B, 1, R, C)`` float32, from the training planes
+        or (``split="val"``) the held-out ones; ``R = C`` = :attr:`patch` unless ``shape="area"``
+        gave the stacks of thin planes longer windows (one window shape per batch)."""
+        group = 0
+        if len(self._groups) > 1:
+            group = int(self.rng.choice(len(self._groups), p=self._group_probs[split]))
+        members = self._groups[group]
+        pr, pc = self.shapes[members[0]]
+        xs = np.empty((batch, 1, pr, pc), np.float32)
+        ys = np.empty((batch, 1, pr, pc), np.float32)
         cands = self._splits[split]
-        stacks = self.rng.choice(len(cands), size=batch, p=self._probs[split])
+        stacks = np.asarray(members)[
+            self.rng.choice(len(members), size=batch, p=self._probs[split][group])
+        ]
         weighted = split == "train" and self._cumulative is not None
         for b, s in enumerate(stacks):
             cand = cands[s]
             if weighted and b % 2 == 1:  # every other patch: proportional to the residual
                 assert self._cumulative is not None
-                flat = int(np.searchsorted(self._cumulative, self.rng.random(), side="right"))
-                flat = min(flat, len(self._cumulative) - 1)
-                s = int(np.searchsorted(self._offsets, flat, side="right") - 1)
+                cumulative, offsets = self._cumulative[group], self._offsets[group]
+                flat = int(np.searchsorted(cumulative, self.rng.random(), side="right"))
+                flat = min(flat, len(cumulative) - 1)
+                j = int(np.searchsorted(offsets, flat, side="right") - 1)
+                s = members[j]
                 cand = cands[s]
-                k, r, c = cand[flat - self._offsets[s]]
+                k, r, c = cand[flat - offsets[j]]
             else:
                 k, r, c = cand[self.rng.integers(len(cand))]
             plane = self.pairs.inputs[s]
-            r = min(int(r) + int(self.rng.integers(self._stride)), plane.shape[1] - p)
+            sr, sc = self._strides[s]
+            r = min(int(r) + int(self.rng.integers(sr)), plane.shape[1] - pr)
             r -= r % self.row_period
-            c = min(int(c) + int(self.rng.integers(self._stride)), plane.shape[2] - p)
-            x = self.pairs.inputs[s][k, r : r + p, c : c + p]
-            y = self.pairs.targets[s][k, r : r + p, c : c + p]
+            c = min(int(c) + int(self.rng.integers(sc)), plane.shape[2] - pc)
+            x = self.pairs.inputs[s][k, r : r + pr, c : c + pc]
+            y = self.pairs.targets[s][k, r : r + pr, c : c + pc]
             if self.rng.random() < 0.5:
                 x, y = x[::-1], y[::-1]
             if self.rng.random() < 0.5:
@@ -293,3 +344,24 @@ class PatchSampler:
             xs[b, 0] = x
             ys[b, 0] = y
         return xs, ys
+
+
+def _area_window(rows: int, cols: int, patch: int, row_period: int) -> tuple[int, int]:
+    """The training window of a ``rows x cols`` plane for ``shape="area"``: ``patch x patch``
+    where both sides allow it, else the short side clipped to the plane and the long side
+    stretched to keep about ``patch**2`` pixels (a multiple of 4, the default network's fold,
+    and of ``row_period`` along the rows), so that planes of a scan with few slices still give
+    the network the context and the pixels per step of a full patch."""
+    short = min(patch, rows, cols)
+    r = c = short
+    if short < patch and rows != cols:
+        if rows > cols:
+            r = min(rows, patch * patch // short)
+            r -= r % int(np.lcm(4, max(1, row_period)))
+        else:
+            c = min(cols, patch * patch // short)
+            c -= c % 4
+        r, c = max(r, short), max(c, short)
+    if row_period > 1 and r >= row_period:
+        r -= r % row_period
+    return int(r), int(c)

@@ -79,6 +79,7 @@ def train_restoration(
     sampling: str = "uniform",
     row_period: int = 1,
     precision: str = "fp32",
+    patch_shape: str = "square",
 ) -> TrainResult:
     """Train ``net`` (interpolated LR -> HR) with L1 loss and Adam on random patches of ``pairs``.
 
@@ -93,11 +94,14 @@ def train_restoration(
     ``auto_threads`` the first steps are timed with all threads and with one and training continues
     with the faster (faster on some idle machines, but the choice, and so the result, can change
     with the load). Torch's thread count is restored on return. ``sampling`` is the
-    :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``).
+    :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``) and
+    ``patch_shape`` its window shape (``"square"`` or ``"area"``).
     ``precision`` (``"fp32"`` or ``"bf16"``, :func:`medsr.runtime.autocast`) is that of the
     forward and backward passes; the loss, the weights and Adam's state stay float32.
     """
-    sampler = PatchSampler(pairs, patch, rng, weighting=sampling, row_period=row_period)
+    sampler = PatchSampler(
+        pairs, patch, rng, weighting=sampling, row_period=row_period, shape=patch_shape
+    )
     val_x, val_y = sampler.sample(max(16, batch), split="val")
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
