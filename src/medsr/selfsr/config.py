@@ -106,12 +106,19 @@ class SelfSRConfig:
         preset: registry preset (e.g. "tiny"); None for the network's default.
         model_kwargs: extra constructor arguments of the network.
         budget: training budget (see :class:`Budget`).
-        patch: training patch side (voxels).
+        patch: training patch side (voxels), clipped to the smallest plane side. 64 with the
+            default batch (the same pixels per step) gained +0.075 / +0.077 dB on chris_t1 with
+            2.64 mm slices (two seeds) and +0.011 dB on chris_t1 x4 along z, but lost 0.046 dB on
+            the held-out chris_PD (whose 54-slice planes then kept one sampling lattice, the
+            ``pair_phases`` crops being tied to the patch): 48 stays the default
+            (``docs/benchmarks/selfsr_heldout.md``).
         patch_shape: ``"square"`` (default: ``patch x patch``, clipped to the smallest plane
             side) or ``"area"`` (on planes thinner than ``patch``, e.g. the 512 x 24 planes of a
             24-slice scan, windows as long as needed to keep about ``patch**2`` pixels:
             :class:`medsr.selfsr.pairs.PatchSampler` ``shape``). Not in SMORE.
-        batch: patches per step.
+        batch: patches per step; None (default): about 16 x 48 x 48 pixels per step, at most 16
+            windows (:func:`medsr.selfsr.train.step_batch`: 16 windows of 48 x 48 or smaller, 9 of
+            64 x 64), so that a larger ``patch`` keeps the cost of a step.
         lr: peak Adam learning rate (cosine decay to 1 % over the budget, after a short warm-up).
         interpolation: how the thick slices are first brought onto the target grid (the network
             learns to restore this interpolation).
@@ -226,7 +233,7 @@ class SelfSRConfig:
     budget: Budget = DEFAULT_BUDGET
     patch: int = 48
     patch_shape: str = "square"
-    batch: int = 16
+    batch: int | None = None
     lr: float = 1e-3
     interpolation: str = "bspline"
     orientations: int = 2
@@ -255,7 +262,7 @@ class SelfSRConfig:
         self.budget = parse_budget(self.budget)
         if self.orientations not in (1, 2):
             raise MedsrError(f"orientations must be 1 or 2, got {self.orientations}")
-        if self.patch < 8 or self.batch < 1:
+        if self.patch < 8 or (self.batch is not None and self.batch < 1):
             raise MedsrError(f"patch must be >= 8 and batch >= 1, got {self.patch}, {self.batch}")
         if not self.lr > 0:
             raise MedsrError(f"the learning rate must be > 0, got {self.lr}")

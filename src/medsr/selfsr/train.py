@@ -22,7 +22,20 @@ from medsr.runtime import autocast, torch_threads
 from medsr.selfsr.config import Budget
 from medsr.selfsr.pairs import PatchSampler, TrainingPairs
 
-__all__ = ["TrainResult", "train_restoration"]
+__all__ = ["BATCH_MAX", "STEP_PIXELS", "TrainResult", "step_batch", "train_restoration"]
+
+#: pixels of one training step when the batch is chosen from the window (``batch=None``): 16
+#: windows of 48 x 48, the former default, whatever the window's size.
+STEP_PIXELS = 16 * 48 * 48
+#: at most this many windows per step when the batch is chosen (small windows of thin planes
+#: keep the former 16 rather than 4x the pixels: no gain for 4x the cost on the development crops).
+BATCH_MAX = 16
+
+
+def step_batch(window: tuple[int, int]) -> int:
+    """The batch of a step of about :data:`STEP_PIXELS` pixels of ``window`` (rows, columns)
+    windows, at most :data:`BATCH_MAX`."""
+    return max(1, min(BATCH_MAX, round(STEP_PIXELS / (int(window[0]) * int(window[1])))))
 
 Progress = Callable[[float, str], None]
 
@@ -38,6 +51,8 @@ class TrainResult:
     val_psnr_input: float = float("nan")
     val_psnr_output: float = float("nan")
     threads: int = 0
+    batch: int = 0
+    window: tuple[int, int] = (0, 0)
 
     @property
     def val_gain_db(self) -> float:
@@ -51,6 +66,8 @@ class TrainResult:
             "val_psnr_interpolated": round(self.val_psnr_input, 3),
             "val_psnr_network": round(self.val_psnr_output, 3),
             "train_threads": self.threads,
+            "batch": self.batch,
+            "window": list(self.window),
         }
 
 
@@ -68,7 +85,7 @@ def train_restoration(
     *,
     budget: Budget,
     patch: int,
-    batch: int,
+    batch: int | None,
     lr: float,
     rng: np.random.Generator,
     device: str = "cpu",
@@ -95,17 +112,21 @@ def train_restoration(
     with the faster (faster on some idle machines, but the choice, and so the result, can change
     with the load). Torch's thread count is restored on return. ``sampling`` is the
     :class:`~medsr.selfsr.pairs.PatchSampler` weighting (``"uniform"`` or ``"residual"``) and
-    ``patch_shape`` its window shape (``"square"`` or ``"area"``).
+    ``patch_shape`` its window shape (``"square"`` or ``"area"``). ``batch=None`` chooses the
+    batch from the sampler's window (:func:`step_batch`: about :data:`STEP_PIXELS` pixels per
+    step, at most :data:`BATCH_MAX` windows).
     ``precision`` (``"fp32"`` or ``"bf16"``, :func:`medsr.runtime.autocast`) is that of the
     forward and backward passes; the loss, the weights and Adam's state stay float32.
     """
     sampler = PatchSampler(
         pairs, patch, rng, weighting=sampling, row_period=row_period, shape=patch_shape
     )
+    window = max(sampler.shapes, key=lambda shape: shape[0] * shape[1])
+    batch = step_batch(window) if batch is None else int(batch)
     val_x, val_y = sampler.sample(max(16, batch), split="val")
     net.to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    result = TrainResult()
+    result = TrainResult(batch=batch, window=window)
     start = time.perf_counter()
     running, count, it = 0.0, 0, 0
     report_every = 25
