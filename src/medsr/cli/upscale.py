@@ -178,7 +178,8 @@ def upscale(
         "and pair_phases (default true: train and apply at one phase of the slices, pairs at "
         "every position of the sampling lattice), precision (auto|fp32|bf16: auto is bf16 on "
         "CPUs with native bfloat16, AMX or AVX-512 BF16), members (networks trained side by "
-        "side, one per core, averaged; default 2), member_processes. "
+        "side, one per core, averaged; default 2), member_processes, blend_prior (auto|none: "
+        "the pre-trained prior averaged in on the planes no training pair resembles). "
         "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
         "slice_gap, noise_std, patience, ema, threads.",
     ),

@@ -22,7 +22,8 @@ by the interpolation error),
 :mod:`medsr.selfsr.prior`), ``pair_axes`` (all|matched), ``patch_budget``, ``views``
 (axes|diagonals), ``back_project`` (true|false), ``phase_align`` (true|false: training patches
 and inference crops start on the slice period) and ``pair_phases`` (true|false: training planes
-degraded at every position of the sampling lattice); both on by default.
+degraded at every position of the sampling lattice); both on by default. ``blend_prior``
+(auto|none: the pre-trained prior averaged in on the planes no training pair resembles).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -158,6 +159,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "members": int,
     "member_processes": int,
     "pair_phases": _flag,
+    "blend_prior": str,
 }
 
 

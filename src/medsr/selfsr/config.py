@@ -15,6 +15,7 @@ from typing import Any
 from medsr.degrade import SliceProfile
 from medsr.errors import MedsrError
 from medsr.runtime import PRECISIONS
+from medsr.selfsr.blend import BLENDS
 from medsr.selfsr.fusion import FUSIONS
 from medsr.selfsr.pairs import PATCH_SHAPES
 
@@ -224,6 +225,12 @@ class SelfSRConfig:
             alone (``docs/benchmarks/selfsr_heldout.md``).
         member_processes: processes the members run in (None: one per CPU core this process
             may use, at most ``members``; 1: all in this process).
+        blend_prior: ``"auto"`` (default): on the through-plane planes that no training pair
+            resembles (an anisotropic in-plane grid: the planes of the fine in-plane axis), the
+            views are the mean of the fine-tuned networks' and of the pre-trained prior's
+            estimates (:mod:`medsr.selfsr.blend`; only when the network warm-starts from the
+            prior, ``init``; nothing changes on an isotropic in-plane grid); ``"none"``: the
+            fine-tuned networks alone. Not in SMORE.
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -257,6 +264,7 @@ class SelfSRConfig:
     precision: str = "auto"
     members: int = 2
     member_processes: int | None = None
+    blend_prior: str = "auto"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -291,6 +299,10 @@ class SelfSRConfig:
         if self.precision not in PRECISIONS:
             raise MedsrError(
                 f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.blend_prior not in BLENDS:
+            raise MedsrError(
+                f"blend_prior must be {' or '.join(BLENDS)}, got {self.blend_prior!r}"
             )
         if self.views not in ("axes", "diagonals"):
             raise MedsrError(f"views must be axes or diagonals, got {self.views!r}")

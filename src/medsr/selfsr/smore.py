@@ -60,10 +60,13 @@ from medsr.interpolate import zoom_array
 from medsr.normalise import robust_range
 from medsr.runtime import resolve_precision, torch_seed, torch_threads
 from medsr.selfsr.apply import fuse_views, plane_names
+from medsr.selfsr.blend import blend_prior_views, unmatched_orientations
 from medsr.selfsr.config import Budget, SelfSRConfig
 from medsr.selfsr.members import MemberTask, average_views, fit_members
+from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs, slice_period
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
+from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.volume import TargetGrid, Volume, spacing_of
 
 __all__ = ["back_project_slices", "self_super_resolve"]
@@ -78,6 +81,51 @@ PAIR_BYTES_MAX = 1 << 30
 #: ``pair_axes="matched"``: an in-plane axis makes training pairs when its spacing is within this
 #: factor of the slice axis's target spacing
 MATCH_RATIO = 1.5
+
+
+def _spacing_ratios(volume: Volume, plan: SelfSRPlan) -> dict[int, float]:
+    """Each in-plane axis's spacing after the in-plane resampling of step 1, over the target
+    spacing of the slice axis."""
+    spacing = spacing_of(volume.affine)
+    in_plane = [a for a in range(3) if a != plan.slice_axis]
+    return {a: float(spacing[a] / plan.factors[a]) / plan.target_spacing for a in in_plane}
+
+
+def _blend_orientations(
+    volume: Volume,
+    plan: SelfSRPlan,
+    config: SelfSRConfig,
+    axes: list[int] | None,
+    stage: str,
+    papers_order: bool,
+) -> list[int]:
+    """The orientations whose views get the prior's estimate (:mod:`medsr.selfsr.blend`): with
+    ``blend_prior="auto"``, in the super-resolution stage of a network that warm-starts from the
+    prior, those no training pair resembles among the restored ones."""
+    if (
+        config.blend_prior != "auto"
+        or stage != "super-resolution"
+        or papers_order
+        or not warm_starts(config.init, config.arch, config.preset, config.model_kwargs)
+    ):
+        return []
+    unmatched = unmatched_orientations(
+        _spacing_ratios(volume, plan), plan.slice_axis, axes, MATCH_RATIO
+    )
+    return [o for o in unmatched if o < config.orientations]
+
+
+def _prior_network(config: SelfSRConfig, factor: float) -> Any:
+    """The network as pre-trained (:func:`medsr.selfsr.prior.load_prior`), not fine-tuned."""
+    net = build_network(config.arch, config.preset, **config.model_kwargs)
+    load_prior(
+        net,
+        arch=config.arch,
+        preset=config.preset,
+        model_kwargs=config.model_kwargs,
+        factor=factor,
+    )
+    return net
 
 
 def pair_axes(
@@ -95,10 +143,8 @@ def pair_axes(
     """
     if mode == "all":
         return None
-    spacing = spacing_of(volume.affine)
-    in_plane = [a for a in range(3) if a != plan.slice_axis]
-    ratios = {a: float(spacing[a] / plan.factors[a]) / plan.target_spacing for a in in_plane}
-    chosen = [a for a in in_plane if 1 / MATCH_RATIO <= ratios[a] <= MATCH_RATIO]
+    ratios = _spacing_ratios(volume, plan)
+    chosen = [a for a in ratios if 1 / MATCH_RATIO <= ratios[a] <= MATCH_RATIO]
     return chosen if len(chosen) == 1 else None
 
 
@@ -255,6 +301,18 @@ def self_super_resolve(
                 ),
             )
             views = average_views(results)
+            blended = _blend_orientations(volume, plan, config, axes, name, papers_order)
+            if views is not None and blended:
+                views = blend_prior_views(
+                    views,
+                    _prior_network(config, plan.factor),
+                    current,
+                    plan.slice_axis,
+                    blended,
+                    config,
+                    precision=precision,
+                    row_period=period,
+                )
             if views is not None:
                 current = fuse_views(views, config.fusion, config.fusion_power)
             info_stages.append(
@@ -266,6 +324,9 @@ def self_super_resolve(
                         plan.slice_axis, k if papers_order else None, config.orientations
                     ),
                     "members": [r.record for r in results] if len(results) > 1 else None,
+                    "prior_blended": [plane_names(plan.slice_axis, o, 1)[0] for o in blended]
+                    if views is not None
+                    else [],
                     "stage_seconds": round(time.perf_counter() - t_stage, 2),
                 }
             )
@@ -298,6 +359,7 @@ def self_super_resolve(
         "views": config.views,
         "sampling": config.sampling,
         "init": config.init,
+        "blend_prior": config.blend_prior,
         "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
