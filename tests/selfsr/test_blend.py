@@ -47,18 +47,18 @@ def test_self_sr_blends_the_prior_on_the_planes_of_the_fine_in_plane_axis(brain_
     case = simulate_thick_slices(coarse_z, axis=0, factor=4.0)
     target = TargetGrid.from_factors(case.lr, case.factors)
     common = {"budget": "3it", "members": 1, "threads": 1, "precision": "fp32"}
-    out, info = _self_super_resolve(case.lr, target, SelfSRConfig(**common))
+    out, info = _self_super_resolve(case.lr, target, SelfSRConfig(blend_prior="auto", **common))
     (stage,) = info["stages"]
     assert stage["init"] != "none" and stage["prior_blended"] == ["x-y"]
     assert info["blend_prior"] == "auto"
-    plain, plain_info = _self_super_resolve(
-        case.lr, target, SelfSRConfig(blend_prior="none", **common)
-    )
-    assert plain_info["stages"][0]["prior_blended"] == []
+    plain, plain_info = _self_super_resolve(case.lr, target, SelfSRConfig(**common))  # default
+    assert plain_info["stages"][0]["prior_blended"] == [] and plain_info["blend_prior"] == "none"
     assert out.shape == plain.shape == case.truth.shape
     assert not np.allclose(np.asarray(out.data), np.asarray(plain.data))
     # a cold start has no prior to blend
-    _, cold = _self_super_resolve(case.lr, target, SelfSRConfig(init="none", **common))
+    _, cold = _self_super_resolve(
+        case.lr, target, SelfSRConfig(init="none", blend_prior="auto", **common)
+    )
     assert cold["stages"][0]["prior_blended"] == []
     with pytest.raises(MedsrError, match="blend_prior"):
         SelfSRConfig(blend_prior="always")

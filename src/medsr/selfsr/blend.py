@@ -13,8 +13,11 @@ the coarse axis ``d``, whose rows are far coarser than the target: no training p
 
 On those planes medsr averages the fine-tuned networks' estimate with that of the network
 pre-trained on isotropic data (:mod:`medsr.selfsr.prior`: the built-in brain and natural images,
-whose planes are fine along both axes). Not in SMORE. On the four development crops of chris_t1
-(2.64 mm slices, x4 along x) it gained 0.01-0.42 dB (``docs/benchmarks/selfsr_heldout.md``).
+whose planes are fine along both axes). Not in SMORE; opt-in (``blend_prior="auto"``). On the
+four development crops of chris_t1 (2.64 mm slices, x4 along x) it gained -0.01 to +0.41 dB, but
+on the held-out scans +0.02 dB (T1 DICOM), -0.30 dB (PD MRI) and -1.92 dB (CT): the prior,
+pre-trained on a T1 brain and natural images, misleads on other contrasts
+(``docs/benchmarks/selfsr_heldout.md``).
 """
 
 from __future__ import annotations

@@ -225,12 +225,16 @@ class SelfSRConfig:
             alone (``docs/benchmarks/selfsr_heldout.md``).
         member_processes: processes the members run in (None: one per CPU core this process
             may use, at most ``members``; 1: all in this process).
-        blend_prior: ``"auto"`` (default): on the through-plane planes that no training pair
-            resembles (an anisotropic in-plane grid: the planes of the fine in-plane axis), the
-            views are the mean of the fine-tuned networks' and of the pre-trained prior's
-            estimates (:mod:`medsr.selfsr.blend`; only when the network warm-starts from the
-            prior, ``init``; nothing changes on an isotropic in-plane grid); ``"none"``: the
-            fine-tuned networks alone. Not in SMORE.
+        blend_prior: ``"auto"``: on the through-plane planes that no training pair resembles
+            (an anisotropic in-plane grid: the planes of the fine in-plane axis), the views are
+            the mean of the fine-tuned networks' and of the pre-trained prior's estimates
+            (:mod:`medsr.selfsr.blend`; only when the network warm-starts from the prior,
+            ``init``; nothing changes on an isotropic in-plane grid). ``"none"`` (default): the
+            fine-tuned networks alone. Not in SMORE. ``auto`` gained +0.04 / +0.15 / +0.41 /
+            -0.01 dB on the four chris_t1 development crops, but on the held-out scans +0.02 dB
+            (T1 DICOM), -0.30 dB (chris_PD) and -1.92 dB (CT_pitch): the prior, pre-trained on
+            T1 brain and natural images, misleads on other contrasts
+            (``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -264,7 +268,7 @@ class SelfSRConfig:
     precision: str = "auto"
     members: int = 2
     member_processes: int | None = None
-    blend_prior: str = "auto"
+    blend_prior: str = "none"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
