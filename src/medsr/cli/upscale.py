@@ -179,7 +179,8 @@ def upscale(
         "every position of the sampling lattice), precision (auto|fp32|bf16: auto is bf16 on "
         "CPUs with native bfloat16, AMX or AVX-512 BF16), members (networks trained side by "
         "side, one per core, averaged; default 2), member_processes, blend_prior (auto|none: "
-        "the pre-trained prior averaged in on the planes no training pair resembles). "
+        "the pre-trained prior averaged in on the planes no training pair resembles), "
+        "pair_scales (auto|none: also pairs at the coarse in-plane spacing). "
         "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
         "slice_gap, noise_std, patience, ema, threads.",
     ),

@@ -23,7 +23,9 @@ by the interpolation error),
 (axes|diagonals), ``back_project`` (true|false), ``phase_align`` (true|false: training patches
 and inference crops start on the slice period) and ``pair_phases`` (true|false: training planes
 degraded at every position of the sampling lattice); both on by default. ``blend_prior``
-(auto|none: the pre-trained prior averaged in on the planes no training pair resembles).
+(auto|none: the pre-trained prior averaged in on the planes no training pair resembles),
+``pair_scales`` (auto|none: also pairs from the in-plane planes made isotropic at the coarse
+spacing, on anisotropic in-plane grids).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -160,6 +162,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "member_processes": int,
     "pair_phases": _flag,
     "blend_prior": str,
+    "pair_scales": str,
 }
 
 

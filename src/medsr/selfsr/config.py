@@ -235,6 +235,15 @@ class SelfSRConfig:
             (T1 DICOM), -0.30 dB (chris_PD) and -1.92 dB (CT_pitch): the prior, pre-trained on
             T1 brain and natural images, misleads on other contrasts
             (``docs/benchmarks/selfsr_heldout.md``).
+        pair_scales: ``"auto"`` (default): when the in-plane grid is anisotropic (one in-plane
+            axis at the target spacing, the other coarser by more than
+            :data:`medsr.selfsr.smore.MATCH_RATIO`: no in-plane plane looks like the isotropic
+            through-plane planes of the fine axis), more training pairs are made from the
+            in-plane planes first given thick slices along the fine axis at the coarse axis's
+            spacing (Gaussian, FWHM = spacing): isotropic planes at the coarse scale, whose
+            structures at that scale stand in for the fine ones (the cross-scale self-similarity
+            of ZSSR, Shocher et al., CVPR 2018). ``"none"``: the pairs of SMORE only. Not in
+            SMORE.
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -269,6 +278,7 @@ class SelfSRConfig:
     members: int = 2
     member_processes: int | None = None
     blend_prior: str = "none"
+    pair_scales: str = "auto"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -304,6 +314,8 @@ class SelfSRConfig:
             raise MedsrError(
                 f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
+        if self.pair_scales not in ("auto", "none"):
+            raise MedsrError(f"pair_scales must be auto or none, got {self.pair_scales!r}")
         if self.blend_prior not in BLENDS:
             raise MedsrError(
                 f"blend_prior must be {' or '.join(BLENDS)}, got {self.blend_prior!r}"

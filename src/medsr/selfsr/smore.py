@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from medsr.degrade import thick_slice_operator
+from medsr.degrade import SliceProfile, thick_slice_operator
 from medsr.interpolate import zoom_array
 from medsr.normalise import robust_range
 from medsr.runtime import resolve_precision, torch_seed, torch_threads
@@ -89,6 +89,18 @@ def _spacing_ratios(volume: Volume, plan: SelfSRPlan) -> dict[int, float]:
     spacing = spacing_of(volume.affine)
     in_plane = [a for a in range(3) if a != plan.slice_axis]
     return {a: float(spacing[a] / plan.factors[a]) / plan.target_spacing for a in in_plane}
+
+
+def _coarse_scale(volume: Volume, plan: SelfSRPlan) -> tuple[int, float] | None:
+    """For an anisotropic in-plane grid (one axis at the target spacing of the slice axis, the
+    other coarser by more than :data:`MATCH_RATIO`): the fine in-plane axis and the factor that
+    brings it to the coarse one's spacing (``pair_scales="auto"``); None otherwise."""
+    ratios = _spacing_ratios(volume, plan)
+    fine = [a for a, r in ratios.items() if 1 / MATCH_RATIO <= r <= MATCH_RATIO]
+    coarse = [a for a, r in ratios.items() if r > MATCH_RATIO]
+    if len(fine) != 1 or len(coarse) != 1:
+        return None
+    return fine[0], ratios[coarse[0]] / ratios[fine[0]]
 
 
 def _blend_orientations(
@@ -229,6 +241,7 @@ def self_super_resolve(
         # would pass PAIR_BYTES_MAX: then plane i at position i mod phases (one lattice's memory)
         interleave = phases > 1 and 4 * hr.nbytes * phases > PAIR_BYTES_MAX
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
+        coarse_info: dict[str, float] | None = None
         if use_saa:
             stages = list(
                 zip(
@@ -238,20 +251,34 @@ def self_super_resolve(
                 )
             )
         else:
+            sources = [hr]
+            coarse = _coarse_scale(volume, plan) if config.pair_scales == "auto" else None
+            coarse_info = None if coarse is None else {"axis": coarse[0], "factor": coarse[1]}
+            if coarse is not None:  # the in-plane planes made isotropic at the coarse spacing
+                axis, ratio = coarse
+                sources.append(
+                    thick_slice_operator(hr.shape[1:], axis, ratio, SliceProfile(), ratio).apply(hr)
+                )
+            pairs = [
+                make_training_pairs(
+                    source,
+                    plan.slice_axis,
+                    plan.factor,
+                    plan.profile,
+                    plan.fwhm_voxels,
+                    interpolation=config.interpolation,
+                    axes=axes,
+                    phases=phases,
+                    min_length=config.patch,
+                    interleave=interleave,
+                )
+                for source in sources
+            ]
             stages = [
                 (
                     "super-resolution",
-                    make_training_pairs(
-                        hr,
-                        plan.slice_axis,
-                        plan.factor,
-                        plan.profile,
-                        plan.fwhm_voxels,
-                        interpolation=config.interpolation,
-                        axes=axes,
-                        phases=phases,
-                        min_length=config.patch,
-                        interleave=interleave,
+                    TrainingPairs(
+                        [a for p in pairs for a in p.inputs], [a for p in pairs for a in p.targets]
                     ),
                 )
             ]
@@ -320,6 +347,7 @@ def self_super_resolve(
                     "stage": name,
                     **results[0].record,
                     "used": views is not None,
+                    "training_planes": pairs.n_planes,
                     "planes": plane_names(
                         plan.slice_axis, k if papers_order else None, config.orientations
                     ),
@@ -360,6 +388,8 @@ def self_super_resolve(
         "sampling": config.sampling,
         "init": config.init,
         "blend_prior": config.blend_prior,
+        "pair_scales": config.pair_scales,
+        "coarse_pairs": coarse_info,
         "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
         "intensity_normalisation": {"low": low, "span": span},
         "stages": info_stages,
