@@ -265,3 +265,31 @@ def test_pairs_of_a_large_scan_are_interleaved(thick, monkeypatch) -> None:
     assert large["pair_phases"] == {"phases": 4, "interleaved": True}
     assert seen[0] is False and seen[2] is True
     assert seen[1] == 4 * seen[3]  # interleaved: the planes of one lattice in all
+
+
+def test_coarse_scale_pairs_on_an_anisotropic_in_plane_grid(brain_crop) -> None:
+    """``pair_scales="auto"``: y at the target spacing, z 3x coarser -> the planes are also given
+    thick slices along y at z's spacing (factor 3) and make more pairs; an isotropic in-plane
+    grid makes none."""
+    from medsr.selfsr.plan import plan_self_sr
+    from medsr.selfsr.smore import _coarse_scale
+
+    coarse_z = simulate_thick_slices(brain_crop, axis=2, factor=3.0).lr  # 1 x 1 x 3 mm
+    case = simulate_thick_slices(coarse_z, axis=0, factor=4.0)
+    axis, factor = _coarse_scale(case.lr, plan_self_sr(case.lr, case.factors))
+    assert axis == 1 and factor == pytest.approx(3.0)
+    iso = simulate_thick_slices(brain_crop, axis=0, factor=4.0)
+    assert _coarse_scale(iso.lr, plan_self_sr(iso.lr, iso.factors)) is None
+    target = TargetGrid.from_factors(case.lr, case.factors)
+    tiny = {"model_kwargs": {"channels": 8, "blocks": 1}, "patch": 24, "batch": 4,
+            "budget": "3it", "members": 1, "threads": 1}
+    out, info = _self_super_resolve(case.lr, target, SelfSRConfig(**tiny))
+    plain, plain_info = _self_super_resolve(
+        case.lr, target, SelfSRConfig(pair_scales="none", **tiny)
+    )
+    assert info["coarse_pairs"]["axis"] == 1 and plain_info["coarse_pairs"] is None
+    more, base = info["stages"][0]["training_planes"], plain_info["stages"][0]["training_planes"]
+    assert more > base  # the coarse planes were added to the scan's own
+    assert out.shape == plain.shape == case.truth.shape
+    with pytest.raises(MedsrError, match="pair_scales"):
+        SelfSRConfig(pair_scales="all")
