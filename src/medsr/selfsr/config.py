@@ -242,8 +242,10 @@ class SelfSRConfig:
             in-plane planes first given thick slices along the fine axis at the coarse axis's
             spacing (Gaussian, FWHM = spacing): isotropic planes at the coarse scale, whose
             structures at that scale stand in for the fine ones (the cross-scale self-similarity
-            of ZSSR, Shocher et al., CVPR 2018). ``"none"``: the pairs of SMORE only. Not in
-            SMORE.
+            of ZSSR, Shocher et al., CVPR 2018; not with the anti-aliasing stage). ``"none"``: the
+            pairs of SMORE only. Not in SMORE. +0.04 to +0.39 dB on the four chris_t1 development
+            crops; +0.09 / +0.13 / +0.25 dB on the held-out chris_PD, T1 DICOM and CT_pitch
+            (``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)

@@ -239,7 +239,9 @@ def self_super_resolve(
         phases = lattice if config.pair_phases else 1
         # every plane at every lattice position, unless the pairs (2 axes x input and target)
         # would pass PAIR_BYTES_MAX: then plane i at position i mod phases (one lattice's memory)
-        interleave = phases > 1 and 4 * hr.nbytes * phases > PAIR_BYTES_MAX
+        coarse = _coarse_scale(volume, plan) if config.pair_scales == "auto" else None
+        pair_bytes = hr.nbytes * (1.0 if coarse is None else 1.0 + 1.0 / coarse[1])
+        interleave = phases > 1 and 4 * pair_bytes * phases > PAIR_BYTES_MAX
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
         coarse_info: dict[str, float] | None = None
         if use_saa:
@@ -252,14 +254,13 @@ def self_super_resolve(
             )
         else:
             sources = [hr]
-            coarse = _coarse_scale(volume, plan) if config.pair_scales == "auto" else None
             coarse_info = None if coarse is None else {"axis": coarse[0], "factor": coarse[1]}
             if coarse is not None:  # the in-plane planes made isotropic at the coarse spacing
                 axis, ratio = coarse
                 sources.append(
                     thick_slice_operator(hr.shape[1:], axis, ratio, SliceProfile(), ratio).apply(hr)
                 )
-            pairs = [
+            per_source = [
                 make_training_pairs(
                     source,
                     plan.slice_axis,
@@ -278,7 +279,8 @@ def self_super_resolve(
                 (
                     "super-resolution",
                     TrainingPairs(
-                        [a for p in pairs for a in p.inputs], [a for p in pairs for a in p.targets]
+                        [a for p in per_source for a in p.inputs],
+                        [a for p in per_source for a in p.targets],
                     ),
                 )
             ]
