@@ -246,28 +246,17 @@ class PatchSampler:
             pairs.targets, pairs.inputs, self.shapes, self._strides, strict=True
         ):
             # mean of each pr x pc window via a summed-area table, on a stride grid for speed
-            cs = np.pad(
-                np.cumsum(np.cumsum(t, axis=1, dtype=np.float64), axis=2), ((0, 0), (1, 0), (1, 0))
-            )
+            cs = _summed_area(t)
             rows = np.arange(0, t.shape[1] - pr + 1, sr)
             cols = np.arange(0, t.shape[2] - pc + 1, sc)
             r0, c0 = np.meshgrid(rows, cols, indexing="ij")
-            sums = cs[:, r0 + pr, c0 + pc] - cs[:, r0, c0 + pc] - cs[:, r0 + pr, c0] + cs[:, r0, c0]
+            sums = _window_sums(cs, r0, c0, pr, pc)
             good = np.argwhere(sums / (pr * pc) > threshold)
             if good.size == 0:  # an empty or faint scan: take every position
                 good = np.argwhere(np.ones_like(sums, dtype=bool))
             candidates.append(np.stack([good[:, 0], rows[good[:, 1]], cols[good[:, 2]]], axis=1))
             if weighting == "residual":
-                rs = np.pad(
-                    np.cumsum(np.cumsum(np.abs(t - x), axis=1, dtype=np.float64), axis=2),
-                    ((0, 0), (1, 0), (1, 0)),
-                )
-                r = (
-                    rs[:, r0 + pr, c0 + pc]
-                    - rs[:, r0, c0 + pc]
-                    - rs[:, r0 + pr, c0]
-                    + rs[:, r0, c0]
-                )
+                r = _window_sums(_summed_area(np.abs(t - x)), r0, c0, pr, pc)
                 residuals.append(r[good[:, 0], good[:, 1], good[:, 2]])
         self._splits: dict[str, list[np.ndarray]] = {"train": [], "val": []}
         self._weights: dict[str, list[np.ndarray]] = {"train": [], "val": []}
@@ -344,6 +333,24 @@ class PatchSampler:
             xs[b, 0] = x
             ys[b, 0] = y
         return xs, ys
+
+
+def _summed_area(stack: np.ndarray) -> np.ndarray:
+    """The summed-area table of each plane of an ``(N, R, W)`` stack, zero-padded in front."""
+    table = np.cumsum(np.cumsum(stack, axis=1, dtype=np.float64), axis=2)
+    return np.pad(table, ((0, 0), (1, 0), (1, 0)))
+
+
+def _window_sums(
+    table: np.ndarray, r0: np.ndarray, c0: np.ndarray, rows: int, cols: int
+) -> np.ndarray:
+    """The sums of the ``rows x cols`` windows at corners ``(r0, c0)`` of every plane."""
+    return (
+        table[:, r0 + rows, c0 + cols]
+        - table[:, r0, c0 + cols]
+        - table[:, r0 + rows, c0]
+        + table[:, r0, c0]
+    )
 
 
 def _area_window(rows: int, cols: int, patch: int, row_period: int) -> tuple[int, int]:
