@@ -30,7 +30,7 @@ from typing import Any
 
 from medsr.errors import MedsrError
 
-__all__ = ["HELDOUT_SCANS", "HeldoutScan", "run_heldout", "run_scan"]
+__all__ = ["HELDOUT_SCANS", "HeldoutScan", "run_case", "run_heldout", "run_scan"]
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,28 @@ def run_scan(
     seed and machine give the same weights), so this equals a second run with the ``ensemble``
     option flipped, for the cost of its inference only.
     """
-    from medsr.bench.selfsr import run_method, score, simulate_thick_slices
-    from medsr.infer import MethodOptions
+    from medsr.bench.selfsr import simulate_thick_slices
     from medsr.io import read
 
     truth = read(data_dir / scan.path)
     case = simulate_thick_slices(truth, scan.axis, factor, profile="gaussian")
+    row = run_case(case, extra=extra, seed=seed, reapply_ensemble=reapply_ensemble)
+    return {"scan": scan.name, "note": scan.note, **row}
+
+
+def run_case(
+    case: Any,
+    *,
+    extra: dict[str, Any] | None = None,
+    seed: int = 0,
+    reapply_ensemble: bool = False,
+) -> dict[str, Any]:
+    """B-spline and self-SR on one simulated acquisition (a
+    :class:`medsr.bench.selfsr.ThickSliceCase`): the record of :func:`run_scan` without the
+    scan's name."""
+    from medsr.bench.selfsr import run_method, score
+    from medsr.infer import MethodOptions
+
     bspline = score(case, run_method(case, "bspline").volume)
     options = MethodOptions(seed=seed, extra=dict(extra or {}))
     load_before = os.getloadavg()[0]
@@ -103,12 +119,10 @@ def run_scan(
         other = _reapply(captured[-1], info, case, result.volume)
     return {
         **other,
-        "scan": scan.name,
-        "note": scan.note,
         "truth_shape": list(case.truth.shape),
         "lr_shape": list(case.lr.shape),
-        "axis": scan.axis,
-        "factor": factor,
+        "axis": case.axis,
+        "factor": case.factor,
         "mask_voxels": int(case.mask.sum()),
         "bspline_psnr": round(bspline["psnr"], 3),
         "self_psnr": round(own["psnr"], 3),

@@ -1,0 +1,95 @@
+"""Development cases of self-SR on held-out-like geometry, made from ``chris_t1`` only.
+
+The held-out benchmark (:mod:`medsr.bench.selfsr_heldout`) simulates x4 thick slices along an
+*in-plane* axis of real 2D acquisitions, so the planes self-SR learns from are themselves
+anisotropic. These cases copy that geometry from the isotropic development scan ``chris_t1``
+(0.88 mm): the scan is first given x3 Gaussian slices along z (0.88 x 0.88 x 2.64 mm,
+188 x 256 x 63, :func:`medsr.bench.selfsr.simulate_thick_slices`) -- that volume is the truth --
+then the same protocol as the held-out scans runs on it (x4 Gaussian slices along x, PSNR inside
+the head, gain over cubic B-spline).
+
+* ``t1-aniso`` -- the whole 63-slice volume (like chris_PD, 54 slices of 2.4 mm);
+* ``t1-aniso-24`` / ``24b`` / ``24c`` -- windows of 24 slices along z (like the T1 DICOM series,
+  24 slices of 1.5 mm): the central one, and the ones 16 slices below and above it.
+
+Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medsr.errors import MedsrError
+
+__all__ = ["DEV_CASES", "DevCase", "dev_case", "run_dev"]
+
+#: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
+Z_FACTOR = 3.0
+#: the slices of the windowed cases (the T1 DICOM series has 24)
+WINDOW = 24
+
+
+@dataclass(frozen=True)
+class DevCase:
+    """One development case: a name and its window along z (None: every slice), as an offset
+    of the window's start from the centred window's start."""
+
+    name: str
+    offset: int | None
+
+
+DEV_CASES: tuple[DevCase, ...] = (
+    DevCase("t1-aniso-24", 0),
+    DevCase("t1-aniso-24b", -16),
+    DevCase("t1-aniso-24c", 16),
+    DevCase("t1-aniso", None),
+)
+
+
+def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
+    """The :class:`medsr.bench.selfsr.ThickSliceCase` of ``case`` from the scan at ``t1_path``
+    (``chris_t1.nii.gz``): truth = the z-thick volume (cropped to the window), LR = its x4 thick
+    slices along x."""
+    from medsr.bench.selfsr import simulate_thick_slices
+    from medsr.io import read
+    from medsr.volume import crop_affine
+
+    thick = simulate_thick_slices(read(t1_path), 2, Z_FACTOR, profile="gaussian").lr
+    if case.offset is not None:
+        n = thick.shape[2]
+        start = (n - WINDOW) // 2 + case.offset
+        if start < 0 or start + WINDOW > n:
+            raise MedsrError(f"case {case.name}: window {start}..{start + WINDOW} outside 0..{n}")
+        data = np.ascontiguousarray(np.asarray(thick.data)[..., start : start + WINDOW])
+        thick = thick.with_data(data, crop_affine(thick.affine, [0, 0, start]))
+    return simulate_thick_slices(thick, 0, factor, profile="gaussian")
+
+
+def run_dev(
+    t1_path: Path,
+    *,
+    cases: tuple[DevCase, ...] = DEV_CASES,
+    factor: float = 4.0,
+    extra: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Self-SR against B-spline on each development case
+    (:func:`medsr.bench.selfsr_heldout.run_case`); one JSON-ready record with the mean gain."""
+    from medsr.bench.selfsr_heldout import run_case
+
+    rows = [
+        {"case": c.name, **run_case(dev_case(t1_path, c, factor), extra=extra, seed=seed)}
+        for c in cases
+    ]
+    return {
+        "protocol": f"chris_t1 given x{Z_FACTOR:g} slices along z, then x{factor:g} Gaussian "
+        "thick slices along x; PSNR inside the head vs the z-thick volume",
+        "options": dict(extra or {}),
+        "seed": seed,
+        "cases": rows,
+        "mean_gain_db": round(sum(r["gain_db"] for r in rows) / max(1, len(rows)), 3),
+    }

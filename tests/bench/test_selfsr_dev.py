@@ -1,0 +1,41 @@
+"""The development cases of self-SR (``medsr.bench.selfsr_dev``) on the real chris_t1 scan: the
+geometry copies the held-out scans' (thick along z and x), the windows are distinct, and the truth
+is the z-thick volume on the grid the LR maps back onto."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medsr.bench.selfsr_dev import DEV_CASES, DevCase, dev_case
+from medsr.errors import MedsrError
+from medsr.volume import spacing_of
+
+
+@pytest.fixture(scope="module")
+def t1(shared_data: Path) -> Path:
+    return shared_data / "medical" / "chris_t1.nii.gz"
+
+
+def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
+    cases = {c.name: dev_case(t1, c) for c in DEV_CASES}
+    whole = cases["t1-aniso"]
+    assert whole.truth.shape == (188, 256, 63) and whole.lr.shape == (47, 256, 63)
+    sx, sy, sz = spacing_of(whole.lr.affine)
+    assert sx == pytest.approx(4 * sy) and sz == pytest.approx(3 * sy)  # thick along x and z
+    windows = [cases[n].truth for n in ("t1-aniso-24b", "t1-aniso-24", "t1-aniso-24c")]
+    assert all(w.shape == (188, 256, 24) for w in windows)
+    # the windows are the whole volume's slices 3, 19 and 35 onwards, with their own affines
+    full = np.asarray(whole.truth.data)
+    for w, start in zip(windows, (3, 19, 35), strict=True):
+        np.testing.assert_array_equal(np.asarray(w.data), full[..., start : start + 24])
+        corner = whole.truth.affine @ np.array([0, 0, start, 1.0])
+        np.testing.assert_allclose(w.affine[:, 3], corner, atol=1e-6)
+    assert all(c.mask.any() for c in cases.values())
+
+
+def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:
+    with pytest.raises(MedsrError, match="outside"):
+        dev_case(t1, DevCase("too-far", 40))
