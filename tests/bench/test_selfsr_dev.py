@@ -33,6 +33,11 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
         np.testing.assert_array_equal(np.asarray(w.data), full[..., start : start + 24])
         corner = whole.truth.affine @ np.array([0, 0, start, 1.0])
         np.testing.assert_allclose(w.affine[:, 3], corner, atol=1e-6)
+    fine = cases["t1-fine-24"]  # x1.5 in-plane pixels, then x2.5 slices: z / y = 3.75
+    assert fine.truth.shape == (280, 384, 24) and fine.lr.shape == (70, 384, 24)
+    fx, fy, fz = spacing_of(fine.lr.affine)
+    assert fy == pytest.approx(sy / 1.5) and fz == pytest.approx(3.75 * fy)
+    assert fx == pytest.approx(4 * fy)
     assert all(c.mask.any() for c in cases.values())
 
 

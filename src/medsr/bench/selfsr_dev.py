@@ -10,7 +10,11 @@ the head, gain over cubic B-spline).
 
 * ``t1-aniso`` -- the whole 63-slice volume (like chris_PD, 54 slices of 2.4 mm);
 * ``t1-aniso-24`` / ``24b`` / ``24c`` -- windows of 24 slices along z (like the T1 DICOM series,
-  24 slices of 1.5 mm): the central one, and the ones 16 slices below and above it.
+  24 slices of 1.5 mm): the central one, and the ones 16 slices below and above it;
+* ``t1-fine-24`` -- chris_t1 first zoomed x1.5 in-plane (B-spline, 0.59 mm pixels finer than its
+  detail, as a scanner's interpolated 512 matrix; the T1 DICOM's spectrum falls as steeply), then
+  x2.5 slices along z (2.2 mm: 3.75 times the in-plane spacing, the DICOM's 1.5 / 0.41 = 3.66)
+  and the central window of 24 slices.
 
 Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
 """
@@ -35,11 +39,15 @@ WINDOW = 24
 
 @dataclass(frozen=True)
 class DevCase:
-    """One development case: a name and its window along z (None: every slice), as an offset
-    of the window's start from the centred window's start."""
+    """One development case: a name, its window along z (None: every slice) as an offset of the
+    window's start from the centred window's start, the in-plane zoom of chris_t1 before the
+    slices along z (B-spline; > 1: pixels finer than the detail, as a scanner's interpolated
+    matrix) and the factor of those slices."""
 
     name: str
     offset: int | None
+    zoom: float = 1.0
+    z_factor: float = Z_FACTOR
 
 
 DEV_CASES: tuple[DevCase, ...] = (
@@ -47,6 +55,7 @@ DEV_CASES: tuple[DevCase, ...] = (
     DevCase("t1-aniso-24b", -16),
     DevCase("t1-aniso-24c", 16),
     DevCase("t1-aniso", None),
+    DevCase("t1-fine-24", 0, zoom=1.5, z_factor=2.5),
 )
 
 
@@ -55,10 +64,15 @@ def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
     (``chris_t1.nii.gz``): truth = the z-thick volume (cropped to the window), LR = its x4 thick
     slices along x."""
     from medsr.bench.selfsr import simulate_thick_slices
+    from medsr.infer import upscale
     from medsr.io import read
-    from medsr.volume import crop_affine
+    from medsr.volume import TargetGrid, crop_affine
 
-    thick = simulate_thick_slices(read(t1_path), 2, Z_FACTOR, profile="gaussian").lr
+    t1 = read(t1_path)
+    if case.zoom != 1.0:
+        grid = TargetGrid.from_factors(t1, (case.zoom, case.zoom, 1.0))
+        t1 = upscale(t1, grid, method="bspline").volume
+    thick = simulate_thick_slices(t1, 2, case.z_factor, profile="gaussian").lr
     if case.offset is not None:
         n = thick.shape[2]
         start = (n - WINDOW) // 2 + case.offset
