@@ -180,7 +180,9 @@ def upscale(
         "CPUs with native bfloat16, AMX or AVX-512 BF16), members (networks trained side by "
         "side, one per core, averaged; default 2), member_processes, blend_prior (auto|none: "
         "the pre-trained prior averaged in on the planes no training pair resembles), "
-        "pair_scales (auto|none: also pairs at the coarse in-plane spacing). "
+        "pair_scales (auto|none: also pairs at the coarse in-plane spacing), self_training "
+        "(auto|none, default none: on such grids a second pass learns the fine axis's planes "
+        "from the first pass's output). "
         "dip: iterations, budget, width, depth, skip, lr, operator, profile, slice_thickness, "
         "slice_gap, noise_std, patience, ema, threads.",
     ),

@@ -25,7 +25,8 @@ and inference crops start on the slice period) and ``pair_phases`` (true|false: 
 degraded at every position of the sampling lattice); both on by default. ``blend_prior``
 (auto|none: the pre-trained prior averaged in on the planes no training pair resembles),
 ``pair_scales`` (auto|none: also pairs from the in-plane planes made isotropic at the coarse
-spacing, on anisotropic in-plane grids).
+spacing, on anisotropic in-plane grids), ``self_training`` (auto|none: on such grids, a second
+pass trained on the first pass's output, :mod:`medsr.selfsr.selftrain`).
 
 ``dip``: ``iterations``, ``budget``, ``width``, ``depth``, ``skip``, ``lr``, ``operator``
 (auto|thick-slice|cubic), ``profile``, ``slice_thickness``, ``slice_gap``, ``noise_std``,
@@ -163,6 +164,7 @@ _SELF_KEYS: dict[str, Callable[[Any], Any]] = {
     "pair_phases": _flag,
     "blend_prior": str,
     "pair_scales": str,
+    "self_training": str,
 }
 
 

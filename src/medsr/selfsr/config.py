@@ -18,6 +18,7 @@ from medsr.runtime import PRECISIONS
 from medsr.selfsr.blend import BLENDS
 from medsr.selfsr.fusion import FUSIONS
 from medsr.selfsr.pairs import PATCH_SHAPES
+from medsr.selfsr.selftrain import SELF_TRAINING
 
 __all__ = ["DEFAULT_BUDGET", "Budget", "SelfSRConfig", "parse_budget"]
 
@@ -246,6 +247,15 @@ class SelfSRConfig:
             pairs of SMORE only. Not in SMORE. +0.04 to +0.39 dB on the four chris_t1 development
             crops; +0.09 / +0.13 / +0.25 dB on the held-out chris_PD, T1 DICOM and CT_pitch
             (``docs/benchmarks/selfsr_heldout.md``).
+        self_training: ``"auto"``: where ``pair_scales`` applies (an anisotropic in-plane
+            grid; not with the anti-aliasing stage), a second pass: pairs made from the first
+            pass's output, its planes through the fine in-plane axis degraded along that
+            (measured) axis, train a second network per member, which restores those planes;
+            the other view stays the first pass's (:mod:`medsr.selfsr.selftrain`). Twice the
+            training (an iteration budget applies to each pass, a time limit is shared).
+            ``"none"`` (default): one pass. Not in SMORE. ``auto`` gained +0.14 to +0.43 dB on
+            the four 24-slice chris_t1 development cases but lost 0.07 / 0.08 dB on the
+            held-out T1 DICOM series and chris_PD (``docs/benchmarks/selfsr_heldout.md``).
     """
 
     profile: SliceProfile = field(default_factory=SliceProfile)
@@ -281,6 +291,7 @@ class SelfSRConfig:
     member_processes: int | None = None
     blend_prior: str = "none"
     pair_scales: str = "auto"
+    self_training: str = "none"
 
     def __post_init__(self) -> None:
         self.budget = parse_budget(self.budget)
@@ -315,6 +326,10 @@ class SelfSRConfig:
         if self.precision not in PRECISIONS:
             raise MedsrError(
                 f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.self_training not in SELF_TRAINING:
+            raise MedsrError(
+                f"self_training must be {' or '.join(SELF_TRAINING)}, got {self.self_training!r}"
             )
         if self.pair_scales not in ("auto", "none"):
             raise MedsrError(f"pair_scales must be auto or none, got {self.pair_scales!r}")

@@ -67,6 +67,7 @@ from medsr.selfsr.network import build_network
 from medsr.selfsr.pairs import TrainingPairs, make_training_pairs, slice_period
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
 from medsr.selfsr.prior import load_prior, warm_starts
+from medsr.selfsr.selftrain import combine_views, fine_orientation, pseudo_pairs
 from medsr.volume import TargetGrid, Volume, spacing_of
 
 __all__ = ["back_project_slices", "self_super_resolve"]
@@ -77,6 +78,9 @@ Progress = Callable[[float, str], None]
 #: training pairs at every lattice position (``pair_phases``) larger than this are interleaved
 #: (:func:`medsr.selfsr.pairs.make_training_pairs`): 1 GiB, about a 512 x 512 x 64 scan at x4
 PAIR_BYTES_MAX = 1 << 30
+
+#: the name of the second pass's stage in the sidecar (:mod:`medsr.selfsr.selftrain`)
+SELF_TRAINING = "self-training"
 
 #: ``pair_axes="matched"``: an in-plane axis makes training pairs when its spacing is within this
 #: factor of the slice axis's target spacing
@@ -294,9 +298,33 @@ def self_super_resolve(
         period = lattice if config.phase_align else 1
         budget = config.budget
         per_stage = _split_budget(budget, len(stages))
+        # a second pass on the first one's output (medsr.selfsr.selftrain): pairs made later
+        fine_axis = coarse[0] if coarse is not None and not use_saa else None
+        if fine_axis is not None and config.self_training == "auto":
+            stages.append((SELF_TRAINING, TrainingPairs([], [])))
+            per_stage = _pass_budget(budget, len(stages))
         train_share, info_stages = 0.8, []
         papers_order = use_saa and config.saa_order == "papers"
+        interpolated, first_views = current, None
         for k, (name, pairs) in enumerate(stages):
+            restore = current
+            if name == SELF_TRAINING:
+                if first_views is None:  # the first pass restored nothing to learn from
+                    info_stages.append({"stage": name, "used": False, "reason": "no first pass"})
+                    continue
+                report(0.02 + train_share * k / len(stages), "making self-training pairs")
+                pairs = pseudo_pairs(
+                    current,
+                    plan.slice_axis,
+                    int(fine_axis),
+                    plan.factor,
+                    plan.profile,
+                    plan.fwhm_voxels,
+                    interpolation=config.interpolation,
+                    phases=phases,
+                    min_length=config.patch,
+                )
+                restore = interpolated
             lo = k / len(stages)
             hi = (k + 1) / len(stages)
 
@@ -306,7 +334,7 @@ def self_super_resolve(
             t_stage = time.perf_counter()
             task = MemberTask(
                 pairs,
-                current,
+                restore,
                 plan.slice_axis,
                 plan.factor,
                 config,
@@ -342,6 +370,16 @@ def self_super_resolve(
                     precision=precision,
                     row_period=period,
                 )
+            if name == SELF_TRAINING and first_views is not None:
+                views = (
+                    first_views
+                    if views is None
+                    else combine_views(
+                        first_views, views, fine_orientation(plan.slice_axis, int(fine_axis))
+                    )
+                )
+            elif name == "super-resolution":
+                first_views = views
             if views is not None:
                 current = fuse_views(views, config.fusion, config.fusion_power)
             info_stages.append(
@@ -391,6 +429,7 @@ def self_super_resolve(
         "init": config.init,
         "blend_prior": config.blend_prior,
         "pair_scales": config.pair_scales,
+        "self_training": config.self_training,
         "coarse_pairs": coarse_info,
         "pair_axes": "both" if axes is None else ["xyz"[a] for a in axes],
         "intensity_normalisation": {"low": low, "span": span},
@@ -463,6 +502,15 @@ def patch_scaled_budget(
         return budget
     scale = min(float(max_scale), (patch / side) ** 2)
     return Budget(iterations=round(budget.iterations * scale), seconds=budget.seconds)
+
+
+def _pass_budget(budget: Budget, passes: int) -> Budget:
+    """Each pass of self-training (:mod:`medsr.selfsr.selftrain`) gets the iterations of the
+    budget (a budget fixed by the volume, as the first pass's) and its share of a time limit."""
+    return Budget(
+        iterations=budget.iterations,
+        seconds=None if budget.seconds is None else budget.seconds / passes,
+    )
 
 
 def _split_budget(budget: Budget, parts: int) -> Budget:
