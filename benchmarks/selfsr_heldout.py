@@ -1,13 +1,17 @@
 """Self-SR (``--method self``) on held-out real scans: x4 thick slices along an in-plane axis.
 
 The library code and the protocol: :mod:`medsr.bench.selfsr_heldout` (chris_PD, CT_pitch and the
-T1 DICOM series; tuned only on the built-in brain and chris_t1). Prints one JSON record.
+T1 DICOM series; tuned only on the built-in brain and chris_t1). With ``--dev``, the same protocol
+on the development cases made from chris_t1 (:mod:`medsr.bench.selfsr_dev`), where self-SR's
+defaults are chosen before they are checked once on the held-out scans. Prints one JSON record.
 
-Run (repository root; self-SR's default threads: one for training and inference)::
+Run (repository root; self-SR's default threads: one for training and inference; one scan per
+process keeps the wall times of a shared machine apart)::
 
     nice .venv/bin/python benchmarks/selfsr_heldout.py
     nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
     nice .venv/bin/python benchmarks/selfsr_heldout.py --reapply-ensemble --option members=1
+    OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/selfsr_heldout.py --dev --scans t1-aniso-24
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "medical"
 
 
 def main(argv: list[str] | None = None) -> int:
+    from medsr.bench.selfsr_dev import DEV_CASES, run_dev
     from medsr.bench.selfsr_heldout import HELDOUT_SCANS, run_heldout
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the scans")
+    parser.add_argument(
+        "--dev", action="store_true",
+        help="the development cases made from chris_t1 instead of the held-out scans",
+    )
     parser.add_argument("--factor", type=float, default=4.0)
     parser.add_argument(
         "--threads", type=int, default=None,
@@ -33,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--scans", nargs="+", default=None, help="names among " + ", ".join(
-            s.name for s in HELDOUT_SCANS)
+        "--scans", nargs="+", default=None, help="names among "
+        + ", ".join(s.name for s in HELDOUT_SCANS) + " (with --dev: "
+        + ", ".join(c.name for c in DEV_CASES) + ")",
     )
     parser.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE",
@@ -47,20 +57,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the record here")
     args = parser.parse_args(argv)
-    scans = HELDOUT_SCANS
+    available = DEV_CASES if args.dev else HELDOUT_SCANS
+    chosen = available
     if args.scans:
-        unknown = set(args.scans) - {s.name for s in HELDOUT_SCANS}
+        unknown = set(args.scans) - {s.name for s in available}
         if unknown:
             print(f"unknown scan(s) {sorted(unknown)}", file=sys.stderr)
             return 2
-        scans = tuple(s for s in HELDOUT_SCANS if s.name in args.scans)
+        chosen = tuple(s for s in available if s.name in args.scans)
     extra: dict[str, object] = {} if args.threads is None else {"threads": args.threads}
     for item in args.option:
         key, _, value = item.partition("=")
         extra[key.strip()] = value.strip()
-    record = run_heldout(
-        args.data, scans=scans, factor=args.factor, extra=extra, seed=args.seed,
-        reapply_ensemble=args.reapply_ensemble,
+    run = run_dev if args.dev else run_heldout
+    record = run(
+        args.data, factor=args.factor, extra=extra, seed=args.seed,
+        reapply_ensemble=args.reapply_ensemble, **{"cases" if args.dev else "scans": chosen},
     )
     text = json.dumps(record, indent=2)
     print(text)

@@ -44,3 +44,33 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
 def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:
     with pytest.raises(MedsrError, match="outside"):
         dev_case(t1, DevCase("too-far", 40))
+
+
+def test_the_dev_record_and_the_script(shared_data: Path, tmp_path: Path, capsys) -> None:
+    import importlib.util
+    import json
+
+    from medsr.bench.selfsr_dev import run_dev
+
+    fast = {"iterations": 20, "patch": 24, "batch": 4, "members": 1}
+    (case,) = [c for c in DEV_CASES if c.name == "t1-aniso-24b"]
+    record = run_dev(shared_data / "medical", cases=(case,), extra=fast)
+    (row,) = record["cases"]
+    assert row["case"] == "t1-aniso-24b" and row["lr_shape"] == [47, 256, 24]
+    assert row["gain_db"] == pytest.approx(row["self_psnr"] - row["bspline_psnr"], abs=2e-3)
+    assert record["mean_gain_db"] == row["gain_db"] and row["iterations"] == 20
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "selfsr_heldout.py"
+    spec = importlib.util.spec_from_file_location("selfsr_heldout_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # held-out names are not development cases, and the other way round
+    assert module.main(["--dev", "--scans", "chris_PD"]) == 2
+    assert module.main(["--scans", "t1-aniso-24"]) == 2
+    assert "unknown scan" in capsys.readouterr().err
+    out = tmp_path / "dev.json"
+    options = [f"--option={k}={v}" for k, v in fast.items()]
+    code = module.main(
+        ["--dev", "--data", str(shared_data / "medical"), "--scans", "t1-aniso-24b",
+         *options, "--json", str(out)]
+    )
+    assert code == 0 and json.loads(out.read_text())["cases"][0]["self_psnr"] == row["self_psnr"]

@@ -29,12 +29,14 @@ import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["DEV_CASES", "DevCase", "dev_case", "run_dev"]
+__all__ = ["DEV_CASES", "T1_FILE", "DevCase", "dev_case", "run_dev"]
 
 #: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
 Z_FACTOR = 3.0
 #: the slices of the windowed cases (the T1 DICOM series has 24)
 WINDOW = 24
+#: the development scan, in the data folder of the held-out scans
+T1_FILE = "chris_t1.nii.gz"
 
 
 @dataclass(frozen=True)
@@ -84,19 +86,28 @@ def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
 
 
 def run_dev(
-    t1_path: Path,
+    data_dir: Path,
     *,
     cases: tuple[DevCase, ...] = DEV_CASES,
     factor: float = 4.0,
     extra: dict[str, Any] | None = None,
     seed: int = 0,
+    reapply_ensemble: bool = False,
 ) -> dict[str, Any]:
-    """Self-SR against B-spline on each development case
+    """Self-SR against B-spline on each development case made from ``data_dir / T1_FILE``
     (:func:`medsr.bench.selfsr_heldout.run_case`); one JSON-ready record with the mean gain."""
     from medsr.bench.selfsr_heldout import run_case
 
     rows = [
-        {"case": c.name, **run_case(dev_case(t1_path, c, factor), extra=extra, seed=seed)}
+        {
+            "case": c.name,
+            **run_case(
+                dev_case(data_dir / T1_FILE, c, factor),
+                extra=extra,
+                seed=seed,
+                reapply_ensemble=reapply_ensemble,
+            ),
+        }
         for c in cases
     ]
     return {

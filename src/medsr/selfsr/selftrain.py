@@ -20,9 +20,10 @@ the first (``init``), trains on these pairs alone; it restores the ``x-y`` view,
 stays the first pass's (:func:`combine_views`), and the two views are fused as before.
 
 Opt-in (``self_training="auto"``; default ``"none"``). Development (chris_t1 crops,
-``benchmarks/selfsr_dev.py``): +0.14 to +0.43 dB on all four 24-slice cases, +0.005 dB on the
-63-slice one; held-out: -0.07 dB (T1 DICOM series), -0.08 dB (chris_PD), so it is not the default.
-Numbers and the variants measured: ``docs/benchmarks/selfsr_heldout.md``.
+``benchmarks/selfsr_heldout.py --dev``): +0.14 to +0.43 dB on all four 24-slice cases, +0.005 dB
+on the 63-slice one; held-out: -0.07 dB (T1 DICOM series), -0.08 dB (chris_PD), -0.53 dB
+(CT_pitch), so it is not the default. Numbers and the variants measured:
+``docs/benchmarks/selfsr_heldout.md``.
 """
 
 from __future__ import annotations
