@@ -11,6 +11,7 @@ import pytest
 
 from medsr.bench.selfsr_dev import DEV_CASES, DevCase, dev_case
 from medsr.errors import MedsrError
+from medsr.normalise import robust_range
 from medsr.volume import spacing_of
 
 
@@ -39,6 +40,20 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
     assert fy == pytest.approx(sy / 1.5) and fz == pytest.approx(3.75 * fy)
     assert fx == pytest.approx(4 * fy)
     assert all(c.mask.any() for c in cases.values())
+    # remap-24: t1-aniso-24's grid in another contrast, CSF (dark in T1) now above white matter
+    t1w, other = cases["t1-aniso-24"].truth, cases["remap-24"].truth
+    assert other.shape == t1w.shape and np.allclose(other.affine, t1w.affine)
+    low, span = robust_range(np.asarray(t1w.data))  # the units of the lookup table
+    u = (np.asarray(t1w.data) - low) / span
+    remapped = np.asarray(other.data)
+    csf, white = (u > 0.12) & (u < 0.28), (u > 0.68) & (u < 0.78)
+    assert remapped[csf].mean() > 1.05 * remapped[white].mean()  # the order is inverted
+    assert np.asarray(t1w.data)[csf].mean() < 0.5 * np.asarray(t1w.data)[white].mean()
+    # rect-24: the same grid, slices along z of another profile (a box: sharper than the Gaussian)
+    box = cases["rect-24"].truth
+    assert box.shape == t1w.shape and np.allclose(box.affine, t1w.affine)
+    edges = [np.abs(np.diff(np.asarray(v.data), axis=3)).mean() for v in (t1w, box)]
+    assert edges[1] > 1.05 * edges[0]
 
 
 def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:

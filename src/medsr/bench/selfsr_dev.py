@@ -14,7 +14,11 @@ the head, gain over cubic B-spline).
 * ``t1-fine-24`` -- chris_t1 first zoomed x1.5 in-plane (B-spline, 0.59 mm pixels finer than its
   detail, as a scanner's interpolated 512 matrix; the T1 DICOM's spectrum falls as steeply), then
   x2.5 slices along z (2.2 mm: 3.75 times the in-plane spacing, the DICOM's 1.5 / 0.41 = 3.66)
-  and the central window of 24 slices.
+  and the central window of 24 slices;
+* ``remap-24`` -- t1-aniso-24 in another contrast (:func:`remap_contrast`: CSF bright, white
+  matter darker than grey matter, as in proton density);
+* ``rect-24`` -- t1-aniso-24 with rectangular slices along z (a real MR slice profile is closer
+  to a rectangle than to the Gaussian the cross-scale pairs assume).
 
 Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
 """
@@ -29,7 +33,7 @@ import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["DEV_CASES", "T1_FILE", "DevCase", "dev_case", "run_dev"]
+__all__ = ["DEV_CASES", "T1_FILE", "DevCase", "dev_case", "remap_contrast", "run_dev"]
 
 #: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
 Z_FACTOR = 3.0
@@ -44,12 +48,15 @@ class DevCase:
     """One development case: a name, its window along z (None: every slice) as an offset of the
     window's start from the centred window's start, the in-plane zoom of chris_t1 before the
     slices along z (B-spline; > 1: pixels finer than the detail, as a scanner's interpolated
-    matrix) and the factor of those slices."""
+    matrix), the factor and profile of those slices and the contrast (``"t1"``, or
+    ``"remapped"``: :func:`remap_contrast`)."""
 
     name: str
     offset: int | None
     zoom: float = 1.0
     z_factor: float = Z_FACTOR
+    contrast: str = "t1"
+    z_profile: str = "gaussian"
 
 
 DEV_CASES: tuple[DevCase, ...] = (
@@ -58,7 +65,28 @@ DEV_CASES: tuple[DevCase, ...] = (
     DevCase("t1-aniso-24c", 16),
     DevCase("t1-aniso", None),
     DevCase("t1-fine-24", 0, zoom=1.5, z_factor=2.5),
+    DevCase("remap-24", 0, contrast="remapped"),
+    DevCase("rect-24", 0, z_profile="rect"),
 )
+
+#: :func:`remap_contrast`'s lookup table, in units of the robust range: T1's background, CSF,
+#: grey matter, white matter and the brightest tissue (fat) map to a proton-density-like order
+REMAP_IN = (0.0, 0.04, 0.15, 0.30, 0.50, 0.72, 0.90, 1.20)
+REMAP_OUT = (0.0, 0.30, 0.90, 0.85, 0.75, 0.60, 0.50, 0.50)
+
+
+def remap_contrast(data: np.ndarray) -> np.ndarray:
+    """Another contrast from a T1 scan (development only): the intensities through a fixed
+    piecewise-linear lookup table (:data:`REMAP_IN` -> :data:`REMAP_OUT`, robust-range units)
+    that makes CSF bright and white matter darker than grey matter, as in proton density. The
+    synthetic contrasts of domain randomisation (Billot et al., SynthSeg, Medical Image Analysis
+    2023) in one fixed draw; a development scan of another contrast than T1, so that levers fitted
+    to T1 (a prior trained on T1) show their cost before a held-out scan does."""
+    from medsr.normalise import robust_range
+
+    low, span = robust_range(data)
+    u = (np.asarray(data, dtype=np.float32) - low) / span
+    return (np.interp(u, REMAP_IN, REMAP_OUT) * span + low).astype(np.float32)
 
 
 def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
@@ -71,10 +99,14 @@ def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
     from medsr.volume import TargetGrid, crop_affine
 
     t1 = read(t1_path)
+    if case.contrast == "remapped":
+        t1 = t1.with_data(remap_contrast(np.asarray(t1.data)))
+    elif case.contrast != "t1":
+        raise MedsrError(f"case {case.name}: contrast must be t1 or remapped, got {case.contrast}")
     if case.zoom != 1.0:
         grid = TargetGrid.from_factors(t1, (case.zoom, case.zoom, 1.0))
         t1 = upscale(t1, grid, method="bspline").volume
-    thick = simulate_thick_slices(t1, 2, case.z_factor, profile="gaussian").lr
+    thick = simulate_thick_slices(t1, 2, case.z_factor, profile=case.z_profile).lr
     if case.offset is not None:
         n = thick.shape[2]
         start = (n - WINDOW) // 2 + case.offset
