@@ -182,7 +182,7 @@ def test_matched_pair_axes_skip_a_coarse_in_plane_axis(brain_crop) -> None:
     with thick slices simulated along an in-plane axis: ``pair_axes="matched"`` degrades only y
     (the axis at the target spacing); isotropic in-plane grids keep both axes."""
     from medsr.selfsr.plan import plan_self_sr
-    from medsr.selfsr.smore import pair_axes
+    from medsr.selfsr.trainsets import pair_axes
 
     coarse_z = simulate_thick_slices(brain_crop, axis=2, factor=3.0).lr  # 1 x 1 x 3 mm
     case = simulate_thick_slices(coarse_z, axis=0, factor=4.0)
@@ -272,14 +272,14 @@ def test_coarse_scale_pairs_on_an_anisotropic_in_plane_grid(brain_crop) -> None:
     thick slices along y at z's spacing (factor 3) and make more pairs; an isotropic in-plane
     grid makes none."""
     from medsr.selfsr.plan import plan_self_sr
-    from medsr.selfsr.smore import _coarse_scale
+    from medsr.selfsr.trainsets import coarse_scale
 
     coarse_z = simulate_thick_slices(brain_crop, axis=2, factor=3.0).lr  # 1 x 1 x 3 mm
     case = simulate_thick_slices(coarse_z, axis=0, factor=4.0)
-    axis, factor = _coarse_scale(case.lr, plan_self_sr(case.lr, case.factors))
+    axis, factor = coarse_scale(case.lr, plan_self_sr(case.lr, case.factors))
     assert axis == 1 and factor == pytest.approx(3.0)
     iso = simulate_thick_slices(brain_crop, axis=0, factor=4.0)
-    assert _coarse_scale(iso.lr, plan_self_sr(iso.lr, iso.factors)) is None
+    assert coarse_scale(iso.lr, plan_self_sr(iso.lr, iso.factors)) is None
     target = TargetGrid.from_factors(case.lr, case.factors)
     tiny = {"model_kwargs": {"channels": 8, "blocks": 1}, "patch": 24, "batch": 4,
             "budget": "3it", "members": 1, "threads": 1}

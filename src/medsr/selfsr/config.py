@@ -170,7 +170,7 @@ class SelfSRConfig:
             ``docs/benchmarks/selfsr_heldout.md``.
         pair_axes: which in-plane axes the training planes are degraded along: ``"all"`` (both,
             as SMORE) or ``"matched"`` (only those whose spacing is within a factor
-            :data:`medsr.selfsr.smore.MATCH_RATIO` of the slice axis's target spacing, both when
+            :data:`medsr.selfsr.trainsets.MATCH_RATIO` of the slice axis's target spacing, both when
             none is: the pairs then look like the through-plane planes the network restores; the
             same as ``"all"`` when the in-plane spacing is isotropic and equals the target).
             ``"matched"`` lost 0.21 dB on chris_t1 made 2.64 mm thick along z, x4 along x
@@ -238,7 +238,7 @@ class SelfSRConfig:
             (``docs/benchmarks/selfsr_heldout.md``).
         pair_scales: ``"auto"`` (default): when the in-plane grid is anisotropic (one in-plane
             axis at the target spacing, the other coarser by more than
-            :data:`medsr.selfsr.smore.MATCH_RATIO`: no in-plane plane looks like the isotropic
+            :data:`medsr.selfsr.trainsets.MATCH_RATIO`: no in-plane plane looks like the isotropic
             through-plane planes of the fine axis), more training pairs are made from the
             in-plane planes first given thick slices along the fine axis at the coarse axis's
             spacing (Gaussian, FWHM = spacing): isotropic planes at the coarse scale, whose

@@ -113,7 +113,7 @@ def make_training_pairs(
             restore *that* interpolation, so train and test must use the same).
         axes: the in-plane axes to degrade (default: both). Degrading an in-plane axis whose
             spacing is much coarser than the target spacing of the slice axis makes pairs unlike
-            the planes the network restores (:func:`medsr.selfsr.smore.pair_axes`).
+            the planes the network restores (:func:`medsr.selfsr.trainsets.pair_axes`).
         phases: the number of positions of the sampling lattice (an integer factor: one per
             fine voxel of the period) at which each plane is degraded: the crop along the
             degraded axis is moved by 0, 1, ..., ``phases - 1`` voxels, so every structure is

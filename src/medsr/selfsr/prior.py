@@ -195,7 +195,7 @@ def pair_stacks_anisotropic(
     these are the pairs it would make (:func:`pair_stacks_3d`: robust-range normalisation,
     Gaussian FWHM ``factor``, cubic B-spline back), degraded along ``axes`` (default both in-plane
     axes, as SMORE; ``[the other fine axis]`` is the ``pair_axes=matched`` choice of
-    :func:`medsr.selfsr.smore.pair_axes`).
+    :func:`medsr.selfsr.trainsets.pair_axes`).
     """
     if slice_axis == thick_axis:
         raise MedsrError("the slice axis to restore must differ from the coarse (thick) axis")

@@ -7,7 +7,7 @@ grid at the target spacing. When one in-plane axis ``y`` is at the target spacin
 issue 13; a scan thick along two axes), the through-plane planes of the fine axis (``x-y``: fine
 along both axes once restored) look like no plane of the scan. SMORE's pairs (``y-z`` planes, ``z``
 coarse) match the other view (``x-z``), and the cross-scale pairs
-(:func:`medsr.selfsr.smore._coarse_scale`) only stand in for ``x-y`` one scale up.
+(:func:`medsr.selfsr.trainsets.coarse_scale`) only stand in for ``x-y`` one scale up.
 
 After the first pass the restored volume's ``x-y`` planes are fine along both axes: along ``y``
 they hold the scan's own measured rows, along ``x`` the first pass's estimate. Degraded along

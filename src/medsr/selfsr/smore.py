@@ -68,7 +68,14 @@ from medsr.selfsr.pairs import TrainingPairs, make_training_pairs, slice_period
 from medsr.selfsr.plan import SelfSRPlan, plan_self_sr
 from medsr.selfsr.prior import load_prior, warm_starts
 from medsr.selfsr.selftrain import combine_views, fine_orientation, pseudo_pairs
-from medsr.volume import TargetGrid, Volume, spacing_of
+from medsr.selfsr.trainsets import (
+    MATCH_RATIO,
+    blur_pairs,
+    coarse_scale,
+    pair_axes,
+    spacing_ratios,
+)
+from medsr.volume import TargetGrid, Volume
 
 __all__ = ["back_project_slices", "self_super_resolve"]
 
@@ -81,31 +88,6 @@ PAIR_BYTES_MAX = 1 << 30
 
 #: the name of the second pass's stage in the sidecar (:mod:`medsr.selfsr.selftrain`)
 SELF_TRAINING = "self-training"
-
-#: ``pair_axes="matched"``: an in-plane axis makes training pairs when its spacing is within this
-#: factor of the slice axis's target spacing
-MATCH_RATIO = 1.5
-
-
-def _spacing_ratios(volume: Volume, plan: SelfSRPlan) -> dict[int, float]:
-    """Each in-plane axis's spacing after the in-plane resampling of step 1, over the target
-    spacing of the slice axis."""
-    spacing = spacing_of(volume.affine)
-    in_plane = [a for a in range(3) if a != plan.slice_axis]
-    return {a: float(spacing[a] / plan.factors[a]) / plan.target_spacing for a in in_plane}
-
-
-def _coarse_scale(volume: Volume, plan: SelfSRPlan) -> tuple[int, float] | None:
-    """For an anisotropic in-plane grid (one axis at the target spacing of the slice axis, the
-    other coarser by more than :data:`MATCH_RATIO`): the fine in-plane axis and the factor that
-    brings it to the coarse one's spacing (``pair_scales="auto"``); None otherwise."""
-    ratios = _spacing_ratios(volume, plan)
-    fine = [a for a, r in ratios.items() if 1 / MATCH_RATIO <= r <= MATCH_RATIO]
-    coarse = [a for a, r in ratios.items() if r > MATCH_RATIO]
-    if len(fine) != 1 or len(coarse) != 1:
-        return None
-    return fine[0], ratios[coarse[0]] / ratios[fine[0]]
-
 
 def _blend_orientations(
     volume: Volume,
@@ -126,7 +108,7 @@ def _blend_orientations(
     ):
         return []
     unmatched = unmatched_orientations(
-        _spacing_ratios(volume, plan), plan.slice_axis, axes, MATCH_RATIO
+        spacing_ratios(volume, plan), plan.slice_axis, axes, MATCH_RATIO
     )
     return [o for o in unmatched if o < config.orientations]
 
@@ -142,57 +124,6 @@ def _prior_network(config: SelfSRConfig, factor: float) -> Any:
         factor=factor,
     )
     return net
-
-
-def pair_axes(
-    volume: Volume, plan: SelfSRPlan, mode: str = "all"
-) -> list[int] | None:
-    """The in-plane axes the training planes are degraded along (None: both).
-
-    SMORE (ref. [84]) degrades the in-plane planes along both in-plane axes, which assumes an
-    isotropic in-plane grid at the target spacing. When an in-plane axis is much coarser (a volume
-    thick along two axes, e.g. thick slices simulated along an in-plane axis of a 2D acquisition),
-    its degraded planes have rows of another spacing than the through-plane planes the network
-    restores (rows along the slice axis at the target spacing); ``mode="matched"`` keeps only the
-    in-plane axes whose spacing (after the in-plane resampling of step 1) is within
-    :data:`MATCH_RATIO` of the target spacing, and both when none or both are.
-    """
-    if mode == "all":
-        return None
-    ratios = _spacing_ratios(volume, plan)
-    chosen = [a for a in ratios if 1 / MATCH_RATIO <= ratios[a] <= MATCH_RATIO]
-    return chosen if len(chosen) == 1 else None
-
-
-def _blur_pairs(
-    hr: np.ndarray, plan: SelfSRPlan, interpolation: str, axes: list[int] | None = None
-) -> tuple[TrainingPairs, TrainingPairs]:
-    """SAA's two pair sets: (aliased -> blurred) for anti-aliasing, (blurred -> sharp) for SR.
-
-    "Blurred" is the in-plane plane convolved with the slice profile but sampled on the fine grid
-    (factor 1: no aliasing), Zhao et al. 2018, section 2.
-    """
-    aliased = make_training_pairs(
-        hr,
-        plan.slice_axis,
-        plan.factor,
-        plan.profile,
-        plan.fwhm_voxels,
-        interpolation=interpolation,
-        axes=axes,
-    )
-    blurred_in, sharp = [], []
-    # the same crops as make_training_pairs (it centres the crop on each in-plane axis)
-    for k in range(len(aliased.targets)):
-        target = aliased.targets[k]  # (N, rows = a, cols)
-        # (N, R, W) seen as one channel (C=1, X=N, Y=R, Z=W): blur along R, sample every voxel
-        blur = thick_slice_operator(target[None].shape[1:], 1, 1.0, plan.profile, plan.fwhm_voxels)
-        blurred = blur.apply(target[None])[0]
-        blurred_in.append(np.ascontiguousarray(blurred))
-        sharp.append(target)
-    anti_alias = TrainingPairs(aliased.inputs, blurred_in)
-    deblur = TrainingPairs(blurred_in, sharp)
-    return anti_alias, deblur
 
 
 def self_super_resolve(
@@ -243,7 +174,7 @@ def self_super_resolve(
         phases = lattice if config.pair_phases else 1
         # every plane at every lattice position, unless the pairs (2 axes x input and target)
         # would pass PAIR_BYTES_MAX: then plane i at position i mod phases (one lattice's memory)
-        coarse = _coarse_scale(volume, plan) if config.pair_scales == "auto" else None
+        coarse = coarse_scale(volume, plan) if config.pair_scales == "auto" else None
         pair_bytes = hr.nbytes * (1.0 if coarse is None else 1.0 + 1.0 / coarse[1])
         interleave = phases > 1 and 4 * pair_bytes * phases > PAIR_BYTES_MAX
         use_saa = config.anti_alias is True or (config.anti_alias == "auto" and plan.has_gap)
@@ -252,7 +183,7 @@ def self_super_resolve(
             stages = list(
                 zip(
                     ("anti-aliasing", "super-resolution"),
-                    _blur_pairs(hr, plan, config.interpolation, axes),
+                    blur_pairs(hr, plan, config.interpolation, axes),
                     strict=True,
                 )
             )
