@@ -12,6 +12,8 @@ process keeps the wall times of a shared machine apart)::
     nice .venv/bin/python benchmarks/selfsr_heldout.py --option ensemble=false --scans CT_pitch
     nice .venv/bin/python benchmarks/selfsr_heldout.py --reapply-ensemble --option members=1
     OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/selfsr_heldout.py --dev --scans t1-aniso-24
+    .venv/bin/python benchmarks/selfsr_heldout.py --dev --figure \
+        docs/benchmarks/selfsr_dev_cases.png
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         "needs --option members=1)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the record here")
+    parser.add_argument(
+        "--figure", type=Path, default=None, metavar="PNG",
+        help="with --dev: draw the chosen cases (truth and thick-slice input) and stop",
+    )
     args = parser.parse_args(argv)
     available = DEV_CASES if args.dev else HELDOUT_SCANS
     chosen = available
@@ -65,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unknown scan(s) {sorted(unknown)}", file=sys.stderr)
             return 2
         chosen = tuple(s for s in available if s.name in args.scans)
+    if args.figure is not None:
+        if not args.dev:
+            print("--figure draws the development cases: add --dev", file=sys.stderr)
+            return 2
+        from medsr.bench.selfsr_dev import cases_figure
+
+        print(cases_figure(args.data, args.figure, chosen))
+        return 0
     extra: dict[str, object] = {} if args.threads is None else {"threads": args.threads}
     for item in args.option:
         key, _, value = item.partition("=")

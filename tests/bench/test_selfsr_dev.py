@@ -89,3 +89,24 @@ def test_the_dev_record_and_the_script(shared_data: Path, tmp_path: Path, capsys
          *options, "--json", str(out)]
     )
     assert code == 0 and json.loads(out.read_text())["cases"][0]["self_psnr"] == row["self_psnr"]
+
+
+def test_the_figure_of_the_cases(shared_data: Path, tmp_path: Path, capsys) -> None:
+    import importlib.util
+
+    from PIL import Image
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "selfsr_heldout.py"
+    spec = importlib.util.spec_from_file_location("selfsr_heldout_script_fig", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "cases.png"
+    assert module.main(["--figure", str(out)]) == 2 and not out.exists()  # needs --dev
+    assert "add --dev" in capsys.readouterr().err
+    data = ["--data", str(shared_data / "medical")]
+    two = ["--scans", "t1-aniso-24", "remap-24"]
+    assert module.main(["--dev", *data, *two, "--figure", str(out)]) == 0
+    with Image.open(out) as im:  # two columns of two planes
+        assert im.format == "PNG" and min(im.size) > 300
+        pixels = np.asarray(im.convert("L"))
+    assert pixels.std() > 20  # the scans are drawn, not a blank canvas

@@ -33,7 +33,9 @@ import numpy as np
 
 from medsr.errors import MedsrError
 
-__all__ = ["DEV_CASES", "T1_FILE", "DevCase", "dev_case", "remap_contrast", "run_dev"]
+__all__ = [
+    "DEV_CASES", "T1_FILE", "DevCase", "cases_figure", "dev_case", "remap_contrast", "run_dev"
+]
 
 #: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
 Z_FACTOR = 3.0
@@ -150,3 +152,26 @@ def run_dev(
         "cases": rows,
         "mean_gain_db": round(sum(r["gain_db"] for r in rows) / max(1, len(rows)), 3),
     }
+
+
+def cases_figure(data_dir: Path, path: Path, cases: tuple[DevCase, ...] = DEV_CASES) -> Path:
+    """A PNG of the development cases: for each, the truth's x-y plane at the central slice and the
+    thick-slice input's, at their physical aspect (what self-SR restores, and from what)."""
+    from medsr.bench.figures import _save, agg_pyplot
+    from medsr.volume import spacing_of
+
+    plt = agg_pyplot()
+    fig, axes = plt.subplots(2, len(cases), figsize=(2.2 * len(cases), 5.2), squeeze=False)
+    for k, case in enumerate(cases):
+        made = dev_case(data_dir / T1_FILE, case)
+        for row, (vol, label) in enumerate(((made.truth, "truth"), (made.lr, "x4 slices"))):
+            data = np.asarray(vol.data)[0]
+            sx, sy, _ = spacing_of(vol.affine)
+            ax = axes[row, k]
+            ax.imshow(data[:, :, data.shape[2] // 2].T, cmap="gray", origin="lower",
+                      aspect=float(sy / sx), interpolation="nearest")
+            ax.set_title(f"{case.name}\n{label}" if row == 0 else label, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    _save(fig, path)
+    return path
