@@ -54,6 +54,11 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
     assert box.shape == t1w.shape and np.allclose(box.affine, t1w.affine)
     edges = [np.abs(np.diff(np.asarray(v.data), axis=3)).mean() for v in (t1w, box)]
     assert edges[1] > 1.05 * edges[0]
+    # noisy-24: the same grid, Rician noise added to chris_t1 first (the air is no longer empty)
+    noisy = cases["noisy-24"].truth
+    assert noisy.shape == t1w.shape and np.allclose(noisy.affine, t1w.affine)
+    air = np.asarray(t1w.data) == 0
+    assert air.sum() > 1000 and np.asarray(noisy.data)[air].mean() > 0.01 * span
 
 
 def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:

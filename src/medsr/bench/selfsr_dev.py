@@ -18,7 +18,9 @@ the head, gain over cubic B-spline).
 * ``remap-24`` -- t1-aniso-24 in another contrast (:func:`remap_contrast`: CSF bright, white
   matter darker than grey matter, as in proton density);
 * ``rect-24`` -- t1-aniso-24 with rectangular slices along z (a real MR slice profile is closer
-  to a rectangle than to the Gaussian the cross-scale pairs assume).
+  to a rectangle than to the Gaussian the cross-scale pairs assume);
+* ``noisy-24`` -- t1-aniso-24 from chris_t1 with Rician noise added first (3 % of the robust
+  range; a real 2D acquisition's noise is independent from pixel to pixel in-plane).
 
 Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
 """
@@ -34,7 +36,14 @@ import numpy as np
 from medsr.errors import MedsrError
 
 __all__ = [
-    "DEV_CASES", "T1_FILE", "DevCase", "cases_figure", "dev_case", "remap_contrast", "run_dev"
+    "DEV_CASES",
+    "T1_FILE",
+    "DevCase",
+    "add_rician_noise",
+    "cases_figure",
+    "dev_case",
+    "remap_contrast",
+    "run_dev",
 ]
 
 #: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
@@ -50,8 +59,9 @@ class DevCase:
     """One development case: a name, its window along z (None: every slice) as an offset of the
     window's start from the centred window's start, the in-plane zoom of chris_t1 before the
     slices along z (B-spline; > 1: pixels finer than the detail, as a scanner's interpolated
-    matrix), the factor and profile of those slices and the contrast (``"t1"``, or
-    ``"remapped"``: :func:`remap_contrast`)."""
+    matrix), the factor and profile of those slices, the contrast (``"t1"``, or
+    ``"remapped"``: :func:`remap_contrast`) and the Rician noise added to chris_t1 first
+    (:func:`add_rician_noise`; standard deviation as a fraction of the robust range)."""
 
     name: str
     offset: int | None
@@ -59,6 +69,7 @@ class DevCase:
     z_factor: float = Z_FACTOR
     contrast: str = "t1"
     z_profile: str = "gaussian"
+    noise: float = 0.0
 
 
 DEV_CASES: tuple[DevCase, ...] = (
@@ -69,12 +80,25 @@ DEV_CASES: tuple[DevCase, ...] = (
     DevCase("t1-fine-24", 0, zoom=1.5, z_factor=2.5),
     DevCase("remap-24", 0, contrast="remapped"),
     DevCase("rect-24", 0, z_profile="rect"),
+    DevCase("noisy-24", 0, noise=0.03),
 )
 
 #: :func:`remap_contrast`'s lookup table, in units of the robust range: T1's background, CSF,
 #: grey matter, white matter and the brightest tissue (fat) map to a proton-density-like order
 REMAP_IN = (0.0, 0.04, 0.15, 0.30, 0.50, 0.72, 0.90, 1.20)
 REMAP_OUT = (0.0, 0.30, 0.90, 0.85, 0.75, 0.60, 0.50, 0.50)
+
+
+def add_rician_noise(data: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
+    """Magnitude MR noise (development only): ``|data + n1 + i n2|`` with ``n1, n2`` Gaussian of
+    standard deviation ``std`` x the robust range, from a seeded generator."""
+    from medsr.normalise import robust_range
+
+    _, span = robust_range(data)
+    rng = np.random.default_rng(seed)
+    real = np.asarray(data, dtype=np.float64) + rng.normal(0.0, std * span, np.shape(data))
+    imag = rng.normal(0.0, std * span, np.shape(data))
+    return np.hypot(real, imag).astype(np.float32)
 
 
 def remap_contrast(data: np.ndarray) -> np.ndarray:
@@ -101,6 +125,8 @@ def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
     from medsr.volume import TargetGrid, crop_affine
 
     t1 = read(t1_path)
+    if case.noise > 0:
+        t1 = t1.with_data(add_rician_noise(np.asarray(t1.data), case.noise))
     if case.contrast == "remapped":
         t1 = t1.with_data(remap_contrast(np.asarray(t1.data)))
     elif case.contrast != "t1":
