@@ -27,7 +27,10 @@ No external training data: a 2D acquisition has a high in-plane resolution and t
    (:mod:`medsr.selfsr.fusion`); by default two networks are trained side by side, one per CPU
    core, and their views averaged before the fusion (:mod:`medsr.selfsr.members`; not in SMORE),
    in bfloat16 on CPUs that have it (``precision``);
-4. optionally (``back_project``, off by default; not in the papers), the result is
+4. optionally (``self_training``, off by default; not in the papers), on an anisotropic in-plane
+   grid a second pass trains on pairs made from the first pass's output and restores the planes of
+   the fine in-plane axis (:mod:`medsr.selfsr.selftrain`);
+5. optionally (``back_project``, off by default; not in the papers), the result is
    back-projected onto the thick slices (:func:`back_project_slices`): re-acquired with the
    assumed slice profile, it gives the scan back.
 
@@ -88,6 +91,7 @@ PAIR_BYTES_MAX = 1 << 30
 
 #: the name of the second pass's stage in the sidecar (:mod:`medsr.selfsr.selftrain`)
 SELF_TRAINING = "self-training"
+
 
 def _blend_orientations(
     volume: Volume,
@@ -301,6 +305,7 @@ def self_super_resolve(
                     precision=precision,
                     row_period=period,
                 )
+            used = views is not None  # the pass's own networks beat the interpolation
             if name == SELF_TRAINING and first_views is not None:
                 views = (
                     first_views
@@ -317,7 +322,7 @@ def self_super_resolve(
                 {
                     "stage": name,
                     **results[0].record,
-                    "used": views is not None,
+                    "used": used,
                     "training_planes": pairs.n_planes,
                     "planes": plane_names(
                         plan.slice_axis, k if papers_order else None, config.orientations
