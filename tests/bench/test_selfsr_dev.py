@@ -59,6 +59,15 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
     assert noisy.shape == t1w.shape and np.allclose(noisy.affine, t1w.affine)
     air = np.asarray(t1w.data) == 0
     assert air.sum() > 1000 and np.asarray(noisy.data)[air].mean() > 0.01 * span
+    # kspace-24: the same grid, the top third of the in-plane k-space gone (zero-filled)
+    kspace = cases["kspace-24"].truth
+    assert kspace.shape == t1w.shape and np.allclose(kspace.affine, t1w.affine)
+
+    def top_power(v):  # power above 0.75 of the Nyquist frequency along y
+        power = np.abs(np.fft.rfft(np.asarray(v.data)[0], axis=1)) ** 2
+        return power[:, int(0.75 * power.shape[1]) :].mean()
+
+    assert top_power(kspace) < 0.1 * top_power(t1w)
 
 
 def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:

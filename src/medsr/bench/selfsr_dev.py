@@ -20,7 +20,9 @@ the head, gain over cubic B-spline).
 * ``rect-24`` -- t1-aniso-24 with rectangular slices along z (a real MR slice profile is closer
   to a rectangle than to the Gaussian the cross-scale pairs assume);
 * ``noisy-24`` -- t1-aniso-24 from chris_t1 with Rician noise added first (3 % of the robust
-  range; a real 2D acquisition's noise is independent from pixel to pixel in-plane).
+  range; a real 2D acquisition's noise is independent from pixel to pixel in-plane);
+* ``kspace-24`` -- t1-aniso-24 from chris_t1 with two thirds of its in-plane k-space, zero-filled
+  back onto its grid (a 2D Fourier acquisition's sinc point-spread function, with ringing).
 
 Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
 """
@@ -44,6 +46,7 @@ __all__ = [
     "dev_case",
     "remap_contrast",
     "run_dev",
+    "zero_filled",
 ]
 
 #: the x3 slices along z that make chris_t1's planes anisotropic, as a 2D acquisition's are
@@ -61,7 +64,8 @@ class DevCase:
     slices along z (B-spline; > 1: pixels finer than the detail, as a scanner's interpolated
     matrix), the factor and profile of those slices, the contrast (``"t1"``, or
     ``"remapped"``: :func:`remap_contrast`) and the Rician noise added to chris_t1 first
-    (:func:`add_rician_noise`; standard deviation as a fraction of the robust range)."""
+    (:func:`add_rician_noise`; standard deviation as a fraction of the robust range), and the
+    in-plane k-space kept before that (:func:`zero_filled`; 1: all of it)."""
 
     name: str
     offset: int | None
@@ -70,6 +74,7 @@ class DevCase:
     contrast: str = "t1"
     z_profile: str = "gaussian"
     noise: float = 0.0
+    kspace: float = 1.0
 
 
 DEV_CASES: tuple[DevCase, ...] = (
@@ -81,12 +86,25 @@ DEV_CASES: tuple[DevCase, ...] = (
     DevCase("remap-24", 0, contrast="remapped"),
     DevCase("rect-24", 0, z_profile="rect"),
     DevCase("noisy-24", 0, noise=0.03),
+    DevCase("kspace-24", 0, kspace=1.5),
 )
 
 #: :func:`remap_contrast`'s lookup table, in units of the robust range: T1's background, CSF,
 #: grey matter, white matter and the brightest tissue (fat) map to a proton-density-like order
 REMAP_IN = (0.0, 0.04, 0.15, 0.30, 0.50, 0.72, 0.90, 1.20)
 REMAP_OUT = (0.0, 0.30, 0.90, 0.85, 0.75, 0.60, 0.50, 0.50)
+
+
+def zero_filled(data: np.ndarray, factor: float) -> np.ndarray:
+    """A 2D Fourier acquisition's in-plane point-spread function (development only): the central
+    ``1 / factor`` of k-space along x and y kept (:class:`medsr.degrade.KSpaceTruncation`, no
+    window), reconstructed by zero-filling on the same grid (the scanner's interpolated matrix:
+    a sinc, with its Gibbs ringing), as a magnitude image."""
+    from medsr.degrade.kspace import KSpaceTruncation
+
+    op = KSpaceTruncation((factor, factor, 1.0))
+    low = op.apply_array(np.asarray(data, dtype=np.float32))
+    return np.abs(op.pseudo_inverse_array(low, np.shape(data)[1:])).astype(np.float32)
 
 
 def add_rician_noise(data: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
@@ -125,6 +143,8 @@ def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
     from medsr.volume import TargetGrid, crop_affine
 
     t1 = read(t1_path)
+    if case.kspace != 1.0:
+        t1 = t1.with_data(zero_filled(np.asarray(t1.data), case.kspace))
     if case.noise > 0:
         t1 = t1.with_data(add_rician_noise(np.asarray(t1.data), case.noise))
     if case.contrast == "remapped":
