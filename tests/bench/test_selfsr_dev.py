@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medsr.bench.selfsr_dev import DEV_CASES, DevCase, dev_case
+from medsr.bench.selfsr_dev import DEV_CASES, DevCase, dev_case, read_t1
 from medsr.errors import MedsrError
 from medsr.normalise import robust_range
-from medsr.volume import spacing_of
+from medsr.volume import Volume, spacing_of
 
 
 @pytest.fixture(scope="module")
-def t1(shared_data: Path) -> Path:
-    return shared_data / "medical" / "chris_t1.nii.gz"
+def t1(shared_data: Path) -> Volume:
+    return read_t1(shared_data / "medical")
 
 
-def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
+def test_the_cases_copy_the_held_out_geometry(t1: Volume) -> None:
     cases = {c.name: dev_case(t1, c) for c in DEV_CASES}
     whole = cases["t1-aniso"]
     assert whole.truth.shape == (188, 256, 63) and whole.lr.shape == (47, 256, 63)
@@ -70,7 +70,7 @@ def test_the_cases_copy_the_held_out_geometry(t1: Path) -> None:
     assert top_power(kspace) < 0.1 * top_power(t1w)
 
 
-def test_a_window_outside_the_volume_is_refused(t1: Path) -> None:
+def test_a_window_outside_the_volume_is_refused(t1: Volume) -> None:
     with pytest.raises(MedsrError, match="outside"):
         dev_case(t1, DevCase("too-far", 40))
 

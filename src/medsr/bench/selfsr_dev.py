@@ -36,14 +36,15 @@ from typing import Any
 import numpy as np
 
 from medsr.errors import MedsrError
+from medsr.volume import Volume
 
 __all__ = [
     "DEV_CASES",
     "T1_FILE",
     "DevCase",
-    "add_rician_noise",
     "cases_figure",
     "dev_case",
+    "read_t1",
     "remap_contrast",
     "run_dev",
     "zero_filled",
@@ -64,7 +65,8 @@ class DevCase:
     slices along z (B-spline; > 1: pixels finer than the detail, as a scanner's interpolated
     matrix), the factor and profile of those slices, the contrast (``"t1"``, or
     ``"remapped"``: :func:`remap_contrast`) and the Rician noise added to chris_t1 first
-    (:func:`add_rician_noise`; standard deviation as a fraction of the robust range), and the
+    (:class:`medsr.degrade.noise.RicianNoise`, seed 0; the standard deviation of each of its
+    real and imaginary parts as a fraction of the robust range), and the
     in-plane k-space kept before that (:func:`zero_filled`; 1: all of it)."""
 
     name: str
@@ -107,18 +109,6 @@ def zero_filled(data: np.ndarray, factor: float) -> np.ndarray:
     return np.abs(op.pseudo_inverse_array(low, np.shape(data)[1:])).astype(np.float32)
 
 
-def add_rician_noise(data: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
-    """Magnitude MR noise (development only): ``|data + n1 + i n2|`` with ``n1, n2`` Gaussian of
-    standard deviation ``std`` x the robust range, from a seeded generator."""
-    from medsr.normalise import robust_range
-
-    _, span = robust_range(data)
-    rng = np.random.default_rng(seed)
-    real = np.asarray(data, dtype=np.float64) + rng.normal(0.0, std * span, np.shape(data))
-    imag = rng.normal(0.0, std * span, np.shape(data))
-    return np.hypot(real, imag).astype(np.float32)
-
-
 def remap_contrast(data: np.ndarray) -> np.ndarray:
     """Another contrast from a T1 scan (development only): the intensities through a fixed
     piecewise-linear lookup table (:data:`REMAP_IN` -> :data:`REMAP_OUT`, robust-range units)
@@ -133,20 +123,29 @@ def remap_contrast(data: np.ndarray) -> np.ndarray:
     return (np.interp(u, REMAP_IN, REMAP_OUT) * span + low).astype(np.float32)
 
 
-def dev_case(t1_path: Path, case: DevCase, factor: float = 4.0) -> Any:
-    """The :class:`medsr.bench.selfsr.ThickSliceCase` of ``case`` from the scan at ``t1_path``
-    (``chris_t1.nii.gz``): truth = the z-thick volume (cropped to the window), LR = its x4 thick
-    slices along x."""
-    from medsr.bench.selfsr import simulate_thick_slices
-    from medsr.infer import upscale
+def read_t1(data_dir: Path) -> Volume:
+    """The development scan, ``data_dir / T1_FILE``."""
     from medsr.io import read
+
+    return read(data_dir / T1_FILE)
+
+
+def dev_case(t1: Volume, case: DevCase, factor: float = 4.0) -> Any:
+    """The :class:`medsr.bench.selfsr.ThickSliceCase` of ``case`` from ``t1`` (chris_t1, read by
+    :func:`read_t1`; not modified): truth = the z-thick volume (cropped to the window), LR = its
+    x4 thick slices along x."""
+    from medsr.bench.selfsr import simulate_thick_slices
+    from medsr.degrade.noise import RicianNoise
+    from medsr.infer import upscale
+    from medsr.normalise import robust_range
     from medsr.volume import TargetGrid, crop_affine
 
-    t1 = read(t1_path)
     if case.kspace != 1.0:
         t1 = t1.with_data(zero_filled(np.asarray(t1.data), case.kspace))
     if case.noise > 0:
-        t1 = t1.with_data(add_rician_noise(np.asarray(t1.data), case.noise))
+        _, span = robust_range(np.asarray(t1.data))
+        noise = RicianNoise(case.noise, relative=True, intensity_range=span)
+        t1 = t1.with_data(noise.apply_array(np.asarray(t1.data), rng=0))
     if case.contrast == "remapped":
         t1 = t1.with_data(remap_contrast(np.asarray(t1.data)))
     elif case.contrast != "t1":
@@ -178,11 +177,12 @@ def run_dev(
     (:func:`medsr.bench.selfsr_heldout.run_case`); one JSON-ready record with the mean gain."""
     from medsr.bench.selfsr_heldout import run_case
 
+    t1 = read_t1(data_dir)
     rows = [
         {
             "case": c.name,
             **run_case(
-                dev_case(data_dir / T1_FILE, c, factor),
+                dev_case(t1, c, factor),
                 extra=extra,
                 seed=seed,
                 reapply_ensemble=reapply_ensemble,
@@ -191,8 +191,8 @@ def run_dev(
         for c in cases
     ]
     return {
-        "protocol": f"chris_t1 given x{Z_FACTOR:g} slices along z, then x{factor:g} Gaussian "
-        "thick slices along x; PSNR inside the head vs the z-thick volume",
+        "protocol": "chris_t1 given thick slices along z (each case's factor and profile), then "
+        f"x{factor:g} Gaussian thick slices along x; PSNR inside the head vs the z-thick volume",
         "options": dict(extra or {}),
         "seed": seed,
         "cases": rows,
@@ -206,10 +206,11 @@ def cases_figure(data_dir: Path, path: Path, cases: tuple[DevCase, ...] = DEV_CA
     from medsr.bench.figures import _save, agg_pyplot
     from medsr.volume import spacing_of
 
+    t1 = read_t1(data_dir)
     plt = agg_pyplot()
     fig, axes = plt.subplots(2, len(cases), figsize=(2.2 * len(cases), 5.2), squeeze=False)
     for k, case in enumerate(cases):
-        made = dev_case(data_dir / T1_FILE, case)
+        made = dev_case(t1, case)
         for row, (vol, label) in enumerate(((made.truth, "truth"), (made.lr, "x4 slices"))):
             data = np.asarray(vol.data)[0]
             sx, sy, _ = spacing_of(vol.affine)
