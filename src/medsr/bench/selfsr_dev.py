@@ -22,7 +22,13 @@ the head, gain over cubic B-spline).
 * ``noisy-24`` -- t1-aniso-24 from chris_t1 with Rician noise added first (3 % of the robust
   range; a real 2D acquisition's noise is independent from pixel to pixel in-plane);
 * ``kspace-24`` -- t1-aniso-24 from chris_t1 with two thirds of its in-plane k-space, zero-filled
-  back onto its grid (a 2D Fourier acquisition's sinc point-spread function, with ringing).
+  back onto its grid (a 2D Fourier acquisition's sinc point-spread function, with ringing);
+* ``scanner-24`` / ``24b`` / ``24c`` -- the T1 DICOM series' acquisition copied as a whole
+  (:func:`scanner_volume`): a 3D acquisition whose partitions along z are 4 in-plane pixels thick
+  (chris_t1 given x2 Gaussian slices along z), with thermal noise at the series' level (complex
+  Gaussian; 2.6 % of the robust range in the truth, as measured in the series' air) in the truth
+  itself, shown on the scanner's interpolated matrix (k-space zero-filled x2 in-plane,
+  magnitude); windows of 24 slices as t1-aniso-24 / 24b / 24c.
 
 Defaults of self-SR are chosen on these cases (and the built-in brain), never on a held-out scan.
 """
@@ -47,6 +53,7 @@ __all__ = [
     "read_t1",
     "remap_contrast",
     "run_dev",
+    "scanner_volume",
     "zero_filled",
 ]
 
@@ -67,7 +74,10 @@ class DevCase:
     ``"remapped"``: :func:`remap_contrast`) and the Rician noise added to chris_t1 first
     (:class:`medsr.degrade.noise.RicianNoise`, seed 0; the standard deviation of each of its
     real and imaginary parts as a fraction of the robust range), and the
-    in-plane k-space kept before that (:func:`zero_filled`; 1: all of it)."""
+    in-plane k-space kept before that (:func:`zero_filled`; 1: all of it). With ``zip`` > 1 the
+    case is a scanner's 3D acquisition instead (:func:`scanner_volume`): the slices along z come
+    first, then ``noise`` as complex Gaussian noise, then the in-plane matrix interpolated ``zip``
+    times by zero-filling."""
 
     name: str
     offset: int | None
@@ -77,7 +87,13 @@ class DevCase:
     z_profile: str = "gaussian"
     noise: float = 0.0
     kspace: float = 1.0
+    zip: int = 1
 
+
+#: the scanner cases' noise, as a fraction of the robust range before the noise: it gives the truth
+#: the T1 DICOM series' noise, sigma / robust range = 0.026 (sigma 22 from a Rayleigh fit to the
+#: series' air, 40 x 40 corners of every slice, over its robust range of 840)
+SCANNER_NOISE = 0.0235
 
 DEV_CASES: tuple[DevCase, ...] = (
     DevCase("t1-aniso-24", 0),
@@ -89,6 +105,9 @@ DEV_CASES: tuple[DevCase, ...] = (
     DevCase("rect-24", 0, z_profile="rect"),
     DevCase("noisy-24", 0, noise=0.03),
     DevCase("kspace-24", 0, kspace=1.5),
+    DevCase("scanner-24", 0, z_factor=2.0, noise=SCANNER_NOISE, zip=2),
+    DevCase("scanner-24b", -16, z_factor=2.0, noise=SCANNER_NOISE, zip=2),
+    DevCase("scanner-24c", 16, z_factor=2.0, noise=SCANNER_NOISE, zip=2),
 )
 
 #: :func:`remap_contrast`'s lookup table, in units of the robust range: T1's background, CSF,
@@ -107,6 +126,35 @@ def zero_filled(data: np.ndarray, factor: float) -> np.ndarray:
     op = KSpaceTruncation((factor, factor, 1.0))
     low = op.apply_array(np.asarray(data, dtype=np.float32))
     return np.abs(op.pseudo_inverse_array(low, np.shape(data)[1:])).astype(np.float32)
+
+
+def scanner_volume(
+    volume: Volume, z_factor: float, noise: float, zip_factor: int, seed: int = 0
+) -> Volume:
+    """A scanner's 3D acquisition of ``volume`` (development only), in the order a scanner makes
+    it: partitions along z (:func:`medsr.bench.selfsr.simulate_thick_slices`, Gaussian, factor
+    ``z_factor``), thermal noise (complex Gaussian of standard deviation ``noise`` x the robust
+    range, white in k-space, drawn from ``seed``), then the interpolated in-plane matrix: k-space
+    zero-filled ``zip_factor`` times along x and y (:meth:`KSpaceTruncation.pseudo_inverse_array`,
+    exact band-limited interpolation, as Siemens' "interpolation" or GE's "ZIP 512" show a 256
+    matrix at 512) and the magnitude. The noise is in the truth, correlated over ``zip_factor``
+    pixels in-plane and white along z, as in the T1 DICOM series."""
+    from medsr.bench.selfsr import simulate_thick_slices
+    from medsr.degrade.kspace import KSpaceTruncation
+    from medsr.normalise import robust_range
+    from medsr.volume import TargetGrid
+
+    thick = simulate_thick_slices(volume, 2, z_factor, profile="gaussian").lr
+    real = np.asarray(thick.data, dtype=np.float32)
+    _, span = robust_range(real)
+    rng = np.random.default_rng(seed)
+    sigma = np.float32(noise * span)
+    parts = [real + sigma * rng.standard_normal(real.shape, dtype=np.float32),
+             sigma * rng.standard_normal(real.shape, dtype=np.float32)]
+    grid = TargetGrid.from_factors(thick, (zip_factor, zip_factor, 1.0))
+    op = KSpaceTruncation((zip_factor, zip_factor, 1.0))
+    re, im = (op.pseudo_inverse_array(p, grid.shape) for p in parts)
+    return thick.with_data(np.hypot(re, im).astype(np.float32), grid.affine)
 
 
 def remap_contrast(data: np.ndarray) -> np.ndarray:
@@ -142,7 +190,7 @@ def dev_case(t1: Volume, case: DevCase, factor: float = 4.0) -> Any:
 
     if case.kspace != 1.0:
         t1 = t1.with_data(zero_filled(np.asarray(t1.data), case.kspace))
-    if case.noise > 0:
+    if case.noise > 0 and case.zip == 1:
         _, span = robust_range(np.asarray(t1.data))
         noise = RicianNoise(case.noise, relative=True, intensity_range=span)
         t1 = t1.with_data(noise.apply_array(np.asarray(t1.data), rng=0))
@@ -153,7 +201,12 @@ def dev_case(t1: Volume, case: DevCase, factor: float = 4.0) -> Any:
     if case.zoom != 1.0:
         grid = TargetGrid.from_factors(t1, (case.zoom, case.zoom, 1.0))
         t1 = upscale(t1, grid, method="bspline").volume
-    thick = simulate_thick_slices(t1, 2, case.z_factor, profile=case.z_profile).lr
+    if case.zip > 1:
+        if case.z_profile != "gaussian":
+            raise MedsrError(f"case {case.name}: a scanner case has Gaussian partitions along z")
+        thick = scanner_volume(t1, case.z_factor, case.noise, case.zip)
+    else:
+        thick = simulate_thick_slices(t1, 2, case.z_factor, profile=case.z_profile).lr
     if case.offset is not None:
         n = thick.shape[2]
         start = (n - WINDOW) // 2 + case.offset
