@@ -300,3 +300,13 @@ def test_progress_counts_scans_across_workers_with_an_eta() -> None:
     assert tracker.position() == "[3/5, ETA 20 s]"
     assert sink.calls[-1] == ("note", "cohort [3/5, ETA 20 s], 1 failed")
     assert sum(c[1] for c in sink.calls if c[0] == "advance") == 3
+
+
+def test_report_rows_keep_milliseconds_and_round_the_rest() -> None:
+    from medsr.infer.cohort import ScanRecord
+
+    row = ScanRecord("a.nii.gz", "b.nii.gz", "done", seconds=0.0042, peak_memory_mib=253.938).row()
+    assert row["seconds"] == "0.0042" and float(row["seconds"]) > 0  # not 0.00
+    assert row["peak_memory_mib"] == "253.94" and row["consistency_db"] == ""
+    assert ScanRecord("a", "b", "done", seconds=12.5).row()["seconds"] == "12.50"
+    assert ScanRecord("a", "b", "failed", seconds=0.0).row()["seconds"] == "0.00"

@@ -107,13 +107,17 @@ class ScanRecord:
     sidecar: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
 
     def row(self) -> dict[str, str]:
-        """The CSV row (numbers rounded, missing values empty)."""
+        """The CSV row (numbers rounded to 2 decimals, or to 3 significant digits below 0.01 so
+        that a scan of a few milliseconds does not read 0.00; missing values empty)."""
         values = dataclasses.asdict(self)
         out = {}
         for key in REPORT_COLUMNS:
             value = values[key]
             if isinstance(value, float):
-                value = f"{value:.2f}" if math.isfinite(value) else str(value)
+                if not math.isfinite(value):
+                    value = str(value)
+                else:
+                    value = f"{value:.3g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
             out[key] = "" if value is None else str(value)
         return out
 
