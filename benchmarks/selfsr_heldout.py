@@ -14,6 +14,8 @@ process keeps the wall times of a shared machine apart)::
     OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/selfsr_heldout.py --dev --scans t1-aniso-24
     .venv/bin/python benchmarks/selfsr_heldout.py --dev --figure \
         docs/benchmarks/selfsr_dev_cases.png
+    OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/selfsr_heldout.py --scans mr_t1_dicom \
+        --figures docs/benchmarks/selfsr_heldout   # the result drawn: docs/.../mr_t1_dicom.png
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         "--figure", type=Path, default=None, metavar="PNG",
         help="with --dev: draw the chosen cases (truth and thick-slice input) and stop",
     )
+    parser.add_argument(
+        "--figures", type=Path, default=None, metavar="DIR",
+        help="also draw each scan's (or case's) result into DIR/NAME.png: thick-slice input, "
+        "B-spline, self-SR, truth and both error maps in three orientations",
+    )
     args = parser.parse_args(argv)
     available = DEV_CASES if args.dev else HELDOUT_SCANS
     chosen = available
@@ -83,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.option:
         key, _, value = item.partition("=")
         extra[key.strip()] = value.strip()
+    if args.figures is not None:
+        args.figures.mkdir(parents=True, exist_ok=True)
     run = run_dev if args.dev else run_heldout
     record = run(
         args.data, factor=args.factor, extra=extra, seed=args.seed,
-        reapply_ensemble=args.reapply_ensemble, **{"cases" if args.dev else "scans": chosen},
+        reapply_ensemble=args.reapply_ensemble, figures=args.figures,
+        **{"cases" if args.dev else "scans": chosen},
     )
     text = json.dumps(record, indent=2)
     print(text)

@@ -125,11 +125,18 @@ def test_the_dev_record_and_the_script(shared_data: Path, tmp_path: Path, capsys
     assert "unknown scan" in capsys.readouterr().err
     out = tmp_path / "dev.json"
     options = [f"--option={k}={v}" for k, v in fast.items()]
+    figures = tmp_path / "figures"
     code = module.main(
         ["--dev", "--data", str(shared_data / "medical"), "--scans", "t1-aniso-24b",
-         *options, "--json", str(out)]
+         *options, "--json", str(out), "--figures", str(figures)]
     )
     assert code == 0 and json.loads(out.read_text())["cases"][0]["self_psnr"] == row["self_psnr"]
+    # the result drawn: three orientations of input, B-spline, self-SR, truth and two error maps
+    from PIL import Image
+
+    with Image.open(figures / "t1-aniso-24b.png") as im:
+        assert im.format == "PNG" and im.size[0] > 1.5 * im.size[1]
+        assert np.asarray(im.convert("L")).std() > 20
 
 
 def test_the_figure_of_the_cases(shared_data: Path, tmp_path: Path, capsys) -> None:

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
     from medsr.volume import Volume
 
 __all__ = [
+    "VIEWS",
     "agg_pyplot",
     "busiest_window",
     "comparison_figure",
     "far_corner",
     "magnified_inset",
     "real_scans_figure",
+    "restoring_views",
     "worst_window",
 ]
 
@@ -142,6 +144,23 @@ def _save(fig: Any, path: str | Path) -> None:
 
 
 # ---------------------------------------------------------------------- simulated thick slices
+#: the orientations of :func:`comparison_figure`: a name and the array axis held fixed
+VIEWS: tuple[tuple[str, int], ...] = (("axial", 2), ("coronal", 1), ("sagittal", 0))
+
+
+def restoring_views(case: ThickSliceCase, min_side: int = 48) -> list[tuple[str, int]]:
+    """The :data:`VIEWS` whose planes contain the thick axis (the others show no restoration) and
+    are at least ``min_side`` voxels along both sides (a 24-slice scan's thin planes read as a
+    line); all of them when none qualifies."""
+    shape = case.truth.shape
+    chosen = [
+        (name, fixed)
+        for name, fixed in VIEWS
+        if fixed != case.axis and min(n for a, n in enumerate(shape) if a != fixed) >= min_side
+    ]
+    return chosen or list(VIEWS)
+
+
 def comparison_figure(
     case: ThickSliceCase,
     volumes: dict[str, Volume],
@@ -149,8 +168,10 @@ def comparison_figure(
     *,
     metrics: dict[str, dict[str, float]] | None = None,
     inset: int = 40,
+    views: Sequence[tuple[str, int]] = VIEWS,
 ) -> None:
-    """The demo figure: three orientations x (thick-slice input, B-spline, self-SR, truth, errors).
+    """The demo figure: orientations (rows; ``views``: name and the array axis held fixed, by
+    default :data:`VIEWS`) x (thick-slice input, B-spline, self-SR, truth, errors).
 
     The thick-slice input is shown with nearest-neighbour replication onto the fine grid (what a
     viewer shows). Each image gets a magnified inset of the window where B-spline errs most, marked
@@ -173,9 +194,11 @@ def comparison_figure(
     mask = case.mask if case.mask.shape == truth.shape else truth > lo
     if mask.any():
         centre = [round(float(c)) for c in np.argwhere(mask).mean(axis=0)]
-    views = [("axial", 2), ("coronal", 1), ("sagittal", 0)]
     ncols = len(panels) + 2
-    fig, axes = plt.subplots(3, ncols, figsize=(2.6 * ncols, 2.9 * 3), dpi=110)
+    rows = len(views)
+    fig, axes = plt.subplots(
+        rows, ncols, figsize=(2.6 * ncols, 2.9 * rows + 0.6), dpi=110, squeeze=False
+    )
     for row, (view, fixed) in enumerate(views):
 
         def cut(vol: np.ndarray, fixed: int = fixed) -> np.ndarray:

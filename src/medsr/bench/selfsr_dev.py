@@ -225,9 +225,11 @@ def run_dev(
     extra: dict[str, Any] | None = None,
     seed: int = 0,
     reapply_ensemble: bool = False,
+    figures: Path | None = None,
 ) -> dict[str, Any]:
     """Self-SR against B-spline on each development case made from ``data_dir / T1_FILE``
-    (:func:`medsr.bench.selfsr_heldout.run_case`); one JSON-ready record with the mean gain."""
+    (:func:`medsr.bench.selfsr_heldout.run_case`); one JSON-ready record with the mean gain.
+    With ``figures`` (a folder), each case's figure is written there as ``NAME.png``."""
     from medsr.bench.selfsr_heldout import run_case
 
     t1 = read_t1(data_dir)
@@ -239,6 +241,7 @@ def run_dev(
                 extra=extra,
                 seed=seed,
                 reapply_ensemble=reapply_ensemble,
+                figure=None if figures is None else figures / f"{c.name}.png",
             ),
         }
         for c in cases

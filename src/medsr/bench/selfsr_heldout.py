@@ -68,6 +68,7 @@ def run_scan(
     extra: dict[str, Any] | None = None,
     seed: int = 0,
     reapply_ensemble: bool = False,
+    figure: Path | None = None,
 ) -> dict[str, Any]:
     """B-spline and self-SR on one held-out scan: PSNR inside the mask, gain, seconds (wall and
     CPU of the self-SR call), iterations and the machine's load average.
@@ -82,7 +83,7 @@ def run_scan(
 
     truth = read(data_dir / scan.path)
     case = simulate_thick_slices(truth, scan.axis, factor, profile="gaussian")
-    row = run_case(case, extra=extra, seed=seed, reapply_ensemble=reapply_ensemble)
+    row = run_case(case, extra=extra, seed=seed, reapply_ensemble=reapply_ensemble, figure=figure)
     return {"scan": scan.name, "note": scan.note, **row}
 
 
@@ -92,14 +93,19 @@ def run_case(
     extra: dict[str, Any] | None = None,
     seed: int = 0,
     reapply_ensemble: bool = False,
+    figure: Path | None = None,
 ) -> dict[str, Any]:
     """B-spline and self-SR on one simulated acquisition (a
     :class:`medsr.bench.selfsr.ThickSliceCase`): the record of :func:`run_scan` without the
-    scan's name."""
+    scan's name. With ``figure``, also the demo's PNG there
+    (:func:`medsr.bench.figures.comparison_figure`: thick-slice input, B-spline, self-SR, truth
+    and both error maps, with a magnified inset where B-spline errs most) in the orientations
+    that show the restoration (:func:`medsr.bench.figures.restoring_views`)."""
     from medsr.bench.selfsr import run_method, score
     from medsr.infer import MethodOptions
 
-    bspline = score(case, run_method(case, "bspline").volume)
+    bspline_volume = run_method(case, "bspline").volume
+    bspline = score(case, bspline_volume)
     options = MethodOptions(seed=seed, extra=dict(extra or {}))
     load_before = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -107,6 +113,18 @@ def run_case(
         result = run_method(case, "self", options)
     wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     own = score(case, result.volume)
+    if figure is not None:
+        from medsr.bench.figures import comparison_figure, restoring_views
+
+        volumes = {
+            "nearest": run_method(case, "nearest").volume,
+            "bspline": bspline_volume,
+            "self": result.volume,
+        }
+        comparison_figure(
+            case, volumes, figure, metrics={"bspline": bspline, "self": own},
+            views=restoring_views(case),
+        )
     info = result.details.get("method_info") or {}
     stages = info.get("stages", [])
     other: dict[str, Any] = {}
@@ -182,7 +200,8 @@ def _reapply(
     norm = info["intensity_normalisation"]
     data = (out * norm["span"] + norm["low"]).astype(np.float32)
     psnr = score(case, like.with_data(data))["psnr"]
-    bspline = score(case, run_method(case, "bspline").volume)["psnr"]
+    bspline_volume = run_method(case, "bspline").volume
+    bspline = score(case, bspline_volume)["psnr"]
     return {
         "other_ensemble": kw["ensemble"],
         "self_psnr_other_ensemble": round(psnr, 3),
@@ -199,11 +218,19 @@ def run_heldout(
     extra: dict[str, Any] | None = None,
     seed: int = 0,
     reapply_ensemble: bool = False,
+    figures: Path | None = None,
 ) -> dict[str, Any]:
-    """:func:`run_scan` on every held-out scan; one JSON-ready record with the mean gain."""
+    """:func:`run_scan` on every held-out scan; one JSON-ready record with the mean gain. With
+    ``figures`` (a folder), each scan's figure is written there as ``NAME.png``."""
     rows = [
         run_scan(
-            s, data_dir, factor=factor, extra=extra, seed=seed, reapply_ensemble=reapply_ensemble
+            s,
+            data_dir,
+            factor=factor,
+            extra=extra,
+            seed=seed,
+            reapply_ensemble=reapply_ensemble,
+            figure=None if figures is None else figures / f"{s.name}.png",
         )
         for s in scans
     ]
