@@ -86,7 +86,7 @@ def test_the_scanner_cases_copy_the_dicom_acquisition(t1: Volume) -> None:
     sigma = np.sqrt((air.astype(np.float64) ** 2).mean() / 2)
     assert 0.02 < sigma / robust_range(truth)[1] < 0.032
     # the interpolated matrix: nothing above the acquired half of the in-plane k-space but the
-    # magnitude's own spread, against the full band of a plain 0.44 mm B-spline zoom
+    # magnitude's own spread
     clean = scanner_volume(t1, 2.0, 0.0, 2)
     power = np.abs(np.fft.rfft(np.asarray(clean.data)[0], axis=1)) ** 2
     half = power.shape[1] // 2
@@ -131,7 +131,8 @@ def test_the_dev_record_and_the_script(shared_data: Path, tmp_path: Path, capsys
          *options, "--json", str(out), "--figures", str(figures)]
     )
     assert code == 0 and json.loads(out.read_text())["cases"][0]["self_psnr"] == row["self_psnr"]
-    # the result drawn: three orientations of input, B-spline, self-SR, truth and two error maps
+    # the result drawn: input, B-spline, self-SR, truth and two error maps, in the orientations
+    # that show the restoration
     from PIL import Image
 
     with Image.open(figures / "t1-aniso-24b.png") as im:
