@@ -102,3 +102,23 @@ def test_taking_over_does_not_remove_a_fresh_claim(tmp_path: Path) -> None:
     _take_over(path, seen)
     assert read_claim(path) is not None and read_claim(path).token == fresh.info.token
     fresh.release()
+
+
+def test_a_killed_claimers_temporaries_are_removed_by_the_next_acquire(tmp_path: Path) -> None:
+    from medsr.io.atomic import temp_sibling
+
+    output = tmp_path / "scan.nii.gz"
+    path = claim_path(output)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    mine = temp_sibling(path)  # this process's own name, as _create makes it
+    assert mine.parent == tmp_path and mine.name.startswith(f".{path.name[:-6]}.tmp{os.getpid()}-")
+    left = tmp_path / mine.name.replace(f".tmp{os.getpid()}-", f".tmp{dead.pid}-")
+    left.write_text("a claim being written when its process was killed")
+    live = tmp_path / mine.name  # a live writer's temporary (this process) is kept
+    live.write_text("being written")
+    claim = acquire(output)
+    assert claim is not None
+    claim.release()
+    assert not left.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]

@@ -11,7 +11,9 @@ output, atomically (a hard link of a finished temporary file, which fails if the
 A claim left behind by a process that died is *stale* and is taken over: on the same host when its
 process no longer runs, on any host when its heartbeat is older than ``stale_after`` seconds
 (:data:`STALE_AFTER_S`). Taking over renames the stale file aside first, so of two runs that find
-the same stale claim only one gets it.
+the same stale claim only one gets it. The temporaries of both steps are named as
+:func:`medsr.io.atomic.temp_sibling` names them, so the next :func:`acquire` removes those of a
+process killed in between (:func:`medsr.io.atomic.clean_stale`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
+
+from medsr.io.atomic import clean_stale, temp_sibling
 
 __all__ = [
     "HEARTBEAT_S",
@@ -118,7 +122,7 @@ def is_stale(path: str | os.PathLike[str], stale_after: float = STALE_AFTER_S) -
 
 def _create(path: Path, info: ClaimInfo) -> bool:
     """Create the claim whole; False if the name exists already."""
-    tmp = path.with_name(f"{path.name}.new{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = temp_sibling(path)
     tmp.write_text(info.text())
     try:
         os.link(tmp, path)  # atomic, refuses an existing name, content complete when visible
@@ -139,7 +143,7 @@ def _create(path: Path, info: ClaimInfo) -> bool:
 
 def _take_over(path: Path, seen: bytes) -> None:
     """Remove the stale claim ``path`` whose content was ``seen``, unless someone was quicker."""
-    aside = path.with_name(f"{path.name}.stale{os.getpid()}-{secrets.token_hex(4)}")
+    aside = temp_sibling(path)
     try:
         os.rename(path, aside)
     except OSError:
@@ -222,6 +226,7 @@ def acquire(
     (or use it as a context manager).
     """
     path = claim_path(output)
+    clean_stale(path)  # what a process killed while creating or taking over a claim left
     for _ in range(3):
         info = ClaimInfo.mine()
         if _create(path, info):

@@ -48,6 +48,7 @@ __all__ = [
     "clean_stale",
     "full_suffix",
     "handling_signals",
+    "temp_sibling",
     "unwind_on_signals",
 ]
 
@@ -135,6 +136,14 @@ def _parent(path: Path) -> Path:
 
 def _temp_name(stem: str, suffix: str = "") -> str:
     return f".{stem}.tmp{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+
+
+def temp_sibling(path: str | os.PathLike[str]) -> Path:
+    """A new temporary name beside ``path`` (``.<stem>.tmp<PID>-<hex><suffix>``, not created), in
+    the naming :func:`clean_stale` removes once its writer no longer runs: for other modules'
+    small temporaries (e.g. the claims of :mod:`medsr.infer.claims`)."""
+    path = Path(path)
+    return path.with_name(_temp_name(*_split_name(path)))
 
 
 def _reserve(parent: Path, stem: str, suffix: str) -> Path:
