@@ -190,9 +190,7 @@ def build_datamodule(cfg: Config) -> tuple[SRDataModule, Normaliser, list[str]]:
 
     train_sources, extra = add_extra_sources(cfg, train_sources, norm)  # review section 5
     spec = sampling_spec(cfg)
-    train_set = PatchDataset(
-        train_sources, spec, length=cfg.train.checkpoint_every * cfg.data.batch_size, seed=cfg.seed
-    )
+    train_set = PatchDataset(train_sources, spec, length=cfg.samples_per_epoch(), seed=cfg.seed)
     apply_extra_shares(train_set, extra)
     if cfg.task in MEDICAL_TASKS:  # section-4 tasks with their own samples (tl_net: labels)
         from medsr.train.medical.build import medical_train_set

@@ -491,6 +491,11 @@ class Config(_Strict):
     def val_every_steps(self) -> int:
         return self.train.val_every or self.train.checkpoint_every
 
+    def samples_per_epoch(self) -> int:
+        """Length of a training set: one Lightning epoch is ``train.checkpoint_every`` steps of
+        ``data.batch_size`` samples, so each checkpoint closes an epoch."""
+        return self.train.checkpoint_every * self.data.batch_size
+
 
 # ---------------------------------------------------------------------- loading
 def _format_error(err: ValidationError) -> str:

@@ -148,7 +148,7 @@ def unpaired_domains(cfg: Config, sources: Sequence[Source], spec: SamplingSpec)
         lr_sources,
         hr_sources,
         spec,
-        length=cfg.train.checkpoint_every * cfg.data.batch_size,
+        length=cfg.samples_per_epoch(),
         seed=cfg.seed,
     )
 

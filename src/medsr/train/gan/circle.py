@@ -174,7 +174,7 @@ def unpaired_scans(
         lr_sources,
         hr_sources,
         spec,
-        length=cfg.train.checkpoint_every * cfg.data.batch_size,
+        length=cfg.samples_per_epoch(),
         seed=cfg.seed,
     )
 
