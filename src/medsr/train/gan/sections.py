@@ -20,11 +20,29 @@ from medsr.errors import MedsrError
 if TYPE_CHECKING:
     from medsr.train.config import Config
 
-__all__ = ["CinCGANSection", "GradualSection", "check_gan_config"]
+__all__ = ["CinCGANSection", "GradualSection", "check_gan_config", "stage_lengths"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def stage_lengths(stage_steps: int | list[int], stages: int, where: str, unit: str) -> list[int]:
+    """The lengths of all but the last of the ``stages`` stages of a generator trained x2 ``unit``
+    by x2 ``unit`` (G-GAN's levels, the progressive GAN's stages): one number serves every stage,
+    a list gives each; the last stage runs to ``train.max_steps``.
+
+    Raises:
+        MedsrError: a list of another length, or a length below 1 (naming the key ``where``).
+    """
+    s = stage_steps
+    out = [int(s)] * (stages - 1) if isinstance(s, int) else [int(v) for v in s]
+    if len(out) != stages - 1 or any(v < 1 for v in out):
+        raise MedsrError(
+            f"config: {where}: the generator has {stages} x2 {unit}, give "
+            f"{stages - 1} positive stage lengths (or one number), got {s!r}"
+        )
+    return out
 
 
 class GradualSection(_Strict):
@@ -44,14 +62,7 @@ class GradualSection(_Strict):
 
     def lengths(self, stages: int) -> list[int]:
         """Steps of stages ``1 .. stages - 1`` (the last stage has no end)."""
-        s = self.stage_steps
-        out = [int(s)] * (stages - 1) if isinstance(s, int) else [int(v) for v in s]
-        if len(out) != stages - 1 or any(v < 1 for v in out):
-            raise MedsrError(
-                f"config: gradual.stage_steps: the generator has {stages} x2 levels, give "
-                f"{stages - 1} positive stage lengths (or one number), got {s!r}"
-            )
-        return out
+        return stage_lengths(self.stage_steps, stages, "gradual.stage_steps", "levels")
 
 
 class CinCGANSection(_Strict):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from medsr.errors import MedsrError
+from medsr.train.gan.sections import stage_lengths
 
 if TYPE_CHECKING:
     from medsr.train.config import Config
@@ -82,14 +83,7 @@ class ProgressiveSection(_Strict):
 
     def lengths(self, stages: int) -> list[int]:
         """Steps of stages ``0 .. stages - 2`` (the last stage has no end)."""
-        s = self.stage_steps
-        out = [int(s)] * (stages - 1) if isinstance(s, int) else [int(v) for v in s]
-        if len(out) != stages - 1 or any(v < 1 for v in out):
-            raise MedsrError(
-                f"config: progressive.stage_steps: the generator has {stages} x2 stages, give "
-                f"{stages - 1} positive stage lengths (or one number), got {s!r}"
-            )
-        return out
+        return stage_lengths(self.stage_steps, stages, "progressive.stage_steps", "stages")
 
 
 class FeatureCriticSection(_Strict):
@@ -153,6 +147,14 @@ _WEIGHTS_FORMS = (
 )
 
 
+def _require_sections(cfg: Config, *needs: tuple[str, str]) -> None:
+    """Refuse a config whose task needs a section it lacks: ``needs`` holds ``(key, what to
+    give)`` pairs, checked in order (the first missing one is named)."""
+    for key, what in needs:
+        if getattr(cfg, key) is None:
+            raise MedsrError(f"config: {key}: task {cfg.task!r} needs {what}")
+
+
 def check_medical_config(cfg: Config) -> None:
     """Cross-field rules of the section-4 tasks (one line naming the key)."""
     if cfg.task == "tl_net":
@@ -178,13 +180,12 @@ def check_medical_config(cfg: Config) -> None:
     elif cfg.tl is not None:
         raise MedsrError(f"config: tl: the tl section is for task 'tl_net', not {cfg.task!r}")
     if cfg.task == "progressive_gan":
-        for key, what in (
+        _require_sections(
+            cfg,
             ("progressive", "a progressive section (e.g. stage_steps: 10000)"),
             ("discriminator", "a discriminator section (one copy per stage, e.g. srgan_d)"),
             ("adversarial", "an adversarial section (e.g. kind: vanilla, weight: 1.0e-3)"),
-        ):
-            if getattr(cfg, key) is None:
-                raise MedsrError(f"config: {key}: task 'progressive_gan' needs {what}")
+        )
         if cfg.model.name != "progressive_gan":
             raise MedsrError(
                 "config: model.name: task 'progressive_gan' trains the progressive_gan network, "
@@ -196,13 +197,12 @@ def check_medical_config(cfg: Config) -> None:
             f"{cfg.task!r}"
         )
     if cfg.task == "srfeat":
-        for key, what in (
+        _require_sections(
+            cfg,
             ("srfeat", "an srfeat section (weights: VGG19.safetensors)"),
             ("discriminator", "a discriminator section (the image critic, e.g. srgan_d)"),
             ("adversarial", "an adversarial section (e.g. kind: vanilla, weight: 1.0e-3)"),
-        ):
-            if getattr(cfg, key) is None:
-                raise MedsrError(f"config: {key}: task 'srfeat' needs {what}")
+        )
         if cfg.model.dims != 2:
             raise MedsrError(
                 "config: model.dims: task 'srfeat' feeds VGG feature maps of 2D images; use dims: 2"
