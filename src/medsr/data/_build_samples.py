@@ -47,25 +47,42 @@ BRAIN_START = (24, 26, 0)
 BRAIN_SIZE = (148, 184, 156)
 
 
-def build_brain(template: Path, out: Path) -> Volume:
-    """Crop the MNI template and write it as int16 NIfTI, gzip level 9."""
-    volume = io.read(template)
-    (x0, y0, z0), (sx, sy, sz) = BRAIN_START, BRAIN_SIZE
-    data = volume.data[:, x0 : x0 + sx, y0 : y0 + sy, z0 : z0 + sz]
-    if int(np.count_nonzero(data)) != int(np.count_nonzero(volume.data)):
-        raise SystemExit("the crop would cut brain voxels; check the template version")
-    cropped = Volume(data, crop_affine(volume.affine, BRAIN_START), volume.meta.copy(dtype="int16"))
-    cropped.meta.header["descrip"] = b"MNI ICBM152 2009a sym T1 (nilearn), crop"
-    cropped.meta.header.set_xyzt_units("mm", "sec")  # the template leaves units unset
+def _crop_brain(data: np.ndarray, what: str) -> np.ndarray:
+    """The brain box (:data:`BRAIN_START`, :data:`BRAIN_SIZE`) of the template grid: the last
+    three axes of ``data`` cropped.
+
+    Raises:
+        SystemExit: the crop would cut ``what`` voxels (non-zero ones): another template version.
+    """
+    box = tuple(slice(s, s + n) for s, n in zip(BRAIN_START, BRAIN_SIZE))
+    crop = data[(..., *box)]
+    if int(np.count_nonzero(crop)) != int(np.count_nonzero(data)):
+        raise SystemExit(f"the crop would cut {what} voxels; check the template version")
+    return crop
+
+
+def _write_nifti_gz9(volume: Volume, out: Path, dtype: str, descrip: bytes) -> None:
+    """Write ``volume`` to ``out`` as ``dtype`` NIfTI, gzip level 9, atomically, with the header's
+    ``descrip`` set and units mm/s (the template leaves units unset)."""
+    volume.meta.header["descrip"] = descrip
+    volume.meta.header.set_xyzt_units("mm", "sec")
     with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "brain.nii"
-        io.write(cropped, plain, dtype="int16")
+        plain = Path(tmp) / "sample.nii"
+        io.write(volume, plain, dtype=dtype)
         with (
             atomic_path(out) as target,
             open(plain, "rb") as src,
             gzip.open(target, "wb", 9) as dst,
         ):
             shutil.copyfileobj(src, dst)
+
+
+def build_brain(template: Path, out: Path) -> Volume:
+    """Crop the MNI template and write it as int16 NIfTI, gzip level 9."""
+    volume = io.read(template)
+    data = _crop_brain(volume.data, "brain")
+    cropped = Volume(data, crop_affine(volume.affine, BRAIN_START), volume.meta.copy(dtype="int16"))
+    _write_nifti_gz9(cropped, out, "int16", b"MNI ICBM152 2009a sym T1 (nilearn), crop")
     return cropped
 
 
@@ -87,23 +104,10 @@ def build_labels(folder: Path, out: Path) -> Volume:
         if vols[k].shape != vols["t1"].shape or not np.allclose(vols[k].affine, vols["t1"].affine):
             raise SystemExit(f"the {k} map is not on the T1 template's grid")
     labels = tissue_labels(*(vols[k].data[0].astype(np.float64) for k in ("t1", "gm", "wm")))
-    (x0, y0, z0), (sx, sy, sz) = BRAIN_START, BRAIN_SIZE
-    crop = labels[None, x0 : x0 + sx, y0 : y0 + sy, z0 : z0 + sz]
-    if int(np.count_nonzero(crop)) != int(np.count_nonzero(labels)):
-        raise SystemExit("the crop would cut labelled voxels; check the template version")
+    crop = _crop_brain(labels, "labelled")[None]
     t1 = vols["t1"]
     out_vol = Volume(crop, crop_affine(t1.affine, BRAIN_START), t1.meta.copy(dtype="uint8"))
-    out_vol.meta.header["descrip"] = b"MNI ICBM152 2009a sym 0 bg 1 CSF 2 GM 3 WM, crop"
-    out_vol.meta.header.set_xyzt_units("mm", "sec")
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "labels.nii"
-        io.write(out_vol, plain, dtype="uint8")
-        with (
-            atomic_path(out) as target,
-            open(plain, "rb") as src,
-            gzip.open(target, "wb", 9) as dst,
-        ):
-            shutil.copyfileobj(src, dst)
+    _write_nifti_gz9(out_vol, out, "uint8", b"MNI ICBM152 2009a sym 0 bg 1 CSF 2 GM 3 WM, crop")
     return out_vol
 
 
