@@ -220,6 +220,16 @@ def _floats(value: Any, n: int, what: str, where: str) -> np.ndarray:
     return arr
 
 
+def _per_slice_floats(
+    datasets: Sequence[Any], labels: Sequence[str], keyword: str, n: int
+) -> np.ndarray:
+    """``(slices, n)``: the ``n`` numbers of element ``keyword`` of each slice's dataset, checked
+    as :func:`_floats` does (an error names the slice by its label)."""
+    return np.stack(
+        [_floats(getattr(ds, keyword), n, keyword, lab) for lab, ds in zip(labels, datasets)]
+    )
+
+
 def _slice_step_fallback(ds: Any) -> float:
     """Slice distance without positions: SpacingBetweenSlices, else SliceThickness, else 1."""
     for key in ("SpacingBetweenSlices", "SliceThickness"):
@@ -424,23 +434,13 @@ def _read_slices(files: Sequence[Path], where: Path) -> Volume:
             f"{where}: {missing[0]} has no ImagePositionPatient/ImageOrientationPatient, so the "
             "slices cannot be placed; read the files one by one or convert with dcm2niix"
         )
-    iops = np.stack(
-        [
-            _floats(ds.ImageOrientationPatient, 6, "ImageOrientationPatient", lab)
-            for lab, ds in zip(labels, datasets)
-        ]
-    )
+    iops = _per_slice_floats(datasets, labels, "ImageOrientationPatient", 6)
     if np.abs(iops - iops[0]).max() > 1e-4:
         raise MedsrError(
             f"{where}: the slices have different orientations (a localizer or several stacks); "
             "split the series first (e.g. with dcm2niix)"
         )
-    positions = np.stack(
-        [
-            _floats(ds.ImagePositionPatient, 3, "ImagePositionPatient", lab)
-            for lab, ds in zip(labels, datasets)
-        ]
-    )
+    positions = _per_slice_floats(datasets, labels, "ImagePositionPatient", 3)
     spacing, has_spacing = _pixel_spacing(first, str(where))
     order, affine = stack_geometry(
         iops[0], positions, spacing, labels, _slice_step_fallback(first), str(where)
