@@ -146,36 +146,56 @@ def temp_sibling(path: str | os.PathLike[str]) -> Path:
     return path.with_name(_temp_name(*_split_name(path)))
 
 
+def _create_temp(
+    parent: Path, stem: str, suffix: str, create: Callable[[Path], object], exhausted: str
+) -> Path:
+    """A new ``.<stem>.tmp<PID>-XXXXXXXX<suffix>`` made in ``parent`` by ``create`` (which raises
+    FileExistsError on a taken name: another random name is tried, 100 at most).
+
+    Raises:
+        MedsrError: the folder takes no new entry (one line, :func:`_unwritable`), or
+            ``exhausted`` when 100 names were taken.
+    """
+    for _ in range(100):
+        candidate = parent / _temp_name(stem, suffix)
+        try:
+            create(candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:  # read-only, no permission, not a real folder (/proc), disk full
+            raise _unwritable(parent, exc) from None
+        return candidate
+    raise MedsrError(exhausted)
+
+
 def _reserve(parent: Path, stem: str, suffix: str) -> Path:
     """Create an empty, new ``.<stem>.tmp<PID>-XXXXXXXX<suffix>`` in ``parent``.
 
     Not ``tempfile.mkstemp``: that makes the file private (0600) and the final output would keep
     those permissions; ``os.open`` with 0666 lets the user's umask decide, as for any new file.
     """
-    for _ in range(100):
-        candidate = parent / _temp_name(stem, suffix)
-        try:
-            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-        except FileExistsError:
-            continue
-        except OSError as exc:  # read-only, no permission, not a real folder (/proc), disk full
-            raise _unwritable(parent, exc) from None
-        return candidate
-    raise MedsrError(f"cannot create a temporary file in {parent}; clean up .*.tmp* files there")
+
+    def create(path: Path) -> None:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+
+    return _create_temp(
+        parent,
+        stem,
+        suffix,
+        create,
+        f"cannot create a temporary file in {parent}; clean up .*.tmp* files there",
+    )
 
 
 def _make_dir(parent: Path, stem: str) -> Path:
     """Create a new hidden ``.<stem>.tmp<PID>-XXXXXXXX`` folder in ``parent``."""
-    for _ in range(100):
-        candidate = parent / _temp_name(stem)
-        try:
-            candidate.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise _unwritable(parent, exc) from None
-        return candidate
-    raise MedsrError(f"cannot create a temporary folder in {parent}; clean up .*.tmp* there")
+    return _create_temp(
+        parent,
+        stem,
+        "",
+        Path.mkdir,
+        f"cannot create a temporary folder in {parent}; clean up .*.tmp* there",
+    )
 
 
 def _unwritable(parent: Path, exc: OSError) -> MedsrError:
