@@ -22,6 +22,7 @@ import pytest
 # (id, argv with {d} = input folder and {o} = empty output folder, phrases the message must hold:
 #  first what is wrong, then what to do)
 UPSCALE = ["upscale", "--method", "bspline", "-o"]
+UPSCALE_PICTURE = ["upscale", "{d}/picture.png", "-o", "{o}/sr.png", "--factors", "2"]
 CASES: list[tuple[str, list[str], list[str]]] = [
     # ---- the root command
     ("root-unknown-command", ["frobnicate"], ["No such command", "--help"]),
@@ -291,60 +292,22 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "upscale-weights-missing",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--weights",
-            "{d}/absent/model.safetensors",
-        ],
+        [*UPSCALE_PICTURE, "--weights", "{d}/absent/model.safetensors"],
         ["not found", ".safetensors"],
     ),
     (
         "upscale-model-json-missing",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--weights",
-            "{d}/net_no_json/model.safetensors",
-        ],
+        [*UPSCALE_PICTURE, "--weights", "{d}/net_no_json/model.safetensors"],
         ["model.json is missing", "beside the weights"],
     ),
     (
         "upscale-weights-corrupt",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--weights",
-            "{d}/net_corrupt/model.safetensors",
-        ],
+        [*UPSCALE_PICTURE, "--weights", "{d}/net_corrupt/model.safetensors"],
         ["not a readable safetensors", "restore it"],
     ),
     (
         "upscale-model-name-mismatch",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--weights",
-            "{d}/net/model.safetensors",
-            "--model",
-            "srcnn",
-        ],
+        [*UPSCALE_PICTURE, "--weights", "{d}/net/model.safetensors", "--model", "srcnn"],
         ["does not match", "drop --model"],
     ),
     (
@@ -362,16 +325,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "upscale-onnx-missing",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--onnx",
-            "{d}/absent.onnx",
-        ],
+        [*UPSCALE_PICTURE, "--onnx", "{d}/absent.onnx"],
         ["not found", "medsr export"],
     ),
     (
@@ -452,16 +406,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "upscale-onnx-not-onnx",
-        [
-            "upscale",
-            "{d}/picture.png",
-            "-o",
-            "{o}/sr.png",
-            "--factors",
-            "2",
-            "--onnx",
-            "{d}/existing.onnx",
-        ],
+        [*UPSCALE_PICTURE, "--onnx", "{d}/existing.onnx"],
         ["cannot read", "re-export"],
     ),
     # ---- models
