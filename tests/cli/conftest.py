@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import save_tiny_espcn
 
 SHARED_DICOM = (
     Path(__file__).resolve().parents[2].parent
@@ -140,20 +141,7 @@ def _dicom_folders(root: Path) -> None:
 
 
 def _weights(root: Path) -> None:
-    import torch
-
-    from medsr.models import create_model
-    from medsr.models.io import save_weights
-
-    torch.manual_seed(0)
-    net = create_model("espcn", scale=2, dims=2, in_channels=1, preset="tiny")
-    save_weights(
-        net,
-        root / "net",
-        name="espcn",
-        preset="tiny",
-        normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}},
-    )
+    save_tiny_espcn(root / "net")
     corrupt = root / "net_corrupt"
     corrupt.mkdir()
     shutil.copyfile(root / "net" / "model.json", corrupt / "model.json")

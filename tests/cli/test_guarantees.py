@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_helpers import save_tiny_espcn
 
 SHARED_DICOM = Path(__file__).resolve().parents[2].parent / "shared/data/medical/mr_t1_series_dicom"
 
@@ -132,11 +133,7 @@ def _phi_series(folder: Path) -> None:
 
 def _inputs(root: Path) -> Path:
     import nibabel as nib
-    import torch
     from PIL import Image
-
-    from medsr.models import create_model
-    from medsr.models.io import save_weights
 
     inputs = root / "inputs"
     inputs.mkdir()
@@ -145,15 +142,7 @@ def _inputs(root: Path) -> Path:
     small = (rng.random((10, 9, 5)) * 100).astype(np.float32)
     nib.save(nib.Nifti1Image(small, np.diag([1.0, 1.0, 3.0, 1.0])), inputs / "small.nii.gz")
     Image.fromarray((rng.random((12, 10)) * 255).astype(np.uint8)).save(inputs / "pic.png")
-    torch.manual_seed(0)
-    net = create_model("espcn", scale=2, dims=2, in_channels=1, preset="tiny")
-    save_weights(
-        net,
-        inputs / "net",
-        name="espcn",
-        preset="tiny",
-        normalisation={"kind": "minmax", "params": {"min": 0, "max": 255}},
-    )
+    save_tiny_espcn(inputs / "net")
     return inputs
 
 
