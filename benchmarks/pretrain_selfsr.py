@@ -111,7 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aligned", action="store_true",
                         help="self-SR's phase_align + pair_phases: every factor's pairs at each "
                         "position of its sampling lattice, patches starting on its period")
+    parser.add_argument("--model-kwarg", action="append", default=[], metavar="KEY=INT",
+                        help="a constructor argument of the selfsr network, e.g. blocks=8 or "
+                        "channels=96 (repeatable; self-SR then warm-starts only with the same "
+                        "--option model_kwargs)")
     args = parser.parse_args(argv)
+    model_kwargs: dict[str, int] = {}
+    for item in args.model_kwarg:
+        key, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            parser.error(f"--model-kwarg takes KEY=INT, e.g. blocks=8; got {item!r}")
+        model_kwargs[key.strip()] = int(value)
     factors = tuple(float(v) for v in args.factors.split(",") if v.strip())
     if not factors or min(factors) <= 1:
         parser.error("--factors needs factors above 1, e.g. 2,3,4")
@@ -181,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     val = [s.sample(32, split="val") for s in samplers]
     with torch_seed(args.seed):
-        net = build_network("selfsr")
+        net = build_network("selfsr", **model_kwargs)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     net.train()
     rest = args.batch - n_aniso
@@ -218,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "OMP_NUM_THREADS=1 nice -n 5 .venv/bin/python benchmarks/pretrain_selfsr.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "steps": args.steps,
+        "model_kwargs": model_kwargs,
         "aligned": bool(args.aligned),
         "factors": list(factors),
         "batch": args.batch,
@@ -253,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out,
         name="selfsr",
         preset="paper",
+        kwargs=model_kwargs,
         scale=1,
         dims=2,
         in_channels=1,

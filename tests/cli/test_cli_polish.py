@@ -46,6 +46,43 @@ def test_no_bool_placeholder_in_any_help() -> None:
     assert "<path>" in upscale  # valued options keep their type
 
 
+def test_reflow_joins_prose_and_keeps_example_lines() -> None:
+    """A docstring's hard-wrapped prose becomes one line per paragraph; indented lines stay."""
+    from medsr.cli.flags import reflow
+
+    doc = """Title line.
+
+    Prose wrapped
+    at the source's width.
+
+    Examples:
+
+      medsr a --x 1
+      medsr b
+    """
+    assert reflow(doc) == (
+        "Title line.\n\nProse wrapped at the source's width.\n\nExamples:\n\n  medsr a --x 1\n"
+        "  medsr b"
+    )
+    assert reflow(None) is None
+
+
+def test_help_prose_follows_the_terminal_not_the_source() -> None:
+    """typer 0.29 kept the docstrings' line breaks, so ``medsr upscale --help`` broke its prose at
+    the source's 100 columns whatever the terminal's width; now a wide terminal gets whole
+    sentences, and each example stays on its own line."""
+    runner = CliRunner()
+    env = {"COLUMNS": "200", "TERMINAL_WIDTH": "200", "NO_COLOR": "1"}
+    for command, sentence in (
+        ("upscale", "with neither, the target is isotropic at the scan's finest spacing."),
+        ("degrade", "with its header updated to match; noise (--noise, reproducible"),
+    ):
+        out = runner.invoke(app, [command, "--help"], env=env).output
+        assert sentence in out, out
+        examples = [x.strip() for x in out.splitlines() if x.strip().startswith(f"medsr {command}")]
+        assert len(examples) == 3, out
+
+
 def test_flags_still_parse_as_flags(medsr_main, tmp_path) -> None:
     """A flag takes no value: ``medsr models --json`` prints JSON, ``--json true`` is refused."""
     code, out, _ = medsr_main("models", "--json", "--kind", "discriminator")

@@ -113,10 +113,14 @@ def degrade(
 ) -> None:
     """Simulate a low-resolution acquisition (the operator A of g = A f + n) from an HR image.
 
-    Examples: [bold]medsr degrade t1.nii.gz t1_thick.nii.gz --factors 1,1,4 --method thick[/]
-    | [bold]medsr degrade hr.png lr.png --factors 3 --method bd[/]
-    | [bold]medsr degrade t1.nii.gz lr.nii.gz -f 2 -m kspace:window=hamming
-    --noise rician:0.02 --seed 1[/]
+    The output covers the input's field of view on a grid coarser by --factors, with its header
+    updated to match; noise (--noise, reproducible with --seed) is added after the degradation.
+
+    Examples:
+
+      [bold]medsr degrade t1.nii.gz t1_thick.nii.gz --factors 1,1,4 --method thick[/]
+      [bold]medsr degrade hr.png lr.png --factors 3 --method bd[/]
+      [bold]medsr degrade t1.nii.gz lr.nii.gz -f 2 -m kspace:window=hamming --noise rician:0.02[/]
     """
     from medsr.io import read, write
 

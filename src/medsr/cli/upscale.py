@@ -217,9 +217,11 @@ def upscale(
     Choose a --method (interpolation, self-supervised SR) or a trained network (--weights, --onnx).
     Writes OUT and OUT.json (method, timings, geometry, data-consistency check).
 
-    Examples: [bold]medsr upscale t1_thick.nii.gz -o t1_sr.nii.gz --spacing 1[/]
-    | [bold]medsr upscale scan.nii.gz -o sr.nii.gz --factors 1,1,4 --method bspline[/]
-    | [bold]medsr upscale 'scans/*.nii.gz' -o out/ --factors 2 --weights run/model.safetensors[/]
+    Examples:
+
+      [bold]medsr upscale t1_thick.nii.gz -o t1_sr.nii.gz --spacing 1[/]
+      [bold]medsr upscale scan.nii.gz -o sr.nii.gz --factors 1,1,4 --method bspline[/]
+      [bold]medsr upscale 'scans/*.nii.gz' -o out/ --factors 2 --weights run/model.safetensors[/]
     """
     from medsr.infer.buffers import parse_bytes
     from medsr.infer.files import Job, upscale_file
