@@ -36,6 +36,7 @@ __all__ = [
     "VolumeMeta",
     "count_nonfinite",
     "factors_for_spacing",
+    "finite_range",
     "grid_for_spacing",
     "index_coordinates",
     "parse_numbers",
@@ -194,6 +195,20 @@ def count_nonfinite(data: np.ndarray, block: int = NONFINITE_BLOCK) -> int:
         chunk = data[index]
         bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
     return bad
+
+
+def finite_range(data: np.ndarray, block: int = NONFINITE_BLOCK) -> tuple[float, float] | None:
+    """``(min, max)`` of the finite samples of ``data`` (None when it has none), read in the blocks
+    of :func:`count_nonfinite` so that a large or memory-mapped array needs no whole-array mask."""
+    lo, hi = np.inf, -np.inf
+    shape = tuple(int(n) for n in data.shape)
+    for index in _blocks(shape, max(1, int(block))) if data.ndim else [()]:
+        chunk = np.asarray(data[index])
+        if np.issubdtype(chunk.dtype, np.inexact):
+            chunk = chunk[np.isfinite(chunk)]
+        if chunk.size:
+            lo, hi = min(lo, float(chunk.min())), max(hi, float(chunk.max()))
+    return None if lo > hi else (lo, hi)
 
 
 def _blocks(shape: tuple[int, ...], block: int) -> list[tuple[slice, ...]]:

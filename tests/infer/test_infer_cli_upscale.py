@@ -346,3 +346,22 @@ def test_ensemble_model_name_and_series_options(
             == 2
         )
         assert not (tmp_path / "d.nii.gz").exists()
+
+
+def test_clipping_note_says_which_end_of_the_dtype_was_cut(tmp_path: Path, capsys) -> None:
+    """A uint8 step from 0 to 255 up-scaled with Lanczos rings past both ends: the result is
+    clipped into uint8, and the note (stdout and sidecar) gives the count and the result's own
+    span, below 0 and above 255, so the user sees what was cut before choosing float32."""
+    data = np.zeros((12, 12, 6), np.uint8)
+    data[6:] = 255
+    src = tmp_path / "step.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])), str(src))
+    out = tmp_path / "sr.nii.gz"
+    assert run(["upscale", src, "-o", out, "--factors", "2,1,1", "--method", "lanczos"]) == 0
+    sidecar = json.loads((tmp_path / "sr.nii.gz.json").read_text())
+    assert sidecar["dtype"] == "uint8" and sidecar["clipped_voxels"] > 0
+    note = next(n for n in sidecar["notes"] if "were clipped" in n)
+    low, high = (float(v) for v in note.split("the result spans ")[1].split(")")[0].split(" to "))
+    assert low < 0 and high > 255, note
+    assert note.startswith(f"{sidecar['clipped_voxels']} voxels") and "--dtype float32" in note
+    assert "the result spans" in capsys.readouterr().out

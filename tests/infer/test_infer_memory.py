@@ -17,7 +17,7 @@ import torch
 from medsr.errors import MedsrError
 from medsr.infer.pipeline import resolve_target, upscale
 from medsr.infer.predictor import Predictor
-from medsr.volume import Volume, _blocks, count_nonfinite
+from medsr.volume import Volume, _blocks, count_nonfinite, finite_range
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,19 @@ def test_count_nonfinite_is_the_exact_count_on_real_data(t1_crop: Volume, block:
     )
     assert count_nonfinite(np.zeros((3, 4, 5), np.int16), block) == 0
     assert count_nonfinite(np.float32(np.nan)) == 1
+
+
+@pytest.mark.parametrize("block", [1, 7, 100, 2**24])
+def test_finite_range_is_numpys_range_of_the_finite_samples(t1_crop: Volume, block: int) -> None:
+    data = np.array(t1_crop.data, dtype=np.float32)
+    expected = (float(data.min()), float(data.max()))
+    flat = data.reshape(-1)
+    flat[[3, 500, 9000]] = [np.nan, np.inf, -np.inf]
+    finite = flat[np.isfinite(flat)]
+    assert finite_range(data, block) == (float(finite.min()), float(finite.max()))
+    assert finite_range(data, block)[1] <= expected[1]
+    assert finite_range(np.full((2, 3), np.nan, np.float32), block) is None
+    assert finite_range(np.arange(-5, 7, dtype=np.int16).reshape(3, 4), block) == (-5.0, 6.0)
 
 
 def test_check_finite_of_a_large_memory_mapped_volume_allocates_one_block(tmp_path) -> None:

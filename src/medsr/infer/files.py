@@ -28,7 +28,7 @@ from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, up
 from medsr.infer.predictor import Predictor
 from medsr.jsonutil import to_jsonable, write_json
 from medsr.memory import peak_rss_mib
-from medsr.volume import Volume, spacing_of
+from medsr.volume import Volume, finite_range, spacing_of
 
 __all__ = [
     "Job",
@@ -252,16 +252,19 @@ CLIP_ADVICE_FRACTION = 1e-4
 
 def clipping_advice(report: Any, volume: Volume) -> list[str]:
     """A note when the result overshoots the stored dtype's range on many voxels (networks
-    sharpen edges past the input's extremes; integer dtypes clip them): say so and how to keep
-    them. Fewer than :data:`CLIP_ADVICE_FRACTION` of the voxels only get the count."""
+    sharpen edges past the input's extremes, and undershoot below 0 beside them; integer dtypes
+    clip both): how many, the result's own span (so that the note says which end was cut) and how
+    to keep them. Fewer than :data:`CLIP_ADVICE_FRACTION` of the voxels only get the count."""
     clipped = int(getattr(report, "clipped", 0) or 0)
     total = max(1, int(np.prod(volume.data.shape)))
     if clipped <= CLIP_ADVICE_FRACTION * total:
         return []
+    span = finite_range(volume.data)
+    spans = "" if span is None else f" (the result spans {span[0]:.4g} to {span[1]:.4g})"
     return [
         (
             f"{clipped} voxels ({100.0 * clipped / total:.2g} %) of the result lie outside the "
-            f"{report.dtype} range and were clipped; write --dtype float32 to keep them"
+            f"{report.dtype} range{spans} and were clipped; write --dtype float32 to keep them"
         )
     ]
 
