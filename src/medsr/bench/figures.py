@@ -9,7 +9,7 @@ sections that contain the slice axis and magnify the window where that loss show
 * :func:`real_scans_figure` (:mod:`medsr.bench.medical`, real scans without truth): input,
   B-spline and self-SR side by side with the window of most through-plane edges magnified.
 
-PNG files, written atomically with matplotlib's Agg backend (no display needed).
+PNG files, written atomically with matplotlib's Agg backend (:mod:`medsr.plotting`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medsr.bench.selfsr import head_centre
+from medsr.plotting import agg_pyplot, save_figure
 
 if TYPE_CHECKING:
     from medsr.bench.report import RealScan
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VIEWS",
-    "agg_pyplot",
     "busiest_window",
     "comparison_figure",
     "far_corner",
@@ -83,16 +83,6 @@ def _section(vol: np.ndarray, centre: Sequence[int], axis: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- files
-def agg_pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def far_corner(window: tuple[int, int, int], shape: tuple[int, ...], share: float) -> list[float]:
     """Inset bounds ``[x0, y0, w, h]`` (axes fractions, ``share`` wide and high) in the corner of
     an image of ``shape`` farthest from ``window = (row, col, size)``."""
@@ -132,15 +122,6 @@ def magnified_inset(
     for spine in zoom.spines.values():
         spine.set_edgecolor(_FRAME)
     return zoom
-
-
-def _save(fig: Any, path: str | Path) -> None:
-    from medsr.io.atomic import atomic_path
-
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    agg_pyplot().close(fig)
 
 
 # ---------------------------------------------------------------------- simulated thick slices
@@ -232,7 +213,7 @@ def comparison_figure(
         f"{case.truth.spacing[case.axis]:.3g} mm; PSNR/SSIM inside the head",
         fontsize=11,
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------- real scans
@@ -323,4 +304,4 @@ def real_scans_figure(
         "space, superior at the top) and the marked window magnified",
         fontsize=10,
     )
-    _save(fig, path)
+    save_figure(fig, path)

@@ -29,7 +29,7 @@ def png_bytes(fig: Any, *, dpi: int = 100) -> bytes:
     """The figure as PNG bytes (the figure is closed)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    from medsr.bench.figures import agg_pyplot
+    from medsr.plotting import agg_pyplot
 
     agg_pyplot().close(fig)
     return buffer.getvalue()
@@ -63,7 +63,8 @@ def crops_figure(
         input_label: the first column's title.
     """
 
-    from medsr.bench.figures import agg_pyplot, far_corner, magnified_inset, worst_window
+    from medsr.bench.figures import far_corner, magnified_inset, worst_window
+    from medsr.plotting import agg_pyplot
 
     plt = agg_pyplot()
     truth = np.asarray(hr, dtype=np.float64)
@@ -132,7 +133,7 @@ def cost_chart(rows: Sequence[ResultRow], *, title: str = "") -> bytes:
     """PSNR of each method against its cost: one panel per set (rows) and scale (columns); in
     every panel the methods in one order, by their cost (FLOPs, then mean latency, or the set's
     wall time), each bar annotated with its cost, the published PSNR as a black tick."""
-    from medsr.bench.figures import agg_pyplot
+    from medsr.plotting import agg_pyplot
 
     plt = agg_pyplot()
     scored = [r for r in rows if r.psnr is not None]

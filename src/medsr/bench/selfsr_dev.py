@@ -259,7 +259,7 @@ def run_dev(
 def cases_figure(data_dir: Path, path: Path, cases: tuple[DevCase, ...] = DEV_CASES) -> Path:
     """A PNG of the development cases: for each, the truth's x-y plane at the central slice and the
     thick-slice input's, at their physical aspect (what self-SR restores, and from what)."""
-    from medsr.bench.figures import _save, agg_pyplot
+    from medsr.plotting import agg_pyplot, save_figure
     from medsr.volume import spacing_of
 
     t1 = read_t1(data_dir)
@@ -276,5 +276,5 @@ def cases_figure(data_dir: Path, path: Path, cases: tuple[DevCase, ...] = DEV_CA
             ax.set_title(f"{case.name}\n{label}" if row == 0 else label, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-    _save(fig, path)
+    save_figure(fig, path)
     return path

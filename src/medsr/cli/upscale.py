@@ -58,7 +58,8 @@ def _summary(sidecar: dict[str, Any]) -> str:
     shape = "x".join(map(str, sidecar["geometry"]["output"]["shape"]))
     spacing = ",".join(f"{v:.4g}" for v in sidecar["geometry"]["output"]["spacing"])
     clipped = f", {sidecar['clipped_voxels']} voxels clipped" if sidecar["clipped_voxels"] else ""
-    return f"{shape} at {spacing} mm, consistency {psnr_text}{clipped}"
+    figure = f"; figure {sidecar['figure']}" if sidecar.get("figure") else ""
+    return f"{shape} at {spacing} mm, consistency {psnr_text}{clipped}{figure}"
 
 
 def _print_notes(sidecar: dict[str, Any]) -> None:
@@ -129,6 +130,11 @@ def upscale(
         None, "--dtype", help="Output dtype (default: the input's)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    figure: bool = typer.Option(
+        False, "--figure",
+        help="Also write OUT.png: the input beside the result in three orientations, at their "
+        "physical size (a quick look).",
+    ),
     series: str | None = typer.Option(
         None, "--series", help="SeriesInstanceUID in a DICOM folder."
     ),
@@ -262,6 +268,7 @@ def upscale(
         anonymise=anonymise,
         stack=stack,
         reference=reference,
+        figure=figure,
     ).validate()  # every option checked once
     from medsr.infer.cohort import is_manifest
     from medsr.infer.executors import ExecutorSettings

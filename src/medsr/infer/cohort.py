@@ -35,6 +35,7 @@ from medsr.errors import MedsrError
 from medsr.infer.claims import HEARTBEAT_S, STALE_AFTER_S, acquire, claim_path, drop_stale
 from medsr.infer.files import load_predictor, output_path_for, sidecar_path
 from medsr.infer.job import Job
+from medsr.infer.preview import figure_path
 from medsr.memory import peak_since_reset_mib, reset_peak
 from medsr.progress import ProgressSink, Quiet
 
@@ -300,8 +301,8 @@ def record_of_complete(item: CohortItem, stale_after: float = STALE_AFTER_S) -> 
 
     drop_stale(item.output, stale_after)
     if not claim_path(item.output).exists():  # nobody is rewriting it (--overwrite elsewhere)
-        clean_stale(item.output)
-        clean_stale(sidecar_path(item.output))
+        for path in (item.output, figure_path(item.output), sidecar_path(item.output)):
+            clean_stale(path)
     try:
         sidecar = json.loads(sidecar_path(item.output).read_text())
     except (OSError, ValueError):

@@ -26,6 +26,7 @@ from medsr.infer.job import Job
 from medsr.infer.methods import default_method
 from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
 from medsr.infer.predictor import Predictor
+from medsr.infer.preview import figure_path, preview_figure
 from medsr.jsonutil import to_jsonable, write_json
 from medsr.memory import peak_rss_mib
 from medsr.volume import Volume, finite_range, spacing_of
@@ -150,6 +151,9 @@ def upscale_file(
     if output.exists() and input.resolve() == output.resolve():
         raise MedsrError(f"refusing to overwrite the input {input}; choose another output name")
     dicom = job.format == "dicom"  # a derived DICOM series: the output is a folder
+    # the files written beside the scan, in its atomic group: (OUT.png and) OUT.json; the group
+    # renames the scan into place last, so a scan that is there has all of them
+    companions = ([figure_path(output)] if job.figure else []) + [sidecar_path(output)]
     if job.format == "dicom-enhanced":
         from medsr.io import check_dicom_output
 
@@ -162,7 +166,7 @@ def upscale_file(
         if output.exists() and output.resolve() in input.resolve().parents:
             raise MedsrError(f"refusing to replace {output}: it holds the input {input}")
         check_folder_target(output, overwrite=job.overwrite)
-        check_targets([sidecar_path(output)], overwrite=job.overwrite)
+        check_targets(companions, overwrite=job.overwrite)
     else:
         from medsr.io import format_of_suffix
 
@@ -172,7 +176,7 @@ def upscale_file(
                 "folder name) or one enhanced file ({format} dicom-enhanced); or write .nii.gz, "
                 ".nrrd, .mha"
             )
-        check_targets([output, sidecar_path(output)], overwrite=job.overwrite)  # before any work
+        check_targets([output, *companions], overwrite=job.overwrite)  # before any work
     if predictor is None:
         predictor = load_predictor(job)
     method = None
@@ -206,11 +210,11 @@ def upscale_file(
     if progress is not None:
         progress.stage("writing", None)
     if dicom:
-        group = atomic_folder_group(output, [sidecar_path(output)], overwrite=job.overwrite)
+        group = atomic_folder_group(output, companions, overwrite=job.overwrite)
     else:
-        group = atomic_group([output, sidecar_path(output)], overwrite=job.overwrite)
+        group = atomic_group([output, *companions], overwrite=job.overwrite)
     with group as staged:
-        scan, side = (staged[0], staged[1][0]) if dicom else staged
+        scan, *picture, side = [staged[0], *staged[1]] if dicom else staged
         if job.format is not None:
             report = write(
                 result.volume,
@@ -241,6 +245,12 @@ def upscale_file(
             peak_rss_mib(),
             [*volume.meta.notes, *report.notes, *clipping_advice(report, result.volume)],
         ).as_dict()
+        if picture:
+            preview_figure(
+                volume, result.volume, picture[0], atomic=False,
+                title=f"{input.name} -> {output.name} ({result.method})",
+            )
+            sidecar["figure"] = figure_path(output).name
         sidecar = to_jsonable(sidecar, nonfinite="string")  # JSON has no inf/nan: "inf", "nan"
         write_json(side, sidecar, nonfinite="string")
     return sidecar

@@ -82,6 +82,7 @@ class Job:
     anonymise: bool = False  # DICOM output: remove patient and study identity
     stack: str | None = None  # DICOM multi-frame input: which stack of frames to read
     reference: str | Path | None = None  # registered second contrast (multi-contrast networks)
+    figure: bool = False  # also write OUT.png: input beside result (medsr.infer.preview)
 
     @property
     def device(self) -> str:
