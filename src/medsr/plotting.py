@@ -28,8 +28,8 @@ def save_figure(fig: Any, path: str | os.PathLike[str], *, atomic: bool = True) 
     ``path`` directly: for a path that is already a staged temporary of an atomic group."""
     from medsr.io.atomic import atomic_path
 
-    fig.tight_layout()
     try:
+        fig.tight_layout()
         if atomic:
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format="png")
