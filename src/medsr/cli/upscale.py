@@ -88,7 +88,8 @@ def upscale(
         None,
         "--method",
         help="nearest | linear | cubic | bspline | lanczos | self | dip "
-        "(default: self, self-supervised SR that needs no training data).",
+        "(default: self, self-supervised SR that needs no training data; a 2D picture: the "
+        "shipped edsr at its factor, or bspline when none fits).",
     ),
     model: str | None = typer.Option(
         None,
@@ -233,6 +234,7 @@ def upscale(
     from medsr.infer.files import Job, upscale_file
     from medsr.infer.methods import MethodOptions, default_method
     from medsr.infer.pipeline import UpscaleConfig
+    from medsr.io import format_of_suffix
     from medsr.io.discover import expands, find_scans
 
     config = UpscaleConfig(
@@ -287,6 +289,8 @@ def upscale(
     # The default method is named in the (transient) progress bar and, once done, on stderr; not
     # before the run, so that an error stays the only line on stderr.
     default = "" if (weights or onnx or method or model) else default_method()
+    if paths and format_of_suffix(paths[0]) == "image2d":
+        default = ""  # a picture's default (a shipped network) is said by the scan's note
     if not batch:
         with progress_bar() as bar:
             sidecar = upscale_file(

@@ -23,7 +23,7 @@ import numpy as np
 from medsr.errors import MedsrError, OptionError
 from medsr.infer.buffers import allocate
 from medsr.infer.job import Job
-from medsr.infer.methods import default_method
+from medsr.infer.methods import default_method, picture_default
 from medsr.infer.pipeline import ProgressSink, UpscaleResult, resolve_target, upscale
 from medsr.infer.predictor import Predictor
 from medsr.infer.preview import figure_path, preview_figure
@@ -182,6 +182,7 @@ def upscale_file(
     method = None
     if predictor is None:
         method = job.method or default_method()
+    chosen = predictor is None and job.method is None  # the default: known once the scan is read
     config = job.config
     # a NIfTI input larger than --max-memory is read, slab by slab, into a memory-mapped scratch
     # file like the output (medsr.infer.buffers): nothing that grows with the scan stays in RAM
@@ -195,6 +196,14 @@ def upscale_file(
     t_read = time.perf_counter() - t0
     target = resolve_target(volume, factors=job.factors, spacing=job.spacing)
     dtype = job.dtype or _default_dtype(volume, output, job.format)
+    default_notes: list[str] = []
+    if chosen and volume.meta.is_2d:  # self-SR needs slices: a picture gets a shipped network
+        weights, _, why = picture_default(target.factors)
+        default_notes.append(why)
+        if weights is None:
+            method = "bspline"
+        else:
+            method, predictor = None, Predictor.from_weights(weights, device=job.device)
     if job.reference is not None:  # multi-contrast networks: the registered second contrast
         config = dataclasses.replace(config, reference=read(job.reference))
     result = upscale(
@@ -243,7 +252,12 @@ def upscale_file(
             int(report.clipped),
             timings,
             peak_rss_mib(),
-            [*volume.meta.notes, *report.notes, *clipping_advice(report, result.volume)],
+            [
+                *default_notes,
+                *volume.meta.notes,
+                *report.notes,
+                *clipping_advice(report, result.volume),
+            ],
         ).as_dict()
         if picture:
             preview_figure(

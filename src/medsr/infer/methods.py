@@ -26,6 +26,7 @@ with :func:`register_method`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -44,6 +45,7 @@ __all__ = [
     "available_methods",
     "default_method",
     "get_method",
+    "picture_default",
     "register_method",
 ]
 
@@ -148,6 +150,41 @@ def available_methods() -> list[str]:
 def default_method() -> str:
     """``self``: self-supervised SR needs no training data (review section 4.2.2)."""
     return "self"
+
+
+#: the network shipped in the package that a 2D picture gets by default: the best Set5 score of
+#: the shipped networks (README, "Shipped weights"); self-SR needs a 3D scan with thick slices
+PICTURE_MODEL = "edsr"
+
+
+def picture_default(factors: tuple[float, ...]) -> tuple[str | None, str, str]:
+    """What a 2D picture (``(C, H, W, 1)``) is up-scaled with when no method is asked:
+    ``(shipped weights or None, what, why)``.
+
+    Self-SR learns to restore thick slices from a scan's fine planes, so it needs a 3D scan; a
+    picture gets :data:`PICTURE_MODEL`'s shipped weights at the scale of its in-plane factor (its
+    two factors equal and above 1: the scale rounded up, at most x4, and cubic interpolation onto
+    the exact grid, :mod:`medsr.infer.pipeline`), else cubic B-spline interpolation (factors
+    that differ between the axes fit no shipped network). ``what`` names the choice for messages;
+    ``why`` is the sidecar note.
+    """
+    from medsr.models.shipped import shipped_scales, shipped_weights
+
+    fh, fw = (float(f) for f in factors[:2])
+    scales = shipped_scales(PICTURE_MODEL)
+    if abs(fh - fw) < 1e-6 and fh > 1.0 + 1e-6 and scales:
+        scale = min(max(scales), max(min(scales), math.ceil(fh - 1e-6)))
+        weights = shipped_weights(PICTURE_MODEL, scale)
+        if weights is not None:
+            what = f"{PICTURE_MODEL} x{scale} (shipped)"
+            return str(weights), what, (
+                f"a 2D picture: up-scaled with {what}, the default for pictures (self-SR needs a "
+                "3D scan with thick slices); choose with --method or --model"
+            )
+    return None, "bspline", (
+        f"a 2D picture with factors {fh:g},{fw:g}: up-scaled with cubic B-spline, the default when "
+        "no shipped network fits (self-SR needs a 3D scan with thick slices); choose with --method"
+    )
 
 
 # ---------------------------------------------------------------------- interpolation methods
