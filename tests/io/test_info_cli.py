@@ -123,3 +123,34 @@ def test_real_exit_codes_and_one_line_errors(phantom: Volume, tmp_path: Path) ->
         timeout=120,
     )
     assert good.returncode == 0 and json.loads(good.stdout)["shape"] == [20, 16, 9]
+
+
+def test_info_says_what_upscale_does_by_default(phantom: Volume, tmp_path: Path) -> None:
+    """``medsr info`` names the grid and method a bare ``medsr upscale`` would use: the same grid
+    the upscale then writes; an isotropic scan and a picture get the reason there is none."""
+    path = tmp_path / "p.nii.gz"
+    nib.Nifti1Image(phantom.data[0], phantom.affine).to_filename(str(path))
+    default = _info_json(str(path))["upscale_default"]
+    assert default["method"] == "self"
+    assert default["target"]["spacing_mm"] == pytest.approx([0.9, 0.9, 0.9], abs=1e-5)
+    out = tmp_path / "up.nii.gz"
+    result = runner.invoke(app, ["upscale", str(path), "-o", str(out), "--method", "bspline"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "up.nii.gz.json").read_text())["geometry"]["output"]
+    assert written["shape"] == default["target"]["shape"]
+    assert written["spacing"] == pytest.approx(default["target"]["spacing_mm"], abs=1e-5)
+    human = runner.invoke(app, ["info", str(path)], env={"COLUMNS": "200"}).output
+    assert "upscale default" in human and "self onto " + " x ".join(
+        str(n) for n in default["target"]["shape"]
+    ) in human
+
+    iso = tmp_path / "iso.nii.gz"
+    nib.Nifti1Image(phantom.data[0], np.diag([1.0, 1.0, 1.0, 1.0])).to_filename(str(iso))
+    none = _info_json(str(iso))["upscale_default"]
+    assert none["target"] is None and "--factors" in none["note"] and "unchanged" in none["note"]
+
+    picture = tmp_path / "p.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 9), np.uint8)).save(picture)
+    assert "--factors" in _info_json(str(picture))["upscale_default"]["note"]

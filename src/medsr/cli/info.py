@@ -18,7 +18,7 @@ from rich.table import Table
 from medsr.cli.app import app, console
 from medsr.volume import Volume, plane_spacing
 
-__all__ = ["info", "summarize"]
+__all__ = ["default_upscale", "info", "summarize"]
 
 _FORMAT_NAMES = {
     "nifti": "NIfTI",
@@ -85,6 +85,32 @@ def summarize(volume: Volume, path: Path | None = None) -> dict[str, Any]:
     }
 
 
+def default_upscale(volume: Volume) -> dict[str, Any]:
+    """What ``medsr upscale FILE -o OUT`` does with no options: the default target (isotropic at
+    the finest spacing, :func:`medsr.infer.pipeline.resolve_target`) and method, or why there is
+    nothing to do (``target`` None and a ``note``)."""
+    from medsr.errors import MedsrError, OptionError
+    from medsr.infer.methods import default_method
+    from medsr.infer.pipeline import resolve_target
+    from medsr.volume import spacing_of
+
+    if volume.meta.is_2d:
+        return {"target": None, "note": "a picture has no finer spacing: give --factors (e.g. 2)"}
+    try:
+        target = resolve_target(volume)
+    except MedsrError as exc:
+        note = exc.as_flag() if isinstance(exc, OptionError) else str(exc)
+        return {"target": None, "note": note}
+    return {
+        "target": {
+            "shape": [int(n) for n in target.shape],
+            "spacing_mm": [round(float(s), 6) for s in spacing_of(target.affine)],
+            "factors": [round(float(f), 6) for f in target.factors],
+        },
+        "method": default_method(),
+    }
+
+
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.6g}"
 
@@ -126,6 +152,22 @@ def _print_summary(s: dict[str, Any]) -> None:
         )
     for note in s["notes"]:
         table.add_row("note", note)
+    up = s.get("upscale_default")
+    if up:
+        if up["target"] is None:
+            table.add_row("upscale default", up["note"])
+        else:
+            grid = up["target"]
+            table.add_row(
+                "upscale default",
+                f"{up['method']} onto "
+                + " x ".join(str(n) for n in grid["shape"])
+                + " at "
+                + " x ".join(f"{v:.4g}" for v in grid["spacing_mm"])
+                + " mm (factors "
+                + ",".join(f"{f:.4g}" for f in grid["factors"])
+                + "); --spacing or --factors to choose",
+            )
     console.print(table, highlight=False)
 
 
@@ -185,7 +227,7 @@ def info(
     if file.is_dir() and series is None and _list_series(file, as_json):
         return
     volume = read(file, series=series, spacing_override=spacing_override, stack=stack)
-    summary = summarize(volume, file)
+    summary = {**summarize(volume, file), "upscale_default": default_upscale(volume)}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
