@@ -40,6 +40,7 @@ __all__ = [
     "INTERPOLATION_METHODS",
     "MethodEntry",
     "MethodOptions",
+    "PICTURE_MODEL",
     "TargetGrid",
     "UpscaleMethod",
     "available_methods",
