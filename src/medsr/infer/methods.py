@@ -38,9 +38,9 @@ from medsr.volume import TargetGrid, Volume
 
 __all__ = [
     "INTERPOLATION_METHODS",
+    "PICTURE_MODEL",
     "MethodEntry",
     "MethodOptions",
-    "PICTURE_MODEL",
     "TargetGrid",
     "UpscaleMethod",
     "available_methods",
