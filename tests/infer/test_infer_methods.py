@@ -139,3 +139,19 @@ def test_a_picture_without_a_method_gets_the_shipped_network(shared_data, tmp_pa
     assert side["method"] == "network" and side["model"]["architecture"] == "edsr"
     assert any("edsr x2 (shipped)" in n for n in side["notes"])
     assert scores["default"] > scores["bspline"] + 1.5, scores
+
+
+def test_a_cohort_of_pictures_does_not_name_self_sr_as_its_method(tmp_path, capsys) -> None:
+    """A folder of pictures runs their default (the shipped network, said in each note); the
+    cohort's closing ``method: self (default)`` line appears only when self-SR ran."""
+    from infer_helpers import run
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (24, 20), dtype=np.uint8)).save(tmp_path / "in" / "a.png")
+    assert run(["upscale", tmp_path / "in", "-o", tmp_path / "out", "--factors", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "(default)" not in captured.err
+    assert "edsr x2 (shipped)" in captured.out

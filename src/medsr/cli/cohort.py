@@ -71,7 +71,8 @@ def run_batch(
 
         result = run_cohort(items, output / REPORT_NAME, settings, progress=sink, on_scan=on_scan)
     console.print(escape(result.summary()), highlight=False, soft_wrap=True)
-    if default:
+    # pictures get another default (their notes say which): name this one only if it ran
+    if default and any((r.sidecar or {}).get("method") == default for r in result.records):
         err_console.print(f"method: {default} (default)", highlight=False)
     if result.failed:
         err_console.print(f"{result.failed} of {len(result.records)} scans failed", highlight=False)
