@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from medsr.cli.app import app, console
-from medsr.volume import Volume, plane_spacing
+from medsr.volume import Volume, plane_spacing, spacing_of
 
 __all__ = ["default_upscale", "info", "summarize"]
 
@@ -92,7 +92,6 @@ def default_upscale(volume: Volume) -> dict[str, Any]:
     from medsr.errors import MedsrError, OptionError
     from medsr.infer.methods import default_method
     from medsr.infer.pipeline import resolve_target
-    from medsr.volume import spacing_of
 
     if volume.meta.is_2d:
         return {"target": None, "note": "a picture has no finer spacing: give --factors (e.g. 2)"}

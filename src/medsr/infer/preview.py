@@ -119,20 +119,23 @@ def preview_figure(
     if source.meta.is_2d:  # a picture, (C, H, W, 1): shown as any picture viewer shows it
         pairs = [("picture", _picture(source), _picture(result))]
     else:
+        ras = _ras_axes(source.affine)[0]
         views = list(VIEWS)
         if 1 in source.shape:  # one slice: its own plane only
-            views = [v for v in VIEWS if v[1] == _ras_axes(source.affine)[0][source.shape.index(1)]]
+            views = [v for v in VIEWS if v[1] == ras[source.shape.index(1)]]
         pairs = []
         for name, fixed, horizontal, vertical in views:
             src = plane(source, fixed, horizontal, vertical)
-            axis = _ras_axes(source.affine)[0].index(fixed)
+            axis = ras.index(fixed)
             index = _matching_index(src[3], source.shape[axis], result.shape[axis])
             pairs.append((name, src, plane(result, fixed, horizontal, vertical, index)))
-    values = np.concatenate([p[1][0].ravel() for p in pairs])
-    lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
-    if source.meta.is_2d and np.dtype(source.meta.dtype).kind in "ui":  # a picture: its full range
-        lo, hi = 0.0, float(np.iinfo(np.dtype(source.meta.dtype)).max)
-    hi = hi if hi > lo else lo + 1.0
+    stored = np.dtype(source.meta.dtype)
+    if source.meta.is_2d and stored.kind in "ui":  # a picture: its full 8- or 16-bit range
+        lo, hi = 0.0, float(np.iinfo(stored).max)
+    else:
+        values = np.concatenate([p[1][0].ravel() for p in pairs])
+        lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
+        hi = hi if hi > lo else lo + 1.0
     width_in = 4.0  # each column; every row as tall as its planes at that width (plus a title)
     heights = [
         min(6.0, max(0.5, width_in * max(src[2] / src[1], res[2] / res[1])))
